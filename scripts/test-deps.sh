@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install the system packages the test suite needs (Debian 12 / Ubuntu). Idempotent: when every
+# tool is already there it only checks and returns; otherwise it installs with apt-get,
+# refreshing the package lists only when the first attempt fails (fresh or stale lists).
+set -euo pipefail
+
+# Packages the tests use:
+#   pebble             /usr/bin/pebble + pebble-challtestsrv (the ACME test CA)
+#   gnome-keyring      the Secret Service; dbus for dbus-run-session / dbus-daemon / dbus-send;
+#   dbus-x11           is there so apt satisfies gnome-keyring's "dbus-session-bus" dependency
+#                      with it instead of dbus-user-session, which would pull in systemd
+#   keyutils           keyctl (a fresh session keyring per run)
+#   libdbus-1-dev pkg-config   build the keyring crate's D-Bus client
+#   knot knot-dnsutils an authoritative DNS server (zone cut discovery) + kdig
+#   tmux               the real-terminal tests
+#   curl python3 ca-certificates   helpers
+packages=(
+    pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
+    knot knot-dnsutils tmux curl python3 ca-certificates
+)
+commands=(
+    pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
+    keyctl pkg-config knotd knotc kdig tmux curl python3
+)
+
+missing=()
+for command in "${commands[@]}"; do
+    # sbin is not on every user's PATH, but knotd lives there.
+    if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1; then
+        missing+=("$command")
+    fi
+done
+if command -v pkg-config >/dev/null 2>&1 && ! pkg-config --exists dbus-1; then
+    missing+=("dbus-1.pc")
+fi
+if [[ ! -s /etc/ssl/certs/ca-certificates.crt ]]; then
+    missing+=("ca-certificates.crt")
+fi
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "test-deps: all test tools present"
+    exit 0
+fi
+echo "test-deps: missing ${missing[*]}; installing: ${packages[*]}"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test-deps: no apt-get here; install the equivalents of: ${packages[*]}" >&2
+    exit 1
+fi
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "test-deps: need root (or sudo) to install: ${packages[*]}" >&2
+        exit 1
+    fi
+    sudo=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+install() {
+    "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}"
+}
+if ! install; then
+    echo "test-deps: install failed; refreshing the package lists and retrying"
+    "${sudo[@]}" apt-get update
+    install
+fi
+echo "test-deps: done"

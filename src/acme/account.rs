@@ -1,0 +1,232 @@
+//! ACME accounts: directory presets, terms of service, registration, restoring from the keyring.
+//!
+//! The account's private key (inside instant-acme's `AccountCredentials`) is stored in the
+//! keyring; `accounts/<name>.json` keeps only public facts.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use instant_acme::{Account, AccountCredentials, ExternalAccountKey, NewAccount};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::http::{self, AcmeHttp, HttpError};
+use super::problem;
+use crate::fsutil::{self, Mode};
+
+/// Known CAs, by the names users type.
+pub const PRESETS: [(&str, &str); 5] = [
+    ("letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"),
+    ("letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+    ("zerossl", "https://acme.zerossl.com/v2/DV90"),
+    ("google", "https://dv.acme-v02.api.pki.goog/directory"),
+    ("google-staging", "https://dv.acme-v02.test-api.pki.goog/directory"),
+];
+
+/// Account errors.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Neither a preset nor an https URL.
+    #[error("directory {0:?} is neither a preset ({presets}) nor an https:// URL", presets = PRESETS.map(|p| p.0).join(", "))]
+    BadDirectory(String),
+    /// The EAB HMAC key is not base64.
+    #[error("--eab-hmac-key is not base64url: {0}")]
+    BadEabKey(String),
+    /// HTTP-level failure.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The directory document is not JSON.
+    #[error("{url} is not an ACME directory: {detail}")]
+    BadDirectoryDocument {
+        /// The directory URL.
+        url: String,
+        /// serde's message.
+        detail: String,
+    },
+    /// The CA answered with an error.
+    #[error("the CA refused: {0}")]
+    Acme(String),
+    /// Stored credentials are corrupt.
+    #[error("stored credentials of account {name:?} are unreadable: {detail}")]
+    BadCredentials {
+        /// Account name.
+        name: String,
+        /// serde's message.
+        detail: String,
+    },
+    /// The metadata file could not be written.
+    #[error("{path}: {detail}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// Resolve a preset name or pass an https URL through.
+pub fn directory_url(preset_or_url: &str) -> Result<String, AccountError> {
+    if let Some((_, url)) = PRESETS.iter().find(|(name, _)| *name == preset_or_url) {
+        return Ok((*url).to_owned());
+    }
+    if preset_or_url.starts_with("https://") && preset_or_url.len() > "https://".len() {
+        return Ok(preset_or_url.to_owned());
+    }
+    Err(AccountError::BadDirectory(preset_or_url.to_owned()))
+}
+
+/// What the directory's `meta` says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryMeta {
+    /// Terms of service URL.
+    pub terms_of_service: Option<String>,
+    /// The CA's website.
+    pub website: Option<String>,
+    /// Whether EAB is required.
+    #[serde(default)]
+    pub external_account_required: bool,
+}
+
+#[derive(Deserialize)]
+struct DirectoryDoc {
+    #[serde(default)]
+    meta: DirectoryMeta,
+}
+
+/// Fetch the directory and return its `meta`.
+pub async fn directory_meta(http: &AcmeHttp, url: &str) -> Result<DirectoryMeta, AccountError> {
+    let body = http::get(http, url).await?;
+    let doc: DirectoryDoc =
+        serde_json::from_slice(&body).map_err(|e| AccountError::BadDirectoryDocument {
+            url: url.to_owned(),
+            detail: e.to_string(),
+        })?;
+    Ok(doc.meta)
+}
+
+/// EAB input from the command line.
+pub struct Eab {
+    /// Key identifier.
+    pub kid: String,
+    /// HMAC key, base64url as CAs hand it out.
+    pub hmac_b64: String,
+}
+
+/// Decode an EAB HMAC key: base64url without padding is the norm; accept padded and standard.
+pub fn decode_hmac(text: &str) -> Result<Vec<u8>, AccountError> {
+    let trimmed = text.trim().trim_end_matches('=');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
+        .map_err(|e| AccountError::BadEabKey(e.to_string()))
+}
+
+/// Register a new account. Returns the account, its credentials as JSON (secret: goes to
+/// the keyring) and the account URL.
+pub async fn register(
+    http: &AcmeHttp,
+    directory: &str,
+    email: Option<&str>,
+    eab: Option<&Eab>,
+) -> Result<(Account, String, String), AccountError> {
+    let contact = email.map(|e| format!("mailto:{e}"));
+    let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+    let eab_key = match eab {
+        Some(eab) => Some(ExternalAccountKey::new(eab.kid.clone(), &decode_hmac(&eab.hmac_b64)?)),
+        None => None,
+    };
+    let new = NewAccount {
+        contact: &contacts,
+        terms_of_service_agreed: true,
+        only_return_existing: false,
+    };
+    let (account, credentials) = Account::builder_with_http(Box::new(http.clone()))
+        .create(&new, directory.to_owned(), eab_key.as_ref())
+        .await
+        .map_err(|e| AccountError::Acme(problem::describe(&e)))?;
+    let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
+        name: String::new(),
+        detail: e.to_string(),
+    })?;
+    let id = account.id().to_owned();
+    Ok((account, json, id))
+}
+
+/// Restore an account from its credentials JSON (from the keyring).
+pub async fn restore(http: &AcmeHttp, name: &str, credentials_json: &str) -> Result<Account, AccountError> {
+    let credentials: AccountCredentials =
+        serde_json::from_str(credentials_json).map_err(|e| AccountError::BadCredentials {
+            name: name.to_owned(),
+            detail: e.to_string(),
+        })?;
+    Account::builder_with_http(Box::new(http.clone()))
+        .from_credentials(credentials)
+        .await
+        .map_err(|e| AccountError::Acme(problem::describe(&e)))
+}
+
+/// Public facts about an account, kept in `accounts/<name>.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMeta {
+    /// Account name.
+    pub name: String,
+    /// Directory URL.
+    pub directory: String,
+    /// Contact email.
+    pub email: Option<String>,
+    /// The account URL the CA assigned.
+    pub account_url: String,
+    /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Terms of service agreed to.
+    pub terms_of_service: Option<String>,
+    /// Where its key lives (keyring store and service).
+    pub key_store: String,
+}
+
+impl AccountMeta {
+    /// Write `accounts/<name>.json` atomically.
+    pub fn save(&self, accounts_dir: &Path) -> Result<(), AccountError> {
+        let path = accounts_dir.join(format!("{}.json", self.name));
+        let json = serde_json::to_vec_pretty(self).map_err(|e| AccountError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        fsutil::write_atomic(&path, &json, Mode::Private).map_err(|e| AccountError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Read `accounts/<name>.json`, `None` when absent.
+    pub fn load(accounts_dir: &Path, name: &str) -> Option<Self> {
+        let text = std::fs::read_to_string(accounts_dir.join(format!("{name}.json"))).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_urls() {
+        assert_eq!(
+            directory_url("letsencrypt-staging").unwrap(),
+            "https://acme-staging-v02.api.letsencrypt.org/directory"
+        );
+        assert_eq!(directory_url("https://127.0.0.1:14000/dir").unwrap(), "https://127.0.0.1:14000/dir");
+        let err = directory_url("http://insecure.example/dir").unwrap_err().to_string();
+        assert!(err.contains("letsencrypt-staging") && err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn hmac_keys_decode_in_common_spellings() {
+        let want = vec![0xfb, 0xff, 0x01];
+        assert_eq!(decode_hmac("-_8B").unwrap(), want);
+        assert_eq!(decode_hmac("+/8B").unwrap(), want);
+        assert!(decode_hmac("not base64 !").is_err());
+    }
+}

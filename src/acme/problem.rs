@@ -1,0 +1,88 @@
+//! CA problem documents (RFC 7807 / RFC 8555 §6.7), shown verbatim with a one-line hint.
+
+use instant_acme::{Error, Problem};
+
+const PREFIX: &str = "urn:ietf:params:acme:error:";
+
+/// A hint for the problem types operators meet most.
+pub fn hint(problem_type: &str) -> Option<&'static str> {
+    let short = problem_type.strip_prefix(PREFIX).unwrap_or(problem_type);
+    Some(match short {
+        "rateLimited" => "the CA's rate limit was reached: wait until the time it names (Retry-After), and test against a staging directory",
+        "unauthorized" => "the CA did not find the expected TXT value: check that every authoritative nameserver serves it (`certpilot check`)",
+        "dns" => "the CA's DNS lookup failed: check that the domain's nameservers answer and DNSSEC is valid",
+        "caa" => "a CAA record forbids this CA: add an `issue` property for it to the domain's CAA record set",
+        "rejectedIdentifier" => "the CA will not issue for this name (its policy, a reserved or invalid name)",
+        "incorrectResponse" => "the TXT value served does not match: an old value may still be cached or another record shadows it",
+        "connection" => "the CA could not reach the domain's nameservers",
+        "accountDoesNotExist" => "the CA no longer knows this account: register it again with `certpilot account add`",
+        "externalAccountRequired" => "this CA needs external account binding: pass --eab-kid and --eab-hmac-key",
+        "malformed" => "the CA rejected the request as malformed; if a name is involved, check its spelling",
+        "serverInternal" => "the CA had an internal error: try again later",
+        _ => return None,
+    })
+}
+
+/// The problem document as text: type, detail, subproblems, then the hint.
+pub fn render(problem: &Problem) -> String {
+    let mut out = String::new();
+    let kind = problem.r#type.as_deref().unwrap_or("(no type)");
+    out.push_str(kind);
+    if let Some(status) = problem.status {
+        out.push_str(&format!(" (HTTP {status})"));
+    }
+    if let Some(detail) = &problem.detail {
+        out.push_str(": ");
+        out.push_str(detail);
+    }
+    for sub in &problem.subproblems {
+        out.push_str("\n  - ");
+        if let Some(id) = &sub.identifier {
+            out.push_str(&format!("{}: ", id.authorized(false)));
+        }
+        out.push_str(sub.r#type.as_deref().unwrap_or(""));
+        if let Some(detail) = &sub.detail {
+            out.push_str(": ");
+            out.push_str(detail);
+        }
+    }
+    if let Some(h) = problem.r#type.as_deref().and_then(hint) {
+        out.push_str("\n  hint: ");
+        out.push_str(h);
+    }
+    out
+}
+
+/// Any instant-acme error as text, problem documents rendered in full.
+pub fn describe(err: &Error) -> String {
+    match err {
+        Error::Api(problem) => render(problem),
+        other => super::http::error_chain(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_type_detail_subproblems_and_hint() {
+        let problem: Problem = serde_json::from_str(
+            r#"{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"Error creating new order","status":400,
+                "subproblems":[{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"blocked","identifier":{"type":"dns","value":"bad.example"}}]}"#,
+        )
+        .unwrap();
+        let text = render(&problem);
+        assert!(text.starts_with("urn:ietf:params:acme:error:rejectedIdentifier (HTTP 400): Error creating new order"), "{text}");
+        assert!(text.contains("bad.example: urn:ietf:params:acme:error:rejectedIdentifier: blocked"), "{text}");
+        assert!(text.contains("hint: the CA will not issue"), "{text}");
+    }
+
+    #[test]
+    fn hints_cover_the_common_types() {
+        for t in ["rateLimited", "unauthorized", "dns", "caa", "rejectedIdentifier"] {
+            assert!(hint(&format!("{PREFIX}{t}")).is_some(), "{t}");
+        }
+        assert!(hint("urn:example:other").is_none());
+    }
+}

@@ -1,0 +1,204 @@
+//! `certificates/<name>/<name>.crt` (full chain, PEM) and `<name>.json` (metadata).
+//!
+//! The private key is not here: it lives in the keyring under the `key_id` the metadata names,
+//! so the certificate and the key it belongs to always change together.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::fsutil::{self, Mode};
+
+/// What certpilot knows about a stored certificate besides the PEM itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertMeta {
+    /// Certificate name.
+    pub name: String,
+    /// Names requested (normalised, in config order).
+    pub names: Vec<String>,
+    /// Account that obtained it.
+    pub account: String,
+    /// Key algorithm (`ecdsa-p256`, ...).
+    pub key_type: String,
+    /// Keyring entry suffix of the private key (`cert-key:<name>:<key_id>`).
+    pub key_id: String,
+    /// When certpilot stored it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// Validity start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// Validity end.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// ACME order URL.
+    pub order_url: String,
+    /// Serial, lower-case hex.
+    pub serial: String,
+    /// Issuer name.
+    pub issuer: String,
+}
+
+/// A certificate read back from disk.
+#[derive(Debug, Clone)]
+pub struct StoredCert {
+    /// The metadata file.
+    pub meta: CertMeta,
+    /// The full chain, PEM.
+    pub chain_pem: String,
+}
+
+/// Why the store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The metadata file is not what certpilot writes.
+    #[error("{path}: not a certpilot metadata file: {detail}")]
+    BadMeta {
+        /// The file.
+        path: PathBuf,
+        /// What serde said.
+        detail: String,
+    },
+}
+
+/// The `certificates/` directory.
+#[derive(Debug, Clone)]
+pub struct CertStore {
+    root: PathBuf,
+}
+
+impl CertStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// `certificates/<name>/<name>.crt`
+    pub fn chain_path(&self, name: &str) -> PathBuf {
+        self.root.join(name).join(format!("{name}.crt"))
+    }
+
+    /// `certificates/<name>/<name>.json`
+    pub fn meta_path(&self, name: &str) -> PathBuf {
+        self.root.join(name).join(format!("{name}.json"))
+    }
+
+    /// Store a certificate. The chain is written first and the metadata last: the metadata
+    /// is what names the key, so a crash in between leaves the previous metadata, which
+    /// `load` detects by comparing serials.
+    pub fn save(&self, meta: &CertMeta, chain_pem: &str) -> Result<(), StoreError> {
+        let chain = self.chain_path(&meta.name);
+        fsutil::write_atomic(&chain, chain_pem.as_bytes(), Mode::Public).map_err(|source| {
+            StoreError::Io {
+                path: chain.clone(),
+                source,
+            }
+        })?;
+        let path = self.meta_path(&meta.name);
+        let json = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::BadMeta {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        fsutil::write_atomic(&path, &json, Mode::Private)
+            .map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// Read a certificate back; `None` when it was never issued.
+    pub fn load(&self, name: &str) -> Result<Option<StoredCert>, StoreError> {
+        let meta_path = self.meta_path(name);
+        let Some(meta_text) = read_optional(&meta_path)? else {
+            return Ok(None);
+        };
+        let meta: CertMeta =
+            serde_json::from_str(&meta_text).map_err(|e| StoreError::BadMeta {
+                path: meta_path,
+                detail: e.to_string(),
+            })?;
+        let chain_path = self.chain_path(name);
+        let chain_pem = read_optional(&chain_path)?.ok_or_else(|| StoreError::Io {
+            path: chain_path,
+            source: io::Error::new(io::ErrorKind::NotFound, "metadata without certificate"),
+        })?;
+        Ok(Some(StoredCert { meta, chain_pem }))
+    }
+
+    /// Remove a certificate's folder (used by `cert remove --purge`).
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let dir = self.root.join(name);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io { path: dir, source }),
+        }
+    }
+
+    /// The store's root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, StoreError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str) -> CertMeta {
+        let t = time::macros::datetime!(2026-01-01 0:00 UTC);
+        CertMeta {
+            name: name.into(),
+            names: vec!["example.com".into()],
+            account: "a".into(),
+            key_type: "ecdsa-p256".into(),
+            key_id: "k1".into(),
+            issued_at: t,
+            not_before: t,
+            not_after: t + time::Duration::days(90),
+            order_url: "https://ca/order/1".into(),
+            serial: "01".into(),
+            issuer: "CA".into(),
+        }
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_missing_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        assert!(store.load("web").unwrap().is_none());
+        store.save(&meta("web"), "PEM").unwrap();
+        let back = store.load("web").unwrap().unwrap();
+        assert_eq!(back.meta, meta("web"));
+        assert_eq!(back.chain_pem, "PEM");
+        assert!(dir.path().join("web/web.crt").exists());
+    }
+
+    #[test]
+    fn corrupt_metadata_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("web")).unwrap();
+        std::fs::write(store.meta_path("web"), "{not json").unwrap();
+        let err = store.load("web").unwrap_err().to_string();
+        assert!(err.contains("web.json"), "{err}");
+    }
+}

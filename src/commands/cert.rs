@@ -1,0 +1,107 @@
+//! `certpilot cert add|remove|import`.
+
+use super::{Env, Failure, Outcome};
+use crate::cert::store::CertStore;
+use crate::cli::CertCommand;
+use crate::config::{certs_json, CertConfig, KeyType};
+use crate::domain::names;
+use crate::secrets::SecretRef;
+
+pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
+    match cmd {
+        CertCommand::Add {
+            name,
+            names,
+            account,
+            key_type,
+            renew_days,
+            replace,
+        } => {
+            let cert = build(env, &name, &names, account, key_type.into(), renew_days)?;
+            if env.config.certificates.contains_key(&name) && !replace {
+                return Err(Failure::Usage(format!(
+                    "certificate {name:?} already exists; pass --replace to change its definition"
+                )));
+            }
+            let count = cert.names.len();
+            env.config.certificates.insert(name.clone(), cert);
+            env.save_config()?;
+            println!("certificate {name}: {count} name(s); issue it with `certpilot issue {name}`");
+            Ok(())
+        }
+        CertCommand::Remove { name, purge } => remove(env, &name, purge),
+        CertCommand::Import { file, account } => import(env, &file, account),
+    }
+}
+
+fn build(
+    env: &Env,
+    name: &str,
+    raw_names: &[String],
+    account: Option<String>,
+    key_type: KeyType,
+    renew_days: Option<u32>,
+) -> Result<CertConfig, Failure> {
+    names::validate_cert_name(name).map_err(|e| Failure::Usage(format!("certificate name: {e}")))?;
+    let names = names::normalize_set(raw_names).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(account) = &account {
+        if !env.config.accounts.contains_key(account) {
+            return Err(Failure::Usage(format!(
+                "account {account:?} is not configured (see `certpilot account list`)"
+            )));
+        }
+    }
+    Ok(CertConfig {
+        names,
+        account,
+        key_type,
+        renew_days,
+    })
+}
+
+fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
+    if env.config.certificates.remove(name).is_none() {
+        return Err(Failure::Usage(format!("certificate {name:?} is not configured")));
+    }
+    let store = CertStore::new(&env.paths.certificates);
+    if purge {
+        if let Ok(Some(stored)) = store.load(name) {
+            let entry = SecretRef::CertKey {
+                cert: name.to_owned(),
+                key_id: stored.meta.key_id,
+            };
+            env.keystore()?.delete(&entry)?;
+        }
+        store.remove(name).map_err(|e| Failure::Failed(e.to_string()))?;
+    }
+    env.save_config()?;
+    println!("certificate {name} removed{}", if purge { " with its files and key" } else { "" });
+    Ok(())
+}
+
+fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Outcome {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let imported = certs_json::parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    // Validate everything before changing anything: a bad entry leaves the config untouched.
+    let mut staged = Vec::new();
+    for cert in &imported {
+        let mut built = build(env, &cert.name, &cert.names, account.clone(), KeyType::default(), None)?;
+        if let Some(existing) = env.config.certificates.get(&cert.name) {
+            built.key_type = existing.key_type;
+            built.renew_days = existing.renew_days;
+            built.account = account.clone().or_else(|| existing.account.clone());
+        }
+        staged.push((cert.name.clone(), built));
+    }
+    for (name, cert) in staged {
+        let verb = match env.config.certificates.get(&name) {
+            None => "added",
+            Some(old) if old.names == cert.names => "unchanged",
+            Some(_) => "names updated",
+        };
+        println!("{name}: {verb} ({} names)", cert.names.len());
+        env.config.certificates.insert(name, cert);
+    }
+    env.save_config()
+}

@@ -1,0 +1,54 @@
+//! `certpilot domain set|remove|list`: the cert-manager style solver mapping.
+
+use super::{Env, Failure, Outcome};
+use crate::cli::{DomainCommand, SolverArg};
+use crate::config::DomainConfig;
+use crate::domain::names;
+
+pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
+    match cmd {
+        DomainCommand::Set {
+            domain,
+            solver,
+            command,
+        } => {
+            let domain = names::normalize(&domain).map_err(|e| Failure::Usage(e.to_string()))?;
+            if domain.starts_with("*.") {
+                return Err(Failure::Usage(format!(
+                    "{domain}: map the domain without '*.'; it covers the wildcard too"
+                )));
+            }
+            let cfg = match (solver, command) {
+                (SolverArg::Exec, Some(command)) => DomainConfig::Exec { command },
+                (SolverArg::Exec, None) => {
+                    return Err(Failure::Usage("--solver exec needs --command".into()))
+                }
+                (SolverArg::Manual, _) => DomainConfig::Manual,
+            };
+            env.config.domains.insert(domain.clone(), cfg);
+            env.save_config()?;
+            println!("{domain}: solver set");
+            Ok(())
+        }
+        DomainCommand::Remove { domain } => {
+            let domain = names::normalize(&domain).map_err(|e| Failure::Usage(e.to_string()))?;
+            if env.config.domains.remove(&domain).is_none() {
+                return Err(Failure::Usage(format!("{domain}: no solver configured")));
+            }
+            env.save_config()?;
+            println!("{domain}: solver removed");
+            Ok(())
+        }
+        DomainCommand::List => {
+            for (domain, cfg) in &env.config.domains {
+                match cfg {
+                    DomainConfig::Exec { command } => {
+                        println!("{domain}\texec\t{}", command.display());
+                    }
+                    DomainConfig::Manual => println!("{domain}\tmanual"),
+                }
+            }
+            Ok(())
+        }
+    }
+}

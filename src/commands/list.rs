@@ -1,0 +1,20 @@
+//! `certpilot list [--json]`.
+
+use super::{Env, Failure, Outcome};
+use crate::inventory;
+
+pub(super) fn run(env: &Env, json: bool) -> Outcome {
+    let now = time::OffsetDateTime::now_utc();
+    let rows = inventory::load(&env.paths, &env.config, now).map_err(|e| Failure::Failed(e.to_string()))?;
+    if json {
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no certificates; add one with: certpilot cert add NAME --name example.com");
+        return Ok(());
+    }
+    print!("{}", inventory::table(&rows));
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! `certpilot.toml`: model, loading with precise errors, validation, atomic saving.
+
+pub mod certs_json;
+mod model;
+mod store;
+
+pub use model::{AccountConfig, CertConfig, Config, DomainConfig, KeyType, Settings};
+pub use store::{load, save, ConfigError};

@@ -1,0 +1,224 @@
+//! The serde model of `certpilot.toml`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Global settings.
+    #[serde(default)]
+    pub settings: Settings,
+    /// ACME accounts by name.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// Certificates by name.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, CertConfig>,
+    /// Solver mapping: domain (suffix) to solver. The most specific domain wins.
+    #[serde(default)]
+    pub domains: BTreeMap<String, DomainConfig>,
+}
+
+/// Global settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Resolvers (`IP` or `IP:PORT`) used to see whether a challenge record is visible.
+    /// Empty means the system's resolvers.
+    pub resolvers: Vec<String>,
+    /// How long to wait for records to become visible, in seconds.
+    pub propagation_timeout: u64,
+    /// Days before expiry at which a certificate is renewed.
+    pub renew_days: u32,
+    /// How many certificates `renew --all` works on at once.
+    pub parallel: usize,
+    /// Timeout for one solver hook run, in seconds.
+    pub hook_timeout: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            resolvers: Vec::new(),
+            propagation_timeout: 600,
+            renew_days: 30,
+            parallel: 4,
+            hook_timeout: 120,
+        }
+    }
+}
+
+/// One ACME account (public data only: the key lives in the keyring).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Directory URL.
+    pub directory: String,
+    /// Contact email, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Extra CA certificates to trust for the directory's TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+    /// External account binding key id, when the CA needs one (the HMAC is in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eab_kid: Option<String>,
+}
+
+/// One certificate to obtain and keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertConfig {
+    /// DNS names, normalised (punycode, lower case); wildcards as `*.example.com`.
+    pub names: Vec<String>,
+    /// Account name; defaults to the only account when there is exactly one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Private key algorithm.
+    #[serde(default)]
+    pub key_type: KeyType,
+    /// Renew this many days before expiry (overrides the global setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_days: Option<u32>,
+}
+
+/// How challenge records of a domain (and its subdomains) are published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "solver", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DomainConfig {
+    /// Run `COMMAND present|cleanup <fqdn.> <value>` (lego's exec contract).
+    Exec {
+        /// The program to run.
+        command: PathBuf,
+    },
+    /// Print the records and wait for the operator.
+    Manual,
+}
+
+/// Certificate key algorithms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA P-256 (default: small, fast, universally supported).
+    #[default]
+    EcdsaP256,
+    /// ECDSA P-384.
+    EcdsaP384,
+    /// RSA 2048.
+    Rsa2048,
+    /// RSA 3072.
+    Rsa3072,
+    /// RSA 4096.
+    Rsa4096,
+}
+
+impl KeyType {
+    /// Every variant, for help texts.
+    pub const ALL: [KeyType; 5] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// The name used in config and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for KeyType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        KeyType::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = KeyType::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown key type {s:?}; choose one of {}", all.join(", "))
+            })
+    }
+}
+
+impl Config {
+    /// The solver for `domain` (without `*.`): the longest configured suffix wins.
+    pub fn solver_for(&self, domain: &str) -> Option<(&str, &DomainConfig)> {
+        let domain = domain.trim_start_matches("*.");
+        self.domains
+            .iter()
+            .filter(|(suffix, _)| {
+                domain == suffix.as_str()
+                    || domain
+                        .strip_suffix(suffix.as_str())
+                        .is_some_and(|rest| rest.ends_with('.'))
+            })
+            .max_by_key(|(suffix, _)| suffix.len())
+            .map(|(suffix, cfg)| (suffix.as_str(), cfg))
+    }
+
+    /// The account a certificate uses: its own, or the only one configured.
+    pub fn account_for<'a>(&'a self, cert: &'a CertConfig) -> Option<&'a str> {
+        match &cert.account {
+            Some(a) => Some(a.as_str()),
+            None if self.accounts.len() == 1 => self.accounts.keys().next().map(String::as_str),
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg_with(domains: &[&str]) -> Config {
+        let mut cfg = Config::default();
+        for d in domains {
+            cfg.domains.insert((*d).to_owned(), DomainConfig::Manual);
+        }
+        cfg
+    }
+
+    #[test]
+    fn most_specific_domain_wins() {
+        let cfg = cfg_with(&["example.com", "dev.example.com", "com"]);
+        let cases = [
+            ("example.com", Some("example.com")),
+            ("*.example.com", Some("example.com")),
+            ("a.dev.example.com", Some("dev.example.com")),
+            ("dev.example.com", Some("dev.example.com")),
+            ("notexample.com", Some("com")),
+            ("example.org", None),
+        ];
+        for (domain, want) in cases {
+            assert_eq!(cfg.solver_for(domain).map(|(s, _)| s), want, "{domain}");
+        }
+    }
+
+    #[test]
+    fn key_types_round_trip() {
+        for k in KeyType::ALL {
+            assert_eq!(k.as_str().parse::<KeyType>().unwrap(), k);
+        }
+        assert!("dsa".parse::<KeyType>().unwrap_err().contains("ecdsa-p256"));
+    }
+}

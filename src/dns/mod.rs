@@ -1,0 +1,3 @@
+//! DNS: seeing whether challenge records are visible.
+
+pub mod visibility;

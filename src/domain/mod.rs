@@ -1,0 +1,4 @@
+//! Pure domain logic: no I/O, no async.
+
+pub mod names;
+pub mod renewal;

@@ -1,0 +1,27 @@
+//! certpilot: get and keep TLS certificates from ACME CAs by DNS-01 validation.
+//!
+//! Module map (see `STYLE.md` for the dependency rule):
+//! - [`paths`], [`fsutil`]: where state lives; atomic writes.
+//! - [`config`]: `certpilot.toml` and dnscontrol's `certs.json`.
+//! - [`domain`]: pure logic: names, challenge records, renewal policy.
+//! - [`cert`]: x509 inspection and the `certificates/<name>/` store.
+//! - [`secrets`]: the OS keyring.
+//! - [`solver`]: publishing challenge records (exec, manual).
+//! - [`dns`]: seeing whether records are visible.
+//! - [`acme`]: accounts and the issuance engine.
+//! - [`inventory`]: what `list` and the dashboard show.
+//! - [`tui`]: the terminal UI (the only module that draws).
+
+pub mod acme;
+pub mod cli;
+pub mod commands;
+pub mod cert;
+pub mod config;
+pub mod dns;
+pub mod domain;
+pub mod fsutil;
+pub mod inventory;
+pub mod paths;
+pub mod secrets;
+pub mod solver;
+pub mod tui;

@@ -1,0 +1,69 @@
+//! certpilot's binary: parse the command line, set up logging, run a command or the TUI.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use certpilot::cli::Cli;
+use certpilot::commands::{self, Env, Failure};
+use certpilot::fsutil;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = match Env::load(cli.global.clone()) {
+        Ok(env) => env,
+        Err(failure) => return report(&failure),
+    };
+    let _log_guard = init_logging(&env);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return report(&Failure::Failed(format!("cannot start the async runtime: {e}"))),
+    };
+    let result = match cli.command {
+        Some(command) => runtime.block_on(commands::run(env, command)),
+        None => runtime.block_on(run_tui(env)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(&failure),
+    }
+}
+
+fn report(failure: &Failure) -> ExitCode {
+    tracing::error!(message = failure.message(), "command failed");
+    eprintln!("error: {}", failure.message());
+    ExitCode::from(failure.exit_code())
+}
+
+/// Logs go to a file: the terminal belongs to the output (and to the TUI).
+fn init_logging(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = &env.paths.state;
+    fsutil::create_private_dir(dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, "certpilot.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+async fn run_tui(env: Env) -> Result<(), Failure> {
+    let paths = env.paths.clone();
+    let config_file = paths.config_file.clone();
+    let load = Arc::new(move || {
+        let config = certpilot::config::load(&config_file).map_err(|e| e.to_string())?;
+        certpilot::inventory::load(&paths, &config, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())
+    });
+    let opts = certpilot::tui::TuiOptions {
+        theme: env.global.theme.clone(),
+    };
+    certpilot::tui::run(opts, load)
+        .await
+        .map_err(|e| Failure::Failed(format!("terminal UI: {e}")))
+}

@@ -1,0 +1,155 @@
+//! Test harness: real Pebble + pebble-challtestsrv as child processes, a working directory,
+//! and a runner for the certpilot binary.
+#![allow(dead_code)]
+
+pub mod pebble;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Whether the suite runs in CI, where a missing tool is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Returns false (and prints why) when `tool` is missing outside CI; panics in CI.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!in_ci(), "{tool} is required in CI (scripts/test-deps.sh installs it)");
+        eprintln!("SKIP: {tool} not installed (run scripts/test-deps.sh)");
+    }
+    found
+}
+
+/// A unique keyring service per test so parallel tests never see each other's secrets.
+pub fn unique_service(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("certpilot-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The keystore tests use: keyutils unless told otherwise (Secret Service is exercised
+/// by the keyring tests and by `CERTPILOT_TEST_KEYSTORE=secret-service`).
+pub fn test_keystore() -> String {
+    std::env::var("CERTPILOT_TEST_KEYSTORE").unwrap_or_else(|_| "keyutils".into())
+}
+
+/// A certpilot working directory plus the environment its runs need.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub service: String,
+    pub envs: Vec<(String, String)>,
+}
+
+impl Workdir {
+    pub fn new(tag: &str) -> Self {
+        let service = unique_service(tag);
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            envs: vec![
+                ("CERTPILOT_KEYRING_SERVICE".into(), service.clone()),
+                ("CERTPILOT_KEYSTORE".into(), test_keystore()),
+                ("CERTPILOT_LOG".into(), "debug".into()),
+            ],
+            service,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Run certpilot with `--dir` and this workdir's environment.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
+        cmd.arg("--dir").arg(self.path()).args(args);
+        cmd.env_remove("CERTPILOT_DIR").env_remove("CERTPILOT_CA_BUNDLE");
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::null());
+        let started = Instant::now();
+        let output = cmd.output().expect("run certpilot");
+        Run {
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            output,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path().join("state/certpilot.log")).unwrap_or_default()
+    }
+}
+
+/// One finished certpilot run.
+pub struct Run {
+    pub args: Vec<String>,
+    pub output: Output,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    /// Assert the exit code, showing everything on failure.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "certpilot {:?} exited {} (want {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        self.expect_code(0)
+    }
+}
+
+/// The exec hook that talks to challtestsrv.
+pub fn hook_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/challtest-hook.sh")
+}
+
+/// Wait for `cond` with a deadline; panics with `what` on timeout.
+pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}

@@ -1,0 +1,168 @@
+//! Pebble and pebble-challtestsrv (Debian packages) as child processes, killed on Drop.
+//!
+//! Pebble's HTTPS certificate is made here with rcgen, signed by a throwaway CA whose PEM
+//! the tests hand to certpilot through `--ca-bundle`: TLS verification stays on.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::wait_for;
+
+/// Knobs for one Pebble instance.
+#[derive(Clone, Debug)]
+pub struct PebbleOptions {
+    /// PEBBLE_WFE_NONCEREJECT (percentage of good nonces rejected).
+    pub nonce_reject: u8,
+    /// PEBBLE_AUTHZREUSE (percentage of valid authorizations reused).
+    pub authz_reuse: u8,
+}
+
+impl Default for PebbleOptions {
+    fn default() -> Self {
+        Self {
+            nonce_reject: 0,
+            authz_reuse: 0,
+        }
+    }
+}
+
+/// A running Pebble + challtestsrv pair.
+pub struct Pebble {
+    pebble: Child,
+    challtestsrv_proc: Child,
+    _dir: tempfile::TempDir,
+    /// ACME directory URL.
+    pub directory: String,
+    /// PEM of the CA that signed Pebble's HTTPS certificate.
+    pub ca_bundle: PathBuf,
+    /// challtestsrv's management URL.
+    pub challtestsrv: String,
+    /// challtestsrv's DNS address (`127.0.0.1:PORT`).
+    pub dns: String,
+    /// Pebble's management URL (roots, intermediates).
+    pub management: String,
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A port free for both UDP and TCP (DNS listens on both).
+fn free_dns_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn tls_material(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "certpilot test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf = params.signed_by(&key, &issuer).unwrap();
+    let ca_path = dir.join("ca.pem");
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&ca_path, ca.pem()).unwrap();
+    std::fs::write(&cert_path, leaf.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (ca_path, cert_path, key_path)
+}
+
+fn wait_tcp(port: u16, what: &str) {
+    wait_for(what, Duration::from_secs(20), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
+impl Pebble {
+    /// Start both; `None` (after printing why) when Pebble is not installed outside CI.
+    pub fn start(opts: PebbleOptions) -> Option<Self> {
+        if !super::require_tool("pebble") || !super::require_tool("pebble-challtestsrv") {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (ca_bundle, cert, key) = tls_material(dir.path());
+        let dns_port = free_dns_port();
+        let cts_port = free_tcp_port();
+        let challtestsrv_proc = Command::new("pebble-challtestsrv")
+            .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
+            .args(["-management", &format!("127.0.0.1:{cts_port}")])
+            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pebble-challtestsrv");
+        let acme_port = free_tcp_port();
+        let mgmt_port = free_tcp_port();
+        let config = serde_json::json!({
+            "pebble": {
+                "listenAddress": format!("127.0.0.1:{acme_port}"),
+                "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+                "certificate": cert,
+                "privateKey": key,
+                "httpPort": free_tcp_port(),
+                "tlsPort": free_tcp_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false
+            }
+        });
+        let config_path = dir.path().join("pebble.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
+        let pebble = Command::new("pebble")
+            .arg("-config")
+            .arg(&config_path)
+            .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
+            .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start pebble");
+        let me = Self {
+            pebble,
+            challtestsrv_proc,
+            _dir: dir,
+            directory: format!("https://127.0.0.1:{acme_port}/dir"),
+            ca_bundle,
+            challtestsrv: format!("http://127.0.0.1:{cts_port}"),
+            dns: format!("127.0.0.1:{dns_port}"),
+            management: format!("https://127.0.0.1:{mgmt_port}"),
+        };
+        wait_tcp(cts_port, "challtestsrv management port");
+        wait_tcp(acme_port, "pebble ACME port");
+        Some(me)
+    }
+
+    /// Pebble's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("pebble.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for child in [&mut self.pebble, &mut self.challtestsrv_proc] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
