@@ -25,7 +25,12 @@ if [[ $stage == outer ]]; then
 
     started=$SECONDS
     log "building the tests (cargo test --no-run)"
-    cargo test --no-run "$@"
+    status=0
+    cargo test --no-run "$@" || status=$?
+    if ((status != 0)); then
+        log "build failed (cargo test --no-run exit $status)"
+        exit "$status"
+    fi
     log "built in $((SECONDS - started)) s"
 
     work=$(mktemp -d "${TMPDIR:-/tmp}/certpilot-test.XXXXXX")
@@ -55,7 +60,6 @@ CONF
     else
         log "WARNING: keyctl cannot join a new session keyring here; keyutils tests use the current one"
     fi
-    status=0
     CERTPILOT_TEST_STAGE=inner CERTPILOT_TEST_WORK=$work \
         dbus-run-session --config-file="$work/bus.conf" -- "${inner[@]}" || status=$?
     exit "$status"

@@ -196,10 +196,13 @@ pub enum KeyTypeArg {
     /// ECDSA P-384.
     EcdsaP384,
     /// RSA 2048.
+    #[value(name = "rsa-2048")]
     Rsa2048,
     /// RSA 3072.
+    #[value(name = "rsa-3072")]
     Rsa3072,
     /// RSA 4096.
+    #[value(name = "rsa-4096")]
     Rsa4096,
 }
 

@@ -222,3 +222,104 @@ fn unknown_names_and_missing_solver_are_usage_errors() {
     assert!(run.stderr().contains("no solver is configured for www.other.test"), "{}", run.stderr());
     wd.run(&issue_args(&pebble, "nope")).expect_code(2);
 }
+
+#[test]
+fn ca_problem_documents_are_shown_verbatim_with_a_hint() {
+    let opts = PebbleOptions { blocklist: vec!["blocked.example.test".into()], ..Default::default() };
+    let Some(pebble) = Pebble::start(opts) else { return };
+    let wd = setup(&pebble, "reject");
+    wd.run(&["cert", "add", "r", "--name", "ok.example.test", "--name", "blocked.example.test"]).ok();
+    let run = wd.run(&issue_args(&pebble, "r"));
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("urn:ietf:params:acme:error:rejectedIdentifier"), "{err}");
+    assert!(err.contains("blocked.example.test"), "{err}");
+    assert!(err.contains("hint: the CA will not issue"), "{err}");
+    assert!(!wd.path().join("certificates/r").exists());
+}
+
+#[test]
+fn certs_json_import_then_renew_all() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let wd = setup(&pebble, "import");
+    let file = wd.path().join("certs.json");
+    std::fs::write(
+        &file,
+        r#"[{"cert_name":"main","names":["example.test","WWW.example.test"]},
+            {"cert_name":"wild","names":["example.test","*.example.test","*.foo.example.test"]}]"#,
+    )
+    .unwrap();
+    let run = wd.run(&["cert", "import", file.to_str().unwrap()]);
+    run.ok();
+    assert!(run.stdout().contains("main: added (2 names)"), "{}", run.stdout());
+    wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
+    let rows = list_json(&wd);
+    assert_eq!(row(&rows, "main")["names"], serde_json::json!(["example.test", "www.example.test"]));
+    assert_eq!(row(&rows, "wild")["status"], "valid");
+    // Importing the same file again changes nothing; a changed name set marks the cert.
+    let again = wd.run(&["cert", "import", file.to_str().unwrap()]);
+    assert!(again.stdout().contains("main: unchanged"), "{}", again.stdout());
+    std::fs::write(&file, r#"[{"cert_name":"main","names":["example.test"]}]"#).unwrap();
+    assert!(wd.run(&["cert", "import", file.to_str().unwrap()]).stdout().contains("main: names updated"));
+    assert_eq!(row(&list_json(&wd), "main")["status"], "names_changed");
+}
+
+#[test]
+fn secret_service_store_holds_account_and_certificate_keys() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert!(!common::in_ci(), "CI runs the suite inside dbus-run-session (scripts/test.sh)");
+        eprintln!("SKIP: no D-Bus session; run through scripts/test.sh");
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let mut wd = setup_with_store(&pebble, "secretsvc", "secret-service");
+    wd.run(&["cert", "add", "s", "--name", "s.example.test"]).ok();
+    wd.run(&issue_args(&pebble, "s")).ok();
+    let service = wd.service.clone();
+    let ks = certpilot::secrets::Keystore::open(certpilot::secrets::StoreKind::SecretService, &service).unwrap();
+    let creds = ks.get(&certpilot::secrets::SecretRef::Account("pebble".into())).unwrap();
+    assert!(creds.is_some_and(|c| c.contains("key_pkcs8")));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wd.path().join("certificates/s/s.json")).unwrap()).unwrap();
+    let key_ref = certpilot::secrets::SecretRef::CertKey {
+        cert: "s".into(),
+        key_id: meta["key_id"].as_str().unwrap().into(),
+    };
+    assert!(ks.get(&key_ref).unwrap().is_some_and(|k| k.contains("PRIVATE KEY")));
+    // Renewing replaces the key and removes the old entry: no orphans accumulate.
+    wd.run(&["--resolver", &pebble.dns, "renew", "--force"]).ok();
+    assert!(ks.get(&key_ref).unwrap().is_none(), "the previous key was not removed");
+    assert_no_secrets(&wd, &[]);
+    wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
+}
+
+fn setup_with_store(pebble: &Pebble, tag: &str, store: &str) -> Workdir {
+    let mut wd = Workdir::new(tag);
+    wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
+    wd.env("CERTPILOT_KEYSTORE", store);
+    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    wd.run(&["account", "add", "pebble", "--directory", &pebble.directory, "--agree-tos"]).ok();
+    wd.run(&["domain", "set", "example.test", "--solver", "exec", "--command", hook_path().to_str().unwrap()])
+        .ok();
+    wd
+}
+
+#[test]
+fn rsa_and_p384_keys_are_issued_as_configured() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let wd = setup(&pebble, "keytypes");
+    wd.run(&["cert", "add", "rsa", "--name", "rsa.example.test", "--key-type", "rsa-2048"]).ok();
+    wd.run(&["cert", "add", "p384", "--name", "p384.example.test", "--key-type", "ecdsa-p384"]).ok();
+    wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
+    for (name, want) in [("rsa", "rsa-2048"), ("p384", "ecdsa-p384")] {
+        let pem = std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt"))).unwrap();
+        let info = certpilot::cert::inspect::inspect_chain_pem(&pem).unwrap();
+        assert_eq!(info.key_type.as_deref(), Some(want), "{name}");
+    }
+    // Changing the key type makes the certificate due.
+    wd.run(&["cert", "add", "rsa", "--name", "rsa.example.test", "--key-type", "ecdsa-p256", "--replace"]).ok();
+    let run = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
+    run.ok();
+    assert!(run.stdout().contains("rsa: renewed (key type changed"), "{}", run.stdout());
+}

@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn sorts_expired_then_missing_then_fewest_days() {
-        let mut rows = vec![
+        let mut rows = [
             row("later", Some(80), CertStatus::Valid),
             row("missing", None, CertStatus::Missing),
             row("soon", Some(5), CertStatus::Expiring),

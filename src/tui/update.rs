@@ -237,12 +237,12 @@ mod tests {
         assert_eq!(update(&mut state, key('r')), [Effect::Load { request: 2 }]);
         assert_eq!(update(&mut state, key('r')), [Effect::Load { request: 3 }]);
         assert!(state.is_loading());
-        let stale = vec![row("stale", Some(1), CertStatus::Expiring)];
+        let old_rows = vec![row("stale", Some(1), CertStatus::Expiring)];
         update(
             &mut state,
             Msg::Loaded {
                 request: 2,
-                result: Ok(stale),
+                result: Ok(old_rows),
             },
         );
         assert_eq!(names(&state), ["old", "mail", "web"]);

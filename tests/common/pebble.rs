@@ -17,6 +17,8 @@ pub struct PebbleOptions {
     pub nonce_reject: u8,
     /// PEBBLE_AUTHZREUSE (percentage of valid authorizations reused).
     pub authz_reuse: u8,
+    /// Names Pebble refuses to issue for (`rejectedIdentifier`).
+    pub blocklist: Vec<String>,
 }
 
 impl Default for PebbleOptions {
@@ -24,6 +26,7 @@ impl Default for PebbleOptions {
         Self {
             nonce_reject: 0,
             authz_reuse: 0,
+            blocklist: Vec::new(),
         }
     }
 }
@@ -120,7 +123,8 @@ impl Pebble {
                 "httpPort": free_tcp_port(),
                 "tlsPort": free_tcp_port(),
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": false
+                "externalAccountBindingRequired": false,
+                "domainBlocklist": opts.blocklist,
             }
         });
         let config_path = dir.path().join("pebble.json");

@@ -1,12 +1,12 @@
 //! The dashboard: every certificate, most urgent first.
 //!
 //! ```text
-//! ┌ certpilot · certificates ──────────────────────────────────────────────────┐
-//! │   NAME          #  FIRST NAME        NOT AFTER   DAYS             STATUS │
-//! │ ▶ old           1  old.example       2025-05-28    -3 ░░░░░░░░░░ expired │
-//! │   web           2  www.example       2025-08-30    90 ██████████ valid   │
-//! └────────────────────────────────────────────────────────────────────────┘
-//!  j/↓ down  k/↑ up  r reload  ? help  q quit                  2 certificates
+//! ┌ certpilot · certificates ──────────────────────────────────────────┐
+//! │  NAME       # FIRST NAME     NOT AFTER   DAYS            STATUS    │
+//! │▶ old        1 old.example    2025-05-28    -3 ░░░░░░░░░░ expired   │
+//! │  web        2 www.example    2025-08-30    90 ██████████ valid     │
+//! └────────────────────────────────────────────────────────────────────┘
+//!  j down  k up  r reload  ? help  q quit                2 certificates
 //! ```
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -249,4 +249,41 @@ fn render_status_bar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         Line::styled(format!("{} ", fit(&text, room)), style).right_aligned(),
         right,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        let cases = [
+            ("abc", 3, "abc"),
+            ("abcd", 3, "ab…"),
+            ("", 0, ""),
+            ("ab", 0, "…"),
+        ];
+        for (text, width, expected) in cases {
+            assert_eq!(fit(text, width), expected);
+        }
+    }
+
+    #[test]
+    fn bar_fills_by_days_left() {
+        let theme = Theme::builtin("default", false).unwrap();
+        let cases = [
+            (None, 0),
+            (Some(-5), 0),
+            (Some(0), 0),
+            (Some(1), 1),
+            (Some(45), 5),
+            (Some(90), 10),
+            (Some(400), 10),
+        ];
+        for (days, filled) in cases {
+            let line = bar(days, theme.ok, &theme);
+            assert_eq!(line.spans[0].content.chars().count(), filled, "{days:?}");
+            assert_eq!(line.width(), usize::from(BAR_WIDTH));
+        }
+    }
 }
