@@ -323,3 +323,32 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
     run.ok();
     assert!(run.stdout().contains("rsa: renewed (key type changed"), "{}", run.stdout());
 }
+
+#[test]
+fn manual_solver_without_a_terminal_fails_with_the_records_to_create() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let wd = setup(&pebble, "manual");
+    wd.run(&["domain", "set", "manual.example.test", "--solver", "manual"]).ok();
+    wd.run(&["cert", "add", "m", "--name", "manual.example.test", "--name", "*.manual.example.test"]).ok();
+    let run = wd.run(&issue_args(&pebble, "m"));
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("needs a terminal"), "{err}");
+    // Both values of the shared owner name, in zone-file form.
+    assert_eq!(err.matches("_acme-challenge.manual.example.test. 60 IN TXT \"").count(), 2, "{err}");
+}
+
+#[test]
+fn unreachable_secret_service_is_a_clear_error_and_nothing_is_written() {
+    let wd = Workdir::new("nostore");
+    let run = wd.run_with(
+        &["--keystore", "secret-service", "account", "add", "x", "--directory", "https://127.0.0.1:9/dir", "--agree-tos"],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/certpilot-test-bus")],
+    );
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("Secret Service"), "{err}");
+    assert!(err.contains("keyutils"), "{err}");
+    assert!(!wd.path().join("certpilot.toml").exists());
+    assert!(!wd.path().join("accounts").exists());
+}

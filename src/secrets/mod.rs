@@ -46,7 +46,7 @@ const PROBE_USER: &str = "probe";
 /// Which credential store holds the secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
-    /// The freedesktop Secret Service over D-Bus (gnome-keyring, KeePassXC, `KWallet` ≥ 5.97).
+    /// The freedesktop Secret Service over D-Bus (gnome-keyring, `KeePassXC`, `KWallet` ≥ 5.97).
     SecretService,
     /// The Linux kernel key retention service (no daemon, lost on reboot).
     Keyutils,

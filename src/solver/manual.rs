@@ -56,10 +56,13 @@ impl Solver for ManualSolver {
     }
 
     fn cleanup<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {
-        // Removing is optional for the operator; print and carry on rather than block.
+        // Removing is optional for the operator; print and carry on rather than block. Without
+        // a terminal nothing was created (present failed), so there is nothing to say.
         let lines = zone_lines(records);
         Box::pin(async move {
-            eprintln!("You may now delete these TXT records:\n{lines}");
+            if std::io::stdin().is_terminal() {
+                eprintln!("You may now delete these TXT records:\n{lines}");
+            }
             Ok(())
         })
     }
