@@ -117,10 +117,17 @@ fi
 log "keyutils session keyring: $(keyctl show @s 2>/dev/null | sed -n 2p | awk '{print $1, $NF}')"
 export CERTPILOT_TEST_ENV=1
 
+# Run every test binary even after one fails, so the summary covers the whole suite.
+fail_fast=(--no-fail-fast)
+for arg in "$@"; do
+    [[ $arg == -- ]] && break
+    [[ $arg == --no-fail-fast ]] && fail_fast=()
+done
+
 started=$SECONDS
 output="$work/cargo-test.out"
 status=0
-cargo test "$@" 2>&1 | tee "$output" || status=${PIPESTATUS[0]}
+cargo test "${fail_fast[@]}" "$@" 2>&1 | tee "$output" || status=${PIPESTATUS[0]}
 
 # One line over every test binary, shaped like cargo's own per-binary summaries.
 awk -v secs=$((SECONDS - started)) -v status="$status" '

@@ -36,6 +36,11 @@ pub struct GlobalArgs {
     /// Seconds to wait for challenge records to become visible.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub propagation_timeout: Option<u64>,
+    /// How to decide that challenge records are visible: authoritative (every address of every
+    /// authoritative server, the default), recursive (the configured resolvers only),
+    /// wait=SECONDS (a fixed wait), or skip.
+    #[arg(long, global = true, value_name = "MODE")]
+    pub propagation: Option<String>,
     /// Theme for the dashboard.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
@@ -66,6 +71,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check DNS propagation of challenge records on every authoritative nameserver.
+    Check(CheckArgs),
+    /// acme-dns: delegated challenge records (client and embedded server).
+    #[command(subcommand, name = "acme-dns")]
+    AcmeDns(AcmeDnsCommand),
     /// Write a certificate and its key as PEM files.
     Export {
         /// Certificate name.
@@ -161,6 +171,9 @@ pub enum DomainCommand {
         /// Hook program for --solver exec (called as COMMAND present|cleanup FQDN. VALUE).
         #[arg(long, value_name = "COMMAND", required_if_eq("solver", "exec"))]
         command: Option<PathBuf>,
+        /// acme-dns server URL for --solver acme-dns.
+        #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
+        server: Option<String>,
     },
     /// Remove a domain's solver.
     Remove {
@@ -226,4 +239,72 @@ pub enum SolverArg {
     Exec,
     /// Print the records and wait for confirmation.
     Manual,
+    /// Update the record through an acme-dns server (see `certpilot acme-dns register`).
+    AcmeDns,
+}
+
+/// `check ...`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A domain (checks `_acme-challenge.<domain>`) or a certificate name (all of its challenge names).
+    pub name: String,
+    /// A TXT value that must be served; repeatable (all must be present).
+    #[arg(long = "expect-txt", value_name = "VALUE")]
+    pub expect_txt: Vec<String>,
+    /// The CNAME target `_acme-challenge.<domain>` must point to.
+    #[arg(long = "expect-cname", value_name = "TARGET")]
+    pub expect_cname: Option<String>,
+    /// Refresh in place until propagated or interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `acme-dns ...`
+#[derive(Debug, Subcommand)]
+pub enum AcmeDnsCommand {
+    /// Register an acme-dns account for a domain and show the CNAME to create.
+    Register {
+        /// Domain (a wildcard and its apex share one registration).
+        domain: String,
+        /// acme-dns server URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Networks allowed to update the record (CIDR); repeatable.
+        #[arg(long = "allow-from", value_name = "CIDR")]
+        allow_from: Vec<String>,
+        /// Allow plain http to a server that is not on loopback.
+        #[arg(long)]
+        allow_insecure_http: bool,
+    },
+    /// Import goacmedns (lego, acme-dns-client) or certbot-acme-dns credential files.
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        /// Server URL (certbot's files do not record it).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Allow plain http to a server that is not on loopback.
+        #[arg(long)]
+        allow_insecure_http: bool,
+    },
+    /// List acme-dns registrations.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a domain's CNAME delegation on every authoritative nameserver.
+    Check {
+        /// Domain.
+        domain: String,
+    },
+    /// Run the embedded acme-dns-compatible server.
+    Serve {
+        /// Server configuration file (TOML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }

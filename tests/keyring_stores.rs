@@ -6,8 +6,8 @@
 //! where it fails them. Every test uses its own service name and deletes what it wrote, even
 //! when an assertion fails.
 //!
-//! Cross-process checks re-run this test binary with `--ignored --exact keyring_child_process_role`
-//! and a role in [`ROLE_ENV`]; that test does nothing when run without a role.
+//! Cross-process checks re-run this test binary, filtered to the ignored
+//! `keyring_child_process_role`, with a role in [`ROLE_ENV`]; without a role it does nothing.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -154,8 +154,9 @@ fn round_trip(kind: StoreKind) {
 }
 
 /// The parent writes, a second process reads it and writes back, the parent reads that:
-/// `account add` and `issue` are separate processes.
-fn crosses_processes(kind: StoreKind) {
+/// `account add` and `issue` are separate processes. With `new_session`, the second process
+/// runs in a new session keyring, as after logging in again.
+fn crosses_processes(kind: StoreKind, new_session: bool) {
     let service = unique_service();
     let Some(store) = open_or_skip(kind, &service) else {
         return;
@@ -173,6 +174,9 @@ fn crosses_processes(kind: StoreKind) {
 
     let mut command = child_command("read-write", kind, &service);
     command.env(EXPECT_ENV, &expected);
+    if new_session {
+        command = in_new_session_keyring(&command, None);
+    }
     run_child(command);
 
     assert_eq!(
@@ -283,7 +287,7 @@ fn keyring_secret_service_round_trip() {
 
 #[test]
 fn keyring_secret_service_value_crosses_processes() {
-    crosses_processes(StoreKind::SecretService);
+    crosses_processes(StoreKind::SecretService, false);
 }
 
 /// Needs no store: the child talks to a D-Bus socket that does not exist.
@@ -308,90 +312,56 @@ fn keyring_keyutils_round_trip() {
 
 #[test]
 fn keyring_keyutils_value_crosses_processes() {
-    crosses_processes(StoreKind::Keyutils);
+    crosses_processes(StoreKind::Keyutils, false);
 }
 
-/// The child joins a new session keyring that it may not search (permissions 0), the state a
-/// process is in when its sandbox hides the kernel keyring from it.
-#[test]
-fn keyring_keyutils_unreachable_names_the_fix() {
-    if which("keyctl").is_none() {
-        skip("the keyctl command (package keyutils) is not installed");
-        return;
-    }
-    let inner = child_command("open-unreachable", StoreKind::Keyutils, &unique_service());
-    let mut command = Command::new("keyctl");
-    command
-        .args([
-            "session",
-            "-",
-            "sh",
-            "-c",
-            r#"keyctl setperm @s 0 && exec "$0" "$@""#,
-        ])
-        .arg(inner.get_program())
-        .args(inner.get_args());
-    for (name, value) in inner.get_envs() {
-        if let Some(value) = value {
-            command.env(name, value);
-        }
-    }
-    run_child(command);
-}
-
-/// A value put in one login session is found from the next one (a new session keyring),
-/// through the user's persistent keyring that keyring links both to.
+/// A new login session has a new session keyring; the value is found through the user's
+/// persistent keyring, which keyring links into every session keyring it uses.
 #[test]
 fn keyring_keyutils_value_survives_a_new_session() {
-    if which("keyctl").is_none() {
-        skip("the keyctl command (package keyutils) is not installed");
-        return;
-    }
     if !Path::new("/proc/sys/kernel/keys/persistent_keyring_expiry").exists() {
         skip("this kernel has no persistent keyrings (CONFIG_PERSISTENT_KEYRINGS)");
         return;
     }
-    let service = unique_service();
-    let Some(store) = open_or_skip(StoreKind::Keyutils, &service) else {
-        return;
-    };
-    let (parent, child) = (
-        SecretRef::Account("parent".into()),
-        SecretRef::EabHmac("child".into()),
-    );
-    let _cleanup = Cleanup {
-        store: &store,
-        entries: vec![parent.clone(), child.clone()],
-    };
-    let expected = format!(
-        "written by process {} before a new session",
-        std::process::id()
-    );
-    store.put(&parent, &expected).expect("put");
-
-    let mut inner = child_command("read-write", StoreKind::Keyutils, &service);
-    inner.env(EXPECT_ENV, &expected);
-    let mut command = Command::new("keyctl");
-    command
-        .args(["session", "-"])
-        .arg(inner.get_program())
-        .args(inner.get_args());
-    for (name, value) in inner.get_envs() {
-        if let Some(value) = value {
-            command.env(name, value);
-        }
+    if keyctl_or_skip() {
+        crosses_processes(StoreKind::Keyutils, true);
     }
-    run_child(command);
-
-    assert_eq!(
-        store.get(&child).expect("get").as_deref(),
-        Some(CHILD_VALUE)
-    );
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+/// The child joins a new session keyring that it may not search (permissions 0), as a process
+/// whose sandbox hides the kernel keyring from it.
+#[test]
+fn keyring_keyutils_unreachable_names_the_fix() {
+    if keyctl_or_skip() {
+        let inner = child_command("open-unreachable", StoreKind::Keyutils, &unique_service());
+        run_child(in_new_session_keyring(&inner, Some("keyctl setperm @s 0")));
+    }
+}
+
+/// `inner` run by `keyctl session -` (a new anonymous session keyring), after `setup` when
+/// given (a shell command run inside that session).
+fn in_new_session_keyring(inner: &Command, setup: Option<&str>) -> Command {
+    let mut command = Command::new("keyctl");
+    command.args(["session", "-"]);
+    if let Some(setup) = setup {
+        command.args(["sh", "-c", &format!(r#"{setup} && exec "$0" "$@""#)]);
+    }
+    command.arg(inner.get_program()).args(inner.get_args());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command
+}
+
+/// Whether the `keyctl` command is there; [`skip`]s when it is not.
+fn keyctl_or_skip() -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join("keyctl").is_file());
+    if !found {
+        skip("the keyctl command (package keyutils) is not installed");
+    }
+    found
 }

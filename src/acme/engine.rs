@@ -15,7 +15,7 @@ use super::keys;
 use super::problem;
 use crate::cert::inspect;
 use crate::cert::store::{CertMeta, CertStore, StoreError};
-use crate::config::{CertConfig, Config};
+use crate::config::{CertConfig, Config, DomainConfig};
 use crate::dns::visibility::{Checker, VisibilityError};
 use crate::domain::names;
 use crate::secrets::{Keystore, SecretError, SecretRef};
@@ -145,8 +145,7 @@ fn acme_err(during: &'static str) -> impl Fn(instant_acme::Error) -> IssueError 
 }
 
 /// The solvers for every name, grouped so each solver sees all of its records at once.
-fn solvers_for(config: &Config, names: &[String]) -> Result<BTreeMap<String, Arc<dyn Solver>>, IssueError> {
-    let timeout = Duration::from_secs(config.settings.hook_timeout);
+fn solver_suffixes<'a>(config: &'a Config, names: &[String]) -> Result<BTreeMap<&'a str, &'a DomainConfig>, IssueError> {
     let mut by_domain = BTreeMap::new();
     for name in names {
         let base = names::base_domain(name);
@@ -155,11 +154,25 @@ fn solvers_for(config: &Config, names: &[String]) -> Result<BTreeMap<String, Arc
                 "no solver is configured for {name}: run `certpilot domain set {base} --solver exec --command HOOK` (or --solver manual)"
             ))
         })?;
-        by_domain
-            .entry(suffix.to_owned())
-            .or_insert_with(|| solver::from_config(domain_cfg, timeout));
+        by_domain.insert(suffix, domain_cfg);
     }
     Ok(by_domain)
+}
+
+fn solvers_for(ctx: &IssueContext, names: &[String]) -> Result<BTreeMap<String, Arc<dyn Solver>>, IssueError> {
+    let config = &ctx.config;
+    let mut solvers = BTreeMap::new();
+    for (suffix, domain_cfg) in solver_suffixes(config, names)? {
+        let deps = solver::SolverDeps {
+            config,
+            domain: suffix,
+            hook_timeout: Duration::from_secs(config.settings.hook_timeout),
+            keystore: &ctx.keystore,
+        };
+        let built = solver::from_config(domain_cfg, &deps).map_err(IssueError::Config)?;
+        solvers.insert(suffix.to_owned(), built);
+    }
+    Ok(solvers)
 }
 
 /// Check, before anything is sent to the CA, that `name` is configured and every one of its
@@ -169,7 +182,7 @@ pub fn preflight(config: &Config, name: &str) -> Result<(), IssueError> {
         .certificates
         .get(name)
         .ok_or_else(|| IssueError::Config(format!("certificate {name:?} is not configured")))?;
-    solvers_for(config, &cert.names).map(|_| ())
+    solver_suffixes(config, &cert.names).map(|_| ())
 }
 
 /// Issue (or renew) the certificate `name` with `account`, reporting each step.
@@ -193,7 +206,7 @@ pub async fn issue(
         .certificates
         .get(name)
         .ok_or_else(|| IssueError::Config(format!("certificate {name:?} is not configured")))?;
-    let solvers = solvers_for(&ctx.config, &cert.names)?;
+    let solvers = solvers_for(ctx, &cert.names)?;
     step(Step::AccountReady);
 
     let identifiers: Vec<Identifier> = cert.names.iter().map(|n| Identifier::Dns(n.clone())).collect();

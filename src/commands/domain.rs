@@ -11,6 +11,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
             domain,
             solver,
             command,
+            server,
         } => {
             let domain = names::normalize(&domain).map_err(|e| Failure::Usage(e.to_string()))?;
             if domain.starts_with("*.") {
@@ -18,12 +19,16 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                     "{domain}: map the domain without '*.'; it covers the wildcard too"
                 )));
             }
-            let cfg = match (solver, command) {
-                (SolverArg::Exec, Some(command)) => DomainConfig::Exec { command },
-                (SolverArg::Exec, None) => {
+            let cfg = match (solver, command, server) {
+                (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command },
+                (SolverArg::Exec, None, _) => {
                     return Err(Failure::Usage("--solver exec needs --command".into()))
                 }
-                (SolverArg::Manual, _) => DomainConfig::Manual,
+                (SolverArg::Manual, _, _) => DomainConfig::Manual,
+                (SolverArg::AcmeDns, _, Some(server)) => DomainConfig::AcmeDns { server },
+                (SolverArg::AcmeDns, _, None) => {
+                    return Err(Failure::Usage("--solver acme-dns needs --server URL".into()))
+                }
             };
             env.config.domains.insert(domain.clone(), cfg);
             env.save_config()?;
@@ -46,6 +51,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                         println!("{domain}\texec\t{}", command.display());
                     }
                     DomainConfig::Manual => println!("{domain}\tmanual"),
+                    DomainConfig::AcmeDns { server } => println!("{domain}\tacme-dns\t{server}"),
                 }
             }
             Ok(())

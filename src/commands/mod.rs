@@ -1,7 +1,9 @@
 //! The headless subcommands. Each calls the same library functions the TUI uses.
 
 mod account;
+mod acmedns;
 mod cert;
+mod check;
 mod domain;
 mod export;
 mod issue;
@@ -153,5 +155,7 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),
         Command::Export { name, out } => export::run(&env, &name, &out),
+        Command::Check(args) => check::run(&env, args).await,
+        Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
     }
 }

@@ -23,6 +23,26 @@ pub struct Config {
     /// Solver mapping: domain (suffix) to solver. The most specific domain wins.
     #[serde(default)]
     pub domains: BTreeMap<String, DomainConfig>,
+    /// acme-dns registrations by domain (without `*.`); the password is in the keyring.
+    #[serde(default, rename = "acme-dns", skip_serializing_if = "BTreeMap::is_empty")]
+    pub acme_dns: BTreeMap<String, AcmeDnsRegistration>,
+}
+
+/// One acme-dns account (public parts; the password lives in the keyring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeDnsRegistration {
+    /// Server URL.
+    pub server: String,
+    /// API user (UUID).
+    pub username: String,
+    /// Subdomain (UUID) whose TXT slots this account updates.
+    pub subdomain: String,
+    /// `<subdomain>.<zone>`: the CNAME target.
+    pub fulldomain: String,
+    /// Networks allowed to update.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowfrom: Vec<String>,
 }
 
 /// Global settings.
@@ -99,6 +119,11 @@ pub enum DomainConfig {
     },
     /// Print the records and wait for the operator.
     Manual,
+    /// Update the TXT record through an acme-dns server (registration in `[acme-dns]`).
+    AcmeDns {
+        /// Server URL.
+        server: String,
+    },
 }
 
 /// Certificate key algorithms.

@@ -377,6 +377,13 @@ mod tests {
     }
 
     #[test]
+    fn keystore_moves_into_blocking_tasks() {
+        fn send_sync_static<T: Send + Sync + 'static>() {}
+        send_sync_static::<Keystore>();
+        send_sync_static::<SecretError>();
+    }
+
+    #[test]
     fn debug_shows_kind_and_service_only() {
         let store = Keystore {
             kind: StoreKind::Keyutils,

@@ -15,7 +15,8 @@ use std::time::Duration;
 pub use exec::ExecSolver;
 pub use manual::ManualSolver;
 
-use crate::config::DomainConfig;
+use crate::config::{Config, DomainConfig};
+use crate::secrets::Keystore;
 
 /// One TXT value to publish.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,10 +97,26 @@ pub trait Solver: Send + Sync {
     fn cleanup<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a>;
 }
 
-/// Build the solver for a domain's configuration.
-pub fn from_config(config: &DomainConfig, hook_timeout: Duration) -> Arc<dyn Solver> {
-    match config {
-        DomainConfig::Exec { command } => Arc::new(ExecSolver::new(command.clone(), hook_timeout)),
-        DomainConfig::Manual => Arc::new(ManualSolver::new()),
+/// What building a solver may need besides its own configuration.
+pub struct SolverDeps<'a> {
+    /// The whole configuration (acme-dns registrations live there).
+    pub config: &'a Config,
+    /// The domain the solver is mapped to.
+    pub domain: &'a str,
+    /// Limit for one hook run.
+    pub hook_timeout: Duration,
+    /// The keyring (acme-dns passwords).
+    pub keystore: &'a Keystore,
+}
+
+/// Build the solver for a domain's configuration; an error says what is missing.
+pub fn from_config(solver: &DomainConfig, deps: &SolverDeps<'_>) -> Result<Arc<dyn Solver>, String> {
+    match solver {
+        DomainConfig::Exec { command } => Ok(Arc::new(ExecSolver::new(command.clone(), deps.hook_timeout))),
+        DomainConfig::Manual => Ok(Arc::new(ManualSolver::new())),
+        DomainConfig::AcmeDns { server } => Err(format!(
+            "{}: the acme-dns solver ({server}) is not available in this build yet",
+            deps.domain
+        )),
     }
 }
