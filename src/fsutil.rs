@@ -121,7 +121,11 @@ mod tests {
         let path = dir.path().join("p/key.pem");
         write_atomic(&path, b"k", Mode::Private).unwrap();
         let file_mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        let dir_mode = fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        let dir_mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(file_mode, 0o600);
         assert_eq!(dir_mode, 0o700);
     }

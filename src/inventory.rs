@@ -41,7 +41,11 @@ pub fn renew_days(config: &Config, cert: &CertConfig) -> u32 {
 
 /// One row per configured certificate, from the metadata files (no x509 parsing, no network:
 /// this is what `list` and the dashboard's first frame pay for).
-pub fn load(paths: &Paths, config: &Config, now: OffsetDateTime) -> Result<Vec<CertRow>, StoreError> {
+pub fn load(
+    paths: &Paths,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<Vec<CertRow>, StoreError> {
     let store = CertStore::new(&paths.certificates);
     config
         .certificates

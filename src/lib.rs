@@ -13,9 +13,9 @@
 //! - [`tui`]: the terminal UI (the only module that draws).
 
 pub mod acme;
+pub mod cert;
 pub mod cli;
 pub mod commands;
-pub mod cert;
 pub mod config;
 pub mod dns;
 pub mod domain;

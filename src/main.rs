@@ -16,9 +16,16 @@ fn main() -> ExitCode {
         Err(failure) => return report(&failure),
     };
     let _log_guard = init_logging(&env);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return report(&Failure::Failed(format!("cannot start the async runtime: {e}"))),
+        Err(e) => {
+            return report(&Failure::Failed(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        }
     };
     let result = match cli.command {
         Some(command) => runtime.block_on(commands::run(env, command)),
@@ -58,7 +65,8 @@ async fn run_tui(env: Env) -> Result<(), Failure> {
     let config_file = paths.config_file.clone();
     let load = Arc::new(move || {
         let config = certpilot::config::load(&config_file).map_err(|e| e.to_string())?;
-        certpilot::inventory::load(&paths, &config, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())
+        certpilot::inventory::load(&paths, &config, time::OffsetDateTime::now_utc())
+            .map_err(|e| e.to_string())
     });
     let opts = certpilot::tui::TuiOptions {
         theme: env.global.theme.clone(),

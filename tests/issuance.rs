@@ -14,12 +14,31 @@ fn setup(pebble: &Pebble, tag: &str) -> Workdir {
     wd.env("CHALLTESTSRV", &pebble.challtestsrv)
         .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
     let run = wd.run(&[
-        "account", "add", "pebble", "--directory", &pebble.directory, "--email", "ops@example.test", "--agree-tos",
+        "account",
+        "add",
+        "pebble",
+        "--directory",
+        &pebble.directory,
+        "--email",
+        "ops@example.test",
+        "--agree-tos",
     ]);
     run.ok();
-    assert!(run.stdout().contains("Terms of service"), "{}", run.stdout());
-    wd.run(&["domain", "set", "example.test", "--solver", "exec", "--command", hook_path().to_str().unwrap()])
-        .ok();
+    assert!(
+        run.stdout().contains("Terms of service"),
+        "{}",
+        run.stdout()
+    );
+    wd.run(&[
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "exec",
+        "--command",
+        hook_path().to_str().unwrap(),
+    ])
+    .ok();
     wd
 }
 
@@ -34,7 +53,9 @@ fn list_json(wd: &Workdir) -> Vec<serde_json::Value> {
 }
 
 fn row<'a>(rows: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
 }
 
 /// Every file below the workdir, and the log, must be free of private keys and credentials.
@@ -48,10 +69,22 @@ fn assert_no_secrets(wd: &Workdir, extra_secrets: &[String]) {
                 continue;
             }
             let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            assert!(!text.contains("PRIVATE KEY"), "private key in {}", path.display());
-            assert!(!text.contains("key_pkcs8"), "account credentials in {}", path.display());
+            assert!(
+                !text.contains("PRIVATE KEY"),
+                "private key in {}",
+                path.display()
+            );
+            assert!(
+                !text.contains("key_pkcs8"),
+                "account credentials in {}",
+                path.display()
+            );
             for s in extra_secrets {
-                assert!(!text.contains(s.as_str()), "a secret leaked into {}", path.display());
+                assert!(
+                    !text.contains(s.as_str()),
+                    "a secret leaked into {}",
+                    path.display()
+                );
             }
         }
     }
@@ -59,15 +92,27 @@ fn assert_no_secrets(wd: &Workdir, extra_secrets: &[String]) {
 
 #[test]
 fn one_name_issue_list_export_and_no_leaked_secrets() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "one");
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"]).ok();
+    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
+        .ok();
     assert_eq!(row(&list_json(&wd), "web")["status"], "missing");
 
     let run = wd.run(&issue_args(&pebble, "web"));
     run.ok();
-    for step in ["order created", "records visible", "challenges answered", "stored"] {
-        assert!(run.stderr().contains(step), "missing step {step}: {}", run.stderr());
+    for step in [
+        "order created",
+        "records visible",
+        "challenges answered",
+        "stored",
+    ] {
+        assert!(
+            run.stderr().contains(step),
+            "missing step {step}: {}",
+            run.stderr()
+        );
     }
     let rows = list_json(&wd);
     let web = row(&rows, "web");
@@ -78,21 +123,35 @@ fn one_name_issue_list_export_and_no_leaked_secrets() {
     assert!(web["serial"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(web["key_type"], "ecdsa-p256");
     assert!(wd.path().join("certificates/web/web.crt").exists());
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(wd.path().join("certificates/web/web.json")).unwrap()).unwrap();
-    assert!(meta["order_url"].as_str().unwrap().starts_with("https://127.0.0.1"));
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join("certificates/web/web.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(meta["order_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://127.0.0.1"));
 
     let table = wd.run(&["list"]);
     table.ok();
-    assert!(table.stdout().contains("web") && table.stdout().contains("valid"), "{}", table.stdout());
+    assert!(
+        table.stdout().contains("web") && table.stdout().contains("valid"),
+        "{}",
+        table.stdout()
+    );
 
     assert_no_secrets(&wd, &[]);
 
     let out = wd.path().join("export");
-    wd.run(&["export", "web", "--out", out.to_str().unwrap()]).ok();
+    wd.run(&["export", "web", "--out", out.to_str().unwrap()])
+        .ok();
     let key = std::fs::read_to_string(out.join("privkey.pem")).unwrap();
     assert!(key.contains("PRIVATE KEY"));
-    let mode = std::fs::metadata(out.join("privkey.pem")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(out.join("privkey.pem"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     let full = std::fs::read_to_string(out.join("fullchain.pem")).unwrap();
     let leaf = std::fs::read_to_string(out.join("cert.pem")).unwrap();
@@ -110,10 +169,22 @@ fn one_name_issue_list_export_and_no_leaked_secrets() {
 
 #[test]
 fn apex_wildcard_and_www_share_one_owner() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "wild");
-    wd.run(&["cert", "add", "wild", "--name", "example.test", "--name", "*.example.test", "--name", "www.example.test"])
-        .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "wild",
+        "--name",
+        "example.test",
+        "--name",
+        "*.example.test",
+        "--name",
+        "www.example.test",
+    ])
+    .ok();
     let run = wd.run(&issue_args(&pebble, "wild"));
     run.ok();
     assert!(run.stderr().contains("3 challenge(s)"), "{}", run.stderr());
@@ -121,12 +192,17 @@ fn apex_wildcard_and_www_share_one_owner() {
     let info = certpilot::cert::inspect::inspect_chain_pem(&pem).unwrap();
     let mut names = info.names.clone();
     names.sort();
-    assert_eq!(names, vec!["*.example.test", "example.test", "www.example.test"]);
+    assert_eq!(
+        names,
+        vec!["*.example.test", "example.test", "www.example.test"]
+    );
 }
 
 #[test]
 fn one_certificate_with_100_names() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "hundred");
     let names: Vec<String> = (0..100).map(|i| format!("host{i}.example.test")).collect();
     let mut args = vec!["cert", "add", "big"];
@@ -142,27 +218,59 @@ fn one_certificate_with_100_names() {
 
 #[test]
 fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "renew");
-    for (name, host) in [("a", "a.example.test"), ("b", "b.example.test"), ("c", "c.example.test")] {
+    for (name, host) in [
+        ("a", "a.example.test"),
+        ("b", "b.example.test"),
+        ("c", "c.example.test"),
+    ] {
         wd.run(&["cert", "add", name, "--name", host]).ok();
     }
     let first = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
     first.ok();
     for name in ["a", "b", "c"] {
-        assert!(first.stdout().contains(&format!("{name}: renewed (no certificate yet)")), "{}", first.stdout());
+        assert!(
+            first
+                .stdout()
+                .contains(&format!("{name}: renewed (no certificate yet)")),
+            "{}",
+            first.stdout()
+        );
     }
     let serial_b = row(&list_json(&wd), "b")["serial"].clone();
 
     let second = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
     second.ok();
-    assert!(second.stdout().contains("nothing to renew"), "{}", second.stdout());
+    assert!(
+        second.stdout().contains("nothing to renew"),
+        "{}",
+        second.stdout()
+    );
 
-    wd.run(&["cert", "add", "b", "--name", "b.example.test", "--name", "b2.example.test", "--replace"]).ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "b",
+        "--name",
+        "b.example.test",
+        "--name",
+        "b2.example.test",
+        "--replace",
+    ])
+    .ok();
     assert_eq!(row(&list_json(&wd), "b")["status"], "names_changed");
     let third = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
     third.ok();
-    assert!(third.stdout().contains("b: renewed (names changed: +b2.example.test"), "{}", third.stdout());
+    assert!(
+        third
+            .stdout()
+            .contains("b: renewed (names changed: +b2.example.test"),
+        "{}",
+        third.stdout()
+    );
     assert!(third.stdout().contains("a: not due"), "{}", third.stdout());
     let rows = list_json(&wd);
     assert_ne!(row(&rows, "b")["serial"], serial_b);
@@ -170,69 +278,143 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
 
     let forced = wd.run(&["--resolver", &pebble.dns, "renew", "--only", "a", "--force"]);
     forced.ok();
-    assert!(forced.stdout().contains("a: renewed (forced)"), "{}", forced.stdout());
+    assert!(
+        forced.stdout().contains("a: renewed (forced)"),
+        "{}",
+        forced.stdout()
+    );
 }
 
 #[test]
 fn bad_nonces_are_retried_transparently() {
-    let Some(pebble) = Pebble::start(PebbleOptions { nonce_reject: 50, ..Default::default() }) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions {
+        nonce_reject: 50,
+        ..Default::default()
+    }) else {
+        return;
+    };
     let wd = setup(&pebble, "nonce");
-    wd.run(&["cert", "add", "n", "--name", "example.test", "--name", "*.example.test"]).ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "n",
+        "--name",
+        "example.test",
+        "--name",
+        "*.example.test",
+    ])
+    .ok();
     wd.run(&issue_args(&pebble, "n")).ok();
     assert_eq!(row(&list_json(&wd), "n")["status"], "valid");
 }
 
 #[test]
 fn failing_solver_is_reported_and_stores_nothing() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "hookfail");
-    wd.run(&["cert", "add", "f", "--name", "f.example.test"]).ok();
+    wd.run(&["cert", "add", "f", "--name", "f.example.test"])
+        .ok();
     let run = wd.run_with(&issue_args(&pebble, "f"), &[("HOOK_FAIL", "1")]);
     run.expect_code(1);
     assert!(run.stderr().contains("zone not found"), "{}", run.stderr());
-    assert!(run.stderr().contains("present _acme-challenge.f.example.test."), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("present _acme-challenge.f.example.test."),
+        "{}",
+        run.stderr()
+    );
     assert!(!wd.path().join("certificates/f").exists());
     assert_eq!(row(&list_json(&wd), "f")["status"], "missing");
 }
 
 #[test]
 fn records_that_never_appear_time_out_with_what_was_seen() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "invisible");
     // A second, empty challtestsrv would be the "wrong resolver"; the simplest wrong path is
     // a domain whose hook publishes nowhere: map it to a hook that succeeds without effect.
-    wd.run(&["domain", "set", "quiet.example.test", "--solver", "exec", "--command", "/bin/true"]).ok();
-    wd.run(&["cert", "add", "q", "--name", "quiet.example.test"]).ok();
-    let run = wd.run(&["--resolver", &pebble.dns, "--propagation-timeout", "2", "issue", "q"]);
+    wd.run(&[
+        "domain",
+        "set",
+        "quiet.example.test",
+        "--solver",
+        "exec",
+        "--command",
+        "/bin/true",
+    ])
+    .ok();
+    wd.run(&["cert", "add", "q", "--name", "quiet.example.test"])
+        .ok();
+    let run = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation-timeout",
+        "2",
+        "issue",
+        "q",
+    ]);
     run.expect_code(1);
-    assert!(run.stderr().contains("_acme-challenge.quiet.example.test"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("_acme-challenge.quiet.example.test"),
+        "{}",
+        run.stderr()
+    );
     assert!(run.stderr().contains("seen nothing"), "{}", run.stderr());
 }
 
 #[test]
 fn unknown_names_and_missing_solver_are_usage_errors() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "usage");
     let bad = wd.run(&["cert", "add", "x", "--name", "exa mple.test"]);
     bad.expect_code(2);
     assert!(bad.stderr().contains("exa mple.test"), "{}", bad.stderr());
-    wd.run(&["cert", "add", "other", "--name", "www.other.test"]).ok();
+    wd.run(&["cert", "add", "other", "--name", "www.other.test"])
+        .ok();
     let run = wd.run(&issue_args(&pebble, "other"));
     run.expect_code(2);
-    assert!(run.stderr().contains("no solver is configured for www.other.test"), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("no solver is configured for www.other.test"),
+        "{}",
+        run.stderr()
+    );
     wd.run(&issue_args(&pebble, "nope")).expect_code(2);
 }
 
 #[test]
 fn ca_problem_documents_are_shown_verbatim_with_a_hint() {
-    let opts = PebbleOptions { blocklist: vec!["blocked.example.test".into()], ..Default::default() };
-    let Some(pebble) = Pebble::start(opts) else { return };
+    let opts = PebbleOptions {
+        blocklist: vec!["blocked.example.test".into()],
+        ..Default::default()
+    };
+    let Some(pebble) = Pebble::start(opts) else {
+        return;
+    };
     let wd = setup(&pebble, "reject");
-    wd.run(&["cert", "add", "r", "--name", "ok.example.test", "--name", "blocked.example.test"]).ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "r",
+        "--name",
+        "ok.example.test",
+        "--name",
+        "blocked.example.test",
+    ])
+    .ok();
     let run = wd.run(&issue_args(&pebble, "r"));
     run.expect_code(1);
     let err = run.stderr();
-    assert!(err.contains("urn:ietf:params:acme:error:rejectedIdentifier"), "{err}");
+    assert!(
+        err.contains("urn:ietf:params:acme:error:rejectedIdentifier"),
+        "{err}"
+    );
     assert!(err.contains("blocked.example.test"), "{err}");
     assert!(err.contains("hint: the CA will not issue"), "{err}");
     assert!(!wd.path().join("certificates/r").exists());
@@ -240,7 +422,9 @@ fn ca_problem_documents_are_shown_verbatim_with_a_hint() {
 
 #[test]
 fn certs_json_import_then_renew_all() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "import");
     let file = wd.path().join("certs.json");
     std::fs::write(
@@ -251,44 +435,77 @@ fn certs_json_import_then_renew_all() {
     .unwrap();
     let run = wd.run(&["cert", "import", file.to_str().unwrap()]);
     run.ok();
-    assert!(run.stdout().contains("main: added (2 names)"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("main: added (2 names)"),
+        "{}",
+        run.stdout()
+    );
     wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
     let rows = list_json(&wd);
-    assert_eq!(row(&rows, "main")["names"], serde_json::json!(["example.test", "www.example.test"]));
+    assert_eq!(
+        row(&rows, "main")["names"],
+        serde_json::json!(["example.test", "www.example.test"])
+    );
     assert_eq!(row(&rows, "wild")["status"], "valid");
     // Importing the same file again changes nothing; a changed name set marks the cert.
     let again = wd.run(&["cert", "import", file.to_str().unwrap()]);
-    assert!(again.stdout().contains("main: unchanged"), "{}", again.stdout());
+    assert!(
+        again.stdout().contains("main: unchanged"),
+        "{}",
+        again.stdout()
+    );
     std::fs::write(&file, r#"[{"cert_name":"main","names":["example.test"]}]"#).unwrap();
-    assert!(wd.run(&["cert", "import", file.to_str().unwrap()]).stdout().contains("main: names updated"));
+    assert!(wd
+        .run(&["cert", "import", file.to_str().unwrap()])
+        .stdout()
+        .contains("main: names updated"));
     assert_eq!(row(&list_json(&wd), "main")["status"], "names_changed");
 }
 
 #[test]
 fn secret_service_store_holds_account_and_certificate_keys() {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        assert!(!common::in_ci(), "CI runs the suite inside dbus-run-session (scripts/test.sh)");
+        assert!(
+            !common::in_ci(),
+            "CI runs the suite inside dbus-run-session (scripts/test.sh)"
+        );
         eprintln!("SKIP: no D-Bus session; run through scripts/test.sh");
         return;
     }
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let mut wd = setup_with_store(&pebble, "secretsvc", "secret-service");
-    wd.run(&["cert", "add", "s", "--name", "s.example.test"]).ok();
+    wd.run(&["cert", "add", "s", "--name", "s.example.test"])
+        .ok();
     wd.run(&issue_args(&pebble, "s")).ok();
     let service = wd.service.clone();
-    let ks = certpilot::secrets::Keystore::open(certpilot::secrets::StoreKind::SecretService, &service).unwrap();
-    let creds = ks.get(&certpilot::secrets::SecretRef::Account("pebble".into())).unwrap();
+    let ks =
+        certpilot::secrets::Keystore::open(certpilot::secrets::StoreKind::SecretService, &service)
+            .unwrap();
+    let creds = ks
+        .get(&certpilot::secrets::SecretRef::Account("pebble".into()))
+        .unwrap();
     assert!(creds.is_some_and(|c| c.contains("key_pkcs8")));
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(wd.path().join("certificates/s/s.json")).unwrap()).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join("certificates/s/s.json")).unwrap(),
+    )
+    .unwrap();
     let key_ref = certpilot::secrets::SecretRef::CertKey {
         cert: "s".into(),
         key_id: meta["key_id"].as_str().unwrap().into(),
     };
-    assert!(ks.get(&key_ref).unwrap().is_some_and(|k| k.contains("PRIVATE KEY")));
+    assert!(ks
+        .get(&key_ref)
+        .unwrap()
+        .is_some_and(|k| k.contains("PRIVATE KEY")));
     // Renewing replaces the key and removes the old entry: no orphans accumulate.
-    wd.run(&["--resolver", &pebble.dns, "renew", "--force"]).ok();
-    assert!(ks.get(&key_ref).unwrap().is_none(), "the previous key was not removed");
+    wd.run(&["--resolver", &pebble.dns, "renew", "--force"])
+        .ok();
+    assert!(
+        ks.get(&key_ref).unwrap().is_none(),
+        "the previous key was not removed"
+    );
     assert_no_secrets(&wd, &[]);
     wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
 }
@@ -299,51 +516,132 @@ fn setup_with_store(pebble: &Pebble, tag: &str, store: &str) -> Workdir {
     wd.env("CERTPILOT_KEYSTORE", store);
     wd.env("CHALLTESTSRV", &pebble.challtestsrv)
         .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    wd.run(&["account", "add", "pebble", "--directory", &pebble.directory, "--agree-tos"]).ok();
-    wd.run(&["domain", "set", "example.test", "--solver", "exec", "--command", hook_path().to_str().unwrap()])
-        .ok();
+    wd.run(&[
+        "account",
+        "add",
+        "pebble",
+        "--directory",
+        &pebble.directory,
+        "--agree-tos",
+    ])
+    .ok();
+    wd.run(&[
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "exec",
+        "--command",
+        hook_path().to_str().unwrap(),
+    ])
+    .ok();
     wd
 }
 
 #[test]
 fn rsa_and_p384_keys_are_issued_as_configured() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "keytypes");
-    wd.run(&["cert", "add", "rsa", "--name", "rsa.example.test", "--key-type", "rsa-2048"]).ok();
-    wd.run(&["cert", "add", "p384", "--name", "p384.example.test", "--key-type", "ecdsa-p384"]).ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "rsa",
+        "--name",
+        "rsa.example.test",
+        "--key-type",
+        "rsa-2048",
+    ])
+    .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "p384",
+        "--name",
+        "p384.example.test",
+        "--key-type",
+        "ecdsa-p384",
+    ])
+    .ok();
     wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
     for (name, want) in [("rsa", "rsa-2048"), ("p384", "ecdsa-p384")] {
-        let pem = std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt"))).unwrap();
+        let pem =
+            std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt")))
+                .unwrap();
         let info = certpilot::cert::inspect::inspect_chain_pem(&pem).unwrap();
         assert_eq!(info.key_type.as_deref(), Some(want), "{name}");
     }
     // Changing the key type makes the certificate due.
-    wd.run(&["cert", "add", "rsa", "--name", "rsa.example.test", "--key-type", "ecdsa-p256", "--replace"]).ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "rsa",
+        "--name",
+        "rsa.example.test",
+        "--key-type",
+        "ecdsa-p256",
+        "--replace",
+    ])
+    .ok();
     let run = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
     run.ok();
-    assert!(run.stdout().contains("rsa: renewed (key type changed"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("rsa: renewed (key type changed"),
+        "{}",
+        run.stdout()
+    );
 }
 
 #[test]
 fn manual_solver_without_a_terminal_fails_with_the_records_to_create() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
     let wd = setup(&pebble, "manual");
-    wd.run(&["domain", "set", "manual.example.test", "--solver", "manual"]).ok();
-    wd.run(&["cert", "add", "m", "--name", "manual.example.test", "--name", "*.manual.example.test"]).ok();
+    wd.run(&["domain", "set", "manual.example.test", "--solver", "manual"])
+        .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "m",
+        "--name",
+        "manual.example.test",
+        "--name",
+        "*.manual.example.test",
+    ])
+    .ok();
     let run = wd.run(&issue_args(&pebble, "m"));
     run.expect_code(1);
     let err = run.stderr();
     assert!(err.contains("needs a terminal"), "{err}");
     // Both values of the shared owner name, in zone-file form.
-    assert_eq!(err.matches("_acme-challenge.manual.example.test. 60 IN TXT \"").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("_acme-challenge.manual.example.test. 60 IN TXT \"")
+            .count(),
+        2,
+        "{err}"
+    );
 }
 
 #[test]
 fn unreachable_secret_service_is_a_clear_error_and_nothing_is_written() {
     let wd = Workdir::new("nostore");
     let run = wd.run_with(
-        &["--keystore", "secret-service", "account", "add", "x", "--directory", "https://127.0.0.1:9/dir", "--agree-tos"],
-        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/certpilot-test-bus")],
+        &[
+            "--keystore",
+            "secret-service",
+            "account",
+            "add",
+            "x",
+            "--directory",
+            "https://127.0.0.1:9/dir",
+            "--agree-tos",
+        ],
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/certpilot-test-bus",
+        )],
     );
     run.expect_code(1);
     let err = run.stderr();

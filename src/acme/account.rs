@@ -16,11 +16,20 @@ use crate::fsutil::{self, Mode};
 
 /// Known CAs, by the names users type.
 pub const PRESETS: [(&str, &str); 5] = [
-    ("letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"),
-    ("letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+    (
+        "letsencrypt",
+        "https://acme-v02.api.letsencrypt.org/directory",
+    ),
+    (
+        "letsencrypt-staging",
+        "https://acme-staging-v02.api.letsencrypt.org/directory",
+    ),
     ("zerossl", "https://acme.zerossl.com/v2/DV90"),
     ("google", "https://dv.acme-v02.api.pki.goog/directory"),
-    ("google-staging", "https://dv.acme-v02.test-api.pki.goog/directory"),
+    (
+        "google-staging",
+        "https://dv.acme-v02.test-api.pki.goog/directory",
+    ),
 ];
 
 /// Account errors.
@@ -133,7 +142,10 @@ pub async fn register(
     let contact = email.map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
     let eab_key = match eab {
-        Some(eab) => Some(ExternalAccountKey::new(eab.kid.clone(), &decode_hmac(&eab.hmac_b64)?)),
+        Some(eab) => Some(ExternalAccountKey::new(
+            eab.kid.clone(),
+            &decode_hmac(&eab.hmac_b64)?,
+        )),
         None => None,
     };
     let new = NewAccount {
@@ -154,7 +166,11 @@ pub async fn register(
 }
 
 /// Restore an account from its credentials JSON (from the keyring).
-pub async fn restore(http: &AcmeHttp, name: &str, credentials_json: &str) -> Result<Account, AccountError> {
+pub async fn restore(
+    http: &AcmeHttp,
+    name: &str,
+    credentials_json: &str,
+) -> Result<Account, AccountError> {
     let credentials: AccountCredentials =
         serde_json::from_str(credentials_json).map_err(|e| AccountError::BadCredentials {
             name: name.to_owned(),
@@ -217,9 +233,17 @@ mod tests {
             directory_url("letsencrypt-staging").unwrap(),
             "https://acme-staging-v02.api.letsencrypt.org/directory"
         );
-        assert_eq!(directory_url("https://127.0.0.1:14000/dir").unwrap(), "https://127.0.0.1:14000/dir");
-        let err = directory_url("http://insecure.example/dir").unwrap_err().to_string();
-        assert!(err.contains("letsencrypt-staging") && err.contains("https://"), "{err}");
+        assert_eq!(
+            directory_url("https://127.0.0.1:14000/dir").unwrap(),
+            "https://127.0.0.1:14000/dir"
+        );
+        let err = directory_url("http://insecure.example/dir")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("letsencrypt-staging") && err.contains("https://"),
+            "{err}"
+        );
     }
 
     #[test]

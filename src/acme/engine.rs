@@ -145,7 +145,10 @@ fn acme_err(during: &'static str) -> impl Fn(instant_acme::Error) -> IssueError 
 }
 
 /// The solvers for every name, grouped so each solver sees all of its records at once.
-fn solver_suffixes<'a>(config: &'a Config, names: &[String]) -> Result<BTreeMap<&'a str, &'a DomainConfig>, IssueError> {
+fn solver_suffixes<'a>(
+    config: &'a Config,
+    names: &[String],
+) -> Result<BTreeMap<&'a str, &'a DomainConfig>, IssueError> {
     let mut by_domain = BTreeMap::new();
     for name in names {
         let base = names::base_domain(name);
@@ -159,7 +162,10 @@ fn solver_suffixes<'a>(config: &'a Config, names: &[String]) -> Result<BTreeMap<
     Ok(by_domain)
 }
 
-fn solvers_for(ctx: &IssueContext, names: &[String]) -> Result<BTreeMap<String, Arc<dyn Solver>>, IssueError> {
+fn solvers_for(
+    ctx: &IssueContext,
+    names: &[String],
+) -> Result<BTreeMap<String, Arc<dyn Solver>>, IssueError> {
     let config = &ctx.config;
     let mut solvers = BTreeMap::new();
     for (suffix, domain_cfg) in solver_suffixes(config, names)? {
@@ -209,7 +215,11 @@ pub async fn issue(
     let solvers = solvers_for(ctx, &cert.names)?;
     step(Step::AccountReady);
 
-    let identifiers: Vec<Identifier> = cert.names.iter().map(|n| Identifier::Dns(n.clone())).collect();
+    let identifiers: Vec<Identifier> = cert
+        .names
+        .iter()
+        .map(|n| Identifier::Dns(n.clone()))
+        .collect();
     let mut order = account
         .new_order(&NewOrder::new(&identifiers))
         .await
@@ -253,7 +263,9 @@ pub async fn issue(
 }
 
 /// The DNS-01 records of every pending authorization (valid ones are reused by the CA).
-async fn collect_records(order: &mut instant_acme::Order) -> Result<Vec<ChallengeRecord>, IssueError> {
+async fn collect_records(
+    order: &mut instant_acme::Order,
+) -> Result<Vec<ChallengeRecord>, IssueError> {
     let mut records = Vec::new();
     let mut authzs = order.authorizations();
     while let Some(authz) = authzs.next().await {
@@ -271,7 +283,9 @@ async fn collect_records(order: &mut instant_acme::Order) -> Result<Vec<Challeng
         let identifier = authz.identifier().to_string();
         let base = names::base_domain(&identifier).to_owned();
         let challenge = authz.challenge(ChallengeType::Dns01).ok_or_else(|| {
-            IssueError::Invalid(vec![format!("{identifier}: the CA offers no dns-01 challenge")])
+            IssueError::Invalid(vec![format!(
+                "{identifier}: the CA offers no dns-01 challenge"
+            )])
         })?;
         records.push(ChallengeRecord {
             identifier,
@@ -324,11 +338,15 @@ async fn cleanup(grouped: &Grouped) {
 async fn wait_visible(ctx: &IssueContext, records: &[ChallengeRecord]) -> Result<(), IssueError> {
     let mut by_owner: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for r in records {
-        by_owner.entry(r.fqdn.as_str()).or_default().push(r.value.clone());
+        by_owner
+            .entry(r.fqdn.as_str())
+            .or_default()
+            .push(r.value.clone());
     }
-    let waits = by_owner
-        .iter()
-        .map(|(owner, values)| ctx.checker.wait_visible(owner, values, ctx.propagation_timeout));
+    let waits = by_owner.iter().map(|(owner, values)| {
+        ctx.checker
+            .wait_visible(owner, values, ctx.propagation_timeout)
+    });
     for result in futures::future::join_all(waits).await {
         result?;
     }
@@ -343,7 +361,10 @@ async fn answer_challenges(order: &mut instant_acme::Order) -> Result<(), IssueE
             continue;
         }
         if let Some(mut challenge) = authz.challenge(ChallengeType::Dns01) {
-            challenge.set_ready().await.map_err(acme_err("answering a challenge"))?;
+            challenge
+                .set_ready()
+                .await
+                .map_err(acme_err("answering a challenge"))?;
         }
     }
     Ok(())
@@ -412,12 +433,16 @@ async fn finalize(
     })
     .await
     .map_err(|e| IssueError::BadCertificate(e.to_string()))??;
-    order.finalize_csr(&csr).await.map_err(acme_err("finalizing the order"))?;
+    order
+        .finalize_csr(&csr)
+        .await
+        .map_err(acme_err("finalizing the order"))?;
     let chain = order
         .poll_certificate(&retry_policy(ctx.ca_timeout))
         .await
         .map_err(acme_err("downloading the certificate"))?;
-    let info = inspect::inspect_chain_pem(&chain).map_err(|e| IssueError::BadCertificate(e.to_string()))?;
+    let info = inspect::inspect_chain_pem(&chain)
+        .map_err(|e| IssueError::BadCertificate(e.to_string()))?;
     let meta = CertMeta {
         name: name.to_owned(),
         names: cert.names.clone(),
@@ -436,8 +461,17 @@ async fn finalize(
 
 /// Key into the keyring first, then the files, then drop the previous key: at every point
 /// the metadata on disk names a key that exists.
-async fn store(ctx: &IssueContext, meta: &CertMeta, (chain, key_pem): &(String, String)) -> Result<(), IssueError> {
-    let previous = ctx.store.load(&meta.name).ok().flatten().map(|s| s.meta.key_id);
+async fn store(
+    ctx: &IssueContext,
+    meta: &CertMeta,
+    (chain, key_pem): &(String, String),
+) -> Result<(), IssueError> {
+    let previous = ctx
+        .store
+        .load(&meta.name)
+        .ok()
+        .flatten()
+        .map(|s| s.meta.key_id);
     let keystore = ctx.keystore.clone();
     let new_ref = SecretRef::CertKey {
         cert: meta.name.clone(),

@@ -102,7 +102,10 @@ pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
     let req = Request::builder()
         .method(Method::GET)
         .uri(url)
-        .header(http::header::USER_AGENT, concat!("certpilot/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("certpilot/", env!("CARGO_PKG_VERSION")),
+        )
         .body(BodyWrapper::default())
         .map_err(|e| fail(e.to_string()))?;
     let mut rsp = HttpClient::request(http, req)

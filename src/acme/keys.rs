@@ -13,10 +13,15 @@ pub struct KeyError(String);
 /// Generate a key of `key_type`. RSA comes from the `rsa` crate because ring cannot generate
 /// RSA keys; rcgen then signs with it.
 pub fn generate(key_type: KeyType) -> Result<KeyPair, KeyError> {
-    let err = |e: &dyn std::fmt::Display| KeyError(format!("cannot generate a {key_type} key: {e}"));
+    let err =
+        |e: &dyn std::fmt::Display| KeyError(format!("cannot generate a {key_type} key: {e}"));
     match key_type {
-        KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| err(&e)),
-        KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(|e| err(&e)),
+        KeyType::EcdsaP256 => {
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| err(&e))
+        }
+        KeyType::EcdsaP384 => {
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(|e| err(&e))
+        }
         KeyType::Rsa2048 => rsa_key(2048).map_err(|e| err(&e)),
         KeyType::Rsa3072 => rsa_key(3072).map_err(|e| err(&e)),
         KeyType::Rsa4096 => rsa_key(4096).map_err(|e| err(&e)),
@@ -28,7 +33,8 @@ fn rsa_key(bits: usize) -> Result<KeyPair, String> {
     let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| e.to_string())?;
     let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
     let pkcs8 = PrivatePkcs8KeyDer::from(der.as_bytes().to_vec());
-    KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256).map_err(|e| e.to_string())
+    KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)
+        .map_err(|e| e.to_string())
 }
 
 /// A CSR (DER) for `names` signed by `key`, with an empty subject (the names are in the SAN).

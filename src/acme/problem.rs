@@ -74,13 +74,22 @@ mod tests {
         .unwrap();
         let text = render(&problem);
         assert!(text.starts_with("urn:ietf:params:acme:error:rejectedIdentifier (HTTP 400): Error creating new order"), "{text}");
-        assert!(text.contains("bad.example: urn:ietf:params:acme:error:rejectedIdentifier: blocked"), "{text}");
+        assert!(
+            text.contains("bad.example: urn:ietf:params:acme:error:rejectedIdentifier: blocked"),
+            "{text}"
+        );
         assert!(text.contains("hint: the CA will not issue"), "{text}");
     }
 
     #[test]
     fn hints_cover_the_common_types() {
-        for t in ["rateLimited", "unauthorized", "dns", "caa", "rejectedIdentifier"] {
+        for t in [
+            "rateLimited",
+            "unauthorized",
+            "dns",
+            "caa",
+            "rejectedIdentifier",
+        ] {
             assert!(hint(&format!("{PREFIX}{t}")).is_some(), "{t}");
         }
         assert!(hint("urn:example:other").is_none());

@@ -119,11 +119,10 @@ impl CertStore {
         let Some(meta_text) = read_optional(&meta_path)? else {
             return Ok(None);
         };
-        let meta: CertMeta =
-            serde_json::from_str(&meta_text).map_err(|e| StoreError::BadMeta {
-                path: meta_path,
-                detail: e.to_string(),
-            })?;
+        let meta: CertMeta = serde_json::from_str(&meta_text).map_err(|e| StoreError::BadMeta {
+            path: meta_path,
+            detail: e.to_string(),
+        })?;
         let chain_path = self.chain_path(name);
         let chain_pem = read_optional(&chain_path)?.ok_or_else(|| StoreError::Io {
             path: chain_path,

@@ -17,7 +17,9 @@ use crate::secrets::SecretRef;
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::BadDirectory(_) | AccountError::BadEabKey(_) => Failure::Usage(e.to_string()),
+            AccountError::BadDirectory(_) | AccountError::BadEabKey(_) => {
+                Failure::Usage(e.to_string())
+            }
             _ => Failure::Failed(e.to_string()),
         }
     }
@@ -33,7 +35,9 @@ pub(super) async fn run(env: &mut Env, cmd: AccountCommand) -> Outcome {
             eab_kid,
             eab_hmac_key,
         } => {
-            let eab = eab_kid.zip(eab_hmac_key).map(|(kid, hmac_b64)| Eab { kid, hmac_b64 });
+            let eab = eab_kid
+                .zip(eab_hmac_key)
+                .map(|(kid, hmac_b64)| Eab { kid, hmac_b64 });
             add(env, &name, &directory, email.as_deref(), agree_tos, eab).await
         }
         AccountCommand::List { json } => list(env, json),
@@ -54,7 +58,9 @@ async fn add(
     }
     if let Some(email) = email {
         if !email.contains('@') || email.contains(char::is_whitespace) {
-            return Err(Failure::Usage(format!("--email {email:?} is not an email address")));
+            return Err(Failure::Usage(format!(
+                "--email {email:?} is not an email address"
+            )));
         }
     }
     if let Some(eab) = &eab {
@@ -96,7 +102,11 @@ async fn add(
         account_url: account_url.clone(),
         created_at: OffsetDateTime::now_utc(),
         terms_of_service: meta.terms_of_service,
-        key_store: format!("{} (service {:?})", keystore.kind().as_str(), keystore.service()),
+        key_store: format!(
+            "{} (service {:?})",
+            keystore.kind().as_str(),
+            keystore.service()
+        ),
     }
     .save(&env.paths.accounts)?;
     env.config.accounts.insert(
@@ -110,7 +120,11 @@ async fn add(
     );
     env.save_config()?;
     println!("account {name} registered: {account_url}");
-    println!("its key is in the {} keyring (service {:?})", keystore.kind().as_str(), keystore.service());
+    println!(
+        "its key is in the {} keyring (service {:?})",
+        keystore.kind().as_str(),
+        keystore.service()
+    );
     Ok(())
 }
 
@@ -155,7 +169,8 @@ fn list(env: &Env, json: bool) -> Outcome {
         })
         .collect();
     if json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }

@@ -4,5 +4,7 @@ use super::{Env, Failure, Outcome};
 use crate::cli::AcmeDnsCommand;
 
 pub(super) async fn run(_env: &mut Env, _cmd: AcmeDnsCommand) -> Outcome {
-    Err(Failure::Failed("`certpilot acme-dns` is not available yet".into()))
+    Err(Failure::Failed(
+        "`certpilot acme-dns` is not available yet".into(),
+    ))
 }

@@ -42,7 +42,8 @@ fn build(
     key_type: KeyType,
     renew_days: Option<u32>,
 ) -> Result<CertConfig, Failure> {
-    names::validate_cert_name(name).map_err(|e| Failure::Usage(format!("certificate name: {e}")))?;
+    names::validate_cert_name(name)
+        .map_err(|e| Failure::Usage(format!("certificate name: {e}")))?;
     let names = names::normalize_set(raw_names).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(account) = &account {
         if !env.config.accounts.contains_key(account) {
@@ -61,7 +62,9 @@ fn build(
 
 fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
     if env.config.certificates.remove(name).is_none() {
-        return Err(Failure::Usage(format!("certificate {name:?} is not configured")));
+        return Err(Failure::Usage(format!(
+            "certificate {name:?} is not configured"
+        )));
     }
     let store = CertStore::new(&env.paths.certificates);
     if purge {
@@ -72,21 +75,34 @@ fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
             };
             env.keystore()?.delete(&entry)?;
         }
-        store.remove(name).map_err(|e| Failure::Failed(e.to_string()))?;
+        store
+            .remove(name)
+            .map_err(|e| Failure::Failed(e.to_string()))?;
     }
     env.save_config()?;
-    println!("certificate {name} removed{}", if purge { " with its files and key" } else { "" });
+    println!(
+        "certificate {name} removed{}",
+        if purge { " with its files and key" } else { "" }
+    );
     Ok(())
 }
 
 fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Outcome {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-    let imported = certs_json::parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let imported =
+        certs_json::parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
     // Validate everything before changing anything: a bad entry leaves the config untouched.
     let mut staged = Vec::new();
     for cert in &imported {
-        let mut built = build(env, &cert.name, &cert.names, account.clone(), KeyType::default(), None)?;
+        let mut built = build(
+            env,
+            &cert.name,
+            &cert.names,
+            account.clone(),
+            KeyType::default(),
+            None,
+        )?;
         if let Some(existing) = env.config.certificates.get(&cert.name) {
             built.key_type = existing.key_type;
             built.renew_days = existing.renew_days;

@@ -27,7 +27,9 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                 (SolverArg::Manual, _, _) => DomainConfig::Manual,
                 (SolverArg::AcmeDns, _, Some(server)) => DomainConfig::AcmeDns { server },
                 (SolverArg::AcmeDns, _, None) => {
-                    return Err(Failure::Usage("--solver acme-dns needs --server URL".into()))
+                    return Err(Failure::Usage(
+                        "--solver acme-dns needs --server URL".into(),
+                    ))
                 }
             };
             env.config.domains.insert(domain.clone(), cfg);

@@ -23,11 +23,13 @@ pub(super) fn run(env: &Env, name: &str, out: &Path) -> Outcome {
             entry.user()
         ))
     })?;
-    let blocks = inspect::split_chain_pem(&stored.chain_pem).map_err(|e| Failure::Failed(e.to_string()))?;
+    let blocks =
+        inspect::split_chain_pem(&stored.chain_pem).map_err(|e| Failure::Failed(e.to_string()))?;
     let (leaf, chain) = blocks
         .split_first()
         .ok_or_else(|| Failure::Failed(format!("{name}: the stored chain is empty")))?;
-    fsutil::create_private_dir(out).map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
+    fsutil::create_private_dir(out)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
     let write = |file: &str, data: &str, mode: Mode| {
         let path = out.join(file);
         fsutil::write_atomic(&path, data.as_bytes(), mode)
@@ -37,6 +39,9 @@ pub(super) fn run(env: &Env, name: &str, out: &Path) -> Outcome {
     write("chain.pem", &chain.concat(), Mode::Public)?;
     write("fullchain.pem", &blocks.concat(), Mode::Public)?;
     write("privkey.pem", &key, Mode::Private)?;
-    println!("{name}: wrote cert.pem, chain.pem, fullchain.pem and privkey.pem (0600) to {}", out.display());
+    println!(
+        "{name}: wrote cert.pem, chain.pem, fullchain.pem and privkey.pem (0600) to {}",
+        out.display()
+    );
     Ok(())
 }

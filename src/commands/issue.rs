@@ -40,11 +40,11 @@ fn context(env: &Env) -> Result<IssueContext, Failure> {
 
 /// The account a certificate uses, checked before anything is sent.
 fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
-    let cfg = env
-        .config
-        .certificates
-        .get(cert)
-        .ok_or_else(|| Failure::Usage(format!("certificate {cert:?} is not configured (see `certpilot list`)")))?;
+    let cfg = env.config.certificates.get(cert).ok_or_else(|| {
+        Failure::Usage(format!(
+            "certificate {cert:?} is not configured (see `certpilot list`)"
+        ))
+    })?;
     env.config.account_for(cfg).map(str::to_owned).ok_or_else(|| {
         Failure::Usage(if env.config.accounts.is_empty() {
             "no ACME account: add one with `certpilot account add`".to_owned()
@@ -57,26 +57,33 @@ fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
 async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
     let keystore = env.keystore()?;
     let entry = SecretRef::Account(name.to_owned());
-    let creds = blocking(move || keystore.get(&entry)).await?.ok_or_else(|| {
-        Failure::Failed(format!(
-            "account {name}: its credentials are not in the keyring ({}); register it again",
-            SecretRef::Account(name.to_owned()).user()
-        ))
-    })?;
-    let http = http::client(env.ca_bundle_for(name).as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let creds = blocking(move || keystore.get(&entry))
+        .await?
+        .ok_or_else(|| {
+            Failure::Failed(format!(
+                "account {name}: its credentials are not in the keyring ({}); register it again",
+                SecretRef::Account(name.to_owned()).user()
+            ))
+        })?;
+    let http = http::client(env.ca_bundle_for(name).as_deref())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(account::restore(&http, name, &creds).await?)
 }
 
 fn print_progress(p: Progress) {
     let what = match &p.step {
         Step::AccountReady => "account ready".to_owned(),
-        Step::OrderCreated { pending, .. } => format!("order created, {pending} challenge(s) to answer"),
+        Step::OrderCreated { pending, .. } => {
+            format!("order created, {pending} challenge(s) to answer")
+        }
         Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
         Step::RecordsVisible => "records visible".to_owned(),
         Step::ChallengesAnswered => "challenges answered".to_owned(),
         Step::Validated => "validated".to_owned(),
         Step::Finalized => "certificate issued".to_owned(),
-        Step::Stored { serial, not_after } => format!("stored (serial {serial}, expires {})", not_after.date()),
+        Step::Stored { serial, not_after } => {
+            format!("stored (serial {serial}, expires {})", not_after.date())
+        }
     };
     eprintln!("[{:>6.2}s] {}: {what}", p.elapsed.as_secs_f64(), p.cert);
     tracing::info!(cert = %p.cert, step = ?p.step, "progress");
@@ -107,12 +114,16 @@ fn due(env: &Env, args: &RenewArgs) -> Result<(Vec<(String, String)>, Vec<String
         if args.only.as_ref().is_some_and(|only| only != name) {
             continue;
         }
-        let stored = store.load(name).map_err(|e| Failure::Failed(e.to_string()))?;
+        let stored = store
+            .load(name)
+            .map_err(|e| Failure::Failed(e.to_string()))?;
         let key_type = cert.key_type.to_string();
         let wanted = Wanted {
             names: &cert.names,
             key_type: &key_type,
-            renew_days: args.days.unwrap_or_else(|| inventory::renew_days(&env.config, cert)),
+            renew_days: args
+                .days
+                .unwrap_or_else(|| inventory::renew_days(&env.config, cert)),
         };
         let view = stored.as_ref().map(|s| Stored {
             names: &s.meta.names,
@@ -122,16 +133,24 @@ fn due(env: &Env, args: &RenewArgs) -> Result<(Vec<(String, String)>, Vec<String
         });
         match renewal::decide(&wanted, view.as_ref(), now, args.force) {
             Decision::Renew(reason) => work.push((name.clone(), reason.to_string())),
-            Decision::Keep { renew_at } => idle.push(format!("{name}: not due (renewal from {})", renew_at.date())),
+            Decision::Keep { renew_at } => idle.push(format!(
+                "{name}: not due (renewal from {})",
+                renew_at.date()
+            )),
         }
     }
     if let Some(only) = &args.only {
         if !env.config.certificates.contains_key(only) {
-            return Err(Failure::Usage(format!("certificate {only:?} is not configured")));
+            return Err(Failure::Usage(format!(
+                "certificate {only:?} is not configured"
+            )));
         }
     }
     Ok((work, idle))
 }
+
+/// One renewal's outcome: certificate name, why it was due, what happened.
+type RenewResult = (String, String, Result<acme::IssueOutcome, IssueError>);
 
 pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
     let (work, idle) = due(env, args)?;
@@ -156,13 +175,14 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
     let ctx = Arc::new(context(env)?);
     let accounts = Arc::new(accounts);
     let parallel = env.config.settings.parallel.max(1);
-    let results: Vec<(String, String, Result<acme::IssueOutcome, IssueError>)> = stream::iter(jobs)
+    let results: Vec<RenewResult> = stream::iter(jobs)
         .map(|(name, reason, account_name)| {
             let ctx = Arc::clone(&ctx);
             let accounts = Arc::clone(&accounts);
             async move {
                 let account = &accounts[&account_name];
-                let result = acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
+                let result =
+                    acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
                 (name, reason, result)
             }
         })
@@ -172,7 +192,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
     summarize(results)
 }
 
-fn summarize(mut results: Vec<(String, String, Result<acme::IssueOutcome, IssueError>)>) -> Outcome {
+fn summarize(mut results: Vec<RenewResult>) -> Outcome {
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut failed = 0;
     for (name, reason, result) in &results {
@@ -183,12 +203,18 @@ fn summarize(mut results: Vec<(String, String, Result<acme::IssueOutcome, IssueE
             ),
             Err(e) => {
                 failed += 1;
-                println!("{name}: FAILED ({reason}): {}", e.to_string().replace('\n', "\n    "));
+                println!(
+                    "{name}: FAILED ({reason}): {}",
+                    e.to_string().replace('\n', "\n    ")
+                );
             }
         }
     }
     if failed > 0 {
-        return Err(Failure::Failed(format!("{failed} of {} renewal(s) failed", results.len())));
+        return Err(Failure::Failed(format!(
+            "{failed} of {} renewal(s) failed",
+            results.len()
+        )));
     }
     Ok(())
 }

@@ -5,9 +5,11 @@ use crate::inventory;
 
 pub(super) fn run(env: &Env, json: bool) -> Outcome {
     let now = time::OffsetDateTime::now_utc();
-    let rows = inventory::load(&env.paths, &env.config, now).map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = inventory::load(&env.paths, &env.config, now)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
     if json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }

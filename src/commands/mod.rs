@@ -77,7 +77,8 @@ pub struct Env {
 impl Env {
     /// Load the config (a malformed file stops everything before anything is written).
     pub fn load(global: GlobalArgs) -> Result<Self, Failure> {
-        let paths = Paths::resolve(global.dir.as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
+        let paths =
+            Paths::resolve(global.dir.as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
         let config = config::load(&paths.config_file)?;
         Ok(Self {
             paths,
@@ -93,7 +94,9 @@ impl Env {
             return Ok(ks.clone());
         }
         let kind = match &self.global.keystore {
-            Some(text) => text.parse::<StoreKind>().map_err(|e| Failure::Usage(e.to_string()))?,
+            Some(text) => text
+                .parse::<StoreKind>()
+                .map_err(|e| Failure::Usage(e.to_string()))?,
             None => StoreKind::default_for_os(),
         };
         let ks = Keystore::open(kind, &Keystore::service_from_env())?;

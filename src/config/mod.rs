@@ -4,5 +4,7 @@ pub mod certs_json;
 mod model;
 mod store;
 
-pub use model::{AccountConfig, AcmeDnsRegistration, CertConfig, Config, DomainConfig, KeyType, Settings};
+pub use model::{
+    AccountConfig, AcmeDnsRegistration, CertConfig, Config, DomainConfig, KeyType, Settings,
+};
 pub use store::{load, save, ConfigError};

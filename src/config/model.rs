@@ -24,7 +24,11 @@ pub struct Config {
     #[serde(default)]
     pub domains: BTreeMap<String, DomainConfig>,
     /// acme-dns registrations by domain (without `*.`); the password is in the keyring.
-    #[serde(default, rename = "acme-dns", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        rename = "acme-dns",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub acme_dns: BTreeMap<String, AcmeDnsRegistration>,
 }
 

@@ -60,9 +60,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parse config text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map_or((1, 1), |span| line_col(text, span.start));
+        let (line, column) = e.span().map_or((1, 1), |span| line_col(text, span.start));
         ConfigError::Parse {
             path: path.to_path_buf(),
             line,
@@ -122,6 +120,9 @@ fn validate(config: &Config) -> Result<(), String> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }

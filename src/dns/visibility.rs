@@ -153,9 +153,18 @@ mod tests {
 
     #[test]
     fn resolver_addresses_parse_with_default_port() {
-        assert_eq!(parse_resolver("127.0.0.1").unwrap(), "127.0.0.1:53".parse().unwrap());
-        assert_eq!(parse_resolver("127.0.0.1:8053").unwrap(), "127.0.0.1:8053".parse().unwrap());
-        assert_eq!(parse_resolver("[::1]:5353").unwrap(), "[::1]:5353".parse().unwrap());
+        assert_eq!(
+            parse_resolver("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("127.0.0.1:8053").unwrap(),
+            "127.0.0.1:8053".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
         assert_eq!(parse_resolver("::1").unwrap(), "[::1]:53".parse().unwrap());
         assert!(parse_resolver("dns.example").is_err());
     }

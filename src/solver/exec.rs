@@ -65,7 +65,11 @@ impl ExecSolver {
         })
     }
 
-    async fn run_all(&self, action: &'static str, records: &[ChallengeRecord]) -> Result<(), SolverError> {
+    async fn run_all(
+        &self,
+        action: &'static str,
+        records: &[ChallengeRecord],
+    ) -> Result<(), SolverError> {
         // Records of one owner run one after another: many hook scripts read-modify-write a
         // record set, and two concurrent runs on the same name would lose a value.
         let mut owners: Vec<Vec<&ChallengeRecord>> = Vec::new();
@@ -139,9 +143,15 @@ mod tests {
     async fn hook_gets_lego_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        let hook = script(dir.path(), &format!("echo \"$1 $2 $3\" >> {}", log.display()));
+        let hook = script(
+            dir.path(),
+            &format!("echo \"$1 $2 $3\" >> {}", log.display()),
+        );
         let solver = ExecSolver::new(hook, Duration::from_secs(10));
-        let recs = [record("_acme-challenge.example.com.", "v1"), record("_acme-challenge.example.com.", "v2")];
+        let recs = [
+            record("_acme-challenge.example.com.", "v1"),
+            record("_acme-challenge.example.com.", "v2"),
+        ];
         solver.present(&recs).await.unwrap();
         solver.cleanup(&recs[..1]).await.unwrap();
         let got = std::fs::read_to_string(log).unwrap();
@@ -156,7 +166,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hook = script(dir.path(), "echo 'zone not found' >&2; exit 3");
         let solver = ExecSolver::new(hook, Duration::from_secs(10));
-        let err = solver.present(&[record("_acme-challenge.x.com.", "v")]).await.unwrap_err();
+        let err = solver
+            .present(&[record("_acme-challenge.x.com.", "v")])
+            .await
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("present _acme-challenge.x.com."), "{msg}");
         assert!(msg.contains("exit status: 3"), "{msg}");
@@ -169,7 +182,10 @@ mod tests {
         let hook = script(dir.path(), "exec sleep 30");
         let solver = ExecSolver::new(hook, Duration::from_millis(300));
         let started = std::time::Instant::now();
-        let err = solver.present(&[record("_acme-challenge.x.com.", "v")]).await.unwrap_err();
+        let err = solver
+            .present(&[record("_acme-challenge.x.com.", "v")])
+            .await
+            .unwrap_err();
         assert!(matches!(err, SolverError::HookTimeout { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
     }

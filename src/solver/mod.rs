@@ -110,9 +110,15 @@ pub struct SolverDeps<'a> {
 }
 
 /// Build the solver for a domain's configuration; an error says what is missing.
-pub fn from_config(solver: &DomainConfig, deps: &SolverDeps<'_>) -> Result<Arc<dyn Solver>, String> {
+pub fn from_config(
+    solver: &DomainConfig,
+    deps: &SolverDeps<'_>,
+) -> Result<Arc<dyn Solver>, String> {
     match solver {
-        DomainConfig::Exec { command } => Ok(Arc::new(ExecSolver::new(command.clone(), deps.hook_timeout))),
+        DomainConfig::Exec { command } => Ok(Arc::new(ExecSolver::new(
+            command.clone(),
+            deps.hook_timeout,
+        ))),
         DomainConfig::Manual => Ok(Arc::new(ManualSolver::new())),
         DomainConfig::AcmeDns { server } => Err(format!(
             "{}: the acme-dns solver ({server}) is not available in this build yet",

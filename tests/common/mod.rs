@@ -22,7 +22,10 @@ pub fn require_tool(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(!in_ci(), "{tool} is required in CI (scripts/test-deps.sh installs it)");
+        assert!(
+            !in_ci(),
+            "{tool} is required in CI (scripts/test-deps.sh installs it)"
+        );
         eprintln!("SKIP: {tool} not installed (run scripts/test-deps.sh)");
     }
     found
@@ -31,7 +34,11 @@ pub fn require_tool(tool: &str) -> bool {
 /// A unique keyring service per test so parallel tests never see each other's secrets.
 pub fn unique_service(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("certpilot-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "certpilot-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The keystore tests use: keyutils unless told otherwise (Secret Service is exercised
@@ -78,7 +85,8 @@ impl Workdir {
     pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
         cmd.arg("--dir").arg(self.path()).args(args);
-        cmd.env_remove("CERTPILOT_DIR").env_remove("CERTPILOT_CA_BUNDLE");
+        cmd.env_remove("CERTPILOT_DIR")
+            .env_remove("CERTPILOT_CA_BUNDLE");
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
