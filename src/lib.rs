@@ -21,6 +21,7 @@ pub mod dns;
 pub mod domain;
 pub mod fsutil;
 pub mod inventory;
+pub mod lock;
 pub mod paths;
 pub mod secrets;
 pub mod solver;

@@ -650,3 +650,54 @@ fn unreachable_secret_service_is_a_clear_error_and_nothing_is_written() {
     assert!(!wd.path().join("certpilot.toml").exists());
     assert!(!wd.path().join("accounts").exists());
 }
+
+#[test]
+fn a_certificate_locked_by_another_run_is_not_touched() {
+    let wd = Workdir::new("lock");
+    std::fs::write(
+        wd.path().join("certpilot.toml"),
+        "[accounts.a]\ndirectory = \"https://127.0.0.1:9/dir\"\n\n[certificates.web]\nnames = [\"web.example.test\"]\n\n[domains.\"example.test\"]\nsolver = \"manual\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(wd.path().join("state/locks")).unwrap();
+    let lock_file = wd.path().join("state/locks/web.lock");
+    // flock(1) holds the lock for as long as `cat` waits on its stdin.
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock_file)
+        .arg("cat")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock from util-linux");
+    common::wait_for(
+        "flock to hold the lock",
+        std::time::Duration::from_secs(10),
+        || {
+            let out = std::process::Command::new("flock")
+                .args(["-n"])
+                .arg(&lock_file)
+                .arg("true")
+                .status()
+                .unwrap();
+            !out.success()
+        },
+    );
+    let run = wd.run(&["issue", "web"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("another certpilot run is working on certificate \"web\""),
+        "{}",
+        run.stderr()
+    );
+    let renew = wd.run(&["renew", "--all"]);
+    renew.expect_code(1);
+    assert!(
+        renew
+            .stdout()
+            .contains("web: FAILED (no certificate yet): another certpilot run"),
+        "{}",
+        renew.stdout()
+    );
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+}

@@ -153,10 +153,20 @@ pub async fn register(
         terms_of_service_agreed: true,
         only_return_existing: false,
     };
-    let (account, credentials) = Account::builder_with_http(Box::new(http.clone()))
-        .create(&new, directory.to_owned(), eab_key.as_ref())
-        .await
-        .map_err(|e| AccountError::Acme(problem::describe(&e)))?;
+    // A nonce rejected three times in a row (instant-acme's own retries) is still only a
+    // nonce problem: the registration was not processed, so asking again is safe.
+    let mut attempt = 0;
+    let (account, credentials) = loop {
+        attempt += 1;
+        match Account::builder_with_http(Box::new(http.clone()))
+            .create(&new, directory.to_owned(), eab_key.as_ref())
+            .await
+        {
+            Ok(created) => break created,
+            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
+            Err(e) => return Err(AccountError::Acme(problem::describe(&e))),
+        }
+    };
     let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
         name: String::new(),
         detail: e.to_string(),

@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
-};
+use instant_acme::Account;
 use time::OffsetDateTime;
 
 use super::keys;
-use super::problem;
+use super::order;
 use crate::cert::inspect;
 use crate::cert::store::{CertMeta, CertStore, StoreError};
 use crate::config::{CertConfig, Config, DomainConfig};
@@ -128,19 +126,15 @@ pub enum IssueError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another run holds the certificate's lock.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl IssueError {
     /// Whether the operator's input is at fault (exit 2) rather than the run (exit 1).
     pub fn is_usage(&self) -> bool {
         matches!(self, IssueError::Config(_))
-    }
-}
-
-fn acme_err(during: &'static str) -> impl Fn(instant_acme::Error) -> IssueError {
-    move |e| IssueError::Acme {
-        during,
-        detail: problem::describe(&e),
     }
 }
 
@@ -215,17 +209,9 @@ pub async fn issue(
     let solvers = solvers_for(ctx, &cert.names)?;
     step(Step::AccountReady);
 
-    let identifiers: Vec<Identifier> = cert
-        .names
-        .iter()
-        .map(|n| Identifier::Dns(n.clone()))
-        .collect();
-    let mut order = account
-        .new_order(&NewOrder::new(&identifiers))
-        .await
-        .map_err(acme_err("creating the order"))?;
+    let mut order = order::create(account, &cert.names).await?;
     let order_url = order.url().to_owned();
-    let records = collect_records(&mut order).await?;
+    let records = order::collect_records(&mut order).await?;
     step(Step::OrderCreated {
         url: order_url.clone(),
         pending: records.len(),
@@ -239,9 +225,9 @@ pub async fn issue(
         });
         wait_visible(ctx, &records).await?;
         step(Step::RecordsVisible);
-        answer_challenges(&mut order).await?;
+        order::answer_challenges(&mut order).await?;
         step(Step::ChallengesAnswered);
-        wait_valid(ctx, &mut order).await?;
+        order::wait_valid(&mut order, ctx.ca_timeout).await?;
         step(Step::Validated);
         Ok::<(), IssueError>(())
     }
@@ -260,40 +246,6 @@ pub async fn issue(
         meta,
         elapsed: started.elapsed(),
     })
-}
-
-/// The DNS-01 records of every pending authorization (valid ones are reused by the CA).
-async fn collect_records(
-    order: &mut instant_acme::Order,
-) -> Result<Vec<ChallengeRecord>, IssueError> {
-    let mut records = Vec::new();
-    let mut authzs = order.authorizations();
-    while let Some(authz) = authzs.next().await {
-        let mut authz = authz.map_err(acme_err("fetching authorizations"))?;
-        match authz.status {
-            AuthorizationStatus::Pending => {}
-            AuthorizationStatus::Valid => continue,
-            other => {
-                return Err(IssueError::Invalid(vec![format!(
-                    "{}: authorization is {other:?}",
-                    authz.identifier()
-                )]))
-            }
-        }
-        let identifier = authz.identifier().to_string();
-        let base = names::base_domain(&identifier).to_owned();
-        let challenge = authz.challenge(ChallengeType::Dns01).ok_or_else(|| {
-            IssueError::Invalid(vec![format!(
-                "{identifier}: the CA offers no dns-01 challenge"
-            )])
-        })?;
-        records.push(ChallengeRecord {
-            identifier,
-            fqdn: format!("{}.", names::challenge_owner(&base)),
-            value: challenge.key_authorization().dns_value(),
-        });
-    }
-    Ok(records)
 }
 
 type Grouped = Vec<(Arc<dyn Solver>, Vec<ChallengeRecord>)>;
@@ -353,69 +305,6 @@ async fn wait_visible(ctx: &IssueContext, records: &[ChallengeRecord]) -> Result
     Ok(())
 }
 
-async fn answer_challenges(order: &mut instant_acme::Order) -> Result<(), IssueError> {
-    let mut authzs = order.authorizations();
-    while let Some(authz) = authzs.next().await {
-        let mut authz = authz.map_err(acme_err("fetching authorizations"))?;
-        if authz.status != AuthorizationStatus::Pending {
-            continue;
-        }
-        if let Some(mut challenge) = authz.challenge(ChallengeType::Dns01) {
-            challenge
-                .set_ready()
-                .await
-                .map_err(acme_err("answering a challenge"))?;
-        }
-    }
-    Ok(())
-}
-
-fn retry_policy(timeout: Duration) -> RetryPolicy {
-    RetryPolicy::new()
-        .initial_delay(Duration::from_millis(200))
-        .backoff(1.5)
-        .timeout(timeout)
-}
-
-async fn wait_valid(ctx: &IssueContext, order: &mut instant_acme::Order) -> Result<(), IssueError> {
-    let status = order
-        .poll_ready(&retry_policy(ctx.ca_timeout))
-        .await
-        .map_err(acme_err("waiting for validation"))?;
-    if status == OrderStatus::Ready {
-        return Ok(());
-    }
-    Err(IssueError::Invalid(authorization_failures(order).await))
-}
-
-/// Each failed authorization with the CA's problem document.
-async fn authorization_failures(order: &mut instant_acme::Order) -> Vec<String> {
-    let mut failures = Vec::new();
-    let mut authzs = order.authorizations();
-    while let Some(Ok(mut authz)) = authzs.next().await {
-        let _ = authz.refresh().await;
-        if authz.status == AuthorizationStatus::Valid {
-            continue;
-        }
-        let who = authz.identifier().to_string();
-        let problems: Vec<String> = authz
-            .challenges
-            .iter()
-            .filter_map(|c| c.error.as_ref())
-            .map(problem::render)
-            .collect();
-        if problems.is_empty() {
-            failures.push(format!("{who}: authorization {:?}", authz.status));
-        } else {
-            failures.extend(problems.into_iter().map(|p| format!("{who}: {p}")));
-        }
-    }
-    if failures.is_empty() {
-        failures.push("the order became invalid without a reason from the CA".into());
-    }
-    failures
-}
-
 async fn finalize(
     ctx: &IssueContext,
     order: &mut instant_acme::Order,
@@ -433,14 +322,7 @@ async fn finalize(
     })
     .await
     .map_err(|e| IssueError::BadCertificate(e.to_string()))??;
-    order
-        .finalize_csr(&csr)
-        .await
-        .map_err(acme_err("finalizing the order"))?;
-    let chain = order
-        .poll_certificate(&retry_policy(ctx.ca_timeout))
-        .await
-        .map_err(acme_err("downloading the certificate"))?;
+    let chain = order::finalize(order, &csr, ctx.ca_timeout).await?;
     let info = inspect::inspect_chain_pem(&chain)
         .map_err(|e| IssueError::BadCertificate(e.to_string()))?;
     let meta = CertMeta {

@@ -53,6 +53,11 @@ pub fn render(problem: &Problem) -> String {
     out
 }
 
+/// Whether the CA rejected the request's nonce (the request was not processed).
+pub fn is_bad_nonce(err: &Error) -> bool {
+    matches!(err, Error::Api(p) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
+}
+
 /// Any instant-acme error as text, problem documents rendered in full.
 pub fn describe(err: &Error) -> String {
     match err {

@@ -15,6 +15,7 @@ use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
 use crate::domain::renewal::{self, Decision, Stored, Wanted};
 use crate::inventory;
+use crate::lock::CertLock;
 use crate::secrets::SecretRef;
 
 impl From<IssueError> for Failure {
@@ -92,6 +93,8 @@ fn print_progress(p: Progress) {
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let account_name = account_name(env, name)?;
     acme::engine::preflight(&env.config, name)?;
+    let _lock = CertLock::try_acquire(&env.paths.state, name)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
     let ctx = context(env)?;
     let account = load_account(env, &account_name).await?;
     let outcome = acme::issue(&ctx, &account, &account_name, name, &print_progress).await?;
@@ -161,34 +164,45 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         println!("nothing to renew");
         return Ok(());
     }
+    // Locks first: a certificate another run is working on is reported, not waited for.
+    let mut results: Vec<RenewResult> = Vec::new();
     let mut accounts: HashMap<String, Account> = HashMap::new();
     let mut jobs = Vec::new();
     for (name, reason) in work {
+        let lock = match CertLock::try_acquire(&env.paths.state, &name) {
+            Ok(lock) => lock,
+            Err(e) => {
+                results.push((name, reason, Err(IssueError::Busy(e.to_string()))));
+                continue;
+            }
+        };
         let account_name = account_name(env, &name)?;
         acme::engine::preflight(&env.config, &name)?;
         if !accounts.contains_key(&account_name) {
             let account = load_account(env, &account_name).await?;
             accounts.insert(account_name.clone(), account);
         }
-        jobs.push((name, reason, account_name));
+        jobs.push((name, reason, account_name, lock));
     }
     let ctx = Arc::new(context(env)?);
     let accounts = Arc::new(accounts);
     let parallel = env.config.settings.parallel.max(1);
-    let results: Vec<RenewResult> = stream::iter(jobs)
-        .map(|(name, reason, account_name)| {
+    let done: Vec<RenewResult> = stream::iter(jobs)
+        .map(|(name, reason, account_name, lock)| {
             let ctx = Arc::clone(&ctx);
             let accounts = Arc::clone(&accounts);
             async move {
                 let account = &accounts[&account_name];
                 let result =
                     acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
+                drop(lock);
                 (name, reason, result)
             }
         })
         .buffer_unordered(parallel)
         .collect()
         .await;
+    results.extend(done);
     summarize(results)
 }
 

@@ -1,0 +1,200 @@
+//! The order's protocol steps, each resilient to `badNonce`.
+//!
+//! instant-acme retries a rejected nonce twice per request; a CA that rejects many nonces
+//! (Pebble's `PEBBLE_WFE_NONCEREJECT`, or a busy CA behind a load balancer) still gets
+//! through that. Every step here is safe to repeat: a request rejected for its nonce was
+//! not processed, and what a step already achieved is remembered across attempts.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use instant_acme::{
+    Account, AuthorizationStatus, ChallengeType, Error, Identifier, NewOrder, Order, OrderStatus,
+    RetryPolicy,
+};
+
+use super::engine::IssueError;
+use super::problem;
+use crate::domain::names;
+use crate::solver::ChallengeRecord;
+
+/// Attempts per step when the CA keeps rejecting nonces.
+const NONCE_ATTEMPTS: usize = 10;
+
+fn acme_err(during: &'static str, e: &Error) -> IssueError {
+    IssueError::Acme {
+        during,
+        detail: problem::describe(e),
+    }
+}
+
+/// Decide whether to try a step again after `err` (attempt counts from 1).
+fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<(), IssueError> {
+    if problem::is_bad_nonce(err) && attempt < NONCE_ATTEMPTS {
+        tracing::debug!(during, attempt, "badNonce, retrying");
+        Ok(())
+    } else {
+        Err(acme_err(during, err))
+    }
+}
+
+/// A new order for `names`.
+pub async fn create(account: &Account, names: &[String]) -> Result<Order, IssueError> {
+    let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match account.new_order(&NewOrder::new(&identifiers)).await {
+            Ok(order) => return Ok(order),
+            Err(e) => retry_or_fail("creating the order", &e, attempt)?,
+        }
+    }
+}
+
+/// The DNS-01 records of every pending authorization (valid ones are reused by the CA).
+pub async fn collect_records(order: &mut Order) -> Result<Vec<ChallengeRecord>, IssueError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        // Authorizations already fetched are cached by the order: a retry only asks for the rest.
+        match try_collect(order).await {
+            Ok(records) => return Ok(records),
+            Err(Ok(e)) => retry_or_fail("fetching authorizations", &e, attempt)?,
+            Err(Err(issue)) => return Err(issue),
+        }
+    }
+}
+
+/// `Err(Ok(_))` is a protocol error (maybe retryable), `Err(Err(_))` a final verdict.
+async fn try_collect(order: &mut Order) -> Result<Vec<ChallengeRecord>, Result<Error, IssueError>> {
+    let mut records = Vec::new();
+    let mut authzs = order.authorizations();
+    while let Some(authz) = authzs.next().await {
+        let mut authz = authz.map_err(Ok)?;
+        match authz.status {
+            AuthorizationStatus::Pending => {}
+            AuthorizationStatus::Valid => continue,
+            other => {
+                let msg = format!("{}: authorization is {other:?}", authz.identifier());
+                return Err(Err(IssueError::Invalid(vec![msg])));
+            }
+        }
+        let identifier = authz.identifier().to_string();
+        let base = names::base_domain(&identifier).to_owned();
+        let Some(challenge) = authz.challenge(ChallengeType::Dns01) else {
+            let msg = format!("{identifier}: the CA offers no dns-01 challenge");
+            return Err(Err(IssueError::Invalid(vec![msg])));
+        };
+        records.push(ChallengeRecord {
+            identifier,
+            fqdn: format!("{}.", names::challenge_owner(&base)),
+            value: challenge.key_authorization().dns_value(),
+        });
+    }
+    Ok(records)
+}
+
+/// Tell the CA to validate every pending challenge; challenges answered in an earlier
+/// attempt are not answered twice.
+pub async fn answer_challenges(order: &mut Order) -> Result<(), IssueError> {
+    let mut answered: HashSet<String> = HashSet::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_answer(order, &mut answered).await {
+            Ok(()) => return Ok(()),
+            Err(e) => retry_or_fail("answering a challenge", &e, attempt)?,
+        }
+    }
+}
+
+async fn try_answer(order: &mut Order, answered: &mut HashSet<String>) -> Result<(), Error> {
+    let mut authzs = order.authorizations();
+    while let Some(authz) = authzs.next().await {
+        let mut authz = authz?;
+        if authz.status != AuthorizationStatus::Pending || answered.contains(authz.url()) {
+            continue;
+        }
+        let url = authz.url().to_owned();
+        if let Some(mut challenge) = authz.challenge(ChallengeType::Dns01) {
+            challenge.set_ready().await?;
+        }
+        answered.insert(url);
+    }
+    Ok(())
+}
+
+fn retry_policy(timeout: Duration) -> RetryPolicy {
+    RetryPolicy::new()
+        .initial_delay(Duration::from_millis(200))
+        .backoff(1.5)
+        .timeout(timeout)
+}
+
+/// Poll until the order is ready; on `invalid`, each failed authorization with the CA's
+/// problem document.
+pub async fn wait_valid(order: &mut Order, timeout: Duration) -> Result<(), IssueError> {
+    let mut attempt = 0;
+    let status = loop {
+        attempt += 1;
+        match order.poll_ready(&retry_policy(timeout)).await {
+            Ok(status) => break status,
+            Err(e) => retry_or_fail("waiting for validation", &e, attempt)?,
+        }
+    };
+    if status == OrderStatus::Ready {
+        return Ok(());
+    }
+    Err(IssueError::Invalid(authorization_failures(order).await))
+}
+
+async fn authorization_failures(order: &mut Order) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut authzs = order.authorizations();
+    while let Some(Ok(mut authz)) = authzs.next().await {
+        let _ = authz.refresh().await;
+        if authz.status == AuthorizationStatus::Valid {
+            continue;
+        }
+        let who = authz.identifier().to_string();
+        let problems: Vec<String> = authz
+            .challenges
+            .iter()
+            .filter_map(|c| c.error.as_ref())
+            .map(problem::render)
+            .collect();
+        if problems.is_empty() {
+            failures.push(format!("{who}: authorization {:?}", authz.status));
+        } else {
+            failures.extend(problems.into_iter().map(|p| format!("{who}: {p}")));
+        }
+    }
+    if failures.is_empty() {
+        failures.push("the order became invalid without a reason from the CA".into());
+    }
+    failures
+}
+
+/// Send the CSR and download the certificate chain (PEM).
+pub async fn finalize(
+    order: &mut Order,
+    csr_der: &[u8],
+    timeout: Duration,
+) -> Result<String, IssueError> {
+    let mut attempt = 0;
+    while order.state().status == OrderStatus::Ready {
+        attempt += 1;
+        match order.finalize_csr(csr_der).await {
+            Ok(()) => break,
+            Err(e) => retry_or_fail("finalizing the order", &e, attempt)?,
+        }
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match order.poll_certificate(&retry_policy(timeout)).await {
+            Ok(chain) => return Ok(chain),
+            Err(e) => retry_or_fail("downloading the certificate", &e, attempt)?,
+        }
+    }
+}
