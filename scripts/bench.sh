@@ -132,7 +132,8 @@ wait_port() {
 start_servers() {
     local dir=$tmp/servers-$1 dns cts acme mgmt http tls
     mkdir -p "$dir"
-    read -r dns cts acme mgmt http tls < <(free_ports)
+    # $(...) waits for python3 to exit, i.e. to release the ports (`< <(...)` would not).
+    read -r dns cts acme mgmt http tls <<<"$(free_ports)"
     [[ -n ${tls:-} ]] || die "could not pick free ports"
     pebble-challtestsrv -dns01 "127.0.0.1:$dns" -management "127.0.0.1:$cts" \
         -http01 "" -https01 "" -tlsalpn01 "" >"$dir/challtestsrv.log" 2>&1 & pids+=($!)

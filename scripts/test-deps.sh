@@ -23,6 +23,20 @@ commands=(
     keyctl pkg-config knotd knotc kdig tmux curl python3
 )
 
+# pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes
+# into target/pydeps, not into the system's Python; the test puts that on PYTHONPATH. A failed
+# install only warns: the test then skips, or fails when CI=true.
+pydeps="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/pydeps"
+install_python_deps() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    if PYTHONPATH="$pydeps" python3 -c 'import pyacmedns' >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "test-deps: installing pyacmedns into $pydeps"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$pydeps" pyacmedns ||
+        echo "test-deps: WARNING: pip could not install pyacmedns" >&2
+}
+
 missing=()
 for command in "${commands[@]}"; do
     # sbin is not on every user's PATH, but knotd lives there.
@@ -37,6 +51,7 @@ if [[ ! -s /etc/ssl/certs/ca-certificates.crt ]]; then
     missing+=("ca-certificates.crt")
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
+    install_python_deps
     echo "test-deps: all test tools present"
     exit 0
 fi
@@ -64,4 +79,5 @@ if ! install; then
     "${sudo[@]}" apt-get update
     install
 fi
+install_python_deps
 echo "test-deps: done"

@@ -51,14 +51,14 @@ pub fn load(
         .certificates
         .iter()
         .map(|(name, cert)| {
-            let stored = store.load(name)?;
+            let meta = store.load_meta(name)?;
             let key_type = cert.key_type.to_string();
             let wanted = Wanted {
                 names: &cert.names,
                 key_type: &key_type,
                 renew_days: renew_days(config, cert),
             };
-            let meta = stored.as_ref().map(|s| &s.meta);
+            let meta = meta.as_ref();
             let stored_view = meta.map(|m| Stored {
                 names: &m.names,
                 key_type: &m.key_type,

@@ -13,6 +13,7 @@
 //! - [`tui`]: the terminal UI (the only module that draws).
 
 pub mod acme;
+pub mod acmedns;
 pub mod cert;
 pub mod cli;
 pub mod commands;
@@ -21,8 +22,10 @@ pub mod dns;
 pub mod domain;
 pub mod fsutil;
 pub mod inventory;
+pub mod jobs;
 pub mod lock;
 pub mod paths;
 pub mod secrets;
+pub mod server;
 pub mod solver;
 pub mod tui;

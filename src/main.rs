@@ -61,17 +61,18 @@ fn init_logging(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
 }
 
 async fn run_tui(env: Env) -> Result<(), Failure> {
-    let paths = env.paths.clone();
-    let config_file = paths.config_file.clone();
-    let load = Arc::new(move || {
-        let config = certpilot::config::load(&config_file).map_err(|e| e.to_string())?;
-        certpilot::inventory::load(&paths, &config, time::OffsetDateTime::now_utc())
-            .map_err(|e| e.to_string())
-    });
     let opts = certpilot::tui::TuiOptions {
         theme: env.global.theme.clone(),
+        config_dir: Some(env.paths.config_dir.clone()),
+        state_dir: Some(env.paths.state.clone()),
     };
-    certpilot::tui::run(opts, load)
+    // Jobs read the config afresh; `Env` already refused a malformed one before the terminal
+    // was touched.
+    let ctx = Arc::new(certpilot::jobs::Context::new(
+        env.paths.clone(),
+        env.global.clone(),
+    ));
+    certpilot::tui::run(opts, ctx)
         .await
         .map_err(|e| Failure::Failed(format!("terminal UI: {e}")))
 }

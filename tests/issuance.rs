@@ -43,7 +43,7 @@ fn setup(pebble: &Pebble, tag: &str) -> Workdir {
 }
 
 fn issue_args<'a>(pebble: &'a Pebble, name: &'a str) -> Vec<&'a str> {
-    vec!["--resolver", &pebble.dns, "issue", name]
+    vec!["--resolver", &pebble.dns, "--propagation", "recursive", "issue", name]
 }
 
 fn list_json(wd: &Workdir) -> Vec<serde_json::Value> {
@@ -229,7 +229,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ] {
         wd.run(&["cert", "add", name, "--name", host]).ok();
     }
-    let first = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
+    let first = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
     first.ok();
     for name in ["a", "b", "c"] {
         assert!(
@@ -242,7 +242,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     }
     let serial_b = row(&list_json(&wd), "b")["serial"].clone();
 
-    let second = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
+    let second = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
     second.ok();
     assert!(
         second.stdout().contains("nothing to renew"),
@@ -262,7 +262,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ])
     .ok();
     assert_eq!(row(&list_json(&wd), "b")["status"], "names_changed");
-    let third = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
+    let third = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
     third.ok();
     assert!(
         third
@@ -276,7 +276,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     assert_ne!(row(&rows, "b")["serial"], serial_b);
     assert_eq!(row(&rows, "b")["status"], "valid");
 
-    let forced = wd.run(&["--resolver", &pebble.dns, "renew", "--only", "a", "--force"]);
+    let forced = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--only", "a", "--force"]);
     forced.ok();
     assert!(
         forced.stdout().contains("a: renewed (forced)"),
@@ -352,6 +352,8 @@ fn records_that_never_appear_time_out_with_what_was_seen() {
     let run = wd.run(&[
         "--resolver",
         &pebble.dns,
+        "--propagation",
+        "recursive",
         "--propagation-timeout",
         "2",
         "issue",
@@ -440,7 +442,7 @@ fn certs_json_import_then_renew_all() {
         "{}",
         run.stdout()
     );
-    wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
+    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]).ok();
     let rows = list_json(&wd);
     assert_eq!(
         row(&rows, "main")["names"],
@@ -500,7 +502,7 @@ fn secret_service_store_holds_account_and_certificate_keys() {
         .unwrap()
         .is_some_and(|k| k.contains("PRIVATE KEY")));
     // Renewing replaces the key and removes the old entry: no orphans accumulate.
-    wd.run(&["--resolver", &pebble.dns, "renew", "--force"])
+    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--force"])
         .ok();
     assert!(
         ks.get(&key_ref).unwrap().is_none(),
@@ -564,7 +566,7 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "ecdsa-p384",
     ])
     .ok();
-    wd.run(&["--resolver", &pebble.dns, "renew", "--all"]).ok();
+    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]).ok();
     for (name, want) in [("rsa", "rsa-2048"), ("p384", "ecdsa-p384")] {
         let pem =
             std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt")))
@@ -584,7 +586,7 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "--replace",
     ])
     .ok();
-    let run = wd.run(&["--resolver", &pebble.dns, "renew", "--all"]);
+    let run = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
     run.ok();
     assert!(
         run.stdout().contains("rsa: renewed (key type changed"),

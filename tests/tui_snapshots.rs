@@ -1,15 +1,35 @@
-//! Whole-screen snapshots of the dashboard on ratatui's `TestBackend`.
+//! Whole-screen snapshots of every screen on ratatui's `TestBackend`, at 80×24 and 120×40,
+//! plus the dashboard in every built-in theme.
 //!
-//! Rows use fixed dates, so the snapshots never change with the calendar. Regenerate with
+//! States are reached the way the app reaches them: messages through `update`, job answers
+//! fed back by hand. Fixtures use fixed dates; dates, serials, UUIDs and ports are scrubbed
+//! anyway so the snapshots only change when a screen does. Regenerate with
 //! `INSTA_UPDATE=always cargo test --test tui_snapshots` and review the diff.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use certpilot::acme::Step;
+use certpilot::acmedns::CnameRecord;
+use certpilot::dns::probe::{HopRule, ProbeResult, Status};
+use certpilot::dns::report::{HopReport, NameReport};
+use certpilot::dns::zone::{NameServer, ServerAddress, Zone};
+use certpilot::dns::{Expectation, ProbeEvent, PropagationReport};
 use certpilot::domain::renewal::CertStatus;
 use certpilot::inventory::CertRow;
+use certpilot::jobs::account::DirectoryInfo;
+use certpilot::jobs::acmedns::Delegation;
+use certpilot::jobs::inventory::{CertDetail, DomainRow, Inventory, Issued};
+use certpilot::jobs::issue::IssueFailure;
+use certpilot::jobs::logs::{LogLine, Severity};
+use certpilot::jobs::{Event, JobId, Tagged};
+use certpilot::solver::ChallengeRecord;
 use certpilot::tui::action::Action;
 use certpilot::tui::state::State;
 use certpilot::tui::theme::{Theme, BUILTIN};
-use certpilot::tui::update::{update, Msg};
+use certpilot::tui::update::{update, Effect, Msg};
 use certpilot::tui::views;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
@@ -17,23 +37,25 @@ use ratatui::Terminal;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
+// ---------------------------------------------------------------- fixtures
+
 fn row(
     name: &str,
     names: &[&str],
     not_after: Option<OffsetDateTime>,
-    days_left: Option<i64>,
+    days: Option<i64>,
     status: CertStatus,
 ) -> CertRow {
     CertRow {
         name: name.to_owned(),
         names: names.iter().map(|n| (*n).to_owned()).collect(),
         not_after,
-        days_left,
+        days_left: days,
         status,
         issuer: not_after.map(|_| "Test CA".to_owned()),
         serial: not_after.map(|_| "0a1b2c".to_owned()),
         key_type: "ecdsa-p256".to_owned(),
-        account: Some("default".to_owned()),
+        account: Some("pebble".to_owned()),
     }
 }
 
@@ -92,19 +114,115 @@ fn fixture_rows() -> Vec<CertRow> {
     ]
 }
 
+fn inventory(rows: Vec<CertRow>) -> Inventory {
+    Inventory {
+        rows,
+        domains: vec![
+            DomainRow {
+                domain: "example.com".into(),
+                solver: "exec".into(),
+                target: Some("/usr/local/bin/dns-hook".into()),
+                delegation: None,
+            },
+            DomainRow {
+                domain: "example.net".into(),
+                solver: "acme-dns".into(),
+                target: Some("https://auth.example.org:8443".into()),
+                delegation: Some("d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org".into()),
+            },
+            DomainRow {
+                domain: "example.org".into(),
+                solver: "manual".into(),
+                target: None,
+                delegation: None,
+            },
+        ],
+        accounts: vec!["pebble".into(), "letsencrypt".into()],
+    }
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn typed(state: &mut State, text: &str) {
+    for c in text.chars() {
+        update(state, key(c));
+    }
+}
+
+fn reply(id: JobId, event: Event) -> Msg {
+    Msg::Job(Tagged { id, event })
+}
+
+/// The id of the job `effects` start.
+fn job(effects: &[Effect]) -> JobId {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Start { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a job")
+}
+
 /// The state after the first load answered with `rows`.
 fn loaded(rows: Vec<CertRow>) -> State {
     let mut state = State::new();
-    update(&mut state, Msg::Action(Action::Reload));
+    let id = job(&update(&mut state, Msg::Action(Action::Refresh)));
     update(
         &mut state,
-        Msg::Loaded {
-            request: 1,
-            result: Ok(rows),
-        },
+        reply(id, Event::InventoryLoaded(Ok(inventory(rows)))),
     );
     state
 }
+
+fn select(state: &mut State, name: &str) {
+    state.dashboard.selected = state.dashboard.position(name).expect("row");
+}
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::from([192, 0, 2, last])
+}
+
+fn zone(apex: &str, hosts: &[(&str, u8)]) -> Zone {
+    Zone {
+        apex: apex.into(),
+        servers: hosts
+            .iter()
+            .map(|(host, last)| NameServer {
+                host: (*host).into(),
+                addresses: vec![ServerAddress {
+                    ip: ip(*last),
+                    glue: true,
+                }],
+                problem: None,
+            })
+            .collect(),
+    }
+}
+
+fn result(host: &str, last: u8, status: Status, values: &[&str]) -> ProbeResult {
+    ProbeResult {
+        server: host.into(),
+        address: ip(last),
+        status,
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+        cname: None,
+        ttl: (status == Status::Match).then_some(60),
+        serial: Some(2_025_053_101),
+        rtt_us: Some(2_340),
+        tcp: false,
+        beside_cname: false,
+        detail: None,
+    }
+}
+
+// ---------------------------------------------------------------- drawing
 
 fn draw(state: &State, theme: &Theme, width: u16, height: u16) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -128,77 +246,123 @@ fn text(buffer: &Buffer) -> String {
     out
 }
 
-/// Position of the first cell where `needle` starts.
-fn find(buffer: &Buffer, needle: &str) -> (u16, u16) {
-    let area = buffer.area;
-    for y in area.top()..area.bottom() {
-        let symbols: Vec<&str> = (area.left()..area.right())
-            .map(|x| buffer[(x, y)].symbol())
-            .collect();
-        let line = symbols.concat();
-        if let Some(byte) = line.find(needle) {
-            // Map the byte offset back to a cell index (some symbols are multi-byte).
-            let mut seen = 0;
-            for (x, symbol) in symbols.iter().enumerate() {
-                if seen == byte {
-                    return (u16::try_from(x).unwrap(), y);
-                }
-                seen += symbol.len();
-            }
+/// Replace what changes between runs or machines: dates, long hex (serials), UUIDs, ports.
+fn scrub(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let rest = &chars[i..];
+        let starts_word = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if let Some(n) = date_len(rest) {
+            out.push_str("YYYY-MM-DD");
+            i += n;
+        } else if rest.len() > 36 && starts_word && is_uuid(&rest[..36]) {
+            out.push_str("UUID");
+            i += 36;
+        } else if rest[0] == ':'
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && rest[1..].iter().take_while(|c| c.is_ascii_digit()).count() >= 4
+        {
+            // A port (four digits or more; times like 12:00 stay).
+            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            out.push_str(":PORT");
+            i += 1 + n;
+        } else if starts_word && hex_run(rest) >= 12 {
+            let n = hex_run(rest);
+            out.push_str("SERIAL");
+            i += n;
+        } else {
+            out.push(rest[0]);
+            i += 1;
         }
     }
-    panic!("{needle:?} not on screen:\n{}", text(buffer));
+    out
+}
+
+fn date_len(s: &[char]) -> Option<usize> {
+    let digits = |r: std::ops::Range<usize>| {
+        r.clone()
+            .all(|k| s.get(k).is_some_and(char::is_ascii_digit))
+    };
+    (digits(0..4)
+        && s.get(4) == Some(&'-')
+        && digits(5..7)
+        && s.get(7) == Some(&'-')
+        && digits(8..10))
+    .then_some(10)
+}
+
+fn is_uuid(s: &[char]) -> bool {
+    s.iter().enumerate().all(|(k, c)| {
+        if [8, 13, 18, 23].contains(&k) {
+            *c == '-'
+        } else {
+            c.is_ascii_hexdigit()
+        }
+    })
+}
+
+fn hex_run(s: &[char]) -> usize {
+    let n = s.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+    let has_digit = s[..n].iter().any(char::is_ascii_digit);
+    if has_digit && !s.get(n).is_some_and(char::is_ascii_alphanumeric) {
+        n
+    } else {
+        0
+    }
 }
 
 fn default_theme() -> Theme {
     Theme::builtin("default", false).unwrap()
 }
 
-#[test]
-fn dashboard_80x24() {
-    let buffer = draw(&loaded(fixture_rows()), &default_theme(), 80, 24);
-    insta::assert_snapshot!("dashboard_80x24", text(&buffer));
+/// Snapshot `state` at 80×24 and 120×40 as `<name>_80x24` and `<name>_120x40`.
+fn both_sizes(name: &str, state: &mut State) {
+    for (width, height) in [(80, 24), (120, 40)] {
+        update(state, Msg::Resize(width, height));
+        let screen = scrub(&text(&draw(state, &default_theme(), width, height)));
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen);
+    }
 }
 
+// ---------------------------------------------------------------- dashboard
+
 #[test]
-fn dashboard_120x40_with_selection_moved() {
+fn dashboard() {
     let mut state = loaded(fixture_rows());
     update(&mut state, Msg::Action(Action::MoveDown));
     update(&mut state, Msg::Action(Action::MoveDown));
-    let buffer = draw(&state, &default_theme(), 120, 40);
-    insta::assert_snapshot!("dashboard_120x40", text(&buffer));
+    both_sizes("dashboard", &mut state);
 }
 
 #[test]
-fn help_overlay() {
+fn dashboard_filtered_with_domains_focused() {
     let mut state = loaded(fixture_rows());
-    update(&mut state, Msg::Action(Action::ToggleHelp));
-    let buffer = draw(&state, &default_theme(), 80, 24);
-    insta::assert_snapshot!("help_overlay_80x24", text(&buffer));
+    update(&mut state, key('/'));
+    typed(&mut state, "example.com");
+    update(&mut state, code(KeyCode::Enter));
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, Msg::Action(Action::MoveDown));
+    both_sizes("dashboard_filtered", &mut state);
 }
 
 #[test]
-fn empty_state() {
-    let buffer = draw(&loaded(Vec::new()), &default_theme(), 80, 24);
-    let screen = text(&buffer);
-    assert!(screen.contains("certpilot cert add NAME --name example.com"));
-    insta::assert_snapshot!("empty_80x24", screen);
-}
-
-#[test]
-fn first_load_in_progress_and_failed() {
+fn empty_loading_and_failed() {
+    both_sizes("empty", &mut loaded(Vec::new()));
     let mut state = State::new();
-    update(&mut state, Msg::Action(Action::Reload));
+    let id = job(&update(&mut state, Msg::Action(Action::Refresh)));
     insta::assert_snapshot!(
         "loading_80x24",
         text(&draw(&state, &default_theme(), 80, 24))
     );
     update(
         &mut state,
-        Msg::Loaded {
-            request: 1,
-            result: Err("certpilot.toml: line 3: bad key".into()),
-        },
+        reply(
+            id,
+            Event::InventoryLoaded(Err("certpilot.toml:3:1: unknown field `acount`".into())),
+        ),
     );
     insta::assert_snapshot!(
         "load_failed_80x24",
@@ -226,17 +390,38 @@ fn too_small_draws_only_the_message() {
     );
 }
 
+/// Position of the first cell where `needle` starts.
+fn find(buffer: &Buffer, needle: &str) -> (u16, u16) {
+    let area = buffer.area;
+    for y in area.top()..area.bottom() {
+        let symbols: Vec<&str> = (area.left()..area.right())
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        if let Some(byte) = symbols.concat().find(needle) {
+            let mut seen = 0;
+            for (x, symbol) in symbols.iter().enumerate() {
+                if seen == byte {
+                    return (u16::try_from(x).unwrap(), y);
+                }
+                seen += symbol.len();
+            }
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(buffer));
+}
+
 #[test]
-fn each_builtin_theme() {
+fn dashboard_in_each_builtin_theme() {
     let mut state = loaded(fixture_rows());
     // Select "staging" so the rows checked for urgency colours are not under the selection.
     update(&mut state, Msg::Action(Action::MoveDown));
     for (name, _) in BUILTIN {
         let theme = Theme::builtin(name, false).unwrap();
+        for (width, height) in [(80, 24), (120, 40)] {
+            let buffer = draw(&state, &theme, width, height);
+            insta::assert_snapshot!(format!("theme_{name}_{width}x{height}"), text(&buffer));
+        }
         let buffer = draw(&state, &theme, 80, 24);
-        insta::assert_snapshot!(format!("theme_{name}"), text(&buffer));
-
-        // Expired days are in the error slot, far-off days in the ok slot.
         let (x, y) = find(&buffer, "-3");
         assert_eq!(
             buffer[(x, y)].fg,
@@ -249,7 +434,6 @@ fn each_builtin_theme() {
             theme.ok.fg.unwrap_or(Color::Reset),
             "{name}: 88"
         );
-        // The selected row carries the selection style.
         let (x, y) = find(&buffer, "staging ");
         let cell = &buffer[(x, y)];
         if let Some(bg) = theme.selection.bg {
@@ -259,7 +443,6 @@ fn each_builtin_theme() {
             cell.modifier.contains(theme.selection.add_modifier),
             "{name}: selection modifiers"
         );
-        // The background of themes that set one covers the screen.
         if let Some(bg) = theme.text.bg {
             assert_eq!(buffer[(0, 23)].bg, bg, "{name}: status bar background");
         }
@@ -277,4 +460,398 @@ fn no_color_renders_without_any_colour() {
         }
         assert_eq!(text(&buffer), text(&draw(&state, &default_theme(), 80, 24)));
     }
+}
+
+// ---------------------------------------------------------------- overlays
+
+#[test]
+fn help_overlay() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key('?'));
+    both_sizes("help", &mut state);
+}
+
+#[test]
+fn log_pane_and_popups() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key('l'));
+    let lines = [
+        (
+            Severity::Info,
+            "certpilot::jobs::runner",
+            "job started job=3 what=issuing www",
+        ),
+        (
+            Severity::Debug,
+            "certpilot::dns::visibility",
+            "not visible yet owner=_acme-challenge.example.com",
+        ),
+        (
+            Severity::Warn,
+            "certpilot::acme::engine",
+            "cleanup failed solver=exec /usr/local/bin/dns-hook",
+        ),
+        (
+            Severity::Error,
+            "certpilot",
+            "command failed message=the CA refused",
+        ),
+    ];
+    for (severity, target, text) in lines {
+        update(
+            &mut state,
+            Msg::Log(LogLine {
+                time: "12:00:01".into(),
+                severity,
+                target: target.into(),
+                text: text.into(),
+            }),
+        );
+    }
+    both_sizes("log_pane", &mut state);
+    update(&mut state, key('l'));
+    select(&mut state, "www");
+    update(&mut state, key('d'));
+    both_sizes("confirm_delete", &mut state);
+    update(&mut state, key('n'));
+    let mut failed = loaded(fixture_rows());
+    let id = job(&update(&mut failed, key('r')));
+    update(
+        &mut failed,
+        reply(id, Event::Panicked("job 2 panicked".into())),
+    );
+    failed.fail(
+        "Saving failed",
+        "certpilot.toml: Permission denied (os error 13)\nNothing was changed.",
+    );
+    both_sizes("error_popup", &mut failed);
+}
+
+// ---------------------------------------------------------------- detail
+
+fn detail() -> CertDetail {
+    CertDetail {
+        name: "www".into(),
+        names: vec!["example.com".into(), "www.example.com".into()],
+        key_type: "ecdsa-p256".into(),
+        account: Some("pebble".into()),
+        status: CertStatus::Valid,
+        days_left: Some(64),
+        renewal_due: false,
+        renewal: "not due; renews from 2025-07-04 (30 days before expiry)".into(),
+        issued: Some(Issued {
+            sans: vec!["example.com".into(), "www.example.com".into()],
+            issuer: "Pebble Intermediate CA 5a1b2c".into(),
+            serial: "4f1c2b3a9d8e7f60".into(),
+            sha256: "3A:7B:0C:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD".into(),
+            not_before: datetime!(2025-05-05 12:00 UTC),
+            not_after: datetime!(2025-08-03 12:00 UTC),
+            key_type: "ecdsa-p256".into(),
+            key_entry: "cert-key:www:7d2f4c".into(),
+            chain: vec![
+                (String::new(), "Pebble Intermediate CA 5a1b2c".into(), datetime!(2025-08-03 12:00 UTC)),
+                ("Pebble Intermediate CA 5a1b2c".into(), "Pebble Root CA 0f0e0d".into(), datetime!(2055-05-05 12:00 UTC)),
+            ],
+            history: vec![(datetime!(2025-05-05 12:01 UTC), "pebble".into(), "https://127.0.0.1:14000/my-order/Xy12".into())],
+        }),
+        key_store: "keyutils keyring, service \"certpilot\"".into(),
+        chain_path: "/srv/certs/certificates/www/www.crt".into(),
+    }
+}
+
+#[test]
+fn detail_screen() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "www");
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    both_sizes("detail_loading", &mut state);
+    update(
+        &mut state,
+        reply(id, Event::DetailLoaded(Ok(Box::new(detail())))),
+    );
+    both_sizes("detail", &mut state);
+}
+
+// ---------------------------------------------------------------- account wizard
+
+#[test]
+fn account_wizard() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key('A'));
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "ops@example.com");
+    both_sizes("account_wizard", &mut state);
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    let info = DirectoryInfo {
+        url: "https://acme.example.net/directory".into(),
+        terms: Some("https://acme.example.net/terms-2025.pdf".into()),
+        website: None,
+        eab_required: true,
+    };
+    update(&mut state, reply(id, Event::DirectoryFetched(Ok(info))));
+    typed(&mut state, "kid-123");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "c2VjcmV0");
+    both_sizes("account_wizard_terms", &mut state);
+}
+
+// ---------------------------------------------------------------- editor
+
+#[test]
+fn certificate_editor() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key('a'));
+    typed(&mut state, "blog");
+    update(&mut state, code(KeyCode::Tab));
+    typed(
+        &mut state,
+        "blog.example.dev, *.blog.example.dev, bad..name",
+    );
+    both_sizes("editor_error", &mut state);
+    for _ in 0..", bad..name".len() {
+        update(&mut state, code(KeyCode::Backspace));
+    }
+    both_sizes("editor", &mut state);
+}
+
+// ---------------------------------------------------------------- issuance
+
+fn records() -> Vec<ChallengeRecord> {
+    vec![
+        ChallengeRecord {
+            identifier: "staging.example.net".into(),
+            fqdn: "_acme-challenge.staging.example.net.".into(),
+            value: "q9W3pZ1xVb7Rk0sLmN2cYhT5aEoUjFgDiHrKtB6lPwA".into(),
+        },
+        ChallengeRecord {
+            identifier: "api.staging.example.net".into(),
+            fqdn: "_acme-challenge.api.staging.example.net.".into(),
+            value: "Zx8Cv7Bn6Mq5Wl4Ek3Rj2Th1Yg0Uf9Id8Os7Pa6Sd5F".into(),
+        },
+    ]
+}
+
+/// An issuance of "staging" that published its records; the live matrix has half its answers.
+fn issuing() -> (State, JobId) {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "staging");
+    let id = job(&update(&mut state, key('i')));
+    let steps = [
+        (Step::AccountReady, 120),
+        (
+            Step::OrderCreated {
+                url: "https://127.0.0.1:14000/my-order/1".into(),
+                pending: 2,
+            },
+            480,
+        ),
+        (Step::RecordsPublished { records: records() }, 1_630),
+    ];
+    for (step, ms) in steps {
+        update(
+            &mut state,
+            reply(
+                id,
+                Event::IssueProgress {
+                    step,
+                    elapsed: Duration::from_millis(ms),
+                },
+            ),
+        );
+    }
+    let watch = job(&update(&mut state, Msg::Tick(Duration::from_millis(4_700))));
+    let zone = zone(
+        "example.net",
+        &[("ns1.example.net", 1), ("ns2.example.net", 2)],
+    );
+    for owner in [
+        "_acme-challenge.staging.example.net",
+        "_acme-challenge.api.staging.example.net",
+    ] {
+        let event = ProbeEvent::ZoneDiscovered {
+            owner: owner.into(),
+            hop: 0,
+            name: owner.into(),
+            zone: zone.clone(),
+            rule: HopRule::Txt { values: Vec::new() },
+        };
+        update(&mut state, reply(watch, Event::Probe(event)));
+    }
+    let answer = result(
+        "ns1.example.net",
+        1,
+        Status::Match,
+        &["q9W3pZ1xVb7Rk0sLmN2cYhT5aEoUjFgDiHrKtB6lPwA"],
+    );
+    let event = ProbeEvent::NameserverAnswered {
+        owner: "_acme-challenge.staging.example.net".into(),
+        hop: 0,
+        result: answer,
+    };
+    update(&mut state, reply(watch, Event::Probe(event)));
+    update(&mut state, Msg::Tick(Duration::from_millis(6_100)));
+    (state, id)
+}
+
+#[test]
+fn issuance_progress() {
+    let (mut state, _) = issuing();
+    both_sizes("issuance_running", &mut state);
+}
+
+#[test]
+fn issuance_failed_with_problem_document() {
+    let (mut state, id) = issuing();
+    update(
+        &mut state,
+        reply(
+            id,
+            Event::IssueProgress {
+                step: Step::RecordsVisible,
+                elapsed: Duration::from_millis(4_200),
+            },
+        ),
+    );
+    update(
+        &mut state,
+        reply(
+            id,
+            Event::IssueProgress {
+                step: Step::ChallengesAnswered,
+                elapsed: Duration::from_millis(4_400),
+            },
+        ),
+    );
+    let failure = IssueFailure {
+        message: "the CA could not validate:\napi.staging.example.net: urn:ietf:params:acme:error:unauthorized (HTTP 403): Incorrect TXT record \"old\" found at _acme-challenge.api.staging.example.net\n  hint: the CA did not find the expected TXT value: check that every authoritative nameserver serves it (`certpilot check`)".into(),
+        hint: None,
+        cancelled: false,
+    };
+    update(&mut state, reply(id, Event::IssueFinished(Err(failure))));
+    both_sizes("issuance_failed", &mut state);
+}
+
+// ---------------------------------------------------------------- propagation matrix
+
+fn matrix_report() -> PropagationReport {
+    let owner = "_acme-challenge.example.com";
+    let mut name = NameReport::new(&Expectation::new(owner, Vec::new(), None));
+    name.hops.push(HopReport {
+        name: owner.into(),
+        zone: zone(
+            "example.com",
+            &[
+                ("ns1.example.com", 1),
+                ("ns2.example.com", 2),
+                ("ns3.example.com", 3),
+            ],
+        ),
+        rule: HopRule::Txt { values: Vec::new() },
+        leads_to: None,
+        results: vec![
+            result("ns1.example.com", 1, Status::Match, &["tok-1"]),
+            result("ns2.example.com", 2, Status::Match, &["tok-1"]),
+            result("ns3.example.com", 3, Status::Missing, &[]),
+        ],
+    });
+    PropagationReport::new(vec![name], Vec::new(), 6, 48)
+}
+
+#[test]
+fn propagation_matrix() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "wildcard");
+    let id = job(&update(&mut state, key('c')));
+    let zone = zone(
+        "example.com",
+        &[
+            ("ns1.example.com", 1),
+            ("ns2.example.com", 2),
+            ("ns3.example.com", 3),
+        ],
+    );
+    let owner = "_acme-challenge.example.com";
+    let event = ProbeEvent::ZoneDiscovered {
+        owner: owner.into(),
+        hop: 0,
+        name: owner.into(),
+        zone,
+        rule: HopRule::Txt { values: Vec::new() },
+    };
+    update(&mut state, reply(id, Event::Probe(event)));
+    both_sizes("propagation_pending", &mut state);
+    let answer = result("ns1.example.com", 1, Status::Match, &["tok-1"]);
+    update(
+        &mut state,
+        reply(
+            id,
+            Event::Probe(ProbeEvent::NameserverAnswered {
+                owner: owner.into(),
+                hop: 0,
+                result: answer,
+            }),
+        ),
+    );
+    update(
+        &mut state,
+        reply(id, Event::PropagationChecked(Ok(Box::new(matrix_report())))),
+    );
+    update(&mut state, Msg::Tick(Duration::from_millis(3_200)));
+    update(&mut state, key('j'));
+    update(&mut state, key('j'));
+    both_sizes("propagation", &mut state);
+}
+
+// ---------------------------------------------------------------- acme-dns wizard
+
+#[test]
+fn acme_dns_wizard() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, key('a'));
+    typed(&mut state, "example.net");
+    both_sizes("acme_dns_form", &mut state);
+    // The server of the domain already on acme-dns is filled in.
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    let fulldomain = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org";
+    let delegation = Delegation {
+        server: "https://auth.example.org:8443".into(),
+        record: CnameRecord::new("example.net", fulldomain),
+        mapped: true,
+    };
+    update(
+        &mut state,
+        reply(id, Event::AcmeDnsSaved(Ok(vec![delegation]))),
+    );
+    let watch = job(&update(&mut state, Msg::Tick(Duration::from_millis(100))));
+    let owner = "_acme-challenge.example.net";
+    let zone = zone(
+        "example.net",
+        &[("ns1.example.net", 1), ("ns2.example.net", 2)],
+    );
+    let event = ProbeEvent::ZoneDiscovered {
+        owner: owner.into(),
+        hop: 0,
+        name: owner.into(),
+        zone,
+        rule: HopRule::Cname {
+            target: fulldomain.into(),
+        },
+    };
+    update(&mut state, reply(watch, Event::Probe(event)));
+    let mut answer = result("ns1.example.net", 1, Status::Match, &[]);
+    answer.cname = Some(fulldomain.into());
+    update(
+        &mut state,
+        reply(
+            watch,
+            Event::Probe(ProbeEvent::NameserverAnswered {
+                owner: owner.into(),
+                hop: 0,
+                result: answer,
+            }),
+        ),
+    );
+    both_sizes("acme_dns_live", &mut state);
 }

@@ -1,15 +1,30 @@
 //! The real binary in a real terminal: tmux on a private socket, fixed size, no fixed sleeps.
 //!
-//! Skipped (with a message) when tmux is not installed, unless `CI=true`, where that is a failure.
+//! - an empty working directory: empty state, help, quit, terminal restored;
+//! - a working directory with certificates issued from Pebble: names and days left, help, a
+//!   detail, an issuance through the exec solver from the TUI, quit;
+//! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`).
+//!
+//! Skipped (with a message) when tmux, Pebble or knot is missing, unless `CI=true`. Run
+//! inside `keyctl session -` (the keyutils store needs a session keyring of its own).
+
+mod common;
+mod dns_tree;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::pebble::{Pebble, PebbleOptions};
+use common::{hook_path, Workdir};
+use dns_tree::{ip, Knot, ZoneFile};
+
 const WIDTH: u16 = 100;
 const HEIGHT: u16 = 30;
-const DEADLINE: Duration = Duration::from_secs(10);
+const DEADLINE: Duration = Duration::from_secs(15);
+/// An issuance against Pebble takes a few seconds; allow for a loaded machine.
+const ISSUE_DEADLINE: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(50);
 /// Printed by the wrapper shell once certpilot has exited, on the normal screen.
 const AFTER_EXIT: &str = "certpilot-test: exited with";
@@ -56,6 +71,7 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Send one key (a character, or a tmux key name such as `Enter`, `Escape`, `Down`).
     fn send(&self, key: &str) {
         let out = self.run(&["send-keys", "-t", "t", key]);
         assert!(
@@ -67,15 +83,19 @@ impl Tmux {
 
     /// Poll the pane until `needle` shows, or fail with what the screen showed.
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(needle, DEADLINE, |screen| screen.contains(needle))
+    }
+
+    fn wait_until(&self, what: &str, deadline: Duration, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.capture();
-            if screen.contains(needle) {
+            if done(&screen) {
                 return screen;
             }
             assert!(
-                start.elapsed() < DEADLINE,
-                "timed out waiting for {needle:?}; screen:\n{screen}"
+                start.elapsed() < deadline,
+                "timed out waiting for {what:?}; screen:\n{screen}"
             );
             std::thread::sleep(POLL);
         }
@@ -90,18 +110,7 @@ impl Drop for Tmux {
 
 /// Whether tmux can run here; `false` means skip (never on CI).
 fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required on CI"
-        );
-        eprintln!("skipping: tmux is not installed");
-    }
-    found
+    common::require_tool("tmux")
 }
 
 /// Single-quote `s` for sh.
@@ -109,17 +118,24 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// A shell line that runs certpilot on `dir`, then records its exit status in `status_file`
-/// and on screen (with whether the tty is back in canonical mode), and keeps the pane open so the restored screen can be inspected.
-fn certpilot_command(dir: &Path, status_file: &Path) -> String {
+/// A shell line that runs certpilot with `args` and `envs`, then records its exit status in
+/// `status_file` and on screen (with whether the tty is back in canonical mode), and keeps
+/// the pane open so the restored screen can be inspected.
+fn certpilot_command(args: &[&str], envs: &[(String, String)], status_file: &Path) -> String {
     let bin = quote(env!("CARGO_BIN_EXE_certpilot"));
-    let dir = quote(&dir.to_string_lossy());
+    let args: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    let envs: Vec<String> = envs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", quote(v)))
+        .collect();
     let status_file = quote(&status_file.to_string_lossy());
     format!(
-        "env -u NO_COLOR CERTPILOT_KEYSTORE=keyutils {bin} --dir {dir}; s=$?; \
+        "env -u NO_COLOR CERTPILOT_KEYSTORE=keyutils {} {bin} {}; s=$?; \
          echo \"EXIT=$s\" > {status_file}; \
          m=$(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon); \
-         echo \"{AFTER_EXIT} $s tty=$m\"; exec sleep 600"
+         echo \"{AFTER_EXIT} $s tty=$m\"; exec sleep 600",
+        envs.join(" "),
+        args.join(" ")
     )
 }
 
@@ -139,6 +155,31 @@ fn wait_for_file(path: &Path) -> String {
     }
 }
 
+/// `q`, then: exit status 0, raw mode left, alternate screen left, the UI gone.
+fn quit_and_check_restored(tmux: &Tmux, status_file: &Path, gone: &str) {
+    tmux.send("q");
+    assert_eq!(wait_for_file(status_file).trim(), "EXIT=0");
+    let screen = tmux.wait_for(AFTER_EXIT);
+    assert!(
+        screen.contains(&format!("{AFTER_EXIT} 0 tty=icanon")),
+        "raw mode not left:\n{screen}"
+    );
+    assert!(
+        !screen.contains(gone),
+        "the UI was left on screen:\n{screen}"
+    );
+    assert_eq!(
+        tmux.pane_format("#{alternate_on}"),
+        "0",
+        "alternate screen not left"
+    );
+    assert_eq!(
+        tmux.pane_format("#{mouse_any_flag}"),
+        "0",
+        "mouse reporting not switched off"
+    );
+}
+
 #[test]
 fn empty_dashboard_help_and_quit_restore_the_terminal() {
     if !tmux_available() {
@@ -148,7 +189,8 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
     let status_file = dir.path().join("exit-status");
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("work dir");
-    let tmux = Tmux::start(&certpilot_command(&work, &status_file));
+    let args = ["--dir", work.to_str().unwrap()];
+    let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
 
     let screen = tmux.wait_for("No certificates yet.");
     assert!(
@@ -156,33 +198,330 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
         "{screen}"
     );
     assert!(
-        screen.contains("q quit"),
+        screen.contains("? help"),
         "status bar hints missing:\n{screen}"
     );
     assert_eq!(
         tmux.pane_format("#{alternate_on}"),
         "1",
-        "dashboard should use the alternate screen"
+        "the UI should use the alternate screen"
+    );
+    assert_eq!(
+        tmux.pane_format("#{mouse_any_flag}"),
+        "1",
+        "mouse reporting should be on"
     );
 
     tmux.send("?");
-    let screen = tmux.wait_for("Select the next certificate");
+    let screen = tmux.wait_for("Next / previous row or field");
     assert!(screen.contains("Keys"), "{screen}");
+    tmux.send("Escape");
+    tmux.wait_until("help closed", DEADLINE, |s| {
+        !s.contains("Next / previous row")
+    });
+    quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
+}
 
-    tmux.send("q");
-    assert_eq!(wait_for_file(&status_file).trim(), "EXIT=0");
-    let screen = tmux.wait_for(AFTER_EXIT);
+/// A workdir with a Pebble account, the exec hook for `example.test`, `web` issued and `api`
+/// configured but not issued.
+fn pebble_workdir(pebble: &Pebble) -> Workdir {
+    let mut wd = Workdir::new("tui");
+    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    let directory = pebble.directory.as_str();
+    wd.run(&[
+        "account",
+        "add",
+        "pebble",
+        "--directory",
+        directory,
+        "--email",
+        "ops@example.test",
+        "--agree-tos",
+    ])
+    .ok();
+    let hook = hook_path();
+    wd.run(&[
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "exec",
+        "--command",
+        hook.to_str().unwrap(),
+    ])
+    .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "web",
+        "--name",
+        "www.example.test",
+        "--name",
+        "example.test",
+    ])
+    .ok();
+    wd.run(&["cert", "add", "api", "--name", "api.example.test"])
+        .ok();
+    wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "issue",
+        "web",
+    ])
+    .ok();
+    wd
+}
+
+/// Days left of `name` as `list --json` reports them.
+fn days_left(wd: &Workdir, name: &str) -> i64 {
+    let run = wd.run(&["list", "--json"]);
+    run.ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout()).expect("list --json");
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .and_then(|r| r["days_left"].as_i64())
+        .unwrap_or_else(|| panic!("no days for {name}: {rows:?}"))
+}
+
+/// The screen line showing certificate `name` in the dashboard table.
+fn row_line<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| {
+            l.trim_start_matches(['│', ' ', '▶'])
+                .starts_with(&format!("{name} "))
+        })
+        .unwrap_or_else(|| panic!("no row {name}:\n{screen}"))
+}
+
+#[test]
+fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
+    let wd = pebble_workdir(&pebble);
+    let days = days_left(&wd, "web");
+    assert!(days > 300, "{days}");
+    let status_file = wd.path().join("exit-status");
+    // challtestsrv answers no SOA/NS, so the records are checked through it (recursive).
+    let args = [
+        "--dir",
+        wd.path().to_str().unwrap(),
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+    ];
+    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+
+    // Names and days left; the missing certificate sorts first.
+    let screen = tmux.wait_for("www.example.test");
+    let web = row_line(&screen, "web");
     assert!(
-        screen.contains(&format!("{AFTER_EXIT} 0 tty=icanon")),
-        "raw mode not left:\n{screen}"
+        web.contains("valid") && web.contains(&days.to_string()),
+        "{web}"
+    );
+    assert!(row_line(&screen, "api").contains("missing"), "{screen}");
+    assert!(
+        screen.contains("example.test") && screen.contains("exec"),
+        "domains pane:\n{screen}"
+    );
+
+    tmux.send("?");
+    tmux.wait_for("Register an ACME account");
+    tmux.send("Escape");
+    tmux.wait_until("help closed", DEADLINE, |s| {
+        !s.contains("Register an ACME account")
+    });
+
+    // The detail of web (second row).
+    tmux.send("j");
+    tmux.send("Enter");
+    let screen = tmux.wait_for("SHA-256");
+    assert!(
+        screen.contains("certificate · web") && screen.contains("Pebble"),
+        "{screen}"
+    );
+    assert!(screen.contains("keyutils keyring"), "{screen}");
+    tmux.send("Escape");
+    tmux.wait_for("certificates (2)");
+
+    // Issue api through the exec solver, from the TUI.
+    tmux.send("k");
+    tmux.send("i");
+    tmux.wait_for("issuing · api");
+    let screen = tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") || s.contains('✗')
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    assert!(screen.contains("✓ Stored"), "{screen}");
+    tmux.send("Escape");
+    let screen = tmux.wait_until("api to be valid", DEADLINE, |s| {
+        s.lines()
+            .any(|l| l.contains(" api ") && l.contains("valid"))
+    });
+    assert!(!row_line(&screen, "api").contains("missing"), "{screen}");
+    assert!(wd.path().join("certificates/api/api.crt").exists());
+
+    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+}
+
+/// `test.` delegates `example.test` to ns1 (.2) and ns2 (.3); ns2 lags without the TXT.
+fn dns_tree(net: u8) -> Vec<Knot> {
+    let parent = ZoneFile::new("test", 1)
+        .with("@ NS ns")
+        .with(format!("ns A {}", ip(net, 1)))
+        .with("example NS ns1.example")
+        .with("example NS ns2.example")
+        .with(format!("ns1.example A {}", ip(net, 2)))
+        .with(format!("ns2.example A {}", ip(net, 3)));
+    let zone = |serial: u32, txt: bool| {
+        let mut zone = ZoneFile::new("example.test", serial)
+            .with("@ NS ns1")
+            .with("@ NS ns2")
+            .with(format!("ns1 A {}", ip(net, 2)))
+            .with(format!("ns2 A {}", ip(net, 3)));
+        if txt {
+            zone = zone.with("_acme-challenge.www TXT \"tui-token-0123456789\"");
+        }
+        zone
+    };
+    vec![
+        Knot::start(ip(net, 1), &[parent], &[]),
+        Knot::start(ip(net, 2), &[zone(2, true)], &[]),
+        Knot::start(ip(net, 3), &[zone(1, false)], &[]),
+    ]
+}
+
+#[test]
+fn propagation_matrix_against_the_loopback_dns_tree() {
+    let net = 61;
+    if !tmux_available() || !dns_tree::available(net) {
+        return;
+    }
+    let _servers = dns_tree(net);
+    let wd = Workdir::new("tui-dns");
+    wd.run(&["domain", "set", "example.test", "--solver", "manual"])
+        .ok();
+    wd.run(&["cert", "add", "www", "--name", "www.example.test"])
+        .ok();
+    let status_file = wd.path().join("exit-status");
+    let resolver = ip(net, 1).to_string();
+    let args = [
+        "--dir",
+        wd.path().to_str().unwrap(),
+        "--resolver",
+        resolver.as_str(),
+    ];
+    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    tmux.wait_for("www.example.test");
+
+    tmux.send("c");
+    tmux.wait_for("propagation · certificate www");
+    let screen = tmux.wait_until("the verdict", DEADLINE, |s| s.contains("NOT propagated"));
+    let ns1 = screen
+        .lines()
+        .find(|l| l.contains("ns1.example.test"))
+        .expect("ns1 row");
+    let ns2 = screen
+        .lines()
+        .find(|l| l.contains("ns2.example.test"))
+        .expect("ns2 row");
+    assert!(
+        ns1.contains(&ip(net, 2).to_string()) && ns1.contains("✓ match"),
+        "{screen}"
     );
     assert!(
-        !screen.contains("No certificates yet."),
-        "dashboard left on screen:\n{screen}"
+        ns2.contains(&ip(net, 3).to_string()) && ns2.contains("✗ nxdomain"),
+        "{screen}"
     );
+    assert!(screen.contains("zone example.test"), "{screen}");
+    assert!(
+        screen.contains("next check in"),
+        "countdown missing:\n{screen}"
+    );
+    assert!(
+        screen.contains("disagree on the SOA serial"),
+        "hint missing:\n{screen}"
+    );
+
+    // Back on the dashboard the domain shows its last check.
+    tmux.send("Escape");
+    let screen = tmux.wait_for("LAST CHECK");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("example.test") && l.contains("ago")),
+        "{screen}"
+    );
+    quit_and_check_restored(&tmux, &status_file, "LAST CHECK");
+}
+
+/// The TXT values challtestsrv serves at `owner`.
+fn served_txt(pebble: &Pebble, owner: &str) -> Vec<String> {
+    let server = pebble.dns.parse().expect("challtestsrv address");
+    let Some(answer) = dns_tree::ask(server, owner, hickory_proto::rr::RecordType::TXT) else {
+        return Vec::new();
+    };
+    answer
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            hickory_proto::rr::RData::TXT(txt) => Some(txt.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
+    let wd = pebble_workdir(&pebble);
+    let status_file = wd.path().join("exit-status");
+    // Nothing answers on the resolver: the engine waits for visibility until cancelled.
+    let args = [
+        "--dir",
+        wd.path().to_str().unwrap(),
+        "--resolver",
+        "127.0.0.1:9",
+        "--propagation",
+        "recursive",
+    ];
+    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    tmux.wait_for("www.example.test");
+    tmux.send("i");
+    tmux.wait_until("the records to be published", ISSUE_DEADLINE, |s| {
+        s.contains("✓ TXT records published")
+    });
+    let owner = "_acme-challenge.api.example.test";
     assert_eq!(
-        tmux.pane_format("#{alternate_on}"),
-        "0",
-        "alternate screen not left"
+        served_txt(&pebble, owner).len(),
+        1,
+        "the hook published the record"
     );
+
+    // While it runs, quitting asks first.
+    tmux.send("q");
+    tmux.wait_for("Quit while work is running?");
+    tmux.send("n");
+    tmux.send("Escape");
+    let screen = tmux.wait_for("cancelled; 1 challenge record(s) removed");
+    assert!(screen.contains("tries again"), "{screen}");
+    common::wait_for("the record to be removed", DEADLINE, || {
+        served_txt(&pebble, owner).is_empty()
+    });
+    tmux.send("Escape");
+    tmux.wait_for("certificates (2)");
+    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
 }

@@ -14,7 +14,7 @@ use super::order;
 use crate::cert::inspect;
 use crate::cert::store::{CertMeta, CertStore, StoreError};
 use crate::config::{CertConfig, Config, DomainConfig};
-use crate::dns::visibility::{Checker, VisibilityError};
+use crate::dns::{expect, PropagationReport, WaitError, Waiter};
 use crate::domain::names;
 use crate::secrets::{Keystore, SecretError, SecretRef};
 use crate::solver::{self, ChallengeRecord, Solver, SolverError};
@@ -28,8 +28,8 @@ pub struct IssueContext {
     pub keystore: Keystore,
     /// Where the certificate goes.
     pub store: CertStore,
-    /// Sees whether records are visible.
-    pub checker: Checker,
+    /// Decides when the records are visible, in the `--propagation` mode.
+    pub checker: Waiter,
     /// How long to wait for records to become visible.
     pub propagation_timeout: Duration,
     /// How long the CA may take to validate and issue.
@@ -53,7 +53,10 @@ pub enum Step {
         /// What was published.
         records: Vec<ChallengeRecord>,
     },
-    /// Every value is visible through the resolvers.
+    /// One propagation round (authoritative mode): what every address of every
+    /// authoritative server serves; repeated until every one serves every value.
+    Propagation(Box<PropagationReport>),
+    /// Every value is visible (in the `--propagation` mode's sense).
     RecordsVisible,
     /// The CA was told to validate.
     ChallengesAnswered,
@@ -103,9 +106,9 @@ pub enum IssueError {
     /// A solver failed.
     #[error("publishing the challenge records failed: {0}")]
     Solver(#[from] SolverError),
-    /// Records did not become visible.
+    /// Records did not become visible (or their propagation could not be checked).
     #[error(transparent)]
-    Visibility(#[from] VisibilityError),
+    Visibility(#[from] WaitError),
     /// The CA answered with an error.
     #[error("{during}: {detail}")]
     Acme {
@@ -126,6 +129,9 @@ pub enum IssueError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An acme-dns CNAME is missing or wrong; nothing was sent to the CA.
+    #[error("{0}")]
+    Delegation(String),
     /// Another run holds the certificate's lock.
     #[error("{0}")]
     Busy(String),
@@ -207,6 +213,17 @@ pub async fn issue(
         .get(name)
         .ok_or_else(|| IssueError::Config(format!("certificate {name:?} is not configured")))?;
     let solvers = solvers_for(ctx, &cert.names)?;
+    // acme-dns names: refuse to order while a CNAME is missing or points elsewhere (a failed
+    // validation counts against the CA's rate limits; a refusal here costs nothing).
+    crate::acmedns::verify_delegation(&ctx.config, &cert.names, &ctx.config.settings.resolvers)
+        .await
+        .map_err(|e| {
+            if e.is_usage() {
+                IssueError::Config(e.to_string())
+            } else {
+                IssueError::Delegation(e.to_string())
+            }
+        })?;
     step(Step::AccountReady);
 
     let mut order = order::create(account, &cert.names).await?;
@@ -223,7 +240,7 @@ pub async fn issue(
         step(Step::RecordsPublished {
             records: records.clone(),
         });
-        wait_visible(ctx, &records).await?;
+        wait_visible(ctx, &records, &step).await?;
         step(Step::RecordsVisible);
         order::answer_challenges(&mut order).await?;
         step(Step::ChallengesAnswered);
@@ -232,10 +249,16 @@ pub async fn issue(
         Ok::<(), IssueError>(())
     }
     .await;
-    cleanup(&grouped).await;
-    result?;
-
-    let (meta, chain) = finalize(ctx, &mut order, cert, account_name, name, order_url).await?;
+    if let Err(e) = result {
+        cleanup(&grouped).await;
+        return Err(e);
+    }
+    // Validation is over: the records can go while the CA signs.
+    let (finalized, ()) = tokio::join!(
+        finalize(ctx, &mut order, cert, account_name, name, order_url),
+        cleanup(&grouped)
+    );
+    let (meta, chain) = finalized?;
     step(Step::Finalized);
     store(ctx, &meta, &chain).await?;
     step(Step::Stored {
@@ -286,22 +309,23 @@ async fn cleanup(grouped: &Grouped) {
     futures::future::join_all(runs).await;
 }
 
-/// Every owner name, all of its values at once (apex and wildcard share one owner).
-async fn wait_visible(ctx: &IssueContext, records: &[ChallengeRecord]) -> Result<(), IssueError> {
-    let mut by_owner: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for r in records {
-        by_owner
-            .entry(r.fqdn.as_str())
-            .or_default()
-            .push(r.value.clone());
-    }
-    let waits = by_owner.iter().map(|(owner, values)| {
-        ctx.checker
-            .wait_visible(owner, values, ctx.propagation_timeout)
-    });
-    for result in futures::future::join_all(waits).await {
-        result?;
-    }
+/// Every owner name, all of its values at once (apex and wildcard share one owner), in the
+/// `--propagation` mode; each authoritative round is reported as a step.
+async fn wait_visible(
+    ctx: &IssueContext,
+    records: &[ChallengeRecord],
+    step: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), IssueError> {
+    let expectations = expect::for_records(
+        &ctx.config,
+        records
+            .iter()
+            .map(|r| (r.identifier.as_str(), r.value.as_str())),
+    );
+    let progress = |report| step(Step::Propagation(report));
+    ctx.checker
+        .wait(&expectations, ctx.propagation_timeout, &progress)
+        .await?;
     Ok(())
 }
 

@@ -65,12 +65,17 @@ pub fn client(ca_bundle: Option<&Path>) -> Result<AcmeHttp, HttpError> {
         })?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    // Nagle plus the server's delayed ACK costs ~40 ms on every JWS POST (hyper writes
+    // headers and body separately): with 200 POSTs per 100-name order that is 8 seconds.
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_only()
         .enable_http1()
         .enable_http2()
-        .build();
+        .wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

@@ -126,7 +126,7 @@ async fn try_answer(order: &mut Order, answered: &mut HashSet<String>) -> Result
 
 fn retry_policy(timeout: Duration) -> RetryPolicy {
     RetryPolicy::new()
-        .initial_delay(Duration::from_millis(200))
+        .initial_delay(Duration::from_millis(100))
         .backoff(1.5)
         .timeout(timeout)
 }

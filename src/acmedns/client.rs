@@ -80,7 +80,10 @@ impl ServerUrl {
         let path = uri.path().trim_end_matches('/');
         let scheme = if plain_http { "http" } else { "https" };
         Ok(Self {
-            base: format!("{scheme}://{}{path}", authority.as_str().to_ascii_lowercase()),
+            base: format!(
+                "{scheme}://{}{path}",
+                authority.as_str().to_ascii_lowercase()
+            ),
             plain_http,
         })
     }
@@ -281,7 +284,7 @@ impl AcmeDnsClient {
     /// Transport failures and any answer but 200.
     pub async fn health(&self) -> Result<(), AcmeDnsError> {
         let url = self.server.endpoint("/health");
-        let req = self.request(Method::GET, &url, Full::default())?;
+        let req = build_request(Method::GET, &url, Full::default())?;
         let (status, bytes) = self.execute(&url, req).await?;
         if status == StatusCode::OK {
             Ok(())
@@ -296,11 +299,13 @@ impl AcmeDnsClient {
         body: String,
         creds: Option<&Credentials>,
     ) -> Result<(StatusCode, Bytes), AcmeDnsError> {
-        let mut req = self.request(Method::POST, url, Full::new(Bytes::from(body)))?;
+        let mut req = build_request(Method::POST, url, Full::new(Bytes::from(body)))?;
         let headers = req.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(creds) = creds {
-            let bad = |what: &str| AcmeDnsError::BadCredentials(format!("the {what} is not a valid HTTP header value"));
+            let bad = |what: &str| {
+                AcmeDnsError::BadCredentials(format!("the {what} is not a valid HTTP header value"))
+            };
             let user = HeaderValue::from_str(&creds.username).map_err(|_| bad("username"))?;
             let mut key =
                 HeaderValue::from_str(creds.password.expose()).map_err(|_| bad("password"))?;
@@ -309,23 +314,6 @@ impl AcmeDnsClient {
             headers.insert("X-Api-Key", key);
         }
         self.execute(url, req).await
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        url: &str,
-        body: Full<Bytes>,
-    ) -> Result<Request<Full<Bytes>>, AcmeDnsError> {
-        Request::builder()
-            .method(method)
-            .uri(url)
-            .header(USER_AGENT, concat!("certpilot/", env!("CARGO_PKG_VERSION")))
-            .body(body)
-            .map_err(|e| AcmeDnsError::BadServerUrl {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })
     }
 
     async fn execute(
@@ -338,7 +326,11 @@ impl AcmeDnsClient {
             detail,
         };
         let exchange = async {
-            let rsp = self.http.request(req).await.map_err(|e| fail(error_chain(&e)))?;
+            let rsp = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| fail(error_chain(&e)))?;
             let status = rsp.status();
             let body = Limited::new(rsp.into_body(), MAX_BODY)
                 .collect()
@@ -350,6 +342,23 @@ impl AcmeDnsClient {
             .await
             .map_err(|_| fail(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
     }
+}
+
+/// A request with certpilot's user agent.
+fn build_request(
+    method: Method,
+    url: &str,
+    body: Full<Bytes>,
+) -> Result<Request<Full<Bytes>>, AcmeDnsError> {
+    Request::builder()
+        .method(method)
+        .uri(url)
+        .header(USER_AGENT, concat!("certpilot/", env!("CARGO_PKG_VERSION")))
+        .body(body)
+        .map_err(|e| AcmeDnsError::BadServerUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// A non-success answer, with the server's body (printable part, shortened).
@@ -386,9 +395,21 @@ mod tests {
     #[test]
     fn url_policy() {
         let cases: [(&str, bool, Result<&str, &str>); 16] = [
-            ("https://auth.example.org", false, Ok("https://auth.example.org")),
-            ("https://auth.example.org/", false, Ok("https://auth.example.org")),
-            ("https://Auth.Example.org:8443/acme-dns/", false, Ok("https://auth.example.org:8443/acme-dns")),
+            (
+                "https://auth.example.org",
+                false,
+                Ok("https://auth.example.org"),
+            ),
+            (
+                "https://auth.example.org/",
+                false,
+                Ok("https://auth.example.org"),
+            ),
+            (
+                "https://Auth.Example.org:8443/acme-dns/",
+                false,
+                Ok("https://auth.example.org:8443/acme-dns"),
+            ),
             ("http://127.0.0.1:8444", false, Ok("http://127.0.0.1:8444")),
             ("http://127.8.9.1", false, Ok("http://127.8.9.1")),
             ("http://[::1]:8444/", false, Ok("http://[::1]:8444")),
@@ -396,10 +417,18 @@ mod tests {
             ("http://auth.example.org", false, Err("plain http")),
             ("http://192.0.2.1:80", false, Err("plain http")),
             ("http://[2001:db8::1]", false, Err("plain http")),
-            ("http://auth.example.org", true, Ok("http://auth.example.org")),
+            (
+                "http://auth.example.org",
+                true,
+                Ok("http://auth.example.org"),
+            ),
             ("ftp://auth.example.org", false, Err("use an https://")),
             ("auth.example.org", false, Err("not an absolute URL")),
-            ("https://user:pw@auth.example.org", false, Err("credentials")),
+            (
+                "https://user:pw@auth.example.org",
+                false,
+                Err("credentials"),
+            ),
             ("https://auth.example.org/?x=1", false, Err("query")),
             ("https://auth.example.org/#x", false, Err("fragment")),
         ];
@@ -431,7 +460,11 @@ mod tests {
 
     #[test]
     fn status_error_shows_the_body_but_no_control_characters() {
-        let e = status_error("https://a/update".into(), StatusCode::UNAUTHORIZED, b"{\"error\": \"forbidden\"}\n\x1b[31m");
+        let e = status_error(
+            "https://a/update".into(),
+            StatusCode::UNAUTHORIZED,
+            b"{\"error\": \"forbidden\"}\n\x1b[31m",
+        );
         assert_eq!(
             e.to_string(),
             "https://a/update: HTTP 401: {\"error\": \"forbidden\"}  [31m"

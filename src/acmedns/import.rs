@@ -105,10 +105,7 @@ pub fn parse(
     if entries.is_empty() {
         return Err(fail("no accounts in the file".into()));
     }
-    let format = if entries
-        .values()
-        .any(|v| v.get("server_url").is_some())
-    {
+    let format = if entries.values().any(|v| v.get("server_url").is_some()) {
         ImportFormat::Goacmedns
     } else {
         ImportFormat::Certbot
@@ -132,8 +129,9 @@ pub fn parse(
                 replaced_servers.push(old.clone());
             }
         }
-        let account = entry_account(key, fields, &domain, server_url.as_str()).map_err(entry_fail)?;
-        merge(&mut accounts, account).map_err(|d| fail(d))?;
+        let account =
+            entry_account(key, fields, &domain, server_url.as_str()).map_err(entry_fail)?;
+        merge(&mut accounts, account).map_err(&fail)?;
     }
     Ok(ImportedFile {
         path: path.to_path_buf(),
@@ -187,7 +185,9 @@ fn entry_account(
     let fulldomain = names::normalize(&text("fulldomain")?)
         .map_err(|_| "field fulldomain is not a DNS name".to_owned())?;
     if !fulldomain.starts_with(&format!("{subdomain}.")) {
-        return Err("field fulldomain is not <subdomain>.<zone> (subdomain and fulldomain disagree)".into());
+        return Err(
+            "field fulldomain is not <subdomain>.<zone> (subdomain and fulldomain disagree)".into(),
+        );
     }
     let allowfrom = match fields.get("allowfrom") {
         None | Some(Value::Null) => Vec::new(),
@@ -257,8 +257,14 @@ mod tests {
         assert_eq!(reg.server, "http://127.0.0.1:8444");
         assert_eq!(reg.username, "0b6f2d4e-8a9c-4e1f-b3d5-7c9e1a2b4d6f");
         assert_eq!(reg.subdomain, "4c1d8e7a-1f52-4b7e-9a3c-2b8f0d6e5a11");
-        assert_eq!(reg.fulldomain, "4c1d8e7a-1f52-4b7e-9a3c-2b8f0d6e5a11.auth.example.test");
-        assert_eq!(file.accounts[0].password.expose(), "ZxY9wV8uT7sR6qP5oN4mL3kJ2iH1gF0eDcBa-_Qw");
+        assert_eq!(
+            reg.fulldomain,
+            "4c1d8e7a-1f52-4b7e-9a3c-2b8f0d6e5a11.auth.example.test"
+        );
+        assert_eq!(
+            file.accounts[0].password.expose(),
+            "ZxY9wV8uT7sR6qP5oN4mL3kJ2iH1gF0eDcBa-_Qw"
+        );
         assert!(file.replaced_servers.is_empty());
     }
 
@@ -272,13 +278,19 @@ mod tests {
         let reg = &file.accounts[0].registration;
         assert_eq!(reg.server, "https://auth.example.test");
         assert_eq!(reg.allowfrom, ["192.0.2.0/24"]);
-        assert_eq!(file.accounts[0].password.expose(), "Pq8Rs7Tu6Vw5Xy4Za3Bc2De1Fg0Hi9Jk8Lm7No6P");
+        assert_eq!(
+            file.accounts[0].password.expose(),
+            "Pq8Rs7Tu6Vw5Xy4Za3Bc2De1Fg0Hi9Jk8Lm7No6P"
+        );
     }
 
     #[test]
     fn server_flag_overrides_goacmedns_urls_and_policy_applies() {
         let file = parse_str(GOACMEDNS, Some("https://auth.example.test")).unwrap();
-        assert!(file.accounts.iter().all(|a| a.registration.server == "https://auth.example.test"));
+        assert!(file
+            .accounts
+            .iter()
+            .all(|a| a.registration.server == "https://auth.example.test"));
         assert_eq!(file.replaced_servers.len(), 2);
         let remote = GOACMEDNS.replace("127.0.0.1:8444", "auth.example.test");
         let e = parse_str(&remote, None).unwrap_err();
@@ -288,14 +300,19 @@ mod tests {
 
     #[test]
     fn wildcard_key_shares_the_apex_account() {
-        let entry = r#"{"username":"u","password":"p","fulldomain":"s.auth.example","subdomain":"s"}"#;
+        let entry =
+            r#"{"username":"u","password":"p","fulldomain":"s.auth.example","subdomain":"s"}"#;
         let text = format!(r#"{{"example.test":{entry},"*.example.test":{entry}}}"#);
         let file = parse_str(&text, Some("https://a.example")).unwrap();
         assert_eq!(file.accounts.len(), 1);
         let other = entry.replace("\"u\"", "\"v\"");
         let text = format!(r#"{{"example.test":{entry},"*.example.test":{other}}}"#);
         let e = parse_str(&text, Some("https://a.example")).unwrap_err();
-        assert!(e.to_string().contains("two different accounts for example.test"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("two different accounts for example.test"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -303,20 +320,49 @@ mod tests {
         let secret = "Pq8Rs7Tu6Vw5Xy4Za3Bc2De1Fg0Hi9Jk8Lm7No6P";
         let cases = [
             (String::new(), "not JSON"),
-            (format!("{{\"example.test\": {{\"password\": \"{secret}\"")), "not JSON"),
+            (
+                format!("{{\"example.test\": {{\"password\": \"{secret}\""),
+                "not JSON",
+            ),
             ("[]".to_owned(), "expected a JSON object keyed by domain"),
             ("{}".to_owned(), "no accounts"),
-            (r#"{"example.test": "x"}"#.to_owned(), "entry \"example.test\": expected an object"),
-            (CERTBOT.replace("\"username\"", "\"user\""), "field username is missing"),
-            (CERTBOT.replace(&format!("\"{secret}\""), "42"), "field password is not a string"),
-            (CERTBOT.replace(&format!("\"{secret}\""), "\"\""), "field password is empty"),
-            (CERTBOT.replace("[\"192.0.2.0/24\"]", "\"192.0.2.0/24\""), "allowfrom is not an array"),
-            (CERTBOT.replace(".auth.example.test", ".auth..example.test"), "fulldomain is not a DNS name"),
-            (CERTBOT.replace("\"subdomain\": \"7a", "\"subdomain\": \"8a"), "subdomain and fulldomain disagree"),
-            (CERTBOT.replace("example.test\":", "exa mple.test\":"), "entry \"exa mple.test\""),
+            (
+                r#"{"example.test": "x"}"#.to_owned(),
+                "entry \"example.test\": expected an object",
+            ),
+            (
+                CERTBOT.replace("\"username\"", "\"user\""),
+                "field username is missing",
+            ),
+            (
+                CERTBOT.replace(&format!("\"{secret}\""), "42"),
+                "field password is not a string",
+            ),
+            (
+                CERTBOT.replace(&format!("\"{secret}\""), "\"\""),
+                "field password is empty",
+            ),
+            (
+                CERTBOT.replace("[\"192.0.2.0/24\"]", "\"192.0.2.0/24\""),
+                "allowfrom is not an array",
+            ),
+            (
+                CERTBOT.replace(".auth.example.test", ".auth..example.test"),
+                "fulldomain is not a DNS name",
+            ),
+            (
+                CERTBOT.replace("\"subdomain\": \"7a", "\"subdomain\": \"8a"),
+                "subdomain and fulldomain disagree",
+            ),
+            (
+                CERTBOT.replace("example.test\":", "exa mple.test\":"),
+                "entry \"exa mple.test\"",
+            ),
         ];
         for (text, want) in cases {
-            let e = parse_str(&text, Some("https://a.example")).unwrap_err().to_string();
+            let e = parse_str(&text, Some("https://a.example"))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "want {want:?} in {e}");
             assert!(e.contains("/tmp/creds.json"), "{e}");
             assert!(!e.contains(secret), "secret in {e}");

@@ -93,12 +93,28 @@ mod tests {
     #[test]
     fn zone_line_is_absolute_with_both_dots() {
         let cases = [
-            ("example.com", "abc.auth.example.org", "_acme-challenge.example.com. IN CNAME abc.auth.example.org."),
-            ("*.example.com", "abc.auth.example.org.", "_acme-challenge.example.com. IN CNAME abc.auth.example.org."),
-            ("www.example.com.", "ABC.Auth.Example.org", "_acme-challenge.www.example.com. IN CNAME abc.auth.example.org."),
+            (
+                "example.com",
+                "abc.auth.example.org",
+                "_acme-challenge.example.com. IN CNAME abc.auth.example.org.",
+            ),
+            (
+                "*.example.com",
+                "abc.auth.example.org.",
+                "_acme-challenge.example.com. IN CNAME abc.auth.example.org.",
+            ),
+            (
+                "www.example.com.",
+                "ABC.Auth.Example.org",
+                "_acme-challenge.www.example.com. IN CNAME abc.auth.example.org.",
+            ),
         ];
         for (domain, target, want) in cases {
-            assert_eq!(CnameRecord::new(domain, target).zone_line(), want, "{domain}");
+            assert_eq!(
+                CnameRecord::new(domain, target).zone_line(),
+                want,
+                "{domain}"
+            );
         }
     }
 
@@ -116,7 +132,12 @@ mod tests {
             (&apex, "_acme-challenge.example.com", None),
         ];
         for (record, zone, want) in cases {
-            assert_eq!(record.relative_owner(zone).as_deref(), want, "{} in {zone}", record.owner);
+            assert_eq!(
+                record.relative_owner(zone).as_deref(),
+                want,
+                "{} in {zone}",
+                record.owner
+            );
         }
     }
 

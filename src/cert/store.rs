@@ -113,6 +113,20 @@ impl CertStore {
             .map_err(|source| StoreError::Io { path, source })
     }
 
+    /// Read only the metadata (what listings need); `None` when never issued.
+    pub fn load_meta(&self, name: &str) -> Result<Option<CertMeta>, StoreError> {
+        let path = self.meta_path(name);
+        let Some(text) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::BadMeta {
+                path,
+                detail: e.to_string(),
+            })
+    }
+
     /// Read a certificate back; `None` when it was never issued.
     pub fn load(&self, name: &str) -> Result<Option<StoredCert>, StoreError> {
         let meta_path = self.meta_path(name);

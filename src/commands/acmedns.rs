@@ -1,10 +1,270 @@
-//! `certpilot acme-dns ...` (being built: acme-dns issue).
+//! `certpilot acme-dns register|import|list|check|serve`.
+
+use std::path::Path;
+use std::time::Duration;
 
 use super::{Env, Failure, Outcome};
+use crate::acmedns::delegation::{expected_record, zone_of};
+use crate::acmedns::{account, check_delegation, import, AcmeDnsError, CnameRecord, ServerUrl};
 use crate::cli::AcmeDnsCommand;
+use crate::config::DomainConfig;
+use crate::server::ServerError;
 
-pub(super) async fn run(_env: &mut Env, _cmd: AcmeDnsCommand) -> Outcome {
-    Err(Failure::Failed(
-        "`certpilot acme-dns` is not available yet".into(),
-    ))
+/// How long `register` looks for the zone to print the relative owner name.
+const ZONE_DISCOVERY_WITHIN: Duration = Duration::from_secs(5);
+
+impl From<AcmeDnsError> for Failure {
+    fn from(e: AcmeDnsError) -> Self {
+        if e.is_usage() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Failed(e.to_string())
+        }
+    }
+}
+
+pub(super) async fn run(env: &mut Env, cmd: AcmeDnsCommand) -> Outcome {
+    match cmd {
+        AcmeDnsCommand::Register {
+            domain,
+            server,
+            allow_from,
+            allow_insecure_http,
+        } => register(env, &domain, &server, &allow_from, allow_insecure_http).await,
+        AcmeDnsCommand::Import {
+            file,
+            server,
+            allow_insecure_http,
+        } => import_file(env, &file, server.as_deref(), allow_insecure_http).await,
+        AcmeDnsCommand::List { json } => list(env, json),
+        AcmeDnsCommand::Check { domain } => check(env, &domain).await,
+        AcmeDnsCommand::Serve { config } => {
+            crate::server::serve(&config).await.map_err(|e| match e {
+                ServerError::Config(_) => Failure::Usage(e.to_string()),
+                _ => Failure::Failed(e.to_string()),
+            })
+        }
+    }
+}
+
+fn domain_key(input: &str) -> Result<String, Failure> {
+    account::domain_key(input).map_err(Failure::from)
+}
+
+async fn register(
+    env: &mut Env,
+    domain: &str,
+    server: &str,
+    allow_from: &[String],
+    allow_insecure_http: bool,
+) -> Outcome {
+    let domain = domain_key(domain)?;
+    let url = ServerUrl::parse(server, allow_insecure_http)?;
+    account::check_allow_from(allow_from)?;
+    // Open the keyring first: a registration whose password cannot be kept is lost.
+    let keystore = env.keystore()?;
+    let ca_bundle = env.global.ca_bundle.clone();
+    let registration =
+        account::register(&domain, &url, allow_from, ca_bundle.as_deref(), &keystore).await?;
+    let previous = env
+        .config
+        .acme_dns
+        .insert(domain.clone(), registration.clone());
+    env.save_config()?;
+
+    println!(
+        "Registered {domain} (and *.{domain}) on {url}: fulldomain {}.",
+        registration.fulldomain
+    );
+    println!("The password is in the keyring; certpilot.toml holds the rest.");
+    if let Some(old) = previous.filter(|old| old.fulldomain != registration.fulldomain) {
+        println!(
+            "This replaces the registration on {} ({}): the CNAME must point at the new fulldomain.",
+            old.server, old.fulldomain
+        );
+    }
+    println!();
+    let record = CnameRecord::new(&domain, &registration.fulldomain);
+    let zone = zone_of(&record.owner, env.resolvers(), ZONE_DISCOVERY_WITHIN).await;
+    println!("{}", record.instructions(zone.as_deref()));
+    println!();
+    suggest_mapping(env, &domain, url.as_str());
+    println!("Check the CNAME with: certpilot acme-dns check {domain}");
+    Ok(())
+}
+
+/// Print the `domain set` command when the domain is not mapped to this server yet.
+fn suggest_mapping(env: &Env, domain: &str, server: &str) {
+    let mapped = env.config.solver_for(domain).map(|(_, cfg)| cfg);
+    let same = matches!(mapped, Some(DomainConfig::AcmeDns { server: s })
+        if s.trim_end_matches('/') == server);
+    if !same {
+        let note = if mapped.is_some() {
+            " (it currently uses another solver)"
+        } else {
+            ""
+        };
+        println!(
+            "Use it for issuance{note}: certpilot domain set {domain} --solver acme-dns --server {server}"
+        );
+    }
+}
+
+async fn import_file(
+    env: &mut Env,
+    path: &Path,
+    server: Option<&str>,
+    allow_insecure_http: bool,
+) -> Outcome {
+    let file = import::read(path, server, allow_insecure_http)?;
+    let keystore = env.keystore()?;
+    account::keep_passwords(&file.accounts, &keystore).await?;
+    let mut replaced = Vec::new();
+    for account in &file.accounts {
+        let previous = env
+            .config
+            .acme_dns
+            .insert(account.domain.clone(), account.registration.clone());
+        if let Some(old) = previous.filter(|old| *old != account.registration) {
+            replaced.push(format!(
+                "  {}: replaces the registration on {} ({})",
+                account.domain, old.server, old.fulldomain
+            ));
+        }
+    }
+    env.save_config()?;
+    print_imported(env, &file, &replaced);
+    Ok(())
+}
+
+fn print_imported(env: &Env, file: &import::ImportedFile, replaced: &[String]) {
+    println!(
+        "Imported {} acme-dns account(s) from {} ({}):",
+        file.accounts.len(),
+        file.path.display(),
+        file.format
+    );
+    for account in &file.accounts {
+        let reg = &account.registration;
+        println!("  {}\t{}\t{}", account.domain, reg.fulldomain, reg.server);
+    }
+    for old in &file.replaced_servers {
+        println!("  (server_url {old} replaced by --server)");
+    }
+    for line in replaced {
+        println!("{line}");
+    }
+    for account in &file.accounts {
+        suggest_mapping(env, &account.domain, &account.registration.server);
+    }
+    let absolute = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
+    println!(
+        "\nThe passwords are now in the keyring. {} still holds them in plain text: delete it \
+         once nothing else uses it:\n  rm -- {}",
+        file.path.display(),
+        shell_quote(&absolute.display().to_string())
+    );
+}
+
+/// Quote for a POSIX shell, so the printed command can be pasted as is.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+fn list(env: &Env, json: bool) -> Outcome {
+    let regs = &env.config.acme_dns;
+    if json {
+        let rows: Vec<serde_json::Value> = regs
+            .iter()
+            .map(|(domain, reg)| {
+                serde_json::json!({
+                    "domain": domain,
+                    "server": reg.server,
+                    "username": reg.username,
+                    "subdomain": reg.subdomain,
+                    "fulldomain": reg.fulldomain,
+                    "allowfrom": reg.allowfrom,
+                    "cname": CnameRecord::new(domain, &reg.fulldomain).zone_line(),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Failure::Failed(format!("cannot render JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if regs.is_empty() {
+        println!("No acme-dns registrations. Add one with: certpilot acme-dns register DOMAIN --server URL");
+        return Ok(());
+    }
+    for (domain, reg) in regs {
+        let allow = if reg.allowfrom.is_empty() {
+            "any".to_owned()
+        } else {
+            reg.allowfrom.join(",")
+        };
+        println!(
+            "{domain}\t{}\t{}\tallow-from {allow}",
+            reg.server, reg.fulldomain
+        );
+    }
+    Ok(())
+}
+
+async fn check(env: &Env, domain: &str) -> Outcome {
+    let domain = domain_key(domain)?;
+    let mapped = match env.config.solver_for(&domain) {
+        Some((_, DomainConfig::AcmeDns { server })) => Some(server.as_str()),
+        _ => None,
+    };
+    let (registration, _, record) = expected_record(&env.config.acme_dns, &domain, mapped)?;
+    let report = check_delegation(&record, registration, env.resolvers()).await?;
+    println!("{}", record.zone_line());
+    for (source, state) in &report.answers {
+        println!("  {source}: {state}");
+    }
+    for warning in report.silent() {
+        eprintln!("warning: {warning}");
+    }
+    if report.is_delegated() {
+        println!("{domain}: delegated to the acme-dns account of {registration}");
+        Ok(())
+    } else {
+        println!("\n{}", record.instructions(report.zone.as_deref()));
+        Err(Failure::Failed(report.problems().join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell() {
+        let cases = [
+            ("/etc/lego/accounts.json", "/etc/lego/accounts.json"),
+            ("/tmp/my file.json", "'/tmp/my file.json'"),
+            ("/tmp/it's.json", r"'/tmp/it'\''s.json'"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(shell_quote(path), want);
+        }
+    }
+
+    #[test]
+    fn wildcards_share_the_apex_key() {
+        assert_eq!(domain_key("*.Example.COM.").unwrap(), "example.com");
+        assert!(matches!(
+            domain_key("*.*.example.com"),
+            Err(Failure::Usage(_))
+        ));
+    }
 }

@@ -13,6 +13,7 @@ use crate::acme::engine::blocking;
 use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
+use crate::dns::{Mode, Waiter};
 use crate::domain::renewal::{self, Decision, Stored, Wanted};
 use crate::inventory;
 use crate::lock::CertLock;
@@ -33,10 +34,20 @@ fn context(env: &Env) -> Result<IssueContext, Failure> {
         config: env.shared_config(),
         keystore: env.keystore()?,
         store: CertStore::new(&env.paths.certificates),
-        checker: env.checker()?,
+        checker: waiter(env)?,
         propagation_timeout: env.propagation_timeout(),
         ca_timeout: Duration::from_secs(180),
     })
+}
+
+/// The `--propagation` mode (authoritative unless told) on the chosen resolvers.
+fn waiter(env: &Env) -> Result<Waiter, Failure> {
+    let mode = match &env.global.propagation {
+        Some(text) => text.parse::<Mode>(),
+        None => Ok(Mode::default()),
+    };
+    mode.and_then(|mode| Waiter::new(mode, env.resolvers()))
+        .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// The account a certificate uses, checked before anything is sent.
@@ -78,6 +89,7 @@ fn print_progress(p: Progress) {
             format!("order created, {pending} challenge(s) to answer")
         }
         Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
+        Step::Propagation(report) => report.verdict(),
         Step::RecordsVisible => "records visible".to_owned(),
         Step::ChallengesAnswered => "challenges answered".to_owned(),
         Step::Validated => "validated".to_owned(),
@@ -87,7 +99,8 @@ fn print_progress(p: Progress) {
         }
     };
     eprintln!("[{:>6.2}s] {}: {what}", p.elapsed.as_secs_f64(), p.cert);
-    tracing::info!(cert = %p.cert, step = ?p.step, "progress");
+    // The line, not the step: a propagation round's report can be large.
+    tracing::info!(cert = %p.cert, step = %what, "progress");
 }
 
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {

@@ -141,9 +141,15 @@ impl Env {
         })
     }
 
-    /// The config, shared with async tasks.
+    /// The config as in effect for this run (command-line resolvers and CA bundle folded
+    /// into the settings), shared with async tasks.
     pub fn shared_config(&self) -> Arc<Config> {
-        Arc::new(self.config.clone())
+        let mut config = self.config.clone();
+        config.settings.resolvers = self.resolvers().to_vec();
+        if let Some(bundle) = &self.global.ca_bundle {
+            config.settings.ca_bundle = Some(bundle.clone());
+        }
+        Arc::new(config)
     }
 }
 

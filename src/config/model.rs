@@ -64,6 +64,10 @@ pub struct Settings {
     pub parallel: usize,
     /// Timeout for one solver hook run, in seconds.
     pub hook_timeout: u64,
+    /// Extra CA certificates (PEM) trusted for acme-dns servers' TLS (ACME directories use
+    /// the account's own `ca_bundle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             renew_days: 30,
             parallel: 4,
             hook_timeout: 120,
+            ca_bundle: None,
         }
     }
 }

@@ -1,3 +1,25 @@
-//! DNS: seeing whether challenge records are visible.
+//! DNS: seeing whether challenge records are visible, and where they are not.
+//!
+//! - [`zone`]: zone cut and authoritative servers of a name (every address, glue first).
+//! - [`query`]: one question to one address (no cache, UDP then TCP, bounded waits).
+//! - [`probe`]: what one address serves, classified (`match`, `missing`, `timeout`, ...).
+//! - [`propagation`]: one check round over many names, CNAME paths followed, streamed.
+//! - [`report`], [`hints`]: the round's report, its verdict and mistake hints.
+//! - [`expect`]: what must be served where, from an order or a certificate's names.
+//! - [`waiter`]: the `--propagation` modes, and waiting with backoff for issuance.
+//! - [`visibility`]: the configured resolvers' view (the `recursive` mode).
 
+pub mod expect;
+pub mod hints;
+pub mod probe;
+pub mod propagation;
+pub mod query;
+pub mod report;
 pub mod visibility;
+pub mod waiter;
+pub mod zone;
+
+pub use expect::Expectation;
+pub use propagation::{ProbeEvent, Prober};
+pub use report::PropagationReport;
+pub use waiter::{Mode, WaitError, Waiter};

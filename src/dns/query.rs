@@ -54,6 +54,23 @@ pub enum QueryError {
     },
 }
 
+impl QueryError {
+    /// What went wrong, without the server (tables show it in their own column).
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            QueryError::Timeout {
+                attempts,
+                per_attempt,
+                ..
+            } => format!("no answer in {attempts} × {} ms", per_attempt.as_millis()),
+            QueryError::Unreachable { detail, .. } | QueryError::Failed { detail, .. } => {
+                detail.clone()
+            }
+        }
+    }
+}
+
 /// Timeout and retries of one question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryOptions {
@@ -116,6 +133,9 @@ impl Transport {
     }
 
     /// Ask `server` for `name`/`rtype`; `recursion` sets the RD bit.
+    ///
+    /// # Errors
+    /// No answer within the attempts, the network refused, or the answer is broken.
     pub async fn ask(
         &self,
         server: SocketAddr,
@@ -137,7 +157,8 @@ impl Transport {
             let started = Instant::now();
             let deadline = tokio::time::Instant::now() + self.options.timeout;
             match timeout_at(deadline, udp_exchange(server, &bytes, &request)).await {
-                Err(_elapsed) => continue,
+                // Lost or late: the next attempt uses a fresh socket and id.
+                Err(_elapsed) => {}
                 Ok(Err(e)) => return Err(io_error(server, &e)),
                 Ok(Ok(message)) if message.metadata.truncation => {
                     self.sent.fetch_add(1, Ordering::Relaxed);
@@ -180,18 +201,18 @@ fn request(name: &Name, rtype: RecordType, recursion: bool) -> Message {
 }
 
 fn io_error(server: SocketAddr, e: &io::Error) -> QueryError {
+    // "Connection refused (os error 111)": the number adds nothing for an operator.
+    let words = e.to_string();
+    let detail = words
+        .split_once(" (os error")
+        .map_or(words.as_str(), |(text, _)| text)
+        .to_ascii_lowercase();
     match e.kind() {
         io::ErrorKind::ConnectionRefused
         | io::ErrorKind::NetworkUnreachable
         | io::ErrorKind::HostUnreachable
-        | io::ErrorKind::AddrNotAvailable => QueryError::Unreachable {
-            server,
-            detail: e.to_string(),
-        },
-        _ => QueryError::Failed {
-            server,
-            detail: e.to_string(),
-        },
+        | io::ErrorKind::AddrNotAvailable => QueryError::Unreachable { server, detail },
+        _ => QueryError::Failed { server, detail },
     }
 }
 
@@ -230,14 +251,14 @@ async fn udp_exchange(server: SocketAddr, bytes: &[u8], request: &Message) -> io
         let Some(raw) = buf.get(..len) else { continue };
         match Message::from_vec(raw) {
             Ok(message) if answers(request, &message) => return Ok(message),
-            Ok(_) => {}
             Err(e) if raw.get(..2) == Some(&request.metadata.id.to_be_bytes()[..]) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("undecodable answer: {e}"),
                 ));
             }
-            Err(_) => {}
+            // Strays: another id or question, or noise.
+            Ok(_) | Err(_) => {}
         }
     }
 }
@@ -255,8 +276,12 @@ async fn tcp_exchange(server: SocketAddr, bytes: &[u8], request: &Message) -> io
     stream.read_exact(&mut prefix).await?;
     let mut buf = vec![0_u8; usize::from(u16::from_be_bytes(prefix))];
     stream.read_exact(&mut buf).await?;
-    let message = Message::from_vec(&buf)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable answer: {e}")))?;
+    let message = Message::from_vec(&buf).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("undecodable answer: {e}"),
+        )
+    })?;
     if answers(request, &message) {
         Ok(message)
     } else {
@@ -289,10 +314,26 @@ mod tests {
         let id = req.metadata.id;
         let cases = [
             ("same", reply(id, "a.example.", RecordType::TXT, true), true),
-            ("case differs", reply(id, "A.EXAMPLE.", RecordType::TXT, true), true),
-            ("other id", reply(id.wrapping_add(1), "a.example.", RecordType::TXT, true), false),
-            ("other name", reply(id, "b.example.", RecordType::TXT, true), false),
-            ("other type", reply(id, "a.example.", RecordType::SOA, true), false),
+            (
+                "case differs",
+                reply(id, "A.EXAMPLE.", RecordType::TXT, true),
+                true,
+            ),
+            (
+                "other id",
+                reply(id.wrapping_add(1), "a.example.", RecordType::TXT, true),
+                false,
+            ),
+            (
+                "other name",
+                reply(id, "b.example.", RecordType::TXT, true),
+                false,
+            ),
+            (
+                "other type",
+                reply(id, "a.example.", RecordType::SOA, true),
+                false,
+            ),
             ("no question", reply(id, "", RecordType::TXT, false), true),
             ("a query, not a response", req.clone(), false),
         ];
@@ -347,9 +388,15 @@ mod tests {
             .ask(server, &name("x.example."), RecordType::TXT, false)
             .await
             .unwrap_err();
-        assert!(matches!(err, QueryError::Timeout { attempts: 3, .. }), "{err}");
+        assert!(
+            matches!(err, QueryError::Timeout { attempts: 3, .. }),
+            "{err}"
+        );
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(2), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
         assert_eq!(transport.sent(), 3);
     }
 }

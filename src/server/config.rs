@@ -52,7 +52,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
 pub struct ServerConfig {
     /// The delegated zone, e.g. `auth.example.com`; accounts live at `<uuid>.<zone>`.
     pub zone: String,
-    /// SQLite database file; a relative path is relative to the config file's directory.
+    /// `SQLite` database file; a relative path is relative to the config file's directory.
     pub database: PathBuf,
     /// When true, `POST /register` answers 404 like an unknown path.
     #[serde(default)]
@@ -205,6 +205,10 @@ impl ServerConfig {
     }
 
     /// Read and parse `path`; a relative `database` is resolved against the file's directory.
+    /// Values are checked by [`super::start`].
+    ///
+    /// # Errors
+    /// The file cannot be read, is not TOML, or has unknown or mistyped keys.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -225,7 +229,10 @@ impl ServerConfig {
     pub(crate) fn zone_data(&self) -> Result<ZoneData, ConfigError> {
         let apex = parse_name("zone", &self.zone)?;
         if apex.is_root() {
-            return Err(invalid("zone", "the root zone cannot be delegated to acme-dns"));
+            return Err(invalid(
+                "zone",
+                "the root zone cannot be delegated to acme-dns",
+            ));
         }
         let lower_apex = LowerName::new(&apex);
         if !(4..=31).contains(&self.bcrypt_cost) {
@@ -236,7 +243,10 @@ impl ServerConfig {
         }
         if let Some(header) = &self.use_forwarded_header {
             if http::HeaderName::from_str(header).is_err() {
-                return Err(invalid("use_forwarded_header", "not a valid HTTP header name"));
+                return Err(invalid(
+                    "use_forwarded_header",
+                    "not a valid HTTP header name",
+                ));
             }
         }
         let soa = &self.soa;
@@ -262,7 +272,11 @@ impl ServerConfig {
         }
         for (i, ns) in self.nameservers.iter().enumerate() {
             let target = parse_name(&format!("nameservers[{i}]"), ns)?;
-            data.push(Record::from_rdata(data.apex.clone(), ttl, RData::NS(NS(target))));
+            data.push(Record::from_rdata(
+                data.apex.clone(),
+                ttl,
+                RData::NS(NS(target)),
+            ));
         }
         for (i, record) in self.records.iter().enumerate() {
             data.push(static_record(&data, i, record, ttl)?);
@@ -390,11 +404,27 @@ value = "192.0.2.53"
     #[test]
     fn each_mistake_is_named() {
         let cases = [
-            ("value = \"192.0.2.53\"", "value = \"2001:db8::1\"", "records[0].value"),
+            (
+                "value = \"192.0.2.53\"",
+                "value = \"2001:db8::1\"",
+                "records[0].value",
+            ),
             ("type = \"A\"", "type = \"MX\"", "records[0].type"),
-            ("name = \"ns1.auth", "name = \"ns1.elsewhere", "records[0].name"),
-            ("rname = \"hostmaster.example.test\"", "rname = \"me@example.test\"", "soa.rname"),
-            ("nameservers = [\"ns1.auth.example.test\"]", "nameservers = []", "nameservers"),
+            (
+                "name = \"ns1.auth",
+                "name = \"ns1.elsewhere",
+                "records[0].name",
+            ),
+            (
+                "rname = \"hostmaster.example.test\"",
+                "rname = \"me@example.test\"",
+                "soa.rname",
+            ),
+            (
+                "nameservers = [\"ns1.auth.example.test\"]",
+                "nameservers = []",
+                "nameservers",
+            ),
             ("listen = [\"127.0.0.1:0\"]", "listen = []", "dns.listen"),
             ("zone = \"Auth.Example.Test.\"", "zone = \"a..b\"", "zone"),
         ];

@@ -120,9 +120,21 @@ pub fn from_config(
             deps.hook_timeout,
         ))),
         DomainConfig::Manual => Ok(Arc::new(ManualSolver::new())),
-        DomainConfig::AcmeDns { server } => Err(format!(
-            "{}: the acme-dns solver ({server}) is not available in this build yet",
-            deps.domain
-        )),
+        DomainConfig::AcmeDns { server } => {
+            let options = crate::acmedns::SolverOptions {
+                ca_bundle: deps.config.settings.ca_bundle.clone(),
+                resolvers: deps.config.settings.resolvers.clone(),
+                timeout: Duration::from_secs(deps.config.settings.propagation_timeout),
+            };
+            crate::acmedns::AcmeDnsSolver::new(
+                deps.config,
+                deps.domain,
+                server,
+                deps.keystore.clone(),
+                options,
+            )
+            .map(|s| Arc::new(s) as Arc<dyn Solver>)
+            .map_err(|e| e.to_string())
+        }
     }
 }

@@ -1,36 +1,47 @@
-//! The app loop: terminal events, load results and (only while loading) a tick go through
-//! `update`; its effects are run here; the screen is drawn only when something changed.
+//! The app loop: terminal input, job answers, log events and (only while something
+//! animates) a tick go through `update`; its effects are run here; the screen is drawn only
+//! when something changed, once per batch of messages.
 
-use std::io;
+use std::collections::VecDeque;
+use std::io::{self, Write as _};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, EventStream};
+use base64::Engine as _;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
+use crate::jobs::logs::LogLine;
+use crate::jobs::{self, Context, Runner};
 use crate::tui::action::Action;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::update::{update, Effect, Msg};
 use crate::tui::views;
-use crate::tui::Loader;
 
-/// How often the spinner moves while a load runs.
+/// How often the spinner and elapsed times move while something runs.
 const TICK: Duration = Duration::from_millis(100);
+/// Terminal events waiting for the loop; the reader waits when it is full.
+const INPUT_QUEUE: usize = 64;
+/// How long quitting waits for issuances to remove their records.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// A finished load, as sent back by its task.
-struct LoadDone {
-    request: u64,
-    result: Result<Vec<crate::inventory::CertRow>, String>,
-    /// The loader panicked: the panic hook has already restored the terminal.
-    panicked: bool,
+/// What the loop starts with.
+pub struct Setup {
+    /// Initial state (keymap, theme names).
+    pub state: State,
+    /// Themes, in the order of `state.themes`.
+    pub themes: Vec<Theme>,
+    /// What jobs need.
+    pub ctx: Arc<Context>,
+    /// Tracing events for the log pane.
+    pub logs: mpsc::Receiver<LogLine>,
 }
 
-/// Owns the terminal for the life of the dashboard and restores it on every way out,
-/// including early returns and unwinding; ratatui's panic hook covers the panic itself.
+/// Owns the terminal for the life of the UI and restores it on every way out, including
+/// early returns and unwinding; the panic hook covers panics in any thread.
 struct TerminalGuard {
     terminal: DefaultTerminal,
     restored: bool,
@@ -38,15 +49,24 @@ struct TerminalGuard {
 
 impl TerminalGuard {
     fn enter() -> io::Result<Self> {
+        let terminal = ratatui::try_init()?;
+        // ratatui's hook restores raw mode and the screen; mouse reporting must stop too.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+        crossterm::execute!(io::stdout(), EnableMouseCapture)?;
         Ok(Self {
-            terminal: ratatui::try_init()?,
+            terminal,
             restored: false,
         })
     }
 
     fn restore(mut self) -> io::Result<()> {
         self.restored = true;
-        ratatui::try_restore()
+        let mouse = crossterm::execute!(io::stdout(), DisableMouseCapture);
+        ratatui::try_restore().and(mouse)
     }
 }
 
@@ -54,119 +74,164 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         if !self.restored {
             // Best effort: we are already leaving on an error path.
+            let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
             let _ = ratatui::try_restore();
         }
     }
 }
 
 /// Enter the terminal, run the loop, and restore the terminal whatever happened.
-pub async fn run(theme: Theme, load: Loader) -> io::Result<()> {
+pub async fn run(setup: Setup) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
-    let result = event_loop(&mut guard.terminal, &theme, &load).await;
+    let result = event_loop(&mut guard.terminal, setup).await;
     let restored = guard.restore();
     result.and(restored)
 }
 
-async fn event_loop(
-    terminal: &mut DefaultTerminal,
-    theme: &Theme,
-    load: &Loader,
-) -> io::Result<()> {
-    let mut state = State::new();
-    let mut events = EventStream::new();
-    let (load_tx, mut load_rx) = mpsc::unbounded_channel::<LoadDone>();
-    let mut jobs = Jobs {
-        load: Arc::clone(load),
-        tx: load_tx,
-        current: None,
+async fn event_loop(terminal: &mut DefaultTerminal, setup: Setup) -> io::Result<()> {
+    let Setup {
+        mut state,
+        themes,
+        ctx,
+        mut logs,
+    } = setup;
+    let draw = |terminal: &mut DefaultTerminal, state: &State| {
+        let theme = &themes[state.theme.min(themes.len() - 1)];
+        terminal
+            .draw(|frame| views::render(frame, state, theme))
+            .map(|_| ())
     };
+    let (input_tx, mut input) = mpsc::channel(INPUT_QUEUE);
+    let reader = tokio::spawn(read_input(input_tx));
+    let (mut runner, mut answers) = Runner::new(ctx);
+    let started = Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut stop = StopSignals::new()?;
-
-    let mut dirty = true;
-    let mut msg = Some(Msg::Action(Action::Reload));
-    loop {
-        if let Some(msg) = msg.take() {
+    let size = terminal.size()?;
+    let mut pending = VecDeque::from([
+        Msg::Resize(size.width, size.height),
+        Msg::Action(Action::Refresh),
+    ]);
+    let result = loop {
+        let mut dirty = false;
+        let mut quit = false;
+        while let Some(msg) = pending.pop_front() {
+            dirty |= !matches!(msg, Msg::Log(_)) || state.log.open;
             for effect in update(&mut state, msg) {
-                match effect {
-                    Effect::Load { request } => jobs.start_load(request),
-                    Effect::Quit => return Ok(()),
-                }
+                quit |= apply(effect, &mut runner)?;
             }
-            dirty = true;
         }
-        if dirty {
-            terminal.draw(|frame| views::render(frame, &state, theme))?;
-            dirty = false;
+        if quit {
+            state.notify("quitting: stopping running work…");
         }
-        msg = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => Some(Msg::Key(key)),
-                Some(Ok(Event::Resize(..))) => {
-                    dirty = true;
-                    None
-                }
-                Some(Ok(_)) => None,
-                Some(Err(err)) => return Err(err),
+        if dirty || quit {
+            draw(terminal, &state)?;
+        }
+        if quit {
+            break Ok(());
+        }
+        let next = tokio::select! {
+            event = input.recv() => match event {
+                Some(Ok(event)) => translate(&event),
+                Some(Err(e)) => break Err(e),
                 // The terminal went away: nothing left to show.
-                None => return Ok(()),
+                None => break Ok(()),
             },
-            Some(done) = load_rx.recv() => {
-                if done.panicked {
+            Some(answer) = answers.recv() => {
+                if matches!(answer.event, jobs::Event::Panicked(_)) {
                     reenter(terminal)?;
                 }
-                Some(Msg::Loaded { request: done.request, result: done.result })
+                Some(Msg::Job(answer))
             }
-            _ = tick.tick(), if state.is_loading() => Some(Msg::Tick),
-            () = stop.recv() => return Ok(()),
+            Some(line) = logs.recv() => Some(Msg::Log(line)),
+            _ = tick.tick(), if state.needs_tick() => Some(Msg::Tick(started.elapsed())),
+            () = stop.recv() => break Ok(()),
         };
+        pending.extend(next);
+        drain(&mut pending, &mut answers, &mut logs, &mut input);
+    };
+    reader.abort();
+    runner.shutdown(SHUTDOWN_GRACE).await;
+    result
+}
+
+/// Take everything else that is ready, so a burst of answers or keys costs one frame.
+fn drain(
+    pending: &mut VecDeque<Msg>,
+    answers: &mut mpsc::UnboundedReceiver<jobs::Tagged>,
+    logs: &mut mpsc::Receiver<LogLine>,
+    input: &mut mpsc::Receiver<io::Result<Event>>,
+) {
+    while let Ok(answer) = answers.try_recv() {
+        pending.push_back(Msg::Job(answer));
+    }
+    while let Ok(line) = logs.try_recv() {
+        pending.push_back(Msg::Log(line));
+    }
+    while let Ok(Ok(event)) = input.try_recv() {
+        pending.extend(translate(&event));
     }
 }
 
-/// Runs effects as tasks and tags their answers.
-struct Jobs {
-    load: Loader,
-    tx: mpsc::UnboundedSender<LoadDone>,
-    current: Option<JoinHandle<()>>,
+/// Run one effect; `true` for quit.
+fn apply(effect: Effect, runner: &mut Runner) -> io::Result<bool> {
+    match effect {
+        Effect::Start { id, job } => runner.start(id, job),
+        Effect::Cancel { id } => runner.cancel(id),
+        Effect::Copy(text) => copy(&text)?,
+        Effect::Quit => return Ok(true),
+    }
+    Ok(false)
 }
 
-impl Jobs {
-    /// Start a load, dropping interest in a superseded one (its answer would be stale anyway).
-    fn start_load(&mut self, request: u64) {
-        if let Some(previous) = self.current.take() {
-            previous.abort();
+/// The messages a terminal event means.
+fn translate(event: &Event) -> Option<Msg> {
+    match *event {
+        Event::Key(key) => Some(Msg::Key(key)),
+        Event::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        Event::Resize(width, height) => Some(Msg::Resize(width, height)),
+        _ => None,
+    }
+}
+
+/// Reads terminal events into the loop's bounded queue.
+async fn read_input(tx: mpsc::Sender<io::Result<Event>>) {
+    let mut events = EventStream::new();
+    while let Some(event) = events.next().await {
+        if tx.send(event).await.is_err() {
+            break;
         }
-        let load = Arc::clone(&self.load);
-        let tx = self.tx.clone();
-        self.current = Some(tokio::spawn(async move {
-            let done = match tokio::task::spawn_blocking(move || load()).await {
-                Ok(result) => LoadDone {
-                    request,
-                    result,
-                    panicked: false,
-                },
-                Err(err) => LoadDone {
-                    request,
-                    result: Err(format!("reading the certificates failed: {err}")),
-                    panicked: err.is_panic(),
-                },
-            };
-            // The receiver is gone only when the dashboard is closing.
-            let _ = tx.send(done);
-        }));
     }
 }
 
-/// Take the screen back after the panic hook restored it for a panicking loader.
+/// The OSC 52 sequence that asks the terminal to put `text` on the clipboard.
+#[must_use]
+pub fn osc52(text: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{encoded}\x07")
+}
+
+/// Copy through the terminal (works over SSH and in tmux with `set-clipboard on`).
+fn copy(text: &str) -> io::Result<()> {
+    let mut out = io::stdout();
+    out.write_all(osc52(text).as_bytes())?;
+    out.flush()
+}
+
+/// Take the screen back after the panic hook restored it for a panicking job.
 fn reenter(terminal: &mut DefaultTerminal) -> io::Result<()> {
     crossterm::terminal::enable_raw_mode()?;
-    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableMouseCapture
+    )?;
     terminal.clear()
 }
 
-/// SIGTERM, SIGHUP and SIGINT end the dashboard through the normal exit path, so the terminal
-/// is restored even when the process is told to stop from outside.
+/// SIGTERM, SIGHUP and SIGINT end the UI through the normal exit path, so the terminal is
+/// restored even when the process is told to stop from outside.
 struct StopSignals {
     #[cfg(unix)]
     signals: Vec<tokio::signal::unix::Signal>,
@@ -201,5 +266,15 @@ impl StopSignals {
     async fn recv(&mut self) {
         // Ctrl-C arrives as a key event in raw mode; nothing else to wait for.
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_wraps_base64() {
+        assert_eq!(osc52("hi"), "\x1b]52;c;aGk=\x07");
     }
 }

@@ -1,46 +1,148 @@
-//! Everything the dashboard shows, and nothing about how it is drawn.
+//! Everything the UI shows, and nothing about how it is drawn. Changed only by
+//! [`crate::tui::update::update`].
 
-use std::cmp::Ordering;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
-use crate::domain::renewal::CertStatus;
-use crate::inventory::CertRow;
+use crate::jobs::logs::LogLine;
+use crate::jobs::{Job, JobId};
+use crate::tui::keymap::Keymap;
+use crate::tui::screens::account::AccountWizard;
+use crate::tui::screens::acmedns::AcmeDnsWizard;
+use crate::tui::screens::dashboard::Dashboard;
+use crate::tui::screens::detail::DetailScreen;
+use crate::tui::screens::editor::CertEditor;
+use crate::tui::screens::issuance::Issuance;
+use crate::tui::screens::propagation::PropagationScreen;
+use crate::tui::update::Effect;
+use crate::tui::watch::Watch;
 
-/// Frames of the "loading" spinner, advanced by [`crate::tui::update::Msg::Tick`].
+pub use crate::tui::screens::dashboard::{by_urgency, urgency, LoadStatus, Pane, Urgency};
+
+/// Frames of the spinner shown while work runs, advanced by ticks.
 pub const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// Log lines kept for the log pane.
+pub const LOG_LINES: usize = 500;
+/// How long a notice stays in the status bar.
+pub const NOTICE_FOR: Duration = Duration::from_secs(4);
 
-/// Where the certificate list stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadStatus {
-    /// Nothing asked for yet.
-    Idle,
-    /// A load with this request id is running.
-    Loading {
-        /// The id of the load whose answer will be accepted.
-        request: u64,
+/// A screen over the dashboard; the last one of [`State::stack`] is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    /// One certificate in detail.
+    Detail(DetailScreen),
+    /// The account wizard.
+    Account(AccountWizard),
+    /// The certificate editor.
+    Editor(CertEditor),
+    /// Issuance progress of a certificate (its state is in [`State::issuances`]).
+    Issuance {
+        /// Certificate name.
+        cert: String,
     },
-    /// The last load succeeded.
-    Loaded,
-    /// The last load failed; the previous rows (if any) are still shown.
-    Failed(String),
+    /// A propagation matrix.
+    Propagation(PropagationScreen),
+    /// The acme-dns wizard.
+    AcmeDns(AcmeDnsWizard),
 }
 
-/// The dashboard's state. Changed only by [`crate::tui::update::update`].
+/// What the user is asked to confirm, and what happens on yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Leave although work is running.
+    Quit,
+    /// Delete a certificate definition.
+    Delete {
+        /// Certificate name.
+        name: String,
+        /// Also its files and key.
+        purge: bool,
+    },
+    /// Renew a certificate that is not due.
+    Issue {
+        /// Certificate name.
+        cert: String,
+    },
+}
+
+/// A modal box over everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    /// Something failed.
+    Error {
+        /// One line.
+        title: String,
+        /// The whole message, verbatim.
+        message: String,
+    },
+    /// A yes/no question; `alternative` is a third answer (key, label, action).
+    Confirm {
+        /// The question.
+        question: String,
+        /// More about it.
+        detail: String,
+        /// What `y` does.
+        yes: Confirmed,
+        /// Another answer, e.g. `p` to purge when deleting.
+        alternative: Option<(char, String, Confirmed)>,
+    },
+}
+
+/// A job the UI waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// Jobs of one slot supersede each other.
+    pub slot: String,
+    /// What it does.
+    pub label: String,
+    /// Whether quitting should ask.
+    pub changes_state: bool,
+}
+
+/// The log pane.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogPane {
+    /// Shown?
+    pub open: bool,
+    /// Recent events, oldest first.
+    pub lines: VecDeque<LogLine>,
+    /// Lines scrolled back from the newest.
+    pub scroll: usize,
+}
+
+/// The whole UI state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
-    /// Certificates, most urgent first.
-    pub rows: Vec<CertRow>,
-    /// Index of the selected row (0 when there are no rows).
-    pub selected: usize,
-    /// Progress of the inventory load.
-    pub load: LoadStatus,
-    /// Whether the help overlay is open.
-    pub show_help: bool,
-    /// Current spinner frame while loading.
+    /// Keys to actions.
+    pub keymap: Keymap,
+    /// Terminal size (columns, rows), for paging and mouse hit tests.
+    pub size: (u16, u16),
+    /// Time since the UI started, from ticks (for elapsed times and countdowns).
+    pub clock: Duration,
+    /// The dashboard, always underneath.
+    pub dashboard: Dashboard,
+    /// Screens opened over the dashboard.
+    pub stack: Vec<Screen>,
+    /// Issuances of this session by certificate (running and finished).
+    pub issuances: BTreeMap<String, Issuance>,
+    /// The help overlay is open.
+    pub help: bool,
+    /// The log pane.
+    pub log: LogPane,
+    /// A modal popup.
+    pub popup: Option<Popup>,
+    /// A short message in the status bar and when it disappears.
+    pub notice: Option<(String, Duration)>,
+    /// Jobs whose answers are awaited; answers of other ids are stale and dropped.
+    pub running: BTreeMap<JobId, Running>,
+    /// The last job id handed out.
+    pub last_job: u64,
+    /// Spinner frame.
     pub spinner: usize,
-    /// Id of the most recently issued load request.
-    pub last_request: u64,
-    /// Whether any load has succeeded, so "no rows" really means "no certificates".
-    pub loaded_once: bool,
+    /// Names of the themes that can be switched to.
+    pub themes: Vec<String>,
+    /// Index of the current theme.
+    pub theme: usize,
 }
 
 impl Default for State {
@@ -50,30 +152,92 @@ impl Default for State {
 }
 
 impl State {
-    /// An empty dashboard that has not loaded anything yet.
+    /// A state with the default keymap and theme, before anything is loaded.
     #[must_use]
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
+        Self::with(Keymap::default(), vec!["default".to_owned()], 0)
+    }
+
+    /// A state with this keymap and these themes.
+    #[must_use]
+    pub fn with(keymap: Keymap, themes: Vec<String>, theme: usize) -> Self {
         Self {
-            rows: Vec::new(),
-            selected: 0,
-            load: LoadStatus::Idle,
-            show_help: false,
+            keymap,
+            size: (80, 24),
+            clock: Duration::ZERO,
+            dashboard: Dashboard::default(),
+            stack: Vec::new(),
+            issuances: BTreeMap::new(),
+            help: false,
+            log: LogPane::default(),
+            popup: None,
+            notice: None,
+            running: BTreeMap::new(),
+            last_job: 0,
             spinner: 0,
-            last_request: 0,
-            loaded_once: false,
+            themes,
+            theme,
         }
     }
 
-    /// Whether a load is running (the only time the app needs a tick).
-    #[must_use]
-    pub const fn is_loading(&self) -> bool {
-        matches!(self.load, LoadStatus::Loading { .. })
+    /// Start `job`: a fresh id, superseding a running job of the same slot.
+    pub fn start(&mut self, job: Job) -> (JobId, Effect) {
+        self.last_job += 1;
+        let id = JobId(self.last_job);
+        let slot = job.slot();
+        self.running.retain(|_, running| running.slot != slot);
+        self.running.insert(
+            id,
+            Running {
+                slot,
+                label: job.label(),
+                changes_state: job.changes_state(),
+            },
+        );
+        (id, Effect::Start { id, job })
     }
 
-    /// The selected certificate, if any.
+    /// Whether any job runs (the spinner turns).
     #[must_use]
-    pub fn selected_row(&self) -> Option<&CertRow> {
-        self.rows.get(self.selected)
+    pub fn busy(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// Labels of running jobs that change something (quitting asks about these).
+    #[must_use]
+    pub fn work_in_progress(&self) -> Vec<String> {
+        self.running
+            .values()
+            .filter(|r| r.changes_state)
+            .map(|r| r.label.clone())
+            .collect()
+    }
+
+    /// Whether the app needs ticks (animation, elapsed times, notices, countdowns).
+    #[must_use]
+    pub fn needs_tick(&self) -> bool {
+        self.busy() || self.notice.is_some() || self.watches().any(|w| w.next.is_some())
+    }
+
+    /// Every live matrix: on screens and in issuances.
+    pub fn watches(&self) -> impl Iterator<Item = &Watch> {
+        let screens = self.stack.iter().filter_map(|s| match s {
+            Screen::Propagation(p) => Some(&p.watch),
+            Screen::AcmeDns(w) => w.watch.as_ref(),
+            _ => None,
+        });
+        screens.chain(self.issuances.values().filter_map(|i| i.watch.as_ref()))
+    }
+
+    /// The watch whose round is job `id`.
+    pub fn watch_for(&mut self, id: JobId) -> Option<&mut Watch> {
+        let screens = self.stack.iter_mut().filter_map(|s| match s {
+            Screen::Propagation(p) => Some(&mut p.watch),
+            Screen::AcmeDns(w) => w.watch.as_mut(),
+            _ => None,
+        });
+        let issuances = self.issuances.values_mut().filter_map(|i| i.watch.as_mut());
+        screens.chain(issuances).find(|w| w.job == Some(id))
     }
 
     /// The spinner frame to draw.
@@ -81,107 +245,39 @@ impl State {
     pub fn spinner_frame(&self) -> &'static str {
         SPINNER[self.spinner % SPINNER.len()]
     }
-}
 
-/// How soon a certificate needs attention; drives colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Urgency {
-    /// More than 30 days left.
-    Ok,
-    /// 30 days or fewer.
-    Warn,
-    /// 7 days or fewer, or expired.
-    Error,
-    /// No certificate to judge.
-    Unknown,
-}
-
-/// Days left above which a certificate is fine.
-pub const WARN_DAYS: i64 = 30;
-/// Days left at or below which a certificate is an emergency.
-pub const ERROR_DAYS: i64 = 7;
-
-/// The urgency of a row, from its days left and status.
-#[must_use]
-pub fn urgency(row: &CertRow) -> Urgency {
-    match row.days_left {
-        _ if matches!(row.status, CertStatus::Expired) => Urgency::Error,
-        Some(days) if days <= ERROR_DAYS => Urgency::Error,
-        Some(days) if days <= WARN_DAYS => Urgency::Warn,
-        Some(_) => Urgency::Ok,
-        None => Urgency::Unknown,
+    /// The screen on top, `None` for the dashboard.
+    #[must_use]
+    pub fn screen(&self) -> Option<&Screen> {
+        self.stack.last()
     }
-}
 
-/// Rank for sorting: expired first, then missing, then everything else by days left.
-fn status_rank(row: &CertRow) -> u8 {
-    match row.status {
-        CertStatus::Expired => 0,
-        CertStatus::Missing => 1,
-        _ => 2,
+    /// Show a notice in the status bar for a few seconds.
+    pub fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some((text.into(), self.clock + NOTICE_FOR));
     }
-}
 
-/// Most urgent first: expired, missing, then fewest days left; ties by name.
-#[must_use]
-pub fn by_urgency(a: &CertRow, b: &CertRow) -> Ordering {
-    let days = |row: &CertRow| row.days_left.unwrap_or(i64::MAX);
-    status_rank(a)
-        .cmp(&status_rank(b))
-        .then_with(|| days(a).cmp(&days(b)))
-        .then_with(|| a.name.cmp(&b.name))
-}
+    /// Show an error popup.
+    pub fn fail(&mut self, title: impl Into<String>, message: impl Into<String>) {
+        self.popup = Some(Popup::Error {
+            title: title.into(),
+            message: message.into(),
+        });
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(crate) fn row(name: &str, days: Option<i64>, status: CertStatus) -> CertRow {
-        CertRow {
-            name: name.to_owned(),
-            names: vec![format!("{name}.example")],
-            not_after: None,
-            days_left: days,
-            status,
-            issuer: None,
-            serial: None,
-            key_type: "ecdsa-p256".to_owned(),
-            account: None,
+    /// Add a log line, dropping the oldest beyond [`LOG_LINES`].
+    pub fn push_log(&mut self, line: LogLine) {
+        if self.log.lines.len() == LOG_LINES {
+            self.log.lines.pop_front();
         }
+        self.log.lines.push_back(line);
     }
 
-    #[test]
-    fn urgency_thresholds() {
-        let cases = [
-            (Some(31), CertStatus::Valid, Urgency::Ok),
-            (Some(30), CertStatus::Expiring, Urgency::Warn),
-            (Some(8), CertStatus::Expiring, Urgency::Warn),
-            (Some(7), CertStatus::Expiring, Urgency::Error),
-            (Some(0), CertStatus::Expiring, Urgency::Error),
-            (Some(-2), CertStatus::Expired, Urgency::Error),
-            (Some(80), CertStatus::Expired, Urgency::Error),
-            (None, CertStatus::Missing, Urgency::Unknown),
-        ];
-        for (days, status, expected) in cases {
-            assert_eq!(urgency(&row("a", days, status)), expected, "{days:?}");
-        }
-    }
-
-    #[test]
-    fn sorts_expired_then_missing_then_fewest_days() {
-        let mut rows = [
-            row("later", Some(80), CertStatus::Valid),
-            row("missing", None, CertStatus::Missing),
-            row("soon", Some(5), CertStatus::Expiring),
-            row("gone", Some(-3), CertStatus::Expired),
-            row("drift", Some(40), CertStatus::NamesChanged),
-            row("also-soon", Some(5), CertStatus::Expiring),
-        ];
-        rows.sort_by(by_urgency);
-        let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["gone", "missing", "also-soon", "soon", "drift", "later"]
-        );
+    /// The current theme's name.
+    #[must_use]
+    pub fn theme_name(&self) -> &str {
+        self.themes
+            .get(self.theme)
+            .map_or("default", String::as_str)
     }
 }

@@ -3,8 +3,13 @@
 //! A theme file sets every slot as an inline table:
 //! `ok = { fg = "green", bg = "#282828", modifiers = ["bold"] }`. Colours are names
 //! (`red`, `lightblue`, `darkgray`), `#rrggbb` or a 0-255 palette index.
+//!
+//! User files live in `themes/<name>.toml` under the config directory. A file named like a
+//! built-in theme overrides single slots of it; any other name is a new theme whose missing
+//! slots come from `default`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
@@ -86,6 +91,16 @@ pub enum ThemeError {
         theme: String,
         /// The offending key.
         key: String,
+    },
+    /// A user theme file could not be read.
+    #[error("theme `{theme}`: {path}: {message}")]
+    Io {
+        /// Theme name.
+        theme: String,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
     },
     /// A slot is not set.
     #[error("theme `{theme}`: missing slot `{key}`")]
@@ -218,6 +233,108 @@ impl Theme {
             text: strip(self.text),
         }
     }
+}
+
+impl Theme {
+    /// Set the slots `source` names, keeping the others. `name` only labels errors.
+    ///
+    /// # Errors
+    /// As [`Theme::parse`], except that missing slots are fine.
+    pub fn overlay(mut self, name: &str, source: &str) -> Result<Self, ThemeError> {
+        let specs: BTreeMap<String, SlotSpec> =
+            toml::from_str(source).map_err(|e| ThemeError::Syntax {
+                theme: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        for (key, spec) in &specs {
+            let style = style_of(name, key, spec)?;
+            let slot = match key.as_str() {
+                "ok" => &mut self.ok,
+                "warn" => &mut self.warn,
+                "error" => &mut self.error,
+                "pending" => &mut self.pending,
+                "muted" => &mut self.muted,
+                "selection" => &mut self.selection,
+                "record" => &mut self.record,
+                "title" => &mut self.title,
+                "border" => &mut self.border,
+                "text" => &mut self.text,
+                _ => {
+                    return Err(ThemeError::UnknownSlot {
+                        theme: name.to_owned(),
+                        key: key.clone(),
+                    })
+                }
+            };
+            *slot = style;
+        }
+        Ok(self)
+    }
+
+    /// Load theme `name`: the built-in one (or `default` for a user-only name) with the user
+    /// file `<config_dir>/themes/<name>.toml` laid over it; colours removed for `no_color`.
+    ///
+    /// # Errors
+    /// Unknown name (neither built in nor a user file), unreadable or invalid files.
+    pub fn load(name: &str, config_dir: Option<&Path>, no_color: bool) -> Result<Self, ThemeError> {
+        let user = config_dir.map(|dir| user_file(dir, name));
+        let user_text = match &user {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    return Err(ThemeError::Io {
+                        theme: name.to_owned(),
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })
+                }
+            },
+            None => None,
+        };
+        let builtin = BUILTIN.iter().any(|(n, _)| *n == name);
+        let base = match (builtin, &user_text) {
+            (true, _) => Self::builtin(name, false)?,
+            (false, Some(_)) => Self::builtin("default", false)?,
+            (false, None) => return Self::builtin(name, no_color),
+        };
+        let theme = match &user_text {
+            Some(text) => base.overlay(name, text)?,
+            None => base,
+        };
+        Ok(if no_color {
+            theme.without_colours()
+        } else {
+            theme
+        })
+    }
+}
+
+/// `<config_dir>/themes/<name>.toml`.
+#[must_use]
+pub fn user_file(config_dir: &Path, name: &str) -> PathBuf {
+    config_dir.join("themes").join(format!("{name}.toml"))
+}
+
+/// Built-in theme names, then user themes found in `<config_dir>/themes/`, sorted.
+#[must_use]
+pub fn available(config_dir: Option<&Path>) -> Vec<String> {
+    let mut names: Vec<String> = BUILTIN.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let mut user: Vec<String> = config_dir
+        .and_then(|dir| std::fs::read_dir(dir.join("themes")).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let path = entry.path();
+            let stem = path.file_stem()?.to_str()?.to_owned();
+            (path.extension()? == "toml").then_some(stem)
+        })
+        .filter(|name| !names.contains(name))
+        .collect();
+    user.sort();
+    names.extend(user);
+    names
 }
 
 /// Whether the `NO_COLOR` convention asks for no colours (set and non-empty).
@@ -367,6 +484,39 @@ mod tests {
             assert!(err.contains(needle), "{err:?} should mention {needle:?}");
             assert!(err.starts_with("theme `t`"), "{err}");
         }
+    }
+
+    #[test]
+    fn user_files_override_single_slots_and_add_themes() {
+        let dir = tempfile::tempdir().unwrap();
+        let themes = dir.path().join("themes");
+        std::fs::create_dir(&themes).unwrap();
+        std::fs::write(themes.join("gruvbox.toml"), "ok = { fg = \"blue\" }\n").unwrap();
+        std::fs::write(themes.join("mine.toml"), "warn = { fg = \"magenta\" }\n").unwrap();
+        std::fs::write(themes.join("broken.toml"), "okay = {}\n").unwrap();
+        let gruvbox = Theme::load("gruvbox", Some(dir.path()), false).unwrap();
+        let builtin = Theme::builtin("gruvbox", false).unwrap();
+        assert_eq!(gruvbox.ok.fg, Some(Color::Blue));
+        assert_eq!(gruvbox.warn, builtin.warn);
+        let mine = Theme::load("mine", Some(dir.path()), false).unwrap();
+        assert_eq!(mine.warn.fg, Some(Color::Magenta));
+        assert_eq!(mine.ok, Theme::builtin("default", false).unwrap().ok);
+        let err = Theme::load("broken", Some(dir.path()), false).unwrap_err();
+        assert!(err.to_string().contains("unknown slot `okay`"), "{err}");
+        assert!(Theme::load("nope", Some(dir.path()), false).is_err());
+        let no_colour = Theme::load("mine", Some(dir.path()), true).unwrap();
+        assert_eq!(no_colour.warn.fg, None);
+        assert_eq!(
+            available(Some(dir.path())),
+            [
+                "default",
+                "light",
+                "high-contrast",
+                "gruvbox",
+                "broken",
+                "mine"
+            ]
+        );
     }
 
     #[test]

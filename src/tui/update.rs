@@ -1,328 +1,306 @@
-//! The pure heart of the dashboard: `update(&mut State, Msg) -> Vec<Effect>`.
+//! The pure heart of the UI: `update(&mut State, Msg) -> Vec<Effect>`.
 //!
-//! No I/O and no awaits here; the app loop runs the returned effects.
+//! No I/O and no awaits here; the app loop runs the returned effects. Keys go, in order, to
+//! a popup, the help overlay, the filter or the focused text field, and then through the
+//! keymap to global actions and the current screen's handler. Job answers whose id is not
+//! awaited any more are dropped here, in one place.
 
-use crossterm::event::KeyEvent;
+use std::time::Duration;
 
-use crate::inventory::CertRow;
-use crate::tui::action::{action_for, Action};
-use crate::tui::state::{by_urgency, LoadStatus, State};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
-/// Something that happened: a key, an action, a finished job or a tick.
+use crate::jobs::logs::LogLine;
+use crate::jobs::{Event, Job, JobId, Tagged};
+use crate::tui::action::Action;
+use crate::tui::screens::{account, acmedns, dashboard, detail, editor, issuance, propagation};
+use crate::tui::state::{Confirmed, Popup, Screen, State};
+
+/// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
-    /// A key was pressed; the keymap decides what it means.
+    /// A key was pressed.
     Key(KeyEvent),
-    /// An action, already resolved (used at start-up and by tests).
+    /// The mouse was used.
+    Mouse(MouseEvent),
+    /// The terminal has a new size (columns, rows).
+    Resize(u16, u16),
+    /// An action, already resolved (start-up and tests).
     Action(Action),
-    /// A load finished. Stale answers (an older `request`) are dropped.
-    Loaded {
-        /// The id the load was started with.
-        request: u64,
-        /// The rows, or why they could not be read.
-        result: Result<Vec<CertRow>, String>,
-    },
-    /// Animation tick, sent only while something is loading.
-    Tick,
+    /// A job answered.
+    Job(Tagged),
+    /// A tracing event for the log pane.
+    Log(LogLine),
+    /// Time since the UI started; sent only while something animates or counts.
+    Tick(Duration),
 }
 
-/// Work for the app loop to do on the state's behalf.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Work for the app loop.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Read the inventory in the background and answer with [`Msg::Loaded`] carrying `request`.
-    Load {
-        /// Tag for the answer; superseded loads may be aborted.
-        request: u64,
+    /// Run a job.
+    Start {
+        /// Its id; answers carry it.
+        id: JobId,
+        /// The work.
+        job: Job,
     },
+    /// Stop a job (cleanly when it can).
+    Cancel {
+        /// The job.
+        id: JobId,
+    },
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
     /// Restore the terminal and leave.
     Quit,
 }
 
-/// Apply one message to the state and say what must happen next.
+/// What a screen handler wants done with its screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Nav {
+    /// Keep it.
+    Stay,
+    /// Close it.
+    Close,
+    /// Open another screen over it.
+    Push(Box<Screen>),
+}
+
+/// Apply one message and say what must happen next.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Key(event) => action_for(&event).map_or_else(Vec::new, |action| act(state, action)),
-        Msg::Action(action) => act(state, action),
-        Msg::Loaded { request, result } => {
-            loaded(state, request, result);
+        Msg::Key(key) => on_key(state, &key),
+        Msg::Action(action) => on_action(state, action),
+        Msg::Mouse(mouse) => on_mouse(state, mouse),
+        Msg::Resize(width, height) => {
+            state.size = (width, height);
+            dashboard::move_selection(state, 0);
             Vec::new()
         }
-        Msg::Tick => {
-            if state.is_loading() {
+        Msg::Job(tagged) => on_job(state, tagged),
+        Msg::Log(line) => {
+            state.push_log(line);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            state.clock = now;
+            if state.busy() {
                 state.spinner = state.spinner.wrapping_add(1);
             }
-            Vec::new()
+            if state
+                .notice
+                .as_ref()
+                .is_some_and(|(_, until)| *until <= now)
+            {
+                state.notice = None;
+            }
+            crate::tui::routing::tick_watches(state)
         }
     }
 }
 
-fn act(state: &mut State, action: Action) -> Vec<Effect> {
-    // The help overlay is modal: only closing it or quitting gets through.
-    if state.show_help {
+fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if state.popup.is_some() {
+        return on_popup_key(state, key);
+    }
+    let action = state.keymap.action_for(key);
+    if state.help {
         return match action {
-            Action::ToggleHelp | Action::Back => {
-                state.show_help = false;
+            Some(Action::Help | Action::Back) => {
+                state.help = false;
                 Vec::new()
             }
-            Action::Quit => vec![Effect::Quit],
+            Some(Action::Quit) => quit(state),
             _ => Vec::new(),
         };
     }
-    let last = state.rows.len().saturating_sub(1);
-    match action {
-        Action::MoveDown => state.selected = (state.selected + 1).min(last),
-        Action::MoveUp => state.selected = state.selected.saturating_sub(1),
-        Action::MoveFirst => state.selected = 0,
-        Action::MoveLast => state.selected = last,
-        Action::ToggleHelp => state.show_help = true,
-        Action::Reload => {
-            state.last_request += 1;
-            state.load = LoadStatus::Loading {
-                request: state.last_request,
-            };
-            return vec![Effect::Load {
-                request: state.last_request,
-            }];
-        }
-        Action::Back | Action::Quit => return vec![Effect::Quit],
+    // Text fields take printable keys first (so `q` types a q); Ctrl-C still quits.
+    if typed(state, key) {
+        return Vec::new();
     }
+    action.map_or_else(Vec::new, |action| on_action(state, action))
+}
+
+/// Give the key to the filter or to the focused field of the current screen.
+fn typed(state: &mut State, key: &KeyEvent) -> bool {
+    match state.stack.last_mut() {
+        None => dashboard::on_filter_key(state, key),
+        Some(Screen::Editor(editor)) => editor::on_key(editor, key),
+        Some(Screen::Account(wizard)) => account::on_key(wizard, key),
+        Some(Screen::AcmeDns(wizard)) => acmedns::on_key(wizard, key),
+        Some(_) => false,
+    }
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => return quit(state),
+        Action::Help => {
+            state.help = true;
+            return Vec::new();
+        }
+        Action::ToggleLog => {
+            state.log.open = !state.log.open;
+            state.log.scroll = 0;
+            dashboard::move_selection(state, 0);
+            return Vec::new();
+        }
+        Action::NextTheme => {
+            state.theme = (state.theme + 1) % state.themes.len().max(1);
+            let name = state.theme_name().to_owned();
+            state.notify(format!("theme: {name}"));
+            return Vec::new();
+        }
+        _ => {}
+    }
+    let Some(index) = state.stack.len().checked_sub(1) else {
+        return dashboard::on_action(state, action);
+    };
+    // Take the screen out so its handler can change the rest of the state; anything the
+    // handler opens goes above it.
+    let mut screen = state.stack.remove(index);
+    let (nav, effects) = match &mut screen {
+        Screen::Detail(detail) => detail::on_action(detail, state, action),
+        Screen::Account(wizard) => account::on_action(wizard, state, action),
+        Screen::Editor(editor) => editor::on_action(editor, state, action),
+        Screen::Issuance { cert } => {
+            let cert = cert.clone();
+            issuance::on_action(&cert, state, action)
+        }
+        Screen::Propagation(screen) => propagation::on_action(screen, state, action),
+        Screen::AcmeDns(wizard) => acmedns::on_action(wizard, state, action),
+    };
+    place(state, index, screen, nav);
+    effects
+}
+
+/// Put a handled screen back according to `nav`.
+fn place(state: &mut State, index: usize, screen: Screen, nav: Nav) {
+    let index = index.min(state.stack.len());
+    match nav {
+        Nav::Stay => state.stack.insert(index, screen),
+        Nav::Close => {}
+        Nav::Push(next) => {
+            state.stack.insert(index, screen);
+            state.stack.push(*next);
+        }
+    }
+}
+
+/// `q`: leave at once, or ask when something is being changed.
+fn quit(state: &mut State) -> Vec<Effect> {
+    let work = state.work_in_progress();
+    if work.is_empty() {
+        return vec![Effect::Quit];
+    }
+    state.help = false;
+    state.popup = Some(Popup::Confirm {
+        question: "Quit while work is running?".to_owned(),
+        detail: format!(
+            "Running: {}. Issuances are cancelled and their records removed.",
+            work.join(", ")
+        ),
+        yes: Confirmed::Quit,
+        alternative: None,
+    });
     Vec::new()
 }
 
-fn loaded(state: &mut State, request: u64, result: Result<Vec<CertRow>, String>) {
-    if request != state.last_request {
-        return;
-    }
-    match result {
-        Ok(mut rows) => {
-            rows.sort_by(by_urgency);
-            // Keep the same certificate selected across reloads when it still exists.
-            let keep = state.selected_row().map(|row| row.name.clone());
-            state.selected = keep
-                .and_then(|name| rows.iter().position(|row| row.name == name))
-                .unwrap_or(state.selected)
-                .min(rows.len().saturating_sub(1));
-            state.rows = rows;
-            state.load = LoadStatus::Loaded;
-            state.loaded_once = true;
+fn on_popup_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
+    use crossterm::event::KeyCode;
+    let Some(popup) = state.popup.clone() else {
+        return Vec::new();
+    };
+    match popup {
+        Popup::Error { .. } => {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char(' ' | 'q')
+            ) {
+                state.popup = None;
+            }
+            Vec::new()
         }
-        Err(message) => state.load = LoadStatus::Failed(message),
+        Popup::Confirm {
+            yes, alternative, ..
+        } => {
+            let chosen = match key.code {
+                KeyCode::Char('y' | 'Y') => Some(yes),
+                KeyCode::Char(c) => alternative.filter(|(k, _, _)| *k == c).map(|(_, _, a)| a),
+                _ => None,
+            };
+            if let Some(confirmed) = chosen {
+                state.popup = None;
+                return confirmed_action(state, confirmed);
+            }
+            if matches!(key.code, KeyCode::Esc | KeyCode::Char('n' | 'N')) {
+                state.popup = None;
+            }
+            Vec::new()
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crossterm::event::{KeyCode, KeyModifiers};
-
-    use super::*;
-    use crate::domain::renewal::CertStatus;
-
-    fn row(name: &str, days: Option<i64>, status: CertStatus) -> CertRow {
-        CertRow {
-            name: name.to_owned(),
-            names: vec![format!("{name}.example")],
-            not_after: None,
-            days_left: days,
-            status,
-            issuer: None,
-            serial: None,
-            key_type: "ecdsa-p256".to_owned(),
-            account: None,
+fn confirmed_action(state: &mut State, confirmed: Confirmed) -> Vec<Effect> {
+    match confirmed {
+        Confirmed::Quit => vec![Effect::Quit],
+        Confirmed::Issue { cert } => issuance::start(state, &cert),
+        Confirmed::Delete { name, purge } => {
+            let (_, effect) = state.start(Job::DeleteCertificate { name, purge });
+            vec![effect]
         }
     }
+}
 
-    fn rows() -> Vec<CertRow> {
-        vec![
-            row("web", Some(60), CertStatus::Valid),
-            row("mail", Some(3), CertStatus::Expiring),
-            row("old", Some(-1), CertStatus::Expired),
-        ]
+fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+    if state.popup.is_some() || state.help {
+        return Vec::new();
     }
-
-    fn key(c: char) -> Msg {
-        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    let scroll = match mouse.kind {
+        MouseEventKind::ScrollDown => Some(Action::MoveDown),
+        MouseEventKind::ScrollUp => Some(Action::MoveUp),
+        _ => None,
+    };
+    match (state.stack.last(), scroll) {
+        (None, _) => dashboard::on_mouse(state, mouse),
+        (Some(_), Some(action)) => on_action(state, action),
+        (Some(_), None) => Vec::new(),
     }
+}
 
-    fn code(code: KeyCode) -> Msg {
-        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+/// A job answered: drop it when stale, else hand it to whoever waits for it.
+fn on_job(state: &mut State, tagged: Tagged) -> Vec<Effect> {
+    let Tagged { id, event } = tagged;
+    let Some(running) = state.running.get(&id).cloned() else {
+        tracing::debug!(job = id.0, "stale answer dropped");
+        return Vec::new();
+    };
+    if event.is_final() {
+        state.running.remove(&id);
     }
+    let event = match event {
+        Event::Panicked(message) => failure_for_slot(&running.slot, message),
+        other => other,
+    };
+    crate::tui::routing::route(state, id, event)
+}
 
-    /// A state after the first load answered with `rows()`.
-    fn loaded_state() -> State {
-        let mut state = State::new();
-        assert_eq!(
-            update(&mut state, Msg::Action(Action::Reload)),
-            [Effect::Load { request: 1 }]
-        );
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 1,
-                result: Ok(rows()),
-            },
-        );
-        state
-    }
-
-    fn names(state: &State) -> Vec<&str> {
-        state.rows.iter().map(|r| r.name.as_str()).collect()
-    }
-
-    #[test]
-    fn load_sorts_by_urgency() {
-        let state = loaded_state();
-        assert_eq!(names(&state), ["old", "mail", "web"]);
-        assert_eq!(state.load, LoadStatus::Loaded);
-        assert!(state.loaded_once);
-    }
-
-    #[test]
-    fn movement_is_clamped() {
-        let mut state = loaded_state();
-        let steps = [
-            (key('j'), 1),
-            (code(KeyCode::Down), 2),
-            (key('j'), 2),
-            (key('k'), 1),
-            (code(KeyCode::Up), 0),
-            (key('k'), 0),
-            (key('G'), 2),
-            (key('g'), 0),
-        ];
-        for (msg, expected) in steps {
-            assert_eq!(update(&mut state, msg.clone()), []);
-            assert_eq!(state.selected, expected, "after {msg:?}");
-        }
-    }
-
-    #[test]
-    fn movement_without_rows_stays_at_zero() {
-        let mut state = State::new();
-        update(&mut state, key('j'));
-        update(&mut state, key('G'));
-        assert_eq!(state.selected, 0);
-    }
-
-    #[test]
-    fn quit_keys() {
-        for msg in [key('q'), code(KeyCode::Esc)] {
-            let mut state = loaded_state();
-            assert_eq!(update(&mut state, msg), [Effect::Quit]);
-        }
-        let mut state = loaded_state();
-        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-        assert_eq!(update(&mut state, ctrl_c), [Effect::Quit]);
-    }
-
-    #[test]
-    fn help_is_modal_and_closes_with_esc_or_question_mark() {
-        let mut state = loaded_state();
-        update(&mut state, key('?'));
-        assert!(state.show_help);
-        assert_eq!(update(&mut state, key('j')), []);
-        assert_eq!(update(&mut state, key('r')), []);
-        assert_eq!(state.selected, 0);
-        assert_eq!(update(&mut state, code(KeyCode::Esc)), []);
-        assert!(!state.show_help);
-        update(&mut state, key('?'));
-        update(&mut state, key('?'));
-        assert!(!state.show_help);
-        update(&mut state, key('?'));
-        assert_eq!(update(&mut state, key('q')), [Effect::Quit]);
-    }
-
-    #[test]
-    fn reload_issues_new_request_and_ignores_stale_answers() {
-        let mut state = loaded_state();
-        assert_eq!(update(&mut state, key('r')), [Effect::Load { request: 2 }]);
-        assert_eq!(update(&mut state, key('r')), [Effect::Load { request: 3 }]);
-        assert!(state.is_loading());
-        let old_rows = vec![row("stale", Some(1), CertStatus::Expiring)];
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 2,
-                result: Ok(old_rows),
-            },
-        );
-        assert_eq!(names(&state), ["old", "mail", "web"]);
-        assert_eq!(state.load, LoadStatus::Loading { request: 3 });
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 3,
-                result: Ok(vec![]),
-            },
-        );
-        assert!(state.rows.is_empty());
-        assert_eq!(state.load, LoadStatus::Loaded);
-    }
-
-    #[test]
-    fn stale_error_is_ignored_and_current_error_keeps_rows() {
-        let mut state = loaded_state();
-        update(&mut state, key('r'));
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 1,
-                result: Err("old".into()),
-            },
-        );
-        assert!(state.is_loading());
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 2,
-                result: Err("disk on fire".into()),
-            },
-        );
-        assert_eq!(state.load, LoadStatus::Failed("disk on fire".into()));
-        assert_eq!(state.rows.len(), 3);
-    }
-
-    #[test]
-    fn reload_keeps_selected_certificate() {
-        let mut state = loaded_state();
-        update(&mut state, key('G'));
-        assert_eq!(state.selected_row().map(|r| r.name.as_str()), Some("web"));
-        update(&mut state, key('r'));
-        let mut more = rows();
-        more.push(row("new", Some(1), CertStatus::Expiring));
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 2,
-                result: Ok(more),
-            },
-        );
-        assert_eq!(state.selected_row().map(|r| r.name.as_str()), Some("web"));
-        update(&mut state, key('r'));
-        update(
-            &mut state,
-            Msg::Loaded {
-                request: 3,
-                result: Ok(vec![row("x", None, CertStatus::Missing)]),
-            },
-        );
-        assert_eq!(state.selected, 0);
-    }
-
-    #[test]
-    fn tick_only_spins_while_loading() {
-        let mut state = loaded_state();
-        update(&mut state, Msg::Tick);
-        assert_eq!(state.spinner, 0);
-        update(&mut state, key('r'));
-        update(&mut state, Msg::Tick);
-        assert_eq!(state.spinner, 1);
-    }
-
-    #[test]
-    fn unbound_keys_do_nothing() {
-        let mut state = loaded_state();
-        let before = state.clone();
-        assert_eq!(update(&mut state, key('x')), []);
-        assert_eq!(state, before);
+/// Turn a panic into the failure the job's owner understands.
+fn failure_for_slot(slot: &str, message: String) -> Event {
+    match slot {
+        "inventory" => Event::InventoryLoaded(Err(message)),
+        "detail" => Event::DetailLoaded(Err(message)),
+        "account" => Event::AccountRegistered(Err(message)),
+        "certs" => Event::CertificateSaved(Err(message)),
+        "acme-dns" => Event::AcmeDnsSaved(Err(message)),
+        s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
+        _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
+            message,
+            hint: None,
+            cancelled: false,
+        })),
     }
 }

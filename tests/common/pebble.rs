@@ -101,6 +101,16 @@ fn wait_tcp(port: u16, what: &str) {
 impl Pebble {
     /// Start both; `None` (after printing why) when Pebble is not installed outside CI.
     pub fn start(opts: PebbleOptions) -> Option<Self> {
+        Self::start_inner(opts, None)
+    }
+
+    /// Like [`Pebble::start`], but Pebble validates through `dns` (`IP:PORT`) instead of
+    /// challtestsrv (which still runs, unused).
+    pub fn start_with_dns(opts: PebbleOptions, dns: &str) -> Option<Self> {
+        Self::start_inner(opts, Some(dns))
+    }
+
+    fn start_inner(opts: PebbleOptions, validation_dns: Option<&str>) -> Option<Self> {
         if !super::require_tool("pebble") || !super::require_tool("pebble-challtestsrv") {
             return None;
         }
@@ -137,7 +147,10 @@ impl Pebble {
         let pebble = Command::new("pebble")
             .arg("-config")
             .arg(&config_path)
-            .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+            .args([
+                "-dnsserver",
+                &validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
+            ])
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
             .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())

@@ -1,20 +1,33 @@
 //! Pure render functions: `(frame, &State, &Theme)` in, cells out. One file per screen.
 
+pub mod account;
+pub mod acmedns;
 pub mod dashboard;
+pub mod detail;
+pub mod editor;
+pub mod form;
 pub mod help;
+pub mod issuance;
+pub mod log;
+pub mod matrix;
+pub mod popup;
+pub mod propagation;
+pub mod statusbar;
+pub mod widgets;
 
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use crate::tui::action::{first_key_label, Action};
-use crate::tui::state::State;
+use crate::tui::action::Action;
+use crate::tui::layout;
+use crate::tui::state::{Screen, State};
 use crate::tui::theme::Theme;
 
-/// The smallest terminal the dashboard draws in.
+/// The smallest terminal the UI draws in.
 pub const MIN_WIDTH: u16 = 80;
-/// The smallest terminal height the dashboard draws in.
+/// The smallest terminal height the UI draws in.
 pub const MIN_HEIGHT: u16 = 24;
 
 /// Draw the whole screen for `state`.
@@ -23,17 +36,35 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     // Paint the background first so themes with a `text.bg` colour fill the whole screen.
     frame.render_widget(Block::new().style(theme.text), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        render_too_small(frame, area, theme);
+        render_too_small(frame, area, state, theme);
         return;
     }
-    dashboard::render(frame, area, state, theme);
-    if state.show_help {
-        help::render(frame, area, theme);
+    let areas = layout::areas(area, state.log.open);
+    match state.screen() {
+        None => dashboard::render(frame, areas.body, state, theme),
+        Some(Screen::Detail(screen)) => detail::render(frame, areas.body, screen, state, theme),
+        Some(Screen::Editor(editor)) => editor::render(frame, areas.body, editor, state, theme),
+        Some(Screen::Account(wizard)) => account::render(frame, areas.body, wizard, state, theme),
+        Some(Screen::Issuance { cert }) => issuance::render(frame, areas.body, cert, state, theme),
+        Some(Screen::AcmeDns(wizard)) => acmedns::render(frame, areas.body, wizard, state, theme),
+        Some(Screen::Propagation(screen)) => {
+            propagation::render(frame, areas.body, screen, state, theme);
+        }
+    }
+    if let Some(log_area) = areas.log {
+        log::render(frame, log_area, state, theme);
+    }
+    statusbar::render(frame, areas.status, state, theme);
+    if state.help {
+        help::render(frame, area, &state.keymap, theme);
+    }
+    if let Some(p) = &state.popup {
+        popup::render(frame, area, p, theme);
     }
 }
 
 /// The only thing drawn below the minimum size.
-fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+fn render_too_small(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let lines = vec![
         Line::styled("Terminal too small", theme.error),
         Line::styled(
@@ -46,7 +77,7 @@ fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
         Line::styled(
             format!(
                 "Enlarge the window, or press {} to quit",
-                first_key_label(Action::Quit)
+                state.keymap.label(Action::Quit)
             ),
             theme.muted,
         ),

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Load benchmark (not a test) for certpilot's acme-dns server on loopback, release build:
+# registers ACCOUNTS accounts, runs ACCOUNTS x UPDATES concurrent /update calls (each account's
+# in order) while DNS workers query the TXT records over UDP, then QUERIES queries alone, then
+# checks that every account serves exactly the last two values written to it ("nothing lost").
+# Prints updates/s and queries/s; exits 1 when a value, an update or a query was lost.
+#
+#   scripts/bench-acmedns.sh     env: ACCOUNTS (40), UPDATES (6 per account), CONCURRENCY (16
+#                                HTTP workers; a quarter as many DNS workers during updates),
+#                                QUERIES (20000), BCRYPT_COST (10, the reference server's),
+#                                MODE=auto|binary|inprocess (auto: `certpilot acme-dns serve`
+#                                as a child process when the binary builds, else in-process),
+#                                KEEP=1 keeps the temp dir.
+set -euo pipefail
+export LC_ALL=C
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ACCOUNTS=${ACCOUNTS:-40} UPDATES=${UPDATES:-6} CONCURRENCY=${CONCURRENCY:-16}
+QUERIES=${QUERIES:-20000} BCRYPT_COST=${BCRYPT_COST:-10} MODE=${MODE:-auto}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-acmedns.XXXXXX")
+server_pid=""
+
+log() { echo "bench-acmedns: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+cleanup() {
+    local status=$?
+    if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; fi
+    if [[ ${KEEP:-0} == 1 || $status != 0 ]]; then log "temp dir kept: $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+cd "$repo"
+log "building (release): the load driver$([[ $MODE != inprocess ]] && echo ' and certpilot')"
+cargo build --release --quiet --example acmedns_load
+if [[ $MODE != inprocess ]]; then
+    if cargo build --release --quiet --bin certpilot 2>"$tmp/build.err"; then
+        MODE=binary
+    elif [[ $MODE == binary ]]; then
+        cat "$tmp/build.err" >&2
+        die "certpilot does not build"
+    else
+        log "certpilot does not build; measuring in-process"
+        MODE=inprocess
+    fi
+fi
+load=(target/release/examples/acmedns_load --accounts "$ACCOUNTS" --updates "$UPDATES"
+    --concurrency "$CONCURRENCY" --queries "$QUERIES" --bcrypt-cost "$BCRYPT_COST")
+
+# One python3 call holds every port while picking, so none is picked twice; the DNS port must
+# be free for UDP and TCP.
+free_ports() {
+    python3 - <<'PY'
+import socket
+held = []
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    port, t = u.getsockname()[1], socket.socket()
+    try:
+        t.bind(("127.0.0.1", port)); held += [u, t]; break
+    except OSError:
+        u.close(); t.close()
+s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
+print(port, s.getsockname()[1])
+PY
+}
+
+# Bounded poll (20 s) until the server answers /health; fail early if it died.
+wait_health() {
+    local deadline=$((SECONDS + 20))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$1/health" 2>/dev/null; do
+        kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server exited during startup"; }
+        ((SECONDS < deadline)) || die "server not answering on port $1 after 20 s"
+        sleep 0.05
+    done
+}
+
+# (accounts, txt rows, integrity) of the server's database, read after it stopped.
+db_report() {
+    python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+count = lambda t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+print(f"db_accounts={count('accounts')} db_txt_rows={count('txt')} "
+      f"db_integrity={db.execute('PRAGMA integrity_check').fetchone()[0]}")
+PY
+}
+
+status=0
+if [[ $MODE == binary ]]; then
+    read -r dns http <<<"$(free_ports)"
+    cat >"$tmp/server.toml" <<TOML
+zone = "auth.example.test"
+database = "acme-dns.db"
+nameservers = ["ns1.auth.example.test"]
+bcrypt_cost = $BCRYPT_COST
+log_level = "warn"
+[dns]
+listen = ["127.0.0.1:$dns"]
+[http]
+listen = "127.0.0.1:$http"
+[soa]
+mname = "ns1.auth.example.test"
+rname = "hostmaster.auth.example.test"
+TOML
+    CERTPILOT_LOG=warn target/release/certpilot --dir "$tmp/certpilot" acme-dns serve \
+        --config "$tmp/server.toml" >"$tmp/server.log" 2>&1 &
+    server_pid=$!
+    wait_health "$http"
+    log "certpilot acme-dns serve (pid $server_pid): DNS 127.0.0.1:$dns, HTTP 127.0.0.1:$http"
+    "${load[@]}" --http "http://127.0.0.1:$http" --dns "127.0.0.1:$dns" | tee "$tmp/result" || status=$?
+    kill -TERM "$server_pid"
+    server_status=0
+    wait "$server_pid" || server_status=$?
+    server_pid=""
+    echo "server_exit_after_sigterm=$server_status"
+    ((server_status == 0)) || { cat "$tmp/server.log" >&2; status=1; }
+    db_report "$tmp/acme-dns.db"
+else
+    "${load[@]}" | tee "$tmp/result" || status=$?
+fi
+
+cores=$(nproc 2>/dev/null || echo '?')
+log "done: mode=$MODE cores=$cores accounts=$ACCOUNTS updates/account=$UPDATES" \
+    "concurrency=$CONCURRENCY bcrypt_cost=$BCRYPT_COST (exit $status)"
+exit "$status"

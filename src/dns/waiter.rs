@@ -1,0 +1,267 @@
+//! Waiting for challenge records before answering the CA, in the mode the operator chose
+//! (`--propagation`): every authoritative address (the default), the configured resolvers
+//! only, a fixed wait, or not at all. Polls with backoff, never a fixed sleep.
+
+use std::fmt::{self, Write as _};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use super::expect::Expectation;
+use super::propagation::{Prober, ProberError};
+use super::report::PropagationReport;
+use super::visibility::{Checker, VisibilityError};
+
+/// First pause between two rounds; it grows by half each round up to [`MAX_DELAY`].
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+/// Longest pause between two rounds.
+const MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// How to decide that challenge records are visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Every address of every authoritative server of every zone on the path.
+    #[default]
+    Authoritative,
+    /// Only the configured resolvers (split horizon, firewalled networks).
+    Recursive,
+    /// A fixed wait, no checking.
+    Wait(Duration),
+    /// Do not wait at all.
+    Skip,
+}
+
+/// Why waiting failed or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// `--propagation` is not one of the modes.
+    #[error("--propagation {0:?}: choose authoritative, recursive, wait=SECONDS or skip")]
+    BadMode(String),
+    /// The resolvers could not be set up.
+    #[error(transparent)]
+    Setup(#[from] ProberError),
+    /// Zone discovery fails in a way waiting cannot fix.
+    #[error("{0}")]
+    Discovery(String),
+    /// The timeout passed before every address served the records.
+    #[error("after {}s the records are not on every authoritative server: {}{}",
+        .waited.as_secs(), .report.verdict(), hint_lines(.report))]
+    NotPropagated {
+        /// The last round.
+        report: Box<PropagationReport>,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// Recursive mode: the resolvers never served the records.
+    #[error(transparent)]
+    Recursive(#[from] VisibilityError),
+}
+
+fn hint_lines(report: &PropagationReport) -> String {
+    report.all_hints().fold(String::new(), |mut out, h| {
+        let _ = write!(out, "\nhint: {h}");
+        out
+    })
+}
+
+impl FromStr for Mode {
+    type Err = WaitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || WaitError::BadMode(text.to_owned());
+        match text.trim() {
+            "authoritative" => Ok(Mode::Authoritative),
+            "recursive" => Ok(Mode::Recursive),
+            "skip" => Ok(Mode::Skip),
+            other => {
+                let seconds = other.strip_prefix("wait=").ok_or_else(bad)?;
+                seconds
+                    .parse::<u64>()
+                    .map(|s| Mode::Wait(Duration::from_secs(s)))
+                    .map_err(|_| bad())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Authoritative => f.write_str("authoritative"),
+            Mode::Recursive => f.write_str("recursive"),
+            Mode::Wait(d) => write!(f, "wait={}", d.as_secs()),
+            Mode::Skip => f.write_str("skip"),
+        }
+    }
+}
+
+/// Waits for records in one [`Mode`].
+#[derive(Debug, Clone)]
+pub struct Waiter {
+    mode: Mode,
+    prober: Option<Prober>,
+    checker: Option<Checker>,
+}
+
+impl Waiter {
+    /// A waiter in `mode` using `resolvers` (`IP[:PORT]`; the system's when empty).
+    ///
+    /// # Errors
+    /// A resolver is not an address (or none can be found) in the modes that ask them.
+    pub fn new(mode: Mode, resolvers: &[String]) -> Result<Self, WaitError> {
+        let (prober, checker) = match mode {
+            Mode::Authoritative => (Some(Prober::new(resolvers)?), None),
+            Mode::Recursive => (None, Some(Checker::new(resolvers)?)),
+            Mode::Wait(_) | Mode::Skip => (None, None),
+        };
+        Ok(Self {
+            mode,
+            prober,
+            checker,
+        })
+    }
+
+    /// An authoritative-mode waiter around an existing prober (other timeouts, tests).
+    #[must_use]
+    pub fn authoritative(prober: Prober) -> Self {
+        Self {
+            mode: Mode::Authoritative,
+            prober: Some(prober),
+            checker: None,
+        }
+    }
+
+    /// The mode.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Wait until `expectations` are met or `timeout` passes. In authoritative mode every
+    /// round's report goes to `progress`. Returns the time waited.
+    ///
+    /// # Errors
+    /// The timeout passed first ([`WaitError::NotPropagated`] with the last round, or
+    /// [`WaitError::Recursive`]), or discovery fails in a way waiting cannot fix.
+    pub async fn wait(
+        &self,
+        expectations: &[Expectation],
+        timeout: Duration,
+        progress: &(dyn Fn(Box<PropagationReport>) + Send + Sync),
+    ) -> Result<Duration, WaitError> {
+        match (self.mode, &self.prober, &self.checker) {
+            (Mode::Skip, ..) => Ok(Duration::ZERO),
+            (Mode::Wait(pause), ..) => {
+                // The operator asked for exactly this pause.
+                tokio::time::sleep(pause).await;
+                Ok(pause)
+            }
+            (Mode::Recursive, _, Some(checker)) => {
+                let started = Instant::now();
+                let waits = expectations
+                    .iter()
+                    .map(|e| checker.wait_visible(&e.owner, &e.txt, timeout));
+                for result in futures::future::join_all(waits).await {
+                    result?;
+                }
+                Ok(started.elapsed())
+            }
+            (_, Some(prober), _) => poll(prober, expectations, timeout, progress).await,
+            _ => Err(WaitError::BadMode(self.mode.to_string())),
+        }
+    }
+}
+
+/// Rounds with growing pauses until propagated, a permanent error, or the deadline.
+async fn poll(
+    prober: &Prober,
+    expectations: &[Expectation],
+    timeout: Duration,
+    progress: &(dyn Fn(Box<PropagationReport>) + Send + Sync),
+) -> Result<Duration, WaitError> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut delay = FIRST_DELAY;
+    loop {
+        let report = Box::new(prober.check(expectations).await);
+        if let Some(error) = report.permanent_error() {
+            return Err(WaitError::Discovery(error.to_owned()));
+        }
+        let propagated = report.propagated;
+        progress(report.clone());
+        if propagated {
+            return Ok(started.elapsed());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(WaitError::NotPropagated {
+                report,
+                waited: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(delay.min(deadline - now)).await;
+        delay = (delay * 3 / 2).min(MAX_DELAY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_print_back() {
+        let cases = [
+            ("authoritative", Some(Mode::Authoritative)),
+            ("recursive", Some(Mode::Recursive)),
+            ("skip", Some(Mode::Skip)),
+            ("wait=90", Some(Mode::Wait(Duration::from_secs(90)))),
+            ("wait=0", Some(Mode::Wait(Duration::ZERO))),
+            ("wait=", None),
+            ("wait=-1", None),
+            ("wait=1m", None),
+            ("Authoritative", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let got = text.parse::<Mode>().ok();
+            assert_eq!(got, want, "{text:?}");
+            if let Some(mode) = got {
+                assert_eq!(mode.to_string().parse::<Mode>().unwrap(), mode);
+            }
+        }
+        let err = "often".parse::<Mode>().unwrap_err().to_string();
+        assert!(
+            err.contains("authoritative, recursive, wait=SECONDS or skip"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn skip_and_wait_do_not_ask_anybody() {
+        let nothing = |_: Box<PropagationReport>| panic!("no report expected");
+        let skip = Waiter::new(Mode::Skip, &[]).unwrap();
+        assert_eq!(
+            skip.wait(&[], Duration::from_secs(1), &nothing)
+                .await
+                .unwrap(),
+            Duration::ZERO
+        );
+        let pause = Duration::from_millis(30);
+        let wait = Waiter::new(Mode::Wait(pause), &["not an address".into()]).unwrap();
+        let started = Instant::now();
+        assert_eq!(
+            wait.wait(&[], Duration::from_secs(1), &nothing)
+                .await
+                .unwrap(),
+            pause
+        );
+        assert!(started.elapsed() >= pause);
+    }
+
+    #[test]
+    fn bad_resolvers_are_setup_errors() {
+        for mode in [Mode::Authoritative, Mode::Recursive] {
+            let err = Waiter::new(mode, &["dns.example".into()]).unwrap_err();
+            assert!(err.to_string().contains("\"dns.example\""), "{mode}: {err}");
+        }
+    }
+}

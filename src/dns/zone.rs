@@ -1,0 +1,610 @@
+//! Zone discovery: the zone a name lives in (its zone cut) and every address of every server
+//! authoritative for that zone, learned through the configured resolvers.
+//!
+//! The resolvers may be recursive (one SOA question shows the cut in the answer's authority
+//! section) or authoritative for a parent zone (they answer with referrals, which we follow
+//! down, like an iterative resolver would, using glue first).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use super::probe::rcode_name;
+use super::query::Transport;
+
+/// Referrals followed for one question before giving up (a loop, or a very deep tree).
+const MAX_REFERRALS: usize = 12;
+/// Glueless referrals resolved inside one another before giving up.
+const MAX_DEPTH: u8 = 3;
+/// When several servers can answer, the next one is asked this long after the previous one
+/// (unless an answer came first), so a dead server costs a quarter second, not a timeout.
+const STAGGER: Duration = Duration::from_millis(250);
+
+/// One address of a name server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerAddress {
+    /// The address.
+    pub ip: IpAddr,
+    /// Learned from the parent's glue (rather than by resolving the server's name).
+    pub glue: bool,
+}
+
+/// One server authoritative for a zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameServer {
+    /// Its host name (the NS target).
+    pub host: String,
+    /// Every IPv4 and IPv6 address, glue first.
+    pub addresses: Vec<ServerAddress>,
+    /// Why some or all addresses could not be learned.
+    pub problem: Option<String>,
+}
+
+/// A zone and its authoritative servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Zone {
+    /// The zone apex, without the trailing dot.
+    pub apex: String,
+    /// The union of the parent's delegation and the zone's own NS records.
+    pub servers: Vec<NameServer>,
+}
+
+/// Why the zone of a name could not be found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiscoveryError {
+    /// A configured resolver refuses the questions discovery needs: retrying will not help.
+    #[error("zone discovery for {name} failed: {server} answered {rcode} to {qtype}; use --propagation recursive if your resolvers cannot answer SOA/NS questions (a test DNS server, a filtering forwarder) or only they see the records (split horizon)")]
+    Rejected {
+        /// The name whose zone was sought.
+        name: String,
+        /// The resolver.
+        server: SocketAddr,
+        /// Its answer code.
+        rcode: String,
+        /// The question type.
+        qtype: String,
+    },
+    /// No usable answer (timeouts, SERVFAIL, lame servers); may pass.
+    #[error("zone discovery for {name} failed: {detail}")]
+    Failed {
+        /// The name whose zone was sought.
+        name: String,
+        /// What happened, per server.
+        detail: String,
+    },
+    /// The zone has no NS records.
+    #[error("zone discovery for {name} failed: zone {zone} has no NS records")]
+    NoNameServers {
+        /// The name whose zone was sought.
+        name: String,
+        /// The zone.
+        zone: String,
+    },
+}
+
+impl DiscoveryError {
+    /// Whether waiting cannot change the outcome (the resolvers reject the questions).
+    #[must_use]
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, DiscoveryError::Rejected { .. })
+    }
+}
+
+/// `example.com` for `example.com.` (and `.` for the root): how names are shown.
+#[must_use]
+pub fn display(name: &Name) -> String {
+    let text = name.to_ascii().to_ascii_lowercase();
+    match text.trim_end_matches('.') {
+        "" => ".".to_owned(),
+        trimmed => trimmed.to_owned(),
+    }
+}
+
+/// A referral: the child zone, its servers as the parent lists them, and glue.
+#[derive(Debug, Clone)]
+struct Delegation {
+    zone: Name,
+    hosts: Vec<Name>,
+    glue: Vec<(Name, IpAddr)>,
+}
+
+/// Where the SOA question for a candidate name landed.
+enum Cut {
+    /// The candidate is a zone apex.
+    Apex,
+    /// The candidate is inside this zone.
+    Inside(Name),
+    /// Not known from this answer (a CNAME, or no SOA in the authority section): go up.
+    Unknown,
+}
+
+fn address_of(record: &Record) -> Option<IpAddr> {
+    match &record.data {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    }
+}
+
+/// The glue (A/AAAA) of a message's additional section.
+fn glue_of(message: &Message) -> Vec<(Name, IpAddr)> {
+    message
+        .additionals
+        .iter()
+        .filter_map(|r| address_of(r).map(|ip| (r.name.to_lowercase(), ip)))
+        .collect()
+}
+
+/// The delegation in a non-authoritative, answerless NOERROR answer whose authority section
+/// names servers for an ancestor of `qname`.
+fn referral(message: &Message, qname: &Name) -> Option<Delegation> {
+    let meta = &message.metadata;
+    if meta.response_code != ResponseCode::NoError
+        || meta.authoritative
+        || !message.answers.is_empty()
+    {
+        return None;
+    }
+    let mut zone = None;
+    let mut hosts = Vec::new();
+    for record in &message.authorities {
+        if let RData::NS(ns) = &record.data {
+            if record.name.zone_of(qname) {
+                zone.get_or_insert_with(|| record.name.to_lowercase());
+                hosts.push(ns.0.to_lowercase());
+            }
+        }
+    }
+    zone.map(|zone| Delegation {
+        zone,
+        hosts,
+        glue: glue_of(message),
+    })
+}
+
+fn cut_of(message: &Message, candidate: &Name) -> Cut {
+    let at_candidate = |r: &&Record| &r.name == candidate;
+    for record in message.answers.iter().filter(at_candidate) {
+        match record.data {
+            RData::SOA(_) => return Cut::Apex,
+            RData::CNAME(_) => return Cut::Unknown,
+            _ => {}
+        }
+    }
+    message
+        .authorities
+        .iter()
+        .find(|r| matches!(r.data, RData::SOA(_)) && r.name.zone_of(candidate))
+        .map_or(Cut::Unknown, |r| Cut::Inside(r.name.to_lowercase()))
+}
+
+/// One zone's servers, found by whichever name needs them first.
+type ZoneCell = Arc<OnceCell<Result<Zone, DiscoveryError>>>;
+
+/// Finds zones; remembers each zone's servers for its own lifetime (one check round), so 100
+/// names in one zone resolve the servers once.
+#[derive(Debug)]
+pub struct Discovery {
+    transport: Transport,
+    resolvers: Vec<SocketAddr>,
+    zones: Mutex<HashMap<Name, ZoneCell>>,
+}
+
+impl Discovery {
+    /// Discover through `resolvers`, asking with `transport`.
+    #[must_use]
+    pub fn new(transport: Transport, resolvers: Vec<SocketAddr>) -> Self {
+        Self {
+            transport,
+            resolvers,
+            zones: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The zone `name` belongs to, with every address of every server.
+    ///
+    /// # Errors
+    /// The resolvers reject the questions, or no server gives a usable answer.
+    pub async fn zone_of(&self, name: &Name) -> Result<Zone, DiscoveryError> {
+        let (apex, delegation) = self.find_cut(name).await?;
+        let cell = {
+            let mut zones = self
+                .zones
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(zones.entry(apex.clone()).or_default())
+        };
+        cell.get_or_init(|| self.servers_of(name, apex, delegation))
+            .await
+            .clone()
+    }
+
+    /// Walk up from `name` until an SOA shows where the zone starts.
+    async fn find_cut(&self, name: &Name) -> Result<(Name, Option<Delegation>), DiscoveryError> {
+        let mut candidate = name.to_lowercase();
+        loop {
+            let (message, delegation) = self.lookup(name, &candidate, RecordType::SOA, 0).await?;
+            let apex = match cut_of(&message, &candidate) {
+                Cut::Apex => candidate.clone(),
+                Cut::Inside(apex) => apex,
+                Cut::Unknown if candidate.is_root() => {
+                    return Err(DiscoveryError::Failed {
+                        name: display(name),
+                        detail: "no SOA record found up to the root".into(),
+                    })
+                }
+                Cut::Unknown => {
+                    candidate = candidate.base_name();
+                    continue;
+                }
+            };
+            return Ok((apex.clone(), delegation.filter(|d| d.zone == apex)));
+        }
+    }
+
+    /// The final answer to `qname`/`rtype`, following referrals from the resolvers down,
+    /// plus the last referral seen. `subject` is the name being discovered (for errors).
+    async fn lookup(
+        &self,
+        subject: &Name,
+        qname: &Name,
+        rtype: RecordType,
+        depth: u8,
+    ) -> Result<(Message, Option<Delegation>), DiscoveryError> {
+        let failed = |detail: String| DiscoveryError::Failed {
+            name: display(subject),
+            detail,
+        };
+        let mut servers = self.resolvers.clone();
+        let mut last: Option<Delegation> = None;
+        for _ in 0..MAX_REFERRALS {
+            let referred_to = last.as_ref().map(|d| &d.zone);
+            let message = self
+                .ask_any(subject, &servers, qname, rtype, referred_to)
+                .await?;
+            let Some(delegation) = referral(&message, qname) else {
+                return Ok((message, last));
+            };
+            let deeper = last.as_ref().map_or(!delegation.zone.is_root(), |prev| {
+                prev.zone != delegation.zone && prev.zone.zone_of(&delegation.zone)
+            });
+            if !deeper {
+                return Err(failed(format!(
+                    "asking for {} {rtype}, a server sent a referral to {} that does not lead down the tree",
+                    display(qname),
+                    display(&delegation.zone)
+                )));
+            }
+            servers = self
+                .delegation_addresses(subject, &delegation, depth)
+                .await?;
+            last = Some(delegation);
+        }
+        Err(failed(format!(
+            "more than {MAX_REFERRALS} referrals for {}",
+            display(qname)
+        )))
+    }
+
+    /// The addresses to ask after a referral: glue, or (glueless) the hosts resolved.
+    async fn delegation_addresses(
+        &self,
+        subject: &Name,
+        delegation: &Delegation,
+        depth: u8,
+    ) -> Result<Vec<SocketAddr>, DiscoveryError> {
+        let mut ips: Vec<IpAddr> = delegation.glue.iter().map(|(_, ip)| *ip).collect();
+        if ips.is_empty() && depth < MAX_DEPTH {
+            for host in &delegation.hosts {
+                let lookup = Box::pin(self.lookup(subject, host, RecordType::A, depth + 1));
+                if let Ok((message, _)) = lookup.await {
+                    ips.extend(message.answers.iter().filter_map(address_of));
+                }
+            }
+        }
+        if ips.is_empty() {
+            return Err(DiscoveryError::Failed {
+                name: display(subject),
+                detail: format!(
+                    "no address found for any server of {}",
+                    display(&delegation.zone)
+                ),
+            });
+        }
+        Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, 53)).collect())
+    }
+
+    /// Ask `servers` one after another, [`STAGGER`] apart, and take the first usable answer;
+    /// the others are cancelled. From the resolvers (`referred_to` is `None`), NOERROR or
+    /// NXDOMAIN is usable; from the servers of a zone we were referred to, only an
+    /// authoritative answer or a referral further down (a lame server's upward referral is
+    /// skipped like a failure).
+    async fn ask_any(
+        &self,
+        subject: &Name,
+        servers: &[SocketAddr],
+        qname: &Name,
+        rtype: RecordType,
+        referred_to: Option<&Name>,
+    ) -> Result<Message, DiscoveryError> {
+        let from_resolvers = referred_to.is_none();
+        let mut racers: FuturesUnordered<_> = servers
+            .iter()
+            .zip(0_u32..)
+            .map(|(server, i)| async move {
+                tokio::time::sleep(STAGGER * i).await;
+                let answer = self
+                    .transport
+                    .ask(*server, qname, rtype, from_resolvers)
+                    .await;
+                (*server, answer)
+            })
+            .collect();
+        let mut problems = Vec::new();
+        let mut rejected = None;
+        while let Some((server, answer)) = racers.next().await {
+            let message = match answer {
+                Ok(response) => response.message,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    continue;
+                }
+            };
+            let rcode = message.metadata.response_code;
+            if matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+                let usable = match referred_to {
+                    None => true,
+                    Some(zone) => {
+                        message.metadata.authoritative
+                            || referral(&message, qname)
+                                .is_some_and(|d| d.zone != *zone && zone.zone_of(&d.zone))
+                    }
+                };
+                if usable {
+                    return Ok(message);
+                }
+                problems.push(format!(
+                    "{server} is not authoritative for {} (lame)",
+                    display(qname)
+                ));
+                continue;
+            }
+            problems.push(format!(
+                "{server} answered {} to {} {rtype}",
+                rcode_name(rcode),
+                display(qname)
+            ));
+            if from_resolvers && rcode != ResponseCode::ServFail && rejected.is_none() {
+                rejected = Some((server, rcode));
+            }
+        }
+        if let Some((server, rcode)) = rejected {
+            return Err(DiscoveryError::Rejected {
+                name: display(subject),
+                server,
+                rcode: rcode_name(rcode),
+                qtype: rtype.to_string(),
+            });
+        }
+        Err(DiscoveryError::Failed {
+            name: display(subject),
+            detail: if problems.is_empty() {
+                "no server to ask".into()
+            } else {
+                problems.join("; ")
+            },
+        })
+    }
+
+    /// The zone's servers: the parent's delegation (when we followed one) and the zone's own
+    /// NS records, each with every address.
+    async fn servers_of(
+        &self,
+        subject: &Name,
+        apex: Name,
+        delegation: Option<Delegation>,
+    ) -> Result<Zone, DiscoveryError> {
+        let (message, seen) = self.lookup(subject, &apex, RecordType::NS, 0).await?;
+        let delegation = delegation.or(seen.filter(|d| d.zone == apex));
+        let mut hosts: Vec<Name> = message
+            .answers
+            .iter()
+            .filter(|r| r.name == apex)
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some(ns.0.to_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let mut glue = glue_of(&message);
+        if let Some(d) = delegation {
+            hosts.extend(d.hosts);
+            // The parent's glue is what resolvers use first.
+            glue.splice(0..0, d.glue);
+        }
+        dedup(&mut hosts);
+        if hosts.is_empty() {
+            return Err(DiscoveryError::NoNameServers {
+                name: display(subject),
+                zone: display(&apex),
+            });
+        }
+        let servers = hosts.iter().map(|host| self.server(subject, host, &glue));
+        Ok(Zone {
+            apex: display(&apex),
+            servers: futures::future::join_all(servers).await,
+        })
+    }
+
+    /// One server: glue first, then its A and AAAA records.
+    async fn server(&self, subject: &Name, host: &Name, glue: &[(Name, IpAddr)]) -> NameServer {
+        let mut addresses: Vec<ServerAddress> = Vec::new();
+        for (_, ip) in glue.iter().filter(|(name, _)| name == host) {
+            // The parent's and the zone's own additional sections often repeat the glue.
+            if !addresses.iter().any(|a| a.ip == *ip) {
+                addresses.push(ServerAddress {
+                    ip: *ip,
+                    glue: true,
+                });
+            }
+        }
+        let (v4, v6) = tokio::join!(
+            self.lookup(subject, host, RecordType::A, 0),
+            self.lookup(subject, host, RecordType::AAAA, 0)
+        );
+        let mut problems = Vec::new();
+        for result in [v4, v6] {
+            match result {
+                Ok((message, _)) => {
+                    for ip in message.answers.iter().filter_map(address_of) {
+                        if !addresses.iter().any(|a| a.ip == ip) {
+                            addresses.push(ServerAddress { ip, glue: false });
+                        }
+                    }
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        let problem = if addresses.is_empty() {
+            problems.push("no address".into());
+            Some(problems.join("; "))
+        } else {
+            (!problems.is_empty()).then(|| problems.join("; "))
+        };
+        NameServer {
+            host: display(host),
+            addresses,
+            problem,
+        }
+    }
+}
+
+fn dedup(hosts: &mut Vec<Name>) {
+    let mut seen = Vec::with_capacity(hosts.len());
+    hosts.retain(|h| {
+        let fresh = !seen.contains(h);
+        if fresh {
+            seen.push(h.clone());
+        }
+        fresh
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::OpCode;
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA, TXT};
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    fn soa(zone: &str) -> Record {
+        let data = SOA::new(name("ns.x."), name("h.x."), 1, 60, 60, 600, 60);
+        Record::from_rdata(name(zone), 60, RData::SOA(data))
+    }
+
+    fn message(aa: bool, rcode: ResponseCode) -> Message {
+        let mut m = Message::response(1, OpCode::Query);
+        m.metadata.authoritative = aa;
+        m.metadata.response_code = rcode;
+        m
+    }
+
+    #[test]
+    fn the_cut_is_read_from_answers_and_authority() {
+        let q = name("_acme-challenge.www.example.test.");
+        let mut apex = message(true, ResponseCode::NoError);
+        apex.add_answer(soa("_acme-challenge.www.example.test."));
+        let mut nodata = message(true, ResponseCode::NoError);
+        nodata.add_authority(soa("example.test."));
+        let mut nx = message(false, ResponseCode::NXDomain);
+        nx.add_authority(soa("test."));
+        let mut unrelated = message(true, ResponseCode::NoError);
+        unrelated.add_authority(soa("other.test."));
+        let mut cname = message(false, ResponseCode::NoError);
+        cname.add_answer(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::CNAME(CNAME(name("x.acme.test."))),
+        ));
+        cname.add_authority(soa("acme.test."));
+        let cases = [
+            ("apex", apex, Some("_acme-challenge.www.example.test")),
+            ("nodata", nodata, Some("example.test")),
+            ("nxdomain", nx, Some("test")),
+            ("unrelated soa", unrelated, None),
+            ("cname owner is never an apex", cname, None),
+        ];
+        for (what, m, want) in cases {
+            let got = match cut_of(&m, &q) {
+                Cut::Apex => Some(display(&q)),
+                Cut::Inside(z) => Some(display(&z)),
+                Cut::Unknown => None,
+            };
+            assert_eq!(got.as_deref(), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn referrals_are_answerless_non_authoritative_ns_sets_above_the_name() {
+        let q = name("_acme-challenge.example.test.");
+        let ns = |owner: &str, host: &str| {
+            Record::from_rdata(name(owner), 60, RData::NS(NS(name(host))))
+        };
+        let mut good = message(false, ResponseCode::NoError);
+        good.add_authority(ns("example.test.", "ns1.example.test."));
+        good.add_authority(ns("example.test.", "ns2.example.test."));
+        good.add_additional(Record::from_rdata(
+            name("ns1.example.test."),
+            60,
+            RData::A(A::new(127, 0, 9, 2)),
+        ));
+        let d = referral(&good, &q).unwrap();
+        assert_eq!(display(&d.zone), "example.test");
+        assert_eq!(d.hosts.len(), 2);
+        assert_eq!(
+            d.glue,
+            vec![(name("ns1.example.test."), IpAddr::from([127, 0, 9, 2]))]
+        );
+
+        let mut authoritative = good.clone();
+        authoritative.metadata.authoritative = true;
+        let mut answered = good.clone();
+        answered.add_answer(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::TXT(TXT::new(vec!["v".into()])),
+        ));
+        let mut sideways = message(false, ResponseCode::NoError);
+        sideways.add_authority(ns("other.test.", "ns.other.test."));
+        let mut refused = good.clone();
+        refused.metadata.response_code = ResponseCode::Refused;
+        for (what, m) in [
+            ("authoritative", authoritative),
+            ("has an answer", answered),
+            ("not above the name", sideways),
+            ("refused", refused),
+        ] {
+            assert!(referral(&m, &q).is_none(), "{what}");
+        }
+    }
+
+    #[test]
+    fn names_display_without_the_root_dot() {
+        for (input, want) in [
+            ("Example.TEST.", "example.test"),
+            (".", "."),
+            ("a.b", "a.b"),
+        ] {
+            assert_eq!(display(&name(input)), want);
+        }
+    }
+}

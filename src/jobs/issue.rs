@@ -1,0 +1,433 @@
+//! Issuance from the UI: the same engine as `certpilot issue`, its steps forwarded as events,
+//! and a cancel that leaves no challenge records behind.
+//!
+//! Dropping the engine's future skips its own cleanup, so a cancel is cooperative: before the
+//! order exists nothing needs undoing; while the solvers publish, the job waits for them to
+//! finish (so it knows every value) and then drops the engine; once records are published it
+//! drops the engine and removes them through the same solvers; after validation the engine
+//! has already removed them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+
+use super::context::blocking;
+use super::{Context, Event};
+use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
+use crate::cert::store::CertStore;
+use crate::config::{Config, DomainConfig};
+use crate::dns::{Mode, Waiter};
+use crate::domain::names;
+use crate::lock::CertLock;
+use crate::secrets::{Keystore, SecretRef};
+use crate::solver::{self, ChallengeRecord, SolverDeps};
+
+/// How long the CA may take to validate and issue (as the CLI).
+const CA_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A successful issuance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// Serial, hex.
+    pub serial: String,
+    /// Expiry.
+    pub not_after: OffsetDateTime,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// A failed or cancelled issuance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueFailure {
+    /// What went wrong, verbatim (the CA's problem document included).
+    pub message: String,
+    /// What to do about it, when certpilot knows.
+    pub hint: Option<String>,
+    /// The operator cancelled.
+    pub cancelled: bool,
+}
+
+impl IssueFailure {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+            cancelled: false,
+        }
+    }
+}
+
+/// Where the engine is, as far as cleanup is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// No order yet: nothing to undo.
+    Start,
+    /// The solvers are publishing: wait for them before stopping.
+    Publishing,
+    /// These records are published and not yet removed.
+    Published(Vec<ChallengeRecord>),
+    /// The engine removed the records itself.
+    Clean,
+}
+
+/// Issue `cert`, sending [`Event::IssueProgress`] through `reply`; a `true` on `cancel`
+/// stops it cleanly.
+///
+/// # Errors
+/// Why it failed (the CA's problem document verbatim, with a hint), or that it was cancelled
+/// (and whether the records were removed).
+pub async fn run(
+    ctx: Arc<Context>,
+    cert: String,
+    reply: impl Fn(Event) + Send + Sync,
+    cancel: watch::Receiver<bool>,
+) -> Result<Issued, IssueFailure> {
+    let prepared = prepare(&ctx, &cert).await?;
+    let (config, _lock, issue_ctx, account, account_name) = prepared;
+    let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Progress>();
+    let report = move |progress: Progress| {
+        // The receiver lives until the engine is dropped.
+        let _ = step_tx.send(progress);
+    };
+    let engine = acme::issue(&issue_ctx, &account, &account_name, &cert, &report);
+    let ended = drive(engine, &mut step_rx, &reply, cancel).await;
+    match ended {
+        Ended::Finished(Ok(outcome)) => Ok(Issued {
+            serial: outcome.meta.serial,
+            not_after: outcome.meta.not_after,
+            elapsed: outcome.elapsed,
+        }),
+        Ended::Finished(Err(e)) => Err(failure(&e)),
+        Ended::Cancelled(phase) => Err(cancelled(&config, &issue_ctx.keystore, phase).await),
+    }
+}
+
+type Prepared = (
+    Arc<Config>,
+    CertLock,
+    IssueContext,
+    instant_acme::Account,
+    String,
+);
+
+/// Everything before the engine: config checks, the lock, the keyring, the account.
+async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailure> {
+    let config = Arc::new(ctx.config().map_err(IssueFailure::new)?);
+    acme::engine::preflight(&config, cert).map_err(|e| failure(&e))?;
+    refuse_manual(&config, cert)?;
+    let account_name = config
+        .certificates
+        .get(cert)
+        .and_then(|c| config.account_for(c))
+        .map(str::to_owned)
+        .ok_or_else(|| IssueFailure {
+            hint: Some("add an account with A, then pick it in the editor (e)".into()),
+            ..IssueFailure::new(format!("certificate {cert:?} has no account"))
+        })?;
+    let lock = CertLock::try_acquire(&ctx.paths.state, cert).map_err(|e| IssueFailure {
+        hint: Some("another certpilot run is working on it; wait for it to finish".into()),
+        ..IssueFailure::new(e.to_string())
+    })?;
+    let opener = Arc::clone(ctx);
+    let entry = SecretRef::Account(account_name.clone());
+    let (keystore, creds) = blocking(move || {
+        let keystore = opener.keystore()?;
+        let creds = keystore.get(&entry).map_err(|e| e.to_string())?;
+        Ok((keystore, creds))
+    })
+    .await
+    .map_err(IssueFailure::new)?;
+    let creds = creds.ok_or_else(|| {
+        IssueFailure::new(format!(
+            "account {account_name}: its credentials are not in the keyring; register it again"
+        ))
+    })?;
+    let client = http::client(ctx.ca_bundle_for(&config, &account_name).as_deref())
+        .map_err(|e| IssueFailure::new(e.to_string()))?;
+    let account = account::restore(&client, &account_name, &creds)
+        .await
+        .map_err(|e| IssueFailure::new(e.to_string()))?;
+    // The `--propagation` mode, as the CLI reads it (authoritative unless told).
+    let mode = match ctx.propagation_mode() {
+        Some(text) => text.parse::<Mode>(),
+        None => Ok(Mode::default()),
+    };
+    let checker = mode
+        .and_then(|mode| Waiter::new(mode, &ctx.resolvers(&config)))
+        .map_err(|e| IssueFailure::new(e.to_string()))?;
+    let issue_ctx = IssueContext {
+        config: Arc::clone(&config),
+        keystore,
+        store: CertStore::new(&ctx.paths.certificates),
+        checker,
+        propagation_timeout: ctx.propagation_timeout(&config),
+        ca_timeout: CA_TIMEOUT,
+    };
+    Ok((config, lock, issue_ctx, account, account_name))
+}
+
+/// The manual solver asks on the terminal, which the dashboard owns.
+fn refuse_manual(config: &Config, cert: &str) -> Result<(), IssueFailure> {
+    let names = config
+        .certificates
+        .get(cert)
+        .map(|c| c.names.as_slice())
+        .unwrap_or_default();
+    let manual = names.iter().find(|name| {
+        matches!(
+            config.solver_for(names::base_domain(name)),
+            Some((_, DomainConfig::Manual))
+        )
+    });
+    match manual {
+        Some(name) => Err(IssueFailure {
+            hint: Some(format!(
+                "quit and run `certpilot issue {cert}` in a terminal, or choose the exec solver"
+            )),
+            ..IssueFailure::new(format!(
+                "{name} uses the manual solver, which asks on the terminal"
+            ))
+        }),
+        None => Ok(()),
+    }
+}
+
+enum Ended<T> {
+    Finished(T),
+    Cancelled(Phase),
+}
+
+/// Poll the engine, forward its steps, and stop at a safe point once cancelled.
+async fn drive<F, T>(
+    engine: F,
+    steps: &mut mpsc::UnboundedReceiver<Progress>,
+    reply: &(impl Fn(Event) + Send + Sync),
+    mut cancel: watch::Receiver<bool>,
+) -> Ended<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    tokio::pin!(engine);
+    let mut phase = Phase::Start;
+    let mut cancelling = false;
+    loop {
+        tokio::select! {
+            biased;
+            Some(progress) = steps.recv() => {
+                phase = advance(phase, &progress.step);
+                reply(Event::IssueProgress { step: progress.step, elapsed: progress.elapsed });
+                if cancelling && phase != Phase::Publishing {
+                    return Ended::Cancelled(phase);
+                }
+            }
+            result = &mut engine => {
+                // Steps reported just before the end are still queued.
+                while let Ok(progress) = steps.try_recv() {
+                    reply(Event::IssueProgress { step: progress.step, elapsed: progress.elapsed });
+                }
+                return Ended::Finished(result);
+            }
+            _ = cancel.changed(), if !cancelling => {
+                cancelling = true;
+                tracing::info!(phase = ?phase, "issuance cancel requested");
+                if phase != Phase::Publishing {
+                    return Ended::Cancelled(phase);
+                }
+            }
+        }
+    }
+}
+
+fn advance(phase: Phase, step: &Step) -> Phase {
+    match step {
+        Step::OrderCreated { .. } => Phase::Publishing,
+        Step::RecordsPublished { records } => Phase::Published(records.clone()),
+        Step::Validated | Step::Finalized | Step::Stored { .. } => Phase::Clean,
+        _ => phase,
+    }
+}
+
+/// Remove what a cancelled issuance published, through the solvers that published it.
+async fn cancelled(config: &Config, keystore: &Keystore, phase: Phase) -> IssueFailure {
+    let Phase::Published(records) = phase else {
+        return IssueFailure {
+            cancelled: true,
+            ..IssueFailure::new("cancelled; no challenge records were left behind")
+        };
+    };
+    let mut by_domain: BTreeMap<String, (DomainConfig, Vec<ChallengeRecord>)> = BTreeMap::new();
+    for record in records {
+        if let Some((suffix, cfg)) = config.solver_for(names::base_domain(&record.identifier)) {
+            let entry = by_domain
+                .entry(suffix.to_owned())
+                .or_insert_with(|| (cfg.clone(), Vec::new()));
+            entry.1.push(record);
+        }
+    }
+    let mut problems = Vec::new();
+    let mut removed = 0;
+    for (domain, (cfg, records)) in &by_domain {
+        let deps = SolverDeps {
+            config,
+            domain,
+            hook_timeout: Duration::from_secs(config.settings.hook_timeout),
+            keystore,
+        };
+        let result = match solver::from_config(cfg, &deps) {
+            Ok(solver) => solver.cleanup(records).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => removed += records.len(),
+            Err(e) => problems.push(format!("{domain}: {e}")),
+        }
+    }
+    let message = if problems.is_empty() {
+        format!("cancelled; {removed} challenge record(s) removed")
+    } else {
+        format!(
+            "cancelled, but removing the challenge records failed:\n{}",
+            problems.join("\n")
+        )
+    };
+    IssueFailure {
+        cancelled: true,
+        ..IssueFailure::new(message)
+    }
+}
+
+/// The engine's error with certpilot's hint. CA problems carry the CA's own hint already.
+fn failure(e: &IssueError) -> IssueFailure {
+    let hint = match e {
+        IssueError::Visibility(_) => Some(
+            "the resolvers do not serve the TXT value yet: check that the hook published it \
+             and that the resolvers see the zone (press c to check propagation)",
+        ),
+        IssueError::Solver(_) => Some(
+            "the solver could not publish the record: run the hook by hand \
+             (HOOK present FQDN. VALUE) to see why",
+        ),
+        IssueError::Secrets(_) => {
+            Some("the keyring is not reachable: pick a store with --keystore (see the README)")
+        }
+        IssueError::Config(_) => Some("fix the definition with e, or the solver mapping"),
+        _ => None,
+    };
+    IssueFailure {
+        hint: hint.map(str::to_owned),
+        ..IssueFailure::new(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn record() -> ChallengeRecord {
+        ChallengeRecord {
+            identifier: "a.example.test".into(),
+            fqdn: "_acme-challenge.a.example.test.".into(),
+            value: "v".into(),
+        }
+    }
+
+    fn progress(step: Step) -> Progress {
+        Progress {
+            cert: "a".into(),
+            step,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// A fake engine: reports `steps` (each after `gap`), then never ends.
+    async fn engine(tx: mpsc::UnboundedSender<Progress>, steps: Vec<Step>, gap: Duration) {
+        for step in steps {
+            tokio::time::sleep(gap).await;
+            let _ = tx.send(progress(step));
+        }
+        std::future::pending::<()>().await;
+    }
+
+    async fn cancelled_after(steps: Vec<Step>, cancel_at: Duration) -> (Phase, usize) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let seen = Mutex::new(0);
+        let reply = |_: Event| *seen.lock().unwrap() += 1;
+        let fake = engine(tx, steps, Duration::from_millis(50));
+        let cancel = async {
+            tokio::time::sleep(cancel_at).await;
+            cancel_tx.send(true).unwrap();
+            std::future::pending::<()>().await;
+        };
+        let ended = tokio::select! {
+            ended = drive(fake, &mut rx, &reply, cancel_rx) => ended,
+            () = cancel => unreachable!(),
+        };
+        let Ended::Cancelled(phase) = ended else {
+            panic!("the fake engine never finishes")
+        };
+        let count = *seen.lock().unwrap();
+        (phase, count)
+    }
+
+    #[tokio::test]
+    async fn cancel_before_the_order_stops_at_once() {
+        let steps = vec![
+            Step::AccountReady,
+            Step::OrderCreated {
+                url: "u".into(),
+                pending: 1,
+            },
+        ];
+        let (phase, seen) = cancelled_after(steps, Duration::from_millis(75)).await;
+        assert_eq!((phase, seen), (Phase::Start, 1));
+    }
+
+    #[tokio::test]
+    async fn cancel_while_publishing_waits_for_the_records() {
+        let steps = vec![
+            Step::AccountReady,
+            Step::OrderCreated {
+                url: "u".into(),
+                pending: 1,
+            },
+            Step::RecordsPublished {
+                records: vec![record()],
+            },
+            Step::RecordsVisible,
+        ];
+        // Cancelled between OrderCreated (100 ms) and RecordsPublished (150 ms).
+        let (phase, seen) = cancelled_after(steps, Duration::from_millis(120)).await;
+        assert_eq!((phase, seen), (Phase::Published(vec![record()]), 3));
+    }
+
+    #[tokio::test]
+    async fn cancel_after_validation_has_nothing_to_remove() {
+        let steps = vec![
+            Step::OrderCreated {
+                url: "u".into(),
+                pending: 1,
+            },
+            Step::RecordsPublished {
+                records: vec![record()],
+            },
+            Step::Validated,
+        ];
+        let (phase, _) = cancelled_after(steps, Duration::from_millis(175)).await;
+        assert_eq!(phase, Phase::Clean);
+    }
+
+    #[test]
+    fn hints_name_what_to_do() {
+        let config = failure(&IssueError::Config("no solver".into()));
+        assert_eq!(config.message, "no solver");
+        assert!(config.hint.unwrap().contains("with e"));
+        let busy = failure(&IssueError::Busy("web is busy".into()));
+        assert_eq!(busy.hint, None);
+    }
+}

@@ -1,0 +1,185 @@
+//! The only bridge between the library and the terminal UI.
+//!
+//! The UI's pure `update` asks for work by returning a [`Job`] with a fresh [`JobId`]; the
+//! [`Runner`] spawns it as a tokio task and every answer comes back as an [`Event`] inside a
+//! [`Tagged`] message carrying that id, so the UI can drop answers of jobs it no longer waits
+//! for. Jobs of one [`Job::slot`] supersede each other: starting one aborts the previous.
+//! Nothing here draws, and nothing is shared with the UI but these messages.
+//!
+//! - [`context`]: what jobs need from the command line (paths, keyring, resolvers, CA bundle).
+//! - [`inventory`]: the dashboard's rows and a certificate's detail (file I/O only).
+//! - [`account`]: a CA's directory and terms, registering an account.
+//! - [`acmedns`]: registering or importing acme-dns accounts.
+//! - [`certs`]: saving and deleting certificate definitions.
+//! - [`issue`]: the issuance engine with progress and a cancel that removes the records.
+//! - [`propagation`]: one round of the propagation checker, answers streamed.
+//! - [`logs`]: a tracing layer that forwards events to the UI's log pane.
+
+pub mod account;
+pub mod acmedns;
+pub mod certs;
+pub mod context;
+pub mod inventory;
+pub mod issue;
+pub mod logs;
+pub mod propagation;
+mod runner;
+
+use std::time::Duration;
+
+pub use context::Context;
+pub use runner::Runner;
+
+use crate::acme::Step;
+
+/// Identifies one started job; answers carry it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub u64);
+
+/// Work the UI asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// Read the configuration and the certificate store: [`Event::InventoryLoaded`].
+    LoadInventory,
+    /// Read one certificate's files: [`Event::DetailLoaded`].
+    LoadDetail {
+        /// Certificate name.
+        name: String,
+    },
+    /// Fetch a CA's directory (terms, EAB): [`Event::DirectoryFetched`].
+    FetchDirectory {
+        /// A preset name or an https URL.
+        directory: String,
+    },
+    /// Register an account: [`Event::AccountRegistered`].
+    RegisterAccount(account::AccountRequest),
+    /// Add or replace a certificate definition: [`Event::CertificateSaved`].
+    SaveCertificate(certs::CertRequest),
+    /// Remove a certificate definition: [`Event::CertificateDeleted`].
+    DeleteCertificate {
+        /// Certificate name.
+        name: String,
+        /// Also delete its files and its key.
+        purge: bool,
+    },
+    /// Issue or renew a certificate: [`Event::IssueProgress`] then [`Event::IssueFinished`].
+    Issue {
+        /// Certificate name.
+        cert: String,
+    },
+    /// Register an acme-dns account: [`Event::AcmeDnsSaved`].
+    AcmeDnsRegister(acmedns::RegisterRequest),
+    /// Import acme-dns credentials: [`Event::AcmeDnsSaved`].
+    AcmeDnsImport(acmedns::ImportRequest),
+    /// One propagation round: [`Event::Probe`] per answer, then [`Event::PropagationChecked`].
+    CheckPropagation {
+        /// Who asks (one round per key runs at a time).
+        key: String,
+        /// What to check.
+        target: propagation::Target,
+    },
+}
+
+impl Job {
+    /// Jobs with the same slot supersede each other.
+    #[must_use]
+    pub fn slot(&self) -> String {
+        match self {
+            Job::LoadInventory => "inventory".to_owned(),
+            Job::LoadDetail { .. } => "detail".to_owned(),
+            Job::FetchDirectory { .. } | Job::RegisterAccount(_) => "account".to_owned(),
+            Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => "certs".to_owned(),
+            Job::Issue { cert } => format!("issue:{cert}"),
+            Job::CheckPropagation { key, .. } => format!("propagation:{key}"),
+            Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => "acme-dns".to_owned(),
+        }
+    }
+
+    /// Whether the job changes something, so quitting while it runs asks first.
+    #[must_use]
+    pub fn changes_state(&self) -> bool {
+        matches!(
+            self,
+            Job::RegisterAccount(_)
+                | Job::AcmeDnsRegister(_)
+                | Job::AcmeDnsImport(_)
+                | Job::SaveCertificate(_)
+                | Job::DeleteCertificate { .. }
+                | Job::Issue { .. }
+        )
+    }
+
+    /// What the job does, for the status bar and the quit question.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Job::LoadInventory => "reading certificates".to_owned(),
+            Job::LoadDetail { name } => format!("reading {name}"),
+            Job::FetchDirectory { .. } => "fetching the CA's directory".to_owned(),
+            Job::RegisterAccount(request) => format!("registering account {}", request.name),
+            Job::SaveCertificate(request) => format!("saving {}", request.name),
+            Job::DeleteCertificate { name, .. } => format!("deleting {name}"),
+            Job::Issue { cert } => format!("issuing {cert}"),
+            Job::CheckPropagation { .. } => "checking propagation".to_owned(),
+            Job::AcmeDnsRegister(r) => format!("registering {} on acme-dns", r.domain),
+            Job::AcmeDnsImport(_) => "importing acme-dns credentials".to_owned(),
+        }
+    }
+
+    /// Whether a cancel asks the job to stop cleanly instead of aborting it.
+    #[must_use]
+    pub fn cancels_gracefully(&self) -> bool {
+        matches!(self, Job::Issue { .. })
+    }
+}
+
+/// A job's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The dashboard's data.
+    InventoryLoaded(Result<inventory::Inventory, String>),
+    /// One certificate's detail.
+    DetailLoaded(Result<Box<inventory::CertDetail>, String>),
+    /// A CA's directory metadata.
+    DirectoryFetched(Result<account::DirectoryInfo, String>),
+    /// An account was registered (or why not).
+    AccountRegistered(Result<account::Registered, String>),
+    /// A certificate definition was saved: its name.
+    CertificateSaved(Result<String, String>),
+    /// A certificate definition was removed: its name.
+    CertificateDeleted(Result<String, String>),
+    /// The issuance reached a step.
+    IssueProgress {
+        /// The step.
+        step: Step,
+        /// Time since the issuance started.
+        elapsed: Duration,
+    },
+    /// The issuance ended.
+    IssueFinished(Result<issue::Issued, issue::IssueFailure>),
+    /// acme-dns registrations were saved (or why not).
+    AcmeDnsSaved(Result<Vec<acmedns::Delegation>, String>),
+    /// A propagation round discovered a zone or heard from an address.
+    Probe(crate::dns::ProbeEvent),
+    /// A propagation round ended.
+    PropagationChecked(Result<Box<crate::dns::PropagationReport>, String>),
+    /// The job's task panicked; the message says where.
+    Panicked(String),
+}
+
+impl Event {
+    /// Whether this is the job's last answer.
+    #[must_use]
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Event::IssueProgress { .. } | Event::Probe(_))
+    }
+}
+
+/// An answer with the id of the job that sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    /// The job.
+    pub id: JobId,
+    /// Its answer.
+    pub event: Event,
+}

@@ -1,0 +1,184 @@
+//! Runs jobs as tokio tasks and sends their tagged answers back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::instrument::WithSubscriber as _;
+
+use super::context::blocking;
+use super::{
+    account, acmedns, certs, inventory, issue, propagation, Context, Event, Job, JobId, Tagged,
+};
+
+struct Task {
+    slot: String,
+    handle: JoinHandle<()>,
+    /// For jobs that stop cleanly: send `true` to ask.
+    cancel: Option<watch::Sender<bool>>,
+}
+
+/// Spawns jobs; owns their tasks.
+pub struct Runner {
+    ctx: Arc<Context>,
+    tx: mpsc::UnboundedSender<Tagged>,
+    tasks: HashMap<JobId, Task>,
+}
+
+impl Runner {
+    /// A runner and the channel its answers arrive on. Answers are few and every one counts
+    /// (a lost "finished" would leave the UI waiting), so the channel is unbounded; the
+    /// number of jobs bounds it.
+    #[must_use]
+    pub fn new(ctx: Arc<Context>) -> (Self, mpsc::UnboundedReceiver<Tagged>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runner = Self {
+            ctx,
+            tx,
+            tasks: HashMap::new(),
+        };
+        (runner, rx)
+    }
+
+    /// Start `job` as `id`, aborting a running job of the same slot (its answer would be stale).
+    pub fn start(&mut self, id: JobId, job: Job) {
+        self.tasks.retain(|_, task| !task.handle.is_finished());
+        let slot = job.slot();
+        let superseded: Vec<JobId> = self
+            .tasks
+            .iter()
+            .filter(|(_, task)| task.slot == slot)
+            .map(|(id, _)| *id)
+            .collect();
+        for old in superseded {
+            if let Some(task) = self.tasks.remove(&old) {
+                tracing::debug!(job = old.0, slot, "superseded");
+                task.handle.abort();
+            }
+        }
+        tracing::debug!(job = id.0, what = %job.label(), "job started");
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let cancel = job.cancels_gracefully().then_some(cancel_tx);
+        let reply = Reply {
+            id,
+            tx: self.tx.clone(),
+        };
+        let ctx = Arc::clone(&self.ctx);
+        let work = tokio::spawn(run(ctx, job, reply.clone(), cancel_rx).with_current_subscriber());
+        // A panicking job must still answer, or the UI would wait for it forever.
+        let handle = tokio::spawn(
+            async move {
+                if let Err(e) = work.await {
+                    if e.is_panic() {
+                        reply.send(Event::Panicked(format!("job {} panicked", id.0)));
+                    }
+                }
+            }
+            .with_current_subscriber(),
+        );
+        self.tasks.insert(
+            id,
+            Task {
+                slot,
+                handle,
+                cancel,
+            },
+        );
+    }
+
+    /// Stop a job: cleanly when it supports that (it then answers), otherwise by aborting it.
+    pub fn cancel(&mut self, id: JobId) {
+        let graceful = self
+            .tasks
+            .get(&id)
+            .and_then(|task| task.cancel.as_ref())
+            .is_some_and(|cancel| cancel.send(true).is_ok());
+        if !graceful {
+            if let Some(task) = self.tasks.remove(&id) {
+                task.handle.abort();
+            }
+        }
+    }
+
+    /// Ask every job to stop, give clean stoppers up to `grace`, abort the rest.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let mut waiting = Vec::new();
+        for (_, task) in self.tasks.drain() {
+            match task.cancel {
+                Some(cancel) if cancel.send(true).is_ok() => waiting.push(task.handle),
+                _ => task.handle.abort(),
+            }
+        }
+        if waiting.is_empty() {
+            return;
+        }
+        let aborts: Vec<_> = waiting.iter().map(JoinHandle::abort_handle).collect();
+        if tokio::time::timeout(grace, futures::future::join_all(waiting))
+            .await
+            .is_err()
+        {
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
+    }
+}
+
+/// Sends answers tagged with the job's id.
+#[derive(Clone)]
+struct Reply {
+    id: JobId,
+    tx: mpsc::UnboundedSender<Tagged>,
+}
+
+impl Reply {
+    fn send(&self, event: Event) {
+        // The receiver is gone only when the UI is closing.
+        let _ = self.tx.send(Tagged { id: self.id, event });
+    }
+}
+
+async fn run(ctx: Arc<Context>, job: Job, reply: Reply, cancel: watch::Receiver<bool>) {
+    let event = match job {
+        Job::LoadInventory => {
+            let result = blocking(move || inventory::load(&ctx, OffsetDateTime::now_utc())).await;
+            Event::InventoryLoaded(result)
+        }
+        Job::LoadDetail { name } => {
+            let result =
+                blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
+            Event::DetailLoaded(result.map(Box::new))
+        }
+        Job::FetchDirectory { directory } => {
+            Event::DirectoryFetched(account::fetch_directory(&ctx, &directory).await)
+        }
+        Job::RegisterAccount(request) => {
+            Event::AccountRegistered(account::register(&ctx, request).await)
+        }
+        Job::SaveCertificate(request) => {
+            Event::CertificateSaved(blocking(move || certs::save(&ctx, &request)).await)
+        }
+        Job::DeleteCertificate { name, purge } => {
+            Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
+        }
+        Job::Issue { cert } => {
+            let progress = reply.clone();
+            let result = issue::run(ctx, cert, move |event| progress.send(event), cancel).await;
+            Event::IssueFinished(result)
+        }
+        Job::AcmeDnsRegister(request) => {
+            Event::AcmeDnsSaved(acmedns::register(&ctx, request).await)
+        }
+        Job::AcmeDnsImport(request) => {
+            Event::AcmeDnsSaved(acmedns::import_file(&ctx, request).await)
+        }
+        Job::CheckPropagation { target, .. } => {
+            let probes = reply.clone();
+            let result = propagation::check(&ctx, &target, move |e| probes.send(e)).await;
+            Event::PropagationChecked(result.map(Box::new))
+        }
+    };
+    tracing::debug!(job = reply.id.0, "job finished");
+    reply.send(event);
+}

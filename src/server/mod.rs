@@ -1,0 +1,332 @@
+//! The embedded acme-dns-compatible server: authoritative DNS for one zone (hickory-server,
+//! UDP and TCP), the HTTP API (axum) and the account database (`SQLite`).
+//!
+//! - [`serve`]: `certpilot acme-dns serve --config FILE`; runs until SIGINT/SIGTERM.
+//! - [`start`]: the embeddable form (tests, the TUI): binds (port 0 allowed), reports the
+//!   bound addresses, and stops with [`RunningServer::shutdown`].
+//!
+//! Behaviour follows `acme-dns-protocol.md`; the config format is in
+//! `docs/acme-dns-server.md`.
+
+mod api;
+mod auth;
+mod body;
+mod config;
+mod dns;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::Server as DnsServer;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{ConfigError, DnsListen, HttpListen, ServerConfig, SoaConfig, StaticRecord};
+pub use dns::Authority;
+pub use store::StoreError;
+
+/// How long shutdown waits for in-flight HTTP requests before cutting them off.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {protocol} {addr}: {source}")]
+    Bind {
+        /// `DNS/UDP`, `DNS/TCP` or `HTTP`.
+        protocol: &'static str,
+        /// The configured address.
+        addr: SocketAddr,
+        /// What the OS said (e.g. address in use, permission denied for port 53).
+        source: std::io::Error,
+    },
+    /// Setting up accounts' crypto failed (no OS randomness).
+    #[error("cannot prepare password checks: {0}")]
+    Crypto(String),
+    /// A server task failed while running or stopping.
+    #[error("acme-dns server {part}: {message}")]
+    Runtime {
+        /// `DNS`, `HTTP` or `signals`.
+        part: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A started server. Dropping it without [`RunningServer::shutdown`] leaves the tasks
+/// running until the runtime ends.
+pub struct RunningServer {
+    dns: DnsServer<dns::DnsHandler>,
+    http: JoinHandle<std::io::Result<()>>,
+    stop_http: watch::Sender<bool>,
+    store: Arc<store::Store>,
+    authority: Arc<Authority>,
+    udp: Vec<SocketAddr>,
+    tcp: Vec<SocketAddr>,
+    http_addr: SocketAddr,
+    database: PathBuf,
+}
+
+/// Start the server from `config`: open (or create) the database, bind every listener, and
+/// log the bound addresses. Port 0 binds a free port; read it back from the accessors.
+///
+/// # Errors
+/// An invalid configuration, a database that cannot be opened or migrated, or an address
+/// that cannot be bound (each error names the file or address).
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let zone = config.zone_data()?;
+    let database = config.database.clone();
+    let cost = config.bcrypt_cost;
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = Arc::new(store::Store::open(&database)?);
+        let checker = auth::Authenticator::new(Arc::clone(&store), cost)
+            .map_err(|e| ServerError::Crypto(e.to_string()))?;
+        Ok::<_, ServerError>((store, checker))
+    });
+    let (store, checker) = opened.await.map_err(|e| ServerError::Runtime {
+        part: "startup",
+        message: e.to_string(),
+    })??;
+    let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
+    let mut dns = DnsServer::new(dns::DnsHandler(Arc::clone(&authority)));
+    let (udp, tcp) = bind_dns(&mut dns, &config).await?;
+    let api = Arc::new(api::Api {
+        store: Arc::clone(&store),
+        auth: Arc::new(checker),
+        zone: zone.lower_apex.to_string().trim_end_matches('.').to_owned(),
+        forwarded_header: config
+            .use_forwarded_header
+            .as_deref()
+            .and_then(|h| h.parse().ok()),
+        bcrypt_cost: cost,
+        registration: !config.disable_registration,
+    });
+    let (http, http_addr, stop_http) = spawn_http(api, config.http.listen).await?;
+    tracing::info!(
+        zone = %zone.apex,
+        dns_udp = ?udp,
+        dns_tcp = ?tcp,
+        http = %http_addr,
+        database = %config.database.display(),
+        registration = !config.disable_registration,
+        "acme-dns server listening"
+    );
+    Ok(RunningServer {
+        dns,
+        http,
+        stop_http,
+        store,
+        authority,
+        udp,
+        tcp,
+        http_addr,
+        database: config.database,
+    })
+}
+
+/// Bind a UDP socket and a TCP listener on every configured DNS address.
+async fn bind_dns(
+    dns: &mut DnsServer<dns::DnsHandler>,
+    config: &ServerConfig,
+) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), ServerError> {
+    let timeout = Duration::from_secs(config.dns.tcp_timeout_secs.max(1));
+    let (mut udp, mut tcp) = (Vec::new(), Vec::new());
+    for &addr in &config.dns.listen {
+        let (socket, listener, bound) = bind_pair(addr).await?;
+        dns.register_socket(socket);
+        dns.register_listener(listener, timeout, 64);
+        udp.push(bound);
+        tcp.push(bound);
+    }
+    Ok((udp, tcp))
+}
+
+/// UDP and TCP on the same address and port. With port 0, TCP takes the port UDP got; when
+/// another program holds that TCP port, try a few fresh ports.
+async fn bind_pair(
+    addr: SocketAddr,
+) -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener, SocketAddr), ServerError> {
+    let bind_error = |protocol, addr| {
+        move |source| ServerError::Bind {
+            protocol,
+            addr,
+            source,
+        }
+    };
+    let mut attempts = if addr.port() == 0 { 8 } else { 1 };
+    loop {
+        attempts -= 1;
+        let socket = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(bind_error("DNS/UDP", addr))?;
+        let bound = socket.local_addr().map_err(bind_error("DNS/UDP", addr))?;
+        match tokio::net::TcpListener::bind(bound).await {
+            Ok(listener) => return Ok((socket, listener, bound)),
+            Err(source) if attempts == 0 => return Err(bind_error("DNS/TCP", bound)(source)),
+            Err(_) => {}
+        }
+    }
+}
+
+type HttpTask = (
+    JoinHandle<std::io::Result<()>>,
+    SocketAddr,
+    watch::Sender<bool>,
+);
+
+async fn spawn_http(api: Arc<api::Api>, addr: SocketAddr) -> Result<HttpTask, ServerError> {
+    let bind_error = |source| ServerError::Bind {
+        protocol: "HTTP",
+        addr,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    let (stop, mut stopped) = watch::channel(false);
+    let app = api::router(api).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // An error means the sender is gone: stop as well.
+                let _closed = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok((task, bound, stop))
+}
+
+impl RunningServer {
+    /// The bound DNS/UDP addresses, one per configured address.
+    #[must_use]
+    pub fn dns_udp_addrs(&self) -> &[SocketAddr] {
+        &self.udp
+    }
+
+    /// The bound DNS/TCP addresses (same ports as UDP when the config said port 0).
+    #[must_use]
+    pub fn dns_tcp_addrs(&self) -> &[SocketAddr] {
+        &self.tcp
+    }
+
+    /// The bound HTTP API address.
+    #[must_use]
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn database(&self) -> &Path {
+        &self.database
+    }
+
+    /// The zone's answering logic (e.g. to answer raw packets without the network).
+    #[must_use]
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Stop accepting, let in-flight HTTP requests finish (up to 10 s), stop DNS, and fold
+    /// the database's write-ahead log into the main file.
+    ///
+    /// # Errors
+    /// A server task that failed while running, or a failed final checkpoint (the database is
+    /// still consistent: `SQLite` replays its write-ahead log on the next open).
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        let _ignored = self.stop_http.send(true);
+        let mut http = self.http;
+        let http_result = match tokio::time::timeout(HTTP_DRAIN, &mut http).await {
+            Ok(Ok(result)) => result.map_err(|e| e.to_string()),
+            Ok(Err(join)) => Err(join.to_string()),
+            Err(_) => {
+                http.abort();
+                tracing::warn!("HTTP requests still running after the drain time; cut off");
+                Ok(())
+            }
+        };
+        let dns_result = self.dns.shutdown_gracefully().await;
+        let store = self.store;
+        let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint()).await;
+        tracing::info!("acme-dns server stopped");
+        http_result.map_err(|message| ServerError::Runtime {
+            part: "HTTP",
+            message,
+        })?;
+        dns_result.map_err(|e| ServerError::Runtime {
+            part: "DNS",
+            message: e.to_string(),
+        })?;
+        match checkpoint {
+            Ok(result) => result.map_err(ServerError::from),
+            Err(join) => Err(ServerError::Runtime {
+                part: "database",
+                message: join.to_string(),
+            }),
+        }
+    }
+}
+
+/// `certpilot acme-dns serve --config FILE`: load the config, install a stderr logger at its
+/// `log_level` (unless the program already installed one; `CERTPILOT_LOG` overrides), start,
+/// and run until SIGINT or SIGTERM, then shut down gracefully.
+///
+/// # Errors
+/// Everything [`start`] reports, a signal handler that cannot be installed, and failures
+/// while shutting down.
+pub async fn serve(config_path: &Path) -> Result<(), ServerError> {
+    let config = ServerConfig::load(config_path)?;
+    install_logger(&config.log_level);
+    let server = start(config).await?;
+    let signal = wait_for_signal().await;
+    tracing::info!("shutting down");
+    let stopped = server.shutdown().await;
+    signal?;
+    stopped
+}
+
+fn install_logger(level: &str) {
+    // hickory logs every query at info; keep it quiet unless asked for by name.
+    let directives = format!("hickory_server=warn,hickory_proto=warn,{level}");
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&directives))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    if installed.is_err() {
+        tracing::debug!("a logger is already installed; log_level from the config not applied");
+    }
+}
+
+async fn wait_for_signal() -> Result<(), ServerError> {
+    let signal_error = |e: std::io::Error| ServerError::Runtime {
+        part: "signals",
+        message: e.to_string(),
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map_err(signal_error),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(signal_error)
+    }
+}

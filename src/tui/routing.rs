@@ -1,0 +1,231 @@
+//! Where each job answer goes: to the screen or issuance that waits for that job id.
+
+use crate::jobs::{Event, JobId};
+use crate::tui::screens::account::{self, Stage};
+use crate::tui::screens::acmedns::{self, Stage as AcmeDnsStage};
+use crate::tui::screens::{dashboard, detail, editor, issuance};
+use crate::tui::state::{Screen, State};
+use crate::tui::update::{Effect, Nav};
+
+/// Hand `event` of job `id` (known to be awaited) to its owner.
+pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
+    match event {
+        Event::InventoryLoaded(result) => {
+            state.dashboard.loaded(result);
+            dashboard::move_selection(state, 0);
+            Vec::new()
+        }
+        Event::DetailLoaded(result) => {
+            for screen in &mut state.stack {
+                if let Screen::Detail(d) = screen {
+                    if d.request == id {
+                        detail::loaded(d, result.clone());
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Event::DirectoryFetched(result) => {
+            if let Some(wizard) = wizard_waiting_for(state, id) {
+                account::fetched(wizard, result);
+            }
+            Vec::new()
+        }
+        Event::AccountRegistered(result) => registered(state, id, result),
+        Event::CertificateSaved(result) => saved(state, id, &result),
+        Event::CertificateDeleted(result) => deleted(state, result),
+        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
+        other => route_watch_or_issue(state, id, other),
+    }
+}
+
+/// Issuance steps and propagation rounds.
+fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
+    match event {
+        Event::IssueProgress { step, elapsed } => {
+            let clock = state.clock;
+            if let Some(issuance) = state.issuances.values_mut().find(|i| i.job == id) {
+                issuance::progressed(issuance, step, elapsed, clock);
+            }
+        }
+        Event::IssueFinished(result) => {
+            let cert = state
+                .issuances
+                .values()
+                .find(|i| i.job == id)
+                .map(|i| i.cert.clone());
+            return cert.map_or_else(Vec::new, |cert| issuance::finished(state, &cert, result));
+        }
+        Event::Probe(probe) => {
+            if let Some(watch) = state.watch_for(id) {
+                watch.matrix.apply(probe);
+            }
+        }
+        Event::PropagationChecked(result) => {
+            let clock = state.clock;
+            let propagated = result.as_ref().is_ok_and(|r| r.propagated);
+            if let Some(watch) = state.watch_for(id) {
+                watch.finished(result, clock);
+                let owners = watch.matrix.owners.clone();
+                crate::tui::screens::domains::checked(state, &owners, propagated);
+            }
+        }
+        Event::Panicked(message) => state.fail("A background job failed", message),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
+    match result {
+        Ok(name) => {
+            state.notify(format!("{name} deleted"));
+            dashboard::reload(state)
+        }
+        Err(message) => {
+            state.fail("Deleting failed", message);
+            Vec::new()
+        }
+    }
+}
+
+fn acme_dns_saved(
+    state: &mut State,
+    id: JobId,
+    result: Result<Vec<crate::jobs::acmedns::Delegation>, String>,
+) -> Vec<Effect> {
+    let index = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::AcmeDns(w) if w.stage == AcmeDnsStage::Working(id)));
+    let Some(index) = index else {
+        return match result {
+            Ok(_) => dashboard::reload(state),
+            Err(message) => {
+                state.fail("acme-dns failed", message);
+                Vec::new()
+            }
+        };
+    };
+    let Screen::AcmeDns(mut wizard) = state.stack.remove(index) else {
+        return Vec::new();
+    };
+    let effects = acmedns::saved(&mut wizard, state, result);
+    let index = index.min(state.stack.len());
+    state.stack.insert(index, Screen::AcmeDns(wizard));
+    effects
+}
+
+fn wizard_waiting_for(state: &mut State, id: JobId) -> Option<&mut account::AccountWizard> {
+    state.stack.iter_mut().find_map(|screen| match screen {
+        Screen::Account(w)
+            if matches!(w.stage, Stage::Fetching(j) | Stage::Registering(j, _) if j == id) =>
+        {
+            Some(w)
+        }
+        _ => None,
+    })
+}
+
+fn registered(
+    state: &mut State,
+    id: JobId,
+    result: Result<crate::jobs::account::Registered, String>,
+) -> Vec<Effect> {
+    let ok = result.as_ref().ok().map(|r| r.name.clone());
+    match wizard_waiting_for(state, id) {
+        Some(wizard) => account::registered(wizard, result),
+        None => {
+            if let Err(message) = &result {
+                state.fail("Registering the account failed", message.clone());
+            }
+        }
+    }
+    match ok {
+        Some(name) => {
+            state.notify(format!("account {name} registered"));
+            dashboard::reload(state)
+        }
+        None => Vec::new(),
+    }
+}
+
+fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<Effect> {
+    let index = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::Editor(e) if e.request == Some(id)));
+    let nav = if let Some(Screen::Editor(editor)) = index.map(|i| &mut state.stack[i]) {
+        editor::saved(editor, result)
+    } else {
+        if let Err(message) = result {
+            state.fail("Saving failed", message.clone());
+        }
+        Nav::Stay
+    };
+    if let (Nav::Close, Some(i)) = (nav, index) {
+        state.stack.remove(i);
+    }
+    match result {
+        Ok(name) => {
+            let issue = state.keymap.label(crate::tui::action::Action::Issue);
+            state.notify(format!("{name} saved; press {issue} to issue it"));
+            dashboard::reload(state)
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Start the rounds that are due.
+pub fn tick_watches(state: &mut State) -> Vec<Effect> {
+    let clock = state.clock;
+    let mut effects = Vec::new();
+    for index in 0..state.stack.len() {
+        let job = match &state.stack[index] {
+            Screen::Propagation(p) if p.watch.due(clock) => p.watch.round(),
+            Screen::AcmeDns(w) if w.watch.as_ref().is_some_and(|w| w.due(clock)) => {
+                match &w.watch {
+                    Some(watch) => watch.round(),
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        let (id, effect) = state.start(job);
+        match &mut state.stack[index] {
+            Screen::Propagation(p) => p.watch.started(id),
+            Screen::AcmeDns(w) => {
+                if let Some(watch) = &mut w.watch {
+                    watch.started(id);
+                }
+            }
+            _ => {}
+        }
+        effects.push(effect);
+    }
+    let due: Vec<String> = state
+        .issuances
+        .iter()
+        .filter(|(_, i)| i.watch.as_ref().is_some_and(|w| w.due(clock)))
+        .map(|(cert, _)| cert.clone())
+        .collect();
+    for cert in due {
+        let Some(job) = state.issuances[&cert]
+            .watch
+            .as_ref()
+            .map(crate::tui::watch::Watch::round)
+        else {
+            continue;
+        };
+        let (id, effect) = state.start(job);
+        if let Some(watch) = state
+            .issuances
+            .get_mut(&cert)
+            .and_then(|i| i.watch.as_mut())
+        {
+            watch.started(id);
+        }
+        effects.push(effect);
+    }
+    effects
+}

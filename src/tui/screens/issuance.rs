@@ -1,0 +1,266 @@
+//! Issuance progress: the engine's steps with elapsed times, the records, the outcome.
+
+use std::time::Duration;
+
+use crate::acme::Step;
+use crate::domain::renewal::CertStatus;
+use crate::inventory::CertRow;
+use crate::jobs::issue::{IssueFailure, Issued};
+use crate::jobs::propagation::Target;
+use crate::jobs::{Job, JobId};
+use crate::solver::ChallengeRecord;
+use crate::tui::action::Action;
+use crate::tui::screens::dashboard;
+use crate::tui::state::{Confirmed, Popup, Screen, State};
+use crate::tui::update::{Effect, Nav};
+use crate::tui::watch::Watch;
+
+/// Time between rounds of the live matrix while the engine waits for the records.
+pub const WATCH_EVERY: Duration = Duration::from_secs(3);
+
+/// The engine's steps in order, as the checklist names them.
+pub const STEPS: [&str; 8] = [
+    "Account ready",
+    "Order created",
+    "TXT records published",
+    "Records visible to the resolvers",
+    "Challenges answered",
+    "Validated by the CA",
+    "Certificate issued",
+    "Stored (key in the keyring)",
+];
+
+/// The checklist index of a step; `None` for reports that are not steps (propagation
+/// rounds).
+#[must_use]
+pub fn step_index(step: &Step) -> Option<usize> {
+    Some(match step {
+        Step::AccountReady => 0,
+        Step::OrderCreated { .. } => 1,
+        Step::RecordsPublished { .. } => 2,
+        Step::Propagation(_) => return None,
+        Step::RecordsVisible => 3,
+        Step::ChallengesAnswered => 4,
+        Step::Validated => 5,
+        Step::Finalized => 6,
+        Step::Stored { .. } => 7,
+    })
+}
+
+/// How an issuance ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Stored.
+    Issued(Issued),
+    /// Failed or cancelled.
+    Failed(IssueFailure),
+}
+
+/// One issuance of this session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    /// Certificate name.
+    pub cert: String,
+    /// Its names.
+    pub names: Vec<String>,
+    /// The job.
+    pub job: JobId,
+    /// UI clock when it started.
+    pub started: Duration,
+    /// Steps reached with the engine's elapsed time at each.
+    pub steps: Vec<(Step, Duration)>,
+    /// Records published (from the step).
+    pub records: Vec<ChallengeRecord>,
+    /// How it ended, once it has.
+    pub end: Option<End>,
+    /// A cancel was asked for.
+    pub cancelling: bool,
+    /// The live propagation matrix of the published records.
+    pub watch: Option<Watch>,
+}
+
+impl Issuance {
+    /// Whether it still runs.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.end.is_none()
+    }
+
+    /// Time spent on each reached step (from the previous one), by checklist index.
+    #[must_use]
+    pub fn durations(&self) -> Vec<(usize, Duration)> {
+        let mut previous = Duration::ZERO;
+        self.steps
+            .iter()
+            .filter_map(|(step, at)| {
+                let index = step_index(step)?;
+                let spent = at.saturating_sub(previous);
+                previous = *at;
+                Some((index, spent))
+            })
+            .collect()
+    }
+
+    /// Engine time of the last reached step.
+    #[must_use]
+    pub fn last_at(&self) -> Duration {
+        self.steps
+            .iter()
+            .rev()
+            .find(|(step, _)| step_index(step).is_some())
+            .map_or(Duration::ZERO, |(_, at)| *at)
+    }
+}
+
+/// Ask first when the certificate is not due, else start at once.
+pub fn ask_or_start(state: &mut State, row: &CertRow) -> Vec<Effect> {
+    if state
+        .issuances
+        .get(&row.name)
+        .is_some_and(Issuance::running)
+    {
+        state.stack.push(Screen::Issuance {
+            cert: row.name.clone(),
+        });
+        return Vec::new();
+    }
+    if row.status == CertStatus::Valid {
+        let days = row.days_left.unwrap_or_default();
+        state.popup = Some(Popup::Confirm {
+            question: format!("Renew {} now?", row.name),
+            detail: format!("It is valid for {days} more days and not due for renewal."),
+            yes: Confirmed::Issue {
+                cert: row.name.clone(),
+            },
+            alternative: None,
+        });
+        return Vec::new();
+    }
+    start(state, &row.name)
+}
+
+/// Start issuing `cert` and show its progress.
+pub fn start(state: &mut State, cert: &str) -> Vec<Effect> {
+    let (job, effect) = state.start(Job::Issue {
+        cert: cert.to_owned(),
+    });
+    let names = state
+        .dashboard
+        .rows
+        .iter()
+        .find(|r| r.name == cert)
+        .map(|r| r.names.clone())
+        .unwrap_or_default();
+    state.issuances.insert(
+        cert.to_owned(),
+        Issuance {
+            cert: cert.to_owned(),
+            names,
+            job,
+            started: state.clock,
+            steps: Vec::new(),
+            records: Vec::new(),
+            end: None,
+            cancelling: false,
+            watch: None,
+        },
+    );
+    if !matches!(state.screen(), Some(Screen::Issuance { cert: c }) if c == cert) {
+        state.stack.push(Screen::Issuance {
+            cert: cert.to_owned(),
+        });
+    }
+    vec![effect]
+}
+
+/// An action on the progress screen of `cert`.
+pub fn on_action(cert: &str, state: &mut State, action: Action) -> (Nav, Vec<Effect>) {
+    let Some(issuance) = state.issuances.get_mut(cert) else {
+        return (Nav::Close, Vec::new());
+    };
+    match action {
+        Action::Back if issuance.running() => {
+            if issuance.cancelling {
+                return (Nav::Close, Vec::new());
+            }
+            issuance.cancelling = true;
+            let id = issuance.job;
+            state.notify("cancelling: removing the challenge records…");
+            (Nav::Stay, vec![Effect::Cancel { id }])
+        }
+        Action::Back => (Nav::Close, Vec::new()),
+        Action::Copy if !issuance.records.is_empty() => {
+            let lines: Vec<String> = issuance
+                .records
+                .iter()
+                .map(ChallengeRecord::zone_line)
+                .collect();
+            state.notify("records copied");
+            (Nav::Stay, vec![Effect::Copy(lines.join("\n"))])
+        }
+        Action::Refresh | Action::Issue if !issuance.running() => (Nav::Stay, start(state, cert)),
+        _ => (Nav::Stay, Vec::new()),
+    }
+}
+
+/// A step was reached. Published records start the live matrix; in the authoritative
+/// `--propagation` mode the engine's own rounds fill it (so no second set of queries is
+/// sent), otherwise the UI's own rounds do, from [`WATCH_EVERY`] on. Once the records are
+/// visible it stops refreshing.
+pub fn progressed(issuance: &mut Issuance, step: Step, elapsed: Duration, clock: Duration) {
+    match &step {
+        Step::Propagation(report) => {
+            if let Some(watch) = &mut issuance.watch {
+                watch.stop();
+                watch.matrix.restart();
+                watch.matrix.finish(Ok(report.clone()));
+            }
+            // Not a checklist step; it is not kept.
+            return;
+        }
+        Step::RecordsPublished { records } => {
+            issuance.records.clone_from(records);
+            let target = Target::Records(
+                records
+                    .iter()
+                    .map(|r| (r.identifier.clone(), r.value.clone()))
+                    .collect(),
+            );
+            let mut watch = Watch::new(&format!("issue:{}", issuance.cert), target, WATCH_EVERY);
+            watch.next = Some(clock + WATCH_EVERY);
+            issuance.watch = Some(watch);
+        }
+        Step::OrderCreated { .. } | Step::AccountReady => {}
+        _ => {
+            if let Some(watch) = &mut issuance.watch {
+                watch.stop();
+            }
+        }
+    }
+    issuance.steps.push((step, elapsed));
+}
+
+/// The issuance ended; the dashboard reloads to show the new state.
+pub fn finished(
+    state: &mut State,
+    cert: &str,
+    result: Result<Issued, IssueFailure>,
+) -> Vec<Effect> {
+    let Some(issuance) = state.issuances.get_mut(cert) else {
+        return Vec::new();
+    };
+    let notice = match &result {
+        Ok(issued) => format!("{cert}: issued, serial {}", issued.serial),
+        Err(failure) if failure.cancelled => format!("{cert}: cancelled"),
+        Err(_) => format!("{cert}: issuance failed"),
+    };
+    if let Some(watch) = &mut issuance.watch {
+        watch.stop();
+    }
+    issuance.end = Some(match result {
+        Ok(issued) => End::Issued(issued),
+        Err(failure) => End::Failed(failure),
+    });
+    state.notify(notice);
+    dashboard::reload(state)
+}

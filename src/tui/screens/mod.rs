@@ -1,0 +1,11 @@
+//! Per-screen state and pure handlers, one file per screen; `update` dispatches to them.
+
+pub mod account;
+pub mod acmedns;
+pub mod dashboard;
+pub mod detail;
+pub mod domains;
+pub mod editor;
+pub mod issuance;
+pub mod propagation;
+pub mod urgency;

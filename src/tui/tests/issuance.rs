@@ -1,0 +1,222 @@
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use time::macros::datetime;
+
+use super::*;
+use crate::acme::Step;
+use crate::jobs::issue::{IssueFailure, Issued};
+use crate::solver::ChallengeRecord;
+use crate::tui::screens::issuance::End;
+use crate::tui::state::{Popup, Screen};
+
+fn record() -> ChallengeRecord {
+    ChallengeRecord {
+        identifier: "new.example.test".into(),
+        fqdn: "_acme-challenge.new.example.test.".into(),
+        value: "tXtVaLuE".into(),
+    }
+}
+
+fn progress(id: JobId, step: Step, ms: u64) -> Msg {
+    reply(
+        id,
+        Event::IssueProgress {
+            step,
+            elapsed: Duration::from_millis(ms),
+        },
+    )
+}
+
+fn issuing(state: &mut State, cert: &str) -> JobId {
+    select(state, cert);
+    let (id, job) = started(&update(state, key('i')));
+    assert_eq!(job, Job::Issue { cert: cert.into() });
+    assert!(matches!(state.screen(), Some(Screen::Issuance { cert: c }) if c == cert));
+    id
+}
+
+#[test]
+fn steps_fill_the_checklist_and_success_reloads() {
+    let mut state = loaded();
+    let id = issuing(&mut state, "new");
+    update(&mut state, progress(id, Step::AccountReady, 100));
+    update(
+        &mut state,
+        progress(
+            id,
+            Step::OrderCreated {
+                url: "u".into(),
+                pending: 1,
+            },
+            400,
+        ),
+    );
+    update(
+        &mut state,
+        progress(
+            id,
+            Step::RecordsPublished {
+                records: vec![record()],
+            },
+            1_400,
+        ),
+    );
+    let issuance = &state.issuances["new"];
+    assert_eq!(issuance.records, [record()]);
+    let spent: Vec<_> = issuance.durations();
+    assert_eq!(
+        spent,
+        [
+            (0, Duration::from_millis(100)),
+            (1, Duration::from_millis(300)),
+            (2, Duration::from_secs(1))
+        ]
+    );
+    // The UI's own rounds start after a while unless the engine reports rounds itself.
+    assert_eq!(
+        update(&mut state, Msg::Tick(Duration::from_millis(1_500))),
+        []
+    );
+    let effects = update(&mut state, Msg::Tick(Duration::from_millis(3_100)));
+    let (watch_id, job) = started(&effects);
+    assert!(matches!(job, Job::CheckPropagation { ref key, .. } if key == "issue:new"));
+    assert_eq!(
+        state.issuances["new"].watch.as_ref().unwrap().job,
+        Some(watch_id)
+    );
+    update(&mut state, progress(id, Step::RecordsVisible, 3_000));
+    assert_eq!(
+        state.issuances["new"].watch.as_ref().unwrap().next,
+        None,
+        "stops refreshing"
+    );
+    assert_eq!(
+        update(&mut state, key('y')),
+        [Effect::Copy(record().zone_line())]
+    );
+    let issued = Issued {
+        serial: "4f1c".into(),
+        not_after: datetime!(2030-01-01 00:00 UTC),
+        elapsed: Duration::from_secs(4),
+    };
+    let effects = update(
+        &mut state,
+        reply(id, Event::IssueFinished(Ok(issued.clone()))),
+    );
+    assert_eq!(started(&effects).1, Job::LoadInventory);
+    assert_eq!(state.issuances["new"].end, Some(End::Issued(issued)));
+    assert!(state.work_in_progress().is_empty());
+    update(&mut state, code(KeyCode::Esc));
+    assert!(state.stack.is_empty());
+}
+
+#[test]
+fn esc_cancels_once_then_leaves_and_late_steps_still_count() {
+    let mut state = loaded();
+    let id = issuing(&mut state, "new");
+    update(
+        &mut state,
+        progress(
+            id,
+            Step::OrderCreated {
+                url: "u".into(),
+                pending: 1,
+            },
+            400,
+        ),
+    );
+    assert_eq!(
+        update(&mut state, code(KeyCode::Esc)),
+        [Effect::Cancel { id }]
+    );
+    assert!(state.issuances["new"].cancelling);
+    assert!(state.running.contains_key(&id), "the job still answers");
+    update(
+        &mut state,
+        progress(
+            id,
+            Step::RecordsPublished {
+                records: vec![record()],
+            },
+            900,
+        ),
+    );
+    let cancelled = IssueFailure {
+        message: "cancelled; 1 challenge record(s) removed".into(),
+        hint: None,
+        cancelled: true,
+    };
+    update(
+        &mut state,
+        reply(id, Event::IssueFinished(Err(cancelled.clone()))),
+    );
+    assert_eq!(state.issuances["new"].end, Some(End::Failed(cancelled)));
+    // Retry starts a new job; the old id is stale from now on.
+    let (again, _) = started(&update(&mut state, key('r')));
+    assert_ne!(again, id);
+    update(&mut state, progress(id, Step::Validated, 5_000));
+    assert!(
+        state.issuances["new"].steps.is_empty(),
+        "stale step ignored"
+    );
+}
+
+#[test]
+fn failure_shows_the_problem_and_a_valid_certificate_asks_first() {
+    let mut state = loaded();
+    let id = issuing(&mut state, "old");
+    let failure = IssueFailure {
+        message: "the CA could not validate:\nold.example.test: urn:ietf:params:acme:error:unauthorized: no TXT\n  hint: check".into(),
+        hint: None,
+        cancelled: false,
+    };
+    update(&mut state, reply(id, Event::IssueFinished(Err(failure))));
+    assert!(state.notice.as_ref().unwrap().0.contains("failed"));
+    update(&mut state, code(KeyCode::Esc));
+    select(&mut state, "web");
+    assert_eq!(update(&mut state, key('i')), []);
+    assert!(
+        matches!(&state.popup, Some(Popup::Confirm { question, .. }) if question.contains("Renew web"))
+    );
+    let (_, job) = started(&update(&mut state, key('y')));
+    assert_eq!(job, Job::Issue { cert: "web".into() });
+    // While it runs, `i` again only shows it.
+    update(&mut state, code(KeyCode::Esc));
+    update(&mut state, code(KeyCode::Esc));
+    assert_eq!(update(&mut state, key('i')), []);
+    assert!(matches!(state.screen(), Some(Screen::Issuance { cert }) if cert == "web"));
+}
+
+#[test]
+fn engine_propagation_rounds_fill_the_matrix_without_extra_queries() {
+    use crate::dns::probe::Status;
+    let mut state = loaded();
+    let id = issuing(&mut state, "new");
+    update(
+        &mut state,
+        progress(
+            id,
+            Step::RecordsPublished {
+                records: vec![record()],
+            },
+            900,
+        ),
+    );
+    let report = super::propagation::report([Status::Match, Status::Missing]);
+    update(
+        &mut state,
+        progress(id, Step::Propagation(Box::new(report)), 1_900),
+    );
+    let issuance = &state.issuances["new"];
+    let watch = issuance.watch.as_ref().unwrap();
+    assert_eq!(watch.next, None, "the engine's rounds replace the UI's");
+    assert_eq!(watch.matrix.rows().len(), 2);
+    assert!(!watch.matrix.propagated());
+    assert_eq!(
+        issuance.durations().len(),
+        1,
+        "a round is not a checklist step"
+    );
+    assert_eq!(update(&mut state, Msg::Tick(Duration::from_secs(10))), []);
+}

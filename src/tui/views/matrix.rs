@@ -1,0 +1,290 @@
+//! A live propagation matrix: one row per authoritative address of every hop, one column per
+//! challenge name; below it the selected cell in full, the verdict, the hints, the countdown.
+//!
+//! ```text
+//!  SERVER                    ADDRESS        example.com            www.example.com
+//!  example.com
+//!    ns1.example.com         192.0.2.1      ✓ match "Xy…" ttl 60   ⠙ pending
+//!  ↳ auth.example.net (CNAME target)
+//!    ns.auth.example.net     192.0.2.9      ✗ missing              ✗ missing
+//!  ns1.example.com 192.0.2.1 · www.example.com: match · TXT "Xy…" · TTL 60 · serial 7 · 2.1 ms
+//!  NOT propagated (3/4 address(es) ready): waiting on …
+//!  next check in 7s · r checks now
+//! ```
+
+use std::fmt::Write as _;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::dns::probe::{ProbeResult, Status};
+use crate::tui::action::Action;
+use crate::tui::state::State;
+use crate::tui::theme::Theme;
+use crate::tui::views::widgets::fit;
+use crate::tui::watch::{Cell, RowKey, Watch};
+
+/// Draw `watch` into `area` (no border).
+pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
+    let info = info_lines(watch, state, theme);
+    let width = usize::from(area.width.max(1));
+    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
+    let [table_area, info_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(wanted.min(area.height / 2)),
+    ])
+    .areas(area);
+    render_table(frame, table_area, watch, state, theme);
+    frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), info_area);
+}
+
+fn short(owner: &str) -> &str {
+    owner.strip_prefix("_acme-challenge.").unwrap_or(owner)
+}
+
+/// Column widths: server, address, then one per name sharing the rest.
+fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
+    let rows = watch.matrix.rows();
+    let server = rows
+        .iter()
+        .map(|r| r.server.chars().count() + 2)
+        .max()
+        .unwrap_or(8);
+    let address = rows
+        .iter()
+        .map(|r| r.address.map_or(1, |a| a.to_string().len()))
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let server = server.clamp(8, 26).min(total / 3);
+    let owners = watch.matrix.owners.len().max(1);
+    let cell = total.saturating_sub(server + address + 2) / owners;
+    (server, address, cell.saturating_sub(1).max(6))
+}
+
+/// `text` cut or padded to exactly `width` characters.
+fn pad(text: &str, width: usize) -> String {
+    format!("{:<width$}", fit(text, width))
+}
+
+fn render_table(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
+    let matrix = &watch.matrix;
+    let (server_w, address_w, cell_w) = widths(watch, usize::from(area.width));
+    let mut header = format!("{} {} ", pad("SERVER", server_w), pad("ADDRESS", address_w));
+    for owner in &matrix.owners {
+        header.push_str(&pad(short(owner), cell_w));
+        header.push(' ');
+    }
+    let mut lines = vec![Line::styled(
+        header,
+        theme.muted.add_modifier(Modifier::BOLD),
+    )];
+    let mut group: Option<(usize, String)> = None;
+    let mut selected_line = 0;
+    for (index, key) in matrix.rows().into_iter().enumerate() {
+        if group.as_ref() != Some(&(key.hop, key.zone.clone())) {
+            group = Some((key.hop, key.zone.clone()));
+            let label = if key.hop == 0 {
+                format!("zone {}", key.zone)
+            } else {
+                format!("↳ zone {} (CNAME target, hop {})", key.zone, key.hop)
+            };
+            lines.push(Line::styled(label, theme.title));
+        }
+        if index == watch.cursor.0 {
+            selected_line = lines.len();
+        }
+        lines.push(server_line(
+            key,
+            index,
+            watch,
+            (server_w, address_w, cell_w),
+            state,
+            theme,
+        ));
+    }
+    if lines.len() == 1 {
+        let text = if watch.job.is_some() {
+            format!(
+                "{} finding the authoritative servers…",
+                state.spinner_frame()
+            )
+        } else {
+            "no authoritative server found".to_owned()
+        };
+        lines.push(Line::styled(text, theme.pending));
+    }
+    // Keep the selected row on screen (the header stays).
+    let visible = usize::from(area.height).max(2);
+    let skip = (selected_line + 1).saturating_sub(visible);
+    let header = lines.remove(0);
+    let body: Vec<Line> = std::iter::once(header)
+        .chain(lines.into_iter().skip(skip))
+        .collect();
+    frame.render_widget(Paragraph::new(body).style(theme.text), area);
+}
+
+fn server_line(
+    key: &RowKey,
+    index: usize,
+    watch: &Watch,
+    (server_w, address_w, cell_w): (usize, usize, usize),
+    state: &State,
+    theme: &Theme,
+) -> Line<'static> {
+    let address = key
+        .address
+        .map_or_else(|| "—".to_owned(), |a| a.to_string());
+    let selected_row = index == watch.cursor.0;
+    let name_style = if selected_row {
+        theme.selection
+    } else {
+        theme.text
+    };
+    let mut spans = vec![
+        Span::styled(pad(&format!("  {}", key.server), server_w), name_style),
+        Span::raw(" "),
+        Span::styled(pad(&address, address_w), theme.muted),
+        Span::raw(" "),
+    ];
+    for col in 0..watch.matrix.owners.len() {
+        let (text, mut style) = match watch.matrix.cells.get(&(key.clone(), col)) {
+            None => ("—".to_owned(), theme.muted),
+            Some(Cell::Pending) => (format!("{} pending", state.spinner_frame()), theme.pending),
+            Some(Cell::NoAddress(_)) => ("✗ no address".to_owned(), theme.error),
+            Some(Cell::Answered(result)) => (cell_text(result), status_style(result.status, theme)),
+        };
+        if selected_row && col == watch.cursor.1 {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        spans.push(Span::styled(pad(&text, cell_w), style));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans)
+}
+
+/// Status, values, TTL, serial and RTT, most important first (cut to the column).
+#[must_use]
+pub fn cell_text(result: &ProbeResult) -> String {
+    let mark = if result.status == Status::Match {
+        "✓"
+    } else {
+        "✗"
+    };
+    let mut text = format!("{mark} {}", result.status);
+    if let Some(target) = &result.cname {
+        let _ = write!(text, " →{target}");
+    }
+    if let Some(first) = result.values.first() {
+        let _ = write!(text, " \"{}\"", fit(first, 8));
+        if result.values.len() > 1 {
+            let _ = write!(text, "+{}", result.values.len() - 1);
+        }
+    }
+    if let Some(ttl) = result.ttl {
+        let _ = write!(text, " ttl {ttl}");
+    }
+    if let Some(serial) = result.serial {
+        let _ = write!(text, " #{serial}");
+    }
+    if let Some(rtt) = result.rtt_us {
+        let _ = write!(text, " {}", rtt_text(rtt));
+    }
+    text
+}
+
+fn rtt_text(rtt_us: u64) -> String {
+    let tenths = rtt_us / 100;
+    format!("{}.{}ms", tenths / 10, tenths % 10)
+}
+
+/// The theme slot for an address's status.
+#[must_use]
+pub fn status_style(status: Status, theme: &Theme) -> Style {
+    match status {
+        Status::Match => theme.ok,
+        Status::Missing | Status::Nxdomain => theme.warn,
+        _ => theme.error,
+    }
+}
+
+fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(line) = selected_detail(watch, theme) {
+        lines.push(line);
+    }
+    for failure in &watch.matrix.failures {
+        lines.push(Line::styled(format!(" ✗ {failure}"), theme.error));
+    }
+    if let Some(error) = &watch.matrix.error {
+        lines.push(Line::styled(format!(" ✗ {error}"), theme.error));
+    }
+    if let Some(report) = &watch.matrix.report {
+        let style = if report.propagated {
+            theme.ok
+        } else {
+            theme.warn
+        };
+        let mark = if report.propagated { "✓" } else { "…" };
+        lines.push(Line::styled(format!(" {mark} {}", report.verdict()), style));
+        for hint in report.all_hints() {
+            lines.push(Line::from(vec![
+                Span::styled("   hint: ", theme.title),
+                Span::styled(hint.to_string(), theme.text),
+            ]));
+        }
+    }
+    let refresh = state.keymap.label(Action::Refresh);
+    let status = match (watch.job, watch.countdown(state.clock)) {
+        (Some(_), _) => format!(" {} checking every address…", state.spinner_frame()),
+        (None, Some(secs)) => format!(" next check in {secs}s · {refresh} checks now"),
+        (None, None) if watch.matrix.propagated() => format!(" done · {refresh} checks again"),
+        (None, None) => format!(" stopped · {refresh} checks again"),
+    };
+    lines.push(Line::styled(status, theme.muted));
+    lines
+}
+
+fn selected_detail(watch: &Watch, theme: &Theme) -> Option<Line<'static>> {
+    let rows = watch.matrix.rows();
+    let key = rows.get(watch.cursor.0)?;
+    let owner = watch.matrix.owners.get(watch.cursor.1)?;
+    let cell = watch.matrix.cells.get(&((*key).clone(), watch.cursor.1))?;
+    let address = key
+        .address
+        .map_or_else(|| "—".to_owned(), |a| a.to_string());
+    let head = format!(" {} {address} · {}: ", key.server, short(owner));
+    let body = match cell {
+        Cell::Pending => "pending".to_owned(),
+        Cell::NoAddress(problem) => problem.clone(),
+        Cell::Answered(r) => {
+            let mut parts = vec![r.status.to_string()];
+            if !r.values.is_empty() {
+                let values: Vec<String> = r.values.iter().map(|v| format!("\"{v}\"")).collect();
+                parts.push(format!("TXT {}", values.join(" ")));
+            }
+            if let Some(target) = &r.cname {
+                parts.push(format!("CNAME {target}"));
+            }
+            parts.extend(r.ttl.map(|t| format!("TTL {t}")));
+            parts.extend(r.serial.map(|s| format!("serial {s}")));
+            parts.extend(r.rtt_us.map(|rtt| {
+                format!(
+                    "{} over {}",
+                    rtt_text(rtt),
+                    if r.tcp { "TCP" } else { "UDP" }
+                )
+            }));
+            parts.extend(r.detail.clone());
+            parts.join(" · ")
+        }
+    };
+    Some(Line::from(vec![
+        Span::styled(head, theme.muted),
+        Span::styled(body, theme.record),
+    ]))
+}

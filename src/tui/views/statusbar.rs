@@ -1,0 +1,189 @@
+//! The status bar: key hints for the current screen (from the keymap) on the left; a notice,
+//! running work or the certificate count on the right.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+use crate::tui::action::Action;
+use crate::tui::screens::account::Stage;
+use crate::tui::screens::acmedns::Stage as AcmeDnsStage;
+use crate::tui::state::{LoadStatus, Pane, Screen, State};
+use crate::tui::theme::Theme;
+use crate::tui::views::widgets::fit;
+
+/// (key, word) pairs for the current screen, most useful first.
+#[must_use]
+pub fn hints(state: &State) -> Vec<(String, String)> {
+    if state.popup.is_some() || state.help {
+        return Vec::new();
+    }
+    let keys = Keys(state);
+    match state.screen() {
+        None => dashboard_hints(state, &keys),
+        Some(Screen::Detail(_)) => keys.actions(&[
+            Action::Back,
+            Action::Issue,
+            Action::Edit,
+            Action::Copy,
+            Action::Refresh,
+            Action::Help,
+        ]),
+        Some(Screen::Editor(_)) => keys.form("save"),
+        Some(Screen::Account(wizard)) => keys.form(match wizard.stage {
+            Stage::Edit => "fetch terms",
+            Stage::Review(_) => "register",
+            _ => "close",
+        }),
+        Some(Screen::Issuance { cert }) => {
+            let running = state
+                .issuances
+                .get(cert)
+                .is_some_and(crate::tui::screens::issuance::Issuance::running);
+            if running {
+                let mut out = vec![keys.named(Action::Back, "cancel")];
+                out.extend(keys.actions(&[Action::Copy, Action::ToggleLog]));
+                return out;
+            }
+            keys.actions(&[
+                Action::Back,
+                Action::Refresh,
+                Action::Copy,
+                Action::ToggleLog,
+            ])
+        }
+        Some(Screen::AcmeDns(wizard)) if wizard.stage == AcmeDnsStage::Edit => keys.form("save"),
+        Some(Screen::AcmeDns(_)) => {
+            let mut out = keys.actions(&[Action::Copy]);
+            out.push(keys.named(Action::SwitchPane, "next form"));
+            out.extend(keys.actions(&[Action::Refresh, Action::Back, Action::ToggleLog]));
+            out
+        }
+        Some(Screen::Propagation(_)) => {
+            let mut out = keys.actions(&[Action::Back, Action::MoveDown]);
+            out.push(keys.named(Action::SwitchPane, "next name"));
+            out.extend(keys.actions(&[Action::Refresh, Action::Copy, Action::ToggleLog]));
+            out
+        }
+    }
+}
+
+fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
+    if state.dashboard.filtering {
+        return vec![
+            Keys::literal("Enter", "keep filter"),
+            Keys::literal("Esc", "clear"),
+        ];
+    }
+    if state.dashboard.pane == Pane::Domains {
+        return keys.actions(&[
+            Action::SwitchPane,
+            Action::Add,
+            Action::Open,
+            Action::Check,
+            Action::Help,
+            Action::Quit,
+        ]);
+    }
+    if state.dashboard.rows.is_empty() {
+        return keys.actions(&[
+            Action::Add,
+            Action::AddAccount,
+            Action::Refresh,
+            Action::Help,
+            Action::Quit,
+        ]);
+    }
+    keys.actions(&[
+        Action::Open,
+        Action::Issue,
+        Action::Add,
+        Action::Edit,
+        Action::Delete,
+        Action::Check,
+        Action::Filter,
+        Action::Help,
+        Action::Quit,
+        Action::SwitchPane,
+        Action::AddAccount,
+        Action::ToggleLog,
+    ])
+}
+
+/// Hint pairs from the keymap.
+struct Keys<'a>(&'a State);
+
+impl Keys<'_> {
+    fn named(&self, action: Action, word: &str) -> (String, String) {
+        (self.0.keymap.label(action), word.to_owned())
+    }
+
+    fn actions(&self, actions: &[Action]) -> Vec<(String, String)> {
+        actions.iter().map(|a| self.named(*a, a.hint())).collect()
+    }
+
+    fn literal(key: &str, word: &str) -> (String, String) {
+        (key.to_owned(), word.to_owned())
+    }
+
+    /// Hints for a form whose Enter does `enter`.
+    fn form(&self, enter: &str) -> Vec<(String, String)> {
+        vec![
+            self.named(Action::Open, enter),
+            self.named(Action::SwitchPane, "next field"),
+            Self::literal("Space", "tick"),
+            Self::literal("←/→", "choose"),
+            self.named(Action::Back, "cancel"),
+        ]
+    }
+}
+
+/// What the right side says.
+fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
+    if let Some((notice, _)) = &state.notice {
+        return (notice.clone(), theme.ok);
+    }
+    if state.busy() {
+        let labels: Vec<&str> = state.running.values().map(|r| r.label.as_str()).collect();
+        return (
+            format!("{} {}", state.spinner_frame(), labels.join(", ")),
+            theme.pending,
+        );
+    }
+    match &state.dashboard.load {
+        LoadStatus::Failed(message) => (format!("error: {message}"), theme.error),
+        _ => {
+            let n = state.dashboard.rows.len();
+            let noun = if n == 1 { "certificate" } else { "certificates" };
+            (format!("{n} {noun}"), theme.muted)
+        }
+    }
+}
+
+/// Draw the bar.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let (text, style) = progress(state, theme);
+    // The progress text gets at least a third; the hints get what is left, whole hints only.
+    let reserve = (text.chars().count() + 2).min(usize::from(area.width) / 3);
+    let room = usize::from(area.width).saturating_sub(reserve);
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (key, word) in hints(state) {
+        let width = key.chars().count() + word.chars().count() + 3;
+        if used + width > room {
+            break;
+        }
+        used += width;
+        spans.push(Span::styled(key, theme.title));
+        spans.push(Span::styled(format!(" {word}  "), theme.muted));
+    }
+    let hints_width = u16::try_from(used).unwrap_or(u16::MAX).min(area.width);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(hints_width), Constraint::Fill(1)]).areas(area);
+    let room = usize::from(right.width.saturating_sub(1));
+    frame.render_widget(Line::from(spans), left);
+    frame.render_widget(
+        Line::styled(format!("{} ", fit(&text, room)), style).right_aligned(),
+        right,
+    );
+}
