@@ -1,17 +1,10 @@
-//! Load driver for certpilot's acme-dns server (run by `scripts/bench-acmedns.sh`).
-//!
-//! Registers accounts, then runs a bounded number of concurrent `/update` calls (each
-//! account's updates in order) while DNS workers query the accounts' TXT records over UDP,
-//! then a query-only phase, then checks that every account serves exactly the last two
-//! values written to it. Prints one `key=value` line per figure; exits 1 if anything was lost.
-//!
-//! ```text
-//! acmedns_load [--http URL --dns ADDR] [--accounts 40] [--updates 6] [--concurrency 16]
-//!              [--queries 20000] [--bcrypt-cost 10]
-//! ```
-//! Without `--http`/`--dns` it starts the server in-process (temporary database).
+//! Load driver for certpilot's acme-dns server (run by `scripts/bench-acmedns.sh`): registers
+//! accounts, runs concurrent `/update` calls (each account's in order) while DNS workers query
+//! the TXT records over UDP, then queries alone, then checks that every account serves exactly
+//! its last two values. Prints `key=value` lines; exits 1 if anything was lost. Options:
+//! `[--http URL --dns ADDR] [--accounts 40] [--updates 6] [--concurrency 16] [--queries 20000]
+//! [--bcrypt-cost 10]`; without `--http`/`--dns` the server runs in-process.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,7 +13,6 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-#[derive(Debug, Clone)]
 struct Options {
     http: Option<String>,
     dns: Option<SocketAddr>,
@@ -167,26 +159,21 @@ async fn register_all(
 ) -> Result<Vec<Account>, String> {
     let started = Instant::now();
     let mut accounts = Vec::with_capacity(options.accounts);
-    for chunk in (0..options.accounts)
-        .collect::<Vec<_>>()
-        .chunks(options.concurrency)
-    {
-        let batch = chunk.iter().map(|_| async {
-            let response = client
+    while accounts.len() < options.accounts {
+        let batch = options.concurrency.min(options.accounts - accounts.len());
+        let requests = (0..batch).map(|_| async {
+            let sent = client
                 .post(format!("{http}/register"))
                 .body("{}")
                 .send()
                 .await;
-            match response {
-                Ok(r) if r.status().as_u16() == 201 => {
-                    r.json::<Account>().await.map_err(|e| e.to_string())
-                }
-                Ok(r) => Err(format!("register: HTTP {}", r.status())),
-                Err(e) => Err(format!("register: {e}")),
+            match sent {
+                Ok(r) if r.status().as_u16() == 201 => r.json::<Account>().await.ok(),
+                _ => None,
             }
         });
-        for account in futures::future::join_all(batch).await {
-            accounts.push(account?);
+        for account in futures::future::join_all(requests).await {
+            accounts.push(account.ok_or("a registration failed")?);
         }
     }
     println!(
@@ -377,39 +364,39 @@ async fn queries(
     }
 }
 
-/// Accounts whose served TXT set is not the last two values written.
+/// The TXT values in a reply, sorted.
+fn txt_values(reply: Option<Message>) -> Vec<String> {
+    let mut values: Vec<String> = reply.map_or_else(Vec::new, |reply| {
+        let txt = |r: &hickory_proto::rr::Record| match &r.data {
+            RData::TXT(txt) => Some(txt.to_string()),
+            _ => None,
+        };
+        reply.answers.iter().filter_map(txt).collect()
+    });
+    values.sort();
+    values
+}
+
+/// Accounts whose served TXT set is not the last two values written (the first few named).
 async fn verify(dns: SocketAddr, accounts: &[Account], updates: usize) -> usize {
     let Ok(socket) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else {
         return accounts.len();
     };
     let mut buf = vec![0u8; 4096];
     let mut lost = 0;
-    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
     for (index, account) in accounts.iter().enumerate() {
         let mut expected: Vec<String> = (updates.saturating_sub(2)..updates)
             .map(|seq| value(index, seq))
             .collect();
         expected.sort();
-        let mut served: Vec<String> =
-            match ask(&socket, dns, &format!("{}.", account.fulldomain), &mut buf).await {
-                Some(reply) => reply
-                    .answers
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::TXT(txt) => Some(txt.to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-        served.sort();
+        let name = format!("{}.", account.fulldomain);
+        let served = txt_values(ask(&socket, dns, &name, &mut buf).await);
         if served != expected {
             lost += 1;
-            seen.insert(account.fulldomain.clone(), served);
+            if lost <= 5 {
+                eprintln!("acmedns_load: {name} serves {served:?}, expected {expected:?}");
+            }
         }
-    }
-    for (name, served) in seen.iter().take(5) {
-        eprintln!("acmedns_load: {name} serves {served:?}");
     }
     lost
 }

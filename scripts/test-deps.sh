@@ -12,15 +12,17 @@ set -euo pipefail
 #   keyutils           keyctl (a fresh session keyring per run)
 #   libdbus-1-dev pkg-config   build the keyring crate's D-Bus client
 #   knot knot-dnsutils an authoritative DNS server (zone cut discovery) + kdig
+#   unbound            the recursive resolver Pebble validates through in the acme-dns
+#                      end-to-end test (it follows _acme-challenge CNAMEs)
 #   tmux               the real-terminal tests
-#   curl python3 ca-certificates   helpers
+#   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
-    knot knot-dnsutils tmux curl python3 ca-certificates
+    knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
-    keyctl pkg-config knotd knotc kdig tmux curl python3
+    keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes
@@ -33,7 +35,7 @@ install_python_deps() {
         return 0
     fi
     echo "test-deps: installing pyacmedns into $pydeps"
-    python3 -m pip install --quiet --disable-pip-version-check --target "$pydeps" pyacmedns ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages --target "$pydeps" pyacmedns ||
         echo "test-deps: WARNING: pip could not install pyacmedns" >&2
 }
 

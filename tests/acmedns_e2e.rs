@@ -94,7 +94,11 @@ fn start_unbound(dir: &std::path::Path) -> Option<Guard> {
         ),
     )
     .unwrap();
-    let child = Command::new("unbound")
+    let unbound = ["/usr/sbin/unbound", "/usr/local/sbin/unbound"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("unbound");
+    let child = Command::new(unbound)
         .arg("-d")
         .arg("-c")
         .arg(&conf)

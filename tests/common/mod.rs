@@ -16,9 +16,10 @@ pub fn in_ci() -> bool {
 
 /// Returns false (and prints why) when `tool` is missing outside CI; panics in CI.
 pub fn require_tool(tool: &str) -> bool {
+    // sbin is not on every PATH, but unbound and knotd live there.
     let found = Command::new("sh")
         .arg("-c")
-        .arg(format!("command -v {tool}"))
+        .arg(format!("PATH=\"$PATH:/usr/sbin:/sbin\" command -v {tool}"))
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
