@@ -102,12 +102,7 @@ async fn run() -> Result<bool, String> {
     let options = parse_options()?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (server, http, dns) = target(&options, dir.path()).await?;
-    let mode = if server.is_some() {
-        "in-process"
-    } else {
-        "external"
-    };
-    println!("mode={mode}");
+    println!("in_process={}", server.is_some());
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(options.concurrency)
@@ -128,12 +123,12 @@ async fn run() -> Result<bool, String> {
     let alone = queries(dns, Arc::clone(&names), workers, Some(per_worker), never).await;
     let lost = verify(dns, &accounts, options.updates).await;
 
-    let per_s = rate(updates.ok, updates.elapsed);
-    println!(
-        "updates_ok={} updates_failed={}",
-        updates.ok, updates.failed
+    let (ok, failed, per_s) = (
+        updates.ok,
+        updates.failed,
+        rate(updates.ok, updates.elapsed),
     );
-    println!("updates_per_s={per_s:.1}");
+    println!("updates_ok={ok} updates_failed={failed} updates_per_s={per_s:.1}");
     mixed.report("mixed_queries");
     alone.report("queries");
     println!(

@@ -169,7 +169,7 @@ bench_issue() {
         cp_run --dir "$WD" cert add "c$i" "${names[@]}"
     done
     ((certs > 1)) || cmd=(issue c1)
-    timed "$bin" --dir "$WD" --resolver "$RESOLVER" "${cmd[@]}"
+    timed "$bin" --dir "$WD" --resolver "$RESOLVER" --propagation recursive "${cmd[@]}"
     cp "$tmp/last.err" "$WD/progress.log" # per-step timings, for KEEP=1 inspection
     valid=$(count_valid "$WD")
     log "$tag: ${cmd[*]} ${certs}x$4 in $T s, peak RSS $RSS KB, $((certs - valid)) failure(s)"

@@ -50,7 +50,7 @@ fn init_logging(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
     let appender = tracing_appender::rolling::never(dir, "certpilot.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hickory_server=warn,hickory_proto=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

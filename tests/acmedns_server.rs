@@ -26,6 +26,12 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A well-formed key that is not `password` (its last character changed).
+fn wrong_key(password: &str) -> String {
+    let last = if password.ends_with('x') { 'y' } else { 'x' };
+    format!("{}{last}", &password[..39])
+}
+
 /// A 43-character TXT value (the shape of an ACME key authorization digest), unique per `n`.
 fn txt(n: usize) -> String {
     format!("{n:0>43}")
@@ -436,7 +442,7 @@ async fn update_refuses_like_the_reference_server() {
         .await
         .assert(400, bad_txt, "txt missing");
 
-    let wrong_key = format!("{}x", &a.password[..39]);
+    let wrong_key = wrong_key(&a.password);
     let stranger = uuid::Uuid::new_v4().to_string();
     let header_cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
@@ -671,16 +677,82 @@ async fn routes_methods_and_redirects() {
     assert_eq!(response.status().as_u16(), 201);
 }
 
+/// python-requests follows a 307 on the same keep-alive connection: the server must read the
+/// body it ignores and keep the connection open (pyacmedns failed intermittently without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_or_error_keeps_the_connection_usable() {
+    let h = Harness::start().await;
+    let mut stream = tokio::net::TcpStream::connect(h.server().http_addr())
+        .await
+        .expect("connect");
+    let body = r#"{"allowfrom":["127.0.0.1/32"]}"#;
+    for first in [
+        "POST //register",
+        "POST /register/",
+        "GET /register",
+        "POST /nowhere",
+    ] {
+        let request = format!(
+            "{first} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        // Head and body in two writes, as http.client sends them; a server that answers
+        // before the body arrives and then cannot drain it closes the connection.
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let early = tokio::time::timeout(Duration::from_millis(100), read_head(&mut stream)).await;
+        stream.write_all(body.as_bytes()).await.expect("write");
+        let head = match early {
+            Ok(head) => head,
+            Err(_) => read_head(&mut stream).await,
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().expect("length"))
+            })
+            .unwrap_or(0);
+        let mut rest = vec![0u8; length];
+        stream.read_exact(&mut rest).await.expect("body");
+        assert!(!head.contains("onnection: close"), "{first}: {head}");
+    }
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+}
+
+/// The response head, up to the empty line, within the deadline.
+async fn read_head(stream: &mut tokio::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    tokio::time::timeout(WAIT, async {
+        while !head.ends_with(b"\r\n\r\n") {
+            let byte = stream.read_u8().await.expect("connection still open");
+            head.push(byte);
+        }
+    })
+    .await
+    .expect("response head within the deadline");
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_cost_one_bcrypt_comparison() {
     let h = Harness::start_with(|c| c.bcrypt_cost = 10).await;
     let a = h.register("{}").await;
     let stranger = uuid::Uuid::new_v4().to_string();
-    let wrong_key = format!("{}x", &a.password[..39]);
+    let wrong_key = wrong_key(&a.password);
     let body = format!(r#"{{"subdomain":"{}","txt":"{}"}}"#, a.subdomain, txt(1));
-    let wrong = median_401(&h, &a.username, &wrong_key, &body).await;
-    let unknown = median_401(&h, &stranger, &a.password, &body).await;
-    let malformed = median_401(&h, &a.username, "short", &body).await;
+    let pairs = [
+        (a.username.as_str(), wrong_key.as_str()),
+        (stranger.as_str(), a.password.as_str()),
+        (a.username.as_str(), "short"),
+    ];
+    let times = fastest_401s(&h, &pairs, &body).await;
+    let (wrong, unknown, malformed) = (times[0], times[1], times[2]);
     // Same bcrypt work for a wrong key and an unknown user; a malformed key needs none.
     assert!(
         unknown * 2 > wrong && wrong * 2 > unknown,
@@ -692,19 +764,21 @@ async fn failed_logins_cost_one_bcrypt_comparison() {
     );
 }
 
-/// The median time of five refused updates.
-async fn median_401(h: &Harness, user: &str, key: &str, body: &str) -> Duration {
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let started = Instant::now();
-        let reply = h
-            .post("/update", &[("X-Api-User", user), ("X-Api-Key", key)], body)
-            .await;
-        assert_eq!(reply.status, 401);
-        times.push(started.elapsed());
+/// The fastest of seven refused updates per credential pair, the pairs interleaved: other
+/// tests only ever add time, so the minimum is the cost of the request itself.
+async fn fastest_401s(h: &Harness, pairs: &[(&str, &str)], body: &str) -> Vec<Duration> {
+    let mut fastest = vec![Duration::MAX; pairs.len()];
+    for _ in 0..7 {
+        for (i, (user, key)) in pairs.iter().enumerate() {
+            let headers = [("X-Api-User", *user), ("X-Api-Key", *key)];
+            let started = Instant::now();
+            let reply = h.post("/update", &headers, body).await;
+            let elapsed = started.elapsed();
+            assert_eq!(reply.status, 401);
+            fastest[i] = fastest[i].min(elapsed);
+        }
     }
-    times.sort();
-    times[2]
+    fastest
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -916,7 +990,7 @@ async fn a_restart_keeps_accounts_and_records() {
     assert_eq!(h.update(&a, &a.subdomain, &txt(4)).await.status, 200);
     assert_eq!(served_txt(&h, &a.fulldomain).await, [txt(3), txt(4)]);
     let wrong = Account {
-        password: format!("{}x", &a.password[..39]),
+        password: wrong_key(&a.password),
         ..a.clone()
     };
     assert_eq!(h.update(&wrong, &a.subdomain, &txt(5)).await.status, 401);

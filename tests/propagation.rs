@@ -3,7 +3,7 @@
 //! for `example.test.` of which one may lag, `acme.test.` for CNAME targets, and scripted
 //! servers for silence and answers knot will not give.
 //!
-//! Each test owns `127.0.N.0/24`, N in 30..=39.
+//! Each test owns `127.0.N.0/24`, N in 28..=39.
 
 mod common;
 mod dns_tree;
@@ -714,6 +714,50 @@ fn the_check_command_prints_tables_and_json_with_exit_codes() {
 }
 
 #[test]
+fn check_in_recursive_mode_asks_only_the_resolver() {
+    let net = 28;
+    if !dns_tree::available(net) {
+        return;
+    }
+    let (_others, _lagging, _) = lagging_tree(net);
+    let wd = check_workdir();
+    // Each server of the tree in turn plays "the resolver" (it answers for its own zone).
+    for (server, code, word) in [(2, 0, "visible"), (3, 1, "NOT visible")] {
+        let resolver = ip(net, server).to_string();
+        let run = wd.run(&[
+            "--resolver",
+            &resolver,
+            "--propagation",
+            "recursive",
+            "check",
+            "example.test",
+            "--expect-txt",
+            APEX_TOKEN,
+        ]);
+        run.expect_code(code);
+        let line = format!("_acme-challenge.example.test: {word} through the resolvers");
+        assert!(run.stdout().contains(&line), "{}", run.stdout());
+    }
+    let resolver = ip(net, 2).to_string();
+    let run = wd.run(&[
+        "--resolver",
+        &resolver,
+        "--propagation",
+        "recursive",
+        "check",
+        "example.test",
+        "--json",
+    ]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    assert_eq!(
+        (json["mode"].as_str(), json["propagated"].as_bool()),
+        (Some("recursive"), Some(true))
+    );
+    assert_eq!(json["names"][0]["values"][0], APEX_TOKEN);
+}
+
+#[test]
 fn check_watch_polls_until_propagated() {
     let net = 39;
     if !dns_tree::available(net) {
@@ -846,44 +890,29 @@ fn expect_line(
     }
 }
 
-#[test]
-fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record() {
-    let net = 29;
-    if !dns_tree::available(net) || !common::require_tool("pebble") {
-        return;
-    }
-    let empty = example(net, 1, &[]);
-    let _parent = Knot::start(ip(net, 1), &[parent(net, &[])], &[]);
-    let ns1 = Knot::start(ip(net, 2), std::slice::from_ref(&empty), &[]);
-    let ns2 = Knot::start(ip(net, 3), std::slice::from_ref(&empty), &[]);
-    // The CA asks ns1 directly (authoritative answers need no recursion).
-    let Some(pebble) = common::pebble::Pebble::start_with_dns(
-        common::pebble::PebbleOptions::default(),
-        &format!("{}:53", ip(net, 2)),
-    ) else {
-        return;
-    };
+/// A workdir with an account on `pebble` and certificate `web` (example.test and its
+/// wildcard) published by a hook that only appends `FQDN TXT "VALUE"` lines to the returned
+/// file: the test plays the DNS provider.
+fn recording_workdir(pebble: &common::pebble::Pebble) -> (common::Workdir, std::path::PathBuf) {
     let mut wd = common::Workdir::new("authoritative");
     wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    // The "DNS provider": the hook only records what to publish; the test publishes it.
     let published = wd.path().join("published");
     let hook = wd.path().join("hook.sh");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = present ] && echo \"$2 TXT \\\"$3\\\"\" >> {}\nexit 0\n",
-            published.display()
-        ),
-    )
-    .unwrap();
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = present ] && echo \"$2 TXT \\\"$3\\\"\" >> {}\nexit 0\n",
+        published.display()
+    );
+    std::fs::write(&hook, script).unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let directory = pebble.directory.as_str();
+    let command = hook.to_str().unwrap();
     let setup: [&[&str]; 3] = [
         &[
             "account",
             "add",
             "pebble",
             "--directory",
-            &pebble.directory,
+            directory,
             "--agree-tos",
         ],
         &[
@@ -893,7 +922,7 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
             "--solver",
             "exec",
             "--command",
-            hook.to_str().unwrap(),
+            command,
         ],
         &[
             "cert",
@@ -908,12 +937,43 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
     for args in setup {
         wd.run(args).ok();
     }
+    (wd, published)
+}
+
+/// Whether the lines show these steps in this order.
+fn in_order(seen: &[String], steps: &[&str]) -> bool {
+    let positions: Vec<Option<usize>> = steps
+        .iter()
+        .map(|step| seen.iter().position(|l| l.contains(step)))
+        .collect();
+    positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1])
+}
+
+#[test]
+fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record() {
+    let net = 29;
+    if !dns_tree::available(net) || !common::require_tool("pebble") {
+        return;
+    }
+    let empty = example(net, 1, &[]);
+    let _parent = Knot::start(ip(net, 1), &[parent(net, &[])], &[]);
+    let ns1 = Knot::start(ip(net, 2), std::slice::from_ref(&empty), &[]);
+    let ns2 = Knot::start(ip(net, 3), std::slice::from_ref(&empty), &[]);
+    // The CA asks ns1 directly (authoritative answers need no recursion).
+    let options = common::pebble::PebbleOptions::default();
+    let Some(pebble) =
+        common::pebble::Pebble::start_with_dns(options, &format!("{}:53", ip(net, 2)))
+    else {
+        return;
+    };
+    let (wd, published) = recording_workdir(&pebble);
+    let resolver = ip(net, 1).to_string();
     let mut issue = std::process::Command::new(env!("CARGO_BIN_EXE_certpilot"))
         .args([
             "--dir",
             wd.path().to_str().unwrap(),
             "--resolver",
-            &ip(net, 1).to_string(),
+            &resolver,
             "issue",
             "web",
         ])
@@ -929,20 +989,14 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
     expect_line(&lines, &mut seen, "nothing ready", |l| {
         l.contains("NOT propagated (0/2")
     });
-    let records: Vec<String> = std::fs::read_to_string(&published)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let records = std::fs::read_to_string(&published).unwrap();
     assert_eq!(
-        records.len(),
+        records.lines().count(),
         2,
-        "apex and wildcard share one owner: {records:?}"
+        "apex and wildcard share one owner: {records}"
     );
-    let published = records
-        .iter()
-        .fold(empty.serial(2), |z, r| z.with(r.clone()));
-    ns1.update(&published);
+    let zone = records.lines().fold(empty.serial(2), ZoneFile::with);
+    ns1.update(&zone);
     expect_line(&lines, &mut seen, "ns2 alone holding back", |l| {
         l.contains("NOT propagated (1/2") && l.contains("waits on ns2.example.test")
     });
@@ -950,10 +1004,7 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
         !seen.iter().any(|l| l.contains("challenges answered")),
         "{seen:#?}"
     );
-    ns2.update(&published);
-    expect_line(&lines, &mut seen, "propagated", |l| {
-        l.contains("propagated: all 2 address(es)")
-    });
+    ns2.update(&zone);
     expect_line(&lines, &mut seen, "stored", |l| {
         l.contains("stored (serial")
     });
@@ -968,23 +1019,11 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
         "{seen:#?}\n{}",
         pebble.log()
     );
-    let order: Vec<&str> = [
+    let steps = [
         "record(s) published",
-        "propagated: all",
+        "propagated: all 2",
         "records visible",
         "challenges answered",
-    ]
-    .into_iter()
-    .map(|step| {
-        seen.iter()
-            .find(|l| l.contains(step))
-            .unwrap_or_else(|| panic!("no {step:?} in {seen:#?}"))
-            .as_str()
-    })
-    .collect();
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|l| seen.iter().position(|s| s == l).unwrap())
-        .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:#?}");
+    ];
+    assert!(in_order(&seen, &steps), "{seen:#?}");
 }

@@ -81,6 +81,16 @@ impl Tmux {
         );
     }
 
+    /// Type `text` literally.
+    fn type_text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", "t", "-l", text]);
+        assert!(
+            out.status.success(),
+            "send-keys -l: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Poll the pane until `needle` shows, or fail with what the screen showed.
     fn wait_for(&self, needle: &str) -> String {
         self.wait_until(needle, DEADLINE, |screen| screen.contains(needle))
@@ -189,17 +199,15 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
     let status_file = dir.path().join("exit-status");
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("work dir");
-    let args = ["--dir", work.to_str().unwrap()];
+    // A keys.toml in the config directory rebinds help to `h`.
+    std::fs::write(work.join("keys.toml"), "[keys]\nhelp = \"h\"\n").expect("keys.toml");
+    let args = ["--dir", work.to_str().unwrap(), "--theme", "gruvbox"];
     let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
 
     let screen = tmux.wait_for("No certificates yet.");
     assert!(
         screen.contains("certpilot cert add NAME --name example.com"),
         "{screen}"
-    );
-    assert!(
-        screen.contains("? help"),
-        "status bar hints missing:\n{screen}"
     );
     assert_eq!(
         tmux.pane_format("#{alternate_on}"),
@@ -212,13 +220,28 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
         "mouse reporting should be on"
     );
 
+    assert!(
+        screen.contains("h help"),
+        "hints follow keys.toml:\n{screen}"
+    );
     tmux.send("?");
+    tmux.send("h");
     let screen = tmux.wait_for("Next / previous row or field");
     assert!(screen.contains("Keys"), "{screen}");
     tmux.send("Escape");
     tmux.wait_until("help closed", DEADLINE, |s| {
         !s.contains("Next / previous row")
     });
+
+    // Too small, then back: no garbage, and the UI comes back.
+    tmux.run(&["resize-window", "-t", "t", "-x", "60", "-y", "20"]);
+    tmux.wait_for("Terminal too small");
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    tmux.run(&["resize-window", "-t", "t", "-x", &w, "-y", &h]);
+    tmux.wait_for("No certificates yet.");
+    // Theme switch at runtime.
+    tmux.send("t");
+    tmux.wait_for("theme: default");
     quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
 }
 
@@ -320,6 +343,14 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     ];
     let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
 
+    dashboard_help_and_detail(&tmux, days);
+    issue_api(&tmux, &wd);
+    add_certificate_and_account(&tmux, &wd, &pebble);
+    quit_and_check_restored(&tmux, &status_file, "certificates (3)");
+}
+
+/// Names and days left, the help, the detail of `web`.
+fn dashboard_help_and_detail(tmux: &Tmux, days: i64) {
     // Names and days left; the missing certificate sorts first.
     let screen = tmux.wait_for("www.example.test");
     let web = row_line(&screen, "web");
@@ -332,7 +363,6 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
         screen.contains("example.test") && screen.contains("exec"),
         "domains pane:\n{screen}"
     );
-
     tmux.send("?");
     tmux.wait_for("Register an ACME account");
     tmux.send("Escape");
@@ -351,7 +381,10 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     assert!(screen.contains("keyutils keyring"), "{screen}");
     tmux.send("Escape");
     tmux.wait_for("certificates (2)");
+}
 
+/// Issue `api` through the exec solver from the TUI, then look at the log pane.
+fn issue_api(tmux: &Tmux, wd: &Workdir) {
     // Issue api through the exec solver, from the TUI.
     tmux.send("k");
     tmux.send("i");
@@ -369,7 +402,55 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     assert!(!row_line(&screen, "api").contains("missing"), "{screen}");
     assert!(wd.path().join("certificates/api/api.crt").exists());
 
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    // The log pane shows the session's tracing events.
+    tmux.send("l");
+    let screen = tmux.wait_for("┌ log ");
+    assert!(screen.contains("job started"), "{screen}");
+    tmux.send("l");
+}
+
+/// The editor adds a certificate (saved to certpilot.toml); the account wizard registers a
+/// second account with Pebble after showing its terms.
+fn add_certificate_and_account(tmux: &Tmux, wd: &Workdir, pebble: &Pebble) {
+    tmux.send("a");
+    tmux.wait_for("new certificate");
+    tmux.type_text("blog");
+    tmux.send("Tab");
+    tmux.type_text("blog.example.test, bad..name");
+    tmux.wait_for("empty label");
+    for _ in 0..", bad..name".len() {
+        tmux.send("BSpace");
+    }
+    tmux.wait_until("the error to go", DEADLINE, |s| !s.contains("empty label"));
+    tmux.send("Enter");
+    tmux.wait_for("certificates (3)");
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
+    assert!(config.contains("[certificates.blog]"), "{config}");
+
+    tmux.send("A");
+    tmux.wait_for("new ACME account");
+    tmux.send("C-u");
+    tmux.type_text("second");
+    tmux.send("Tab");
+    for _ in 0..5 {
+        tmux.send("Right");
+    }
+    tmux.wait_for("Directory URL");
+    tmux.send("Tab");
+    tmux.send("C-u");
+    tmux.type_text(&pebble.directory);
+    tmux.send("Enter");
+    let screen = tmux.wait_for("Terms of service");
+    assert!(screen.contains("I agree"), "{screen}");
+    tmux.send("Space");
+    tmux.send("Enter");
+    let screen = tmux.wait_for("account second registered");
+    assert!(screen.contains("keyutils keyring"), "{screen}");
+    tmux.send("Escape");
+    tmux.wait_for("certificates (3)");
+    let run = wd.run(&["account", "list"]);
+    run.ok();
+    assert!(run.stdout().contains("second"), "{}", run.stdout());
 }
 
 /// `test.` delegates `example.test` to ns1 (.2) and ns2 (.3); ns2 lags without the TXT.
@@ -399,31 +480,8 @@ fn dns_tree(net: u8) -> Vec<Knot> {
     ]
 }
 
-#[test]
-fn propagation_matrix_against_the_loopback_dns_tree() {
-    let net = 61;
-    if !tmux_available() || !dns_tree::available(net) {
-        return;
-    }
-    let _servers = dns_tree(net);
-    let wd = Workdir::new("tui-dns");
-    wd.run(&["domain", "set", "example.test", "--solver", "manual"])
-        .ok();
-    wd.run(&["cert", "add", "www", "--name", "www.example.test"])
-        .ok();
-    let status_file = wd.path().join("exit-status");
-    let resolver = ip(net, 1).to_string();
-    let args = [
-        "--dir",
-        wd.path().to_str().unwrap(),
-        "--resolver",
-        resolver.as_str(),
-    ];
-    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
-    tmux.wait_for("www.example.test");
-
-    tmux.send("c");
-    tmux.wait_for("propagation · certificate www");
+/// ns1 serves the TXT, ns2 lags: the matrix, the verdict, the hint and the countdown.
+fn check_matrix(tmux: &Tmux, net: u8) {
     let screen = tmux.wait_until("the verdict", DEADLINE, |s| s.contains("NOT propagated"));
     let ns1 = screen
         .lines()
@@ -450,6 +508,34 @@ fn propagation_matrix_against_the_loopback_dns_tree() {
         screen.contains("disagree on the SOA serial"),
         "hint missing:\n{screen}"
     );
+}
+
+#[test]
+fn propagation_matrix_against_the_loopback_dns_tree() {
+    let net = 61;
+    if !tmux_available() || !dns_tree::available(net) {
+        return;
+    }
+    let _servers = dns_tree(net);
+    let wd = Workdir::new("tui-dns");
+    wd.run(&["domain", "set", "example.test", "--solver", "manual"])
+        .ok();
+    wd.run(&["cert", "add", "www", "--name", "www.example.test"])
+        .ok();
+    let status_file = wd.path().join("exit-status");
+    let resolver = ip(net, 1).to_string();
+    let args = [
+        "--dir",
+        wd.path().to_str().unwrap(),
+        "--resolver",
+        resolver.as_str(),
+    ];
+    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    tmux.wait_for("www.example.test");
+
+    tmux.send("c");
+    tmux.wait_for("propagation · certificate www");
+    check_matrix(&tmux, net);
 
     // Back on the dashboard the domain shows its last check.
     tmux.send("Escape");
@@ -477,6 +563,26 @@ fn served_txt(pebble: &Pebble, owner: &str) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// `y` copies the records through OSC 52; tmux (with `set-clipboard on`) keeps them as a
+/// paste buffer.
+fn copy_records(tmux: &Tmux, owner: &str) {
+    tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
+    tmux.send("y");
+    let start = Instant::now();
+    let buffer = loop {
+        let out = tmux.run(&["show-buffer"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains(owner) || start.elapsed() > DEADLINE {
+            break text;
+        }
+        std::thread::sleep(POLL);
+    };
+    assert!(
+        buffer.contains(&format!("{owner}. 60 IN TXT")),
+        "clipboard: {buffer:?}"
+    );
 }
 
 #[test]
@@ -510,6 +616,7 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
         1,
         "the hook published the record"
     );
+    copy_records(&tmux, owner);
 
     // While it runs, quitting asks first.
     tmux.send("q");

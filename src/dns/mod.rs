@@ -1,6 +1,7 @@
 //! DNS: seeing whether challenge records are visible, and where they are not.
 //!
-//! - [`zone`]: zone cut and authoritative servers of a name (every address, glue first).
+//! - [`zone`]: zone cut and authoritative servers of a name (every address, glue first),
+//!   found through the resolvers, following referrals (`referral`).
 //! - [`query`]: one question to one address (no cache, UDP then TCP, bounded waits).
 //! - [`probe`]: what one address serves, classified (`match`, `missing`, `timeout`, ...).
 //! - [`propagation`]: one check round over many names, CNAME paths followed, streamed.
@@ -14,12 +15,13 @@ pub mod hints;
 pub mod probe;
 pub mod propagation;
 pub mod query;
+mod referral;
 pub mod report;
 pub mod visibility;
 pub mod waiter;
 pub mod zone;
 
 pub use expect::Expectation;
-pub use propagation::{ProbeEvent, Prober};
-pub use report::PropagationReport;
+pub use propagation::Prober;
+pub use report::{ProbeEvent, PropagationReport};
 pub use waiter::{Mode, WaitError, Waiter};

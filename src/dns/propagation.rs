@@ -20,7 +20,7 @@ use super::expect::Expectation;
 use super::hints::{hop_hints, report_hints, Hint};
 use super::probe::{self, HopRule, Outcome, ProbeResult, Status};
 use super::query::{QueryOptions, Transport};
-use super::report::{HopReport, NameReport, PropagationReport};
+use super::report::{HopReport, NameReport, ProbeEvent, PropagationReport};
 use super::visibility::parse_resolver;
 use super::zone::{display, Discovery, Zone};
 
@@ -36,44 +36,6 @@ pub enum ProberError {
     /// No resolver given and none in the system configuration.
     #[error("no DNS resolver: pass --resolver ADDR ({0})")]
     NoResolver(String),
-}
-
-/// What a check round reports while it runs, so a live view can fill its matrix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProbeEvent {
-    /// A hop's zone and servers are known: one pending cell per address.
-    ZoneDiscovered {
-        /// The expected name (owner) this is about.
-        owner: String,
-        /// Hop index on the owner's CNAME path (0: the owner itself).
-        hop: usize,
-        /// The name asked for at this hop.
-        name: String,
-        /// Its zone and servers.
-        zone: Zone,
-        /// What every address must serve.
-        rule: HopRule,
-    },
-    /// One address answered (or failed). The status is provisional for open rules.
-    NameserverAnswered {
-        /// The owner.
-        owner: String,
-        /// Hop index.
-        hop: usize,
-        /// The result.
-        result: ProbeResult,
-    },
-    /// A hop's zone could not be discovered.
-    DiscoveryFailed {
-        /// The owner.
-        owner: String,
-        /// Hop index.
-        hop: usize,
-        /// The error.
-        error: String,
-    },
-    /// A name is done: its final report (statuses settled, hints added).
-    NameChecked(Box<NameReport>),
 }
 
 /// Checks propagation through direct questions to every authoritative address.

@@ -186,3 +186,41 @@ impl PropagationReport {
         self.names.iter().flat_map(|n| &n.hints).chain(&self.hints)
     }
 }
+
+/// What a check round reports while it runs, so a live view can fill its matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// A hop's zone and servers are known: one pending cell per address.
+    ZoneDiscovered {
+        /// The expected name (owner) this is about.
+        owner: String,
+        /// Hop index on the owner's CNAME path (0: the owner itself).
+        hop: usize,
+        /// The name asked for at this hop.
+        name: String,
+        /// Its zone and servers.
+        zone: Zone,
+        /// What every address must serve.
+        rule: HopRule,
+    },
+    /// One address answered (or failed). The status is provisional for open rules.
+    NameserverAnswered {
+        /// The owner.
+        owner: String,
+        /// Hop index.
+        hop: usize,
+        /// The result.
+        result: ProbeResult,
+    },
+    /// A hop's zone could not be discovered.
+    DiscoveryFailed {
+        /// The owner.
+        owner: String,
+        /// Hop index.
+        hop: usize,
+        /// The error.
+        error: String,
+    },
+    /// A name is done: its final report (statuses settled, hints added).
+    NameChecked(Box<NameReport>),
+}

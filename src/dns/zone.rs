@@ -8,24 +8,14 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures::stream::{FuturesUnordered, StreamExt};
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use super::probe::rcode_name;
 use super::query::Transport;
-
-/// Referrals followed for one question before giving up (a loop, or a very deep tree).
-const MAX_REFERRALS: usize = 12;
-/// Glueless referrals resolved inside one another before giving up.
-const MAX_DEPTH: u8 = 3;
-/// When several servers can answer, the next one is asked this long after the previous one
-/// (unless an answer came first), so a dead server costs a quarter second, not a timeout.
-const STAGGER: Duration = Duration::from_millis(250);
+use super::referral::{address_of, glue_of, Delegation, Walker};
 
 /// One address of a name server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,14 +97,6 @@ pub fn display(name: &Name) -> String {
     }
 }
 
-/// A referral: the child zone, its servers as the parent lists them, and glue.
-#[derive(Debug, Clone)]
-struct Delegation {
-    zone: Name,
-    hosts: Vec<Name>,
-    glue: Vec<(Name, IpAddr)>,
-}
-
 /// Where the SOA question for a candidate name landed.
 enum Cut {
     /// The candidate is a zone apex.
@@ -123,50 +105,6 @@ enum Cut {
     Inside(Name),
     /// Not known from this answer (a CNAME, or no SOA in the authority section): go up.
     Unknown,
-}
-
-fn address_of(record: &Record) -> Option<IpAddr> {
-    match &record.data {
-        RData::A(a) => Some(IpAddr::V4(a.0)),
-        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-        _ => None,
-    }
-}
-
-/// The glue (A/AAAA) of a message's additional section.
-fn glue_of(message: &Message) -> Vec<(Name, IpAddr)> {
-    message
-        .additionals
-        .iter()
-        .filter_map(|r| address_of(r).map(|ip| (r.name.to_lowercase(), ip)))
-        .collect()
-}
-
-/// The delegation in a non-authoritative, answerless NOERROR answer whose authority section
-/// names servers for an ancestor of `qname`.
-fn referral(message: &Message, qname: &Name) -> Option<Delegation> {
-    let meta = &message.metadata;
-    if meta.response_code != ResponseCode::NoError
-        || meta.authoritative
-        || !message.answers.is_empty()
-    {
-        return None;
-    }
-    let mut zone = None;
-    let mut hosts = Vec::new();
-    for record in &message.authorities {
-        if let RData::NS(ns) = &record.data {
-            if record.name.zone_of(qname) {
-                zone.get_or_insert_with(|| record.name.to_lowercase());
-                hosts.push(ns.0.to_lowercase());
-            }
-        }
-    }
-    zone.map(|zone| Delegation {
-        zone,
-        hosts,
-        glue: glue_of(message),
-    })
 }
 
 fn cut_of(message: &Message, candidate: &Name) -> Cut {
@@ -192,8 +130,7 @@ type ZoneCell = Arc<OnceCell<Result<Zone, DiscoveryError>>>;
 /// names in one zone resolve the servers once.
 #[derive(Debug)]
 pub struct Discovery {
-    transport: Transport,
-    resolvers: Vec<SocketAddr>,
+    walker: Walker,
     zones: Mutex<HashMap<Name, ZoneCell>>,
 }
 
@@ -202,8 +139,7 @@ impl Discovery {
     #[must_use]
     pub fn new(transport: Transport, resolvers: Vec<SocketAddr>) -> Self {
         Self {
-            transport,
-            resolvers,
+            walker: Walker::new(transport, resolvers),
             zones: Mutex::new(HashMap::new()),
         }
     }
@@ -230,7 +166,10 @@ impl Discovery {
     async fn find_cut(&self, name: &Name) -> Result<(Name, Option<Delegation>), DiscoveryError> {
         let mut candidate = name.to_lowercase();
         loop {
-            let (message, delegation) = self.lookup(name, &candidate, RecordType::SOA, 0).await?;
+            let (message, delegation) = self
+                .walker
+                .lookup(name, &candidate, RecordType::SOA, 0)
+                .await?;
             let apex = match cut_of(&message, &candidate) {
                 Cut::Apex => candidate.clone(),
                 Cut::Inside(apex) => apex,
@@ -249,160 +188,6 @@ impl Discovery {
         }
     }
 
-    /// The final answer to `qname`/`rtype`, following referrals from the resolvers down,
-    /// plus the last referral seen. `subject` is the name being discovered (for errors).
-    async fn lookup(
-        &self,
-        subject: &Name,
-        qname: &Name,
-        rtype: RecordType,
-        depth: u8,
-    ) -> Result<(Message, Option<Delegation>), DiscoveryError> {
-        let failed = |detail: String| DiscoveryError::Failed {
-            name: display(subject),
-            detail,
-        };
-        let mut servers = self.resolvers.clone();
-        let mut last: Option<Delegation> = None;
-        for _ in 0..MAX_REFERRALS {
-            let referred_to = last.as_ref().map(|d| &d.zone);
-            let message = self
-                .ask_any(subject, &servers, qname, rtype, referred_to)
-                .await?;
-            let Some(delegation) = referral(&message, qname) else {
-                return Ok((message, last));
-            };
-            let deeper = last.as_ref().map_or(!delegation.zone.is_root(), |prev| {
-                prev.zone != delegation.zone && prev.zone.zone_of(&delegation.zone)
-            });
-            if !deeper {
-                return Err(failed(format!(
-                    "asking for {} {rtype}, a server sent a referral to {} that does not lead down the tree",
-                    display(qname),
-                    display(&delegation.zone)
-                )));
-            }
-            servers = self
-                .delegation_addresses(subject, &delegation, depth)
-                .await?;
-            last = Some(delegation);
-        }
-        Err(failed(format!(
-            "more than {MAX_REFERRALS} referrals for {}",
-            display(qname)
-        )))
-    }
-
-    /// The addresses to ask after a referral: glue, or (glueless) the hosts resolved.
-    async fn delegation_addresses(
-        &self,
-        subject: &Name,
-        delegation: &Delegation,
-        depth: u8,
-    ) -> Result<Vec<SocketAddr>, DiscoveryError> {
-        let mut ips: Vec<IpAddr> = delegation.glue.iter().map(|(_, ip)| *ip).collect();
-        if ips.is_empty() && depth < MAX_DEPTH {
-            for host in &delegation.hosts {
-                let lookup = Box::pin(self.lookup(subject, host, RecordType::A, depth + 1));
-                if let Ok((message, _)) = lookup.await {
-                    ips.extend(message.answers.iter().filter_map(address_of));
-                }
-            }
-        }
-        if ips.is_empty() {
-            return Err(DiscoveryError::Failed {
-                name: display(subject),
-                detail: format!(
-                    "no address found for any server of {}",
-                    display(&delegation.zone)
-                ),
-            });
-        }
-        Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, 53)).collect())
-    }
-
-    /// Ask `servers` one after another, [`STAGGER`] apart, and take the first usable answer;
-    /// the others are cancelled. From the resolvers (`referred_to` is `None`), NOERROR or
-    /// NXDOMAIN is usable; from the servers of a zone we were referred to, only an
-    /// authoritative answer or a referral further down (a lame server's upward referral is
-    /// skipped like a failure).
-    async fn ask_any(
-        &self,
-        subject: &Name,
-        servers: &[SocketAddr],
-        qname: &Name,
-        rtype: RecordType,
-        referred_to: Option<&Name>,
-    ) -> Result<Message, DiscoveryError> {
-        let from_resolvers = referred_to.is_none();
-        let mut racers: FuturesUnordered<_> = servers
-            .iter()
-            .zip(0_u32..)
-            .map(|(server, i)| async move {
-                tokio::time::sleep(STAGGER * i).await;
-                let answer = self
-                    .transport
-                    .ask(*server, qname, rtype, from_resolvers)
-                    .await;
-                (*server, answer)
-            })
-            .collect();
-        let mut problems = Vec::new();
-        let mut rejected = None;
-        while let Some((server, answer)) = racers.next().await {
-            let message = match answer {
-                Ok(response) => response.message,
-                Err(e) => {
-                    problems.push(e.to_string());
-                    continue;
-                }
-            };
-            let rcode = message.metadata.response_code;
-            if matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
-                let usable = match referred_to {
-                    None => true,
-                    Some(zone) => {
-                        message.metadata.authoritative
-                            || referral(&message, qname)
-                                .is_some_and(|d| d.zone != *zone && zone.zone_of(&d.zone))
-                    }
-                };
-                if usable {
-                    return Ok(message);
-                }
-                problems.push(format!(
-                    "{server} is not authoritative for {} (lame)",
-                    display(qname)
-                ));
-                continue;
-            }
-            problems.push(format!(
-                "{server} answered {} to {} {rtype}",
-                rcode_name(rcode),
-                display(qname)
-            ));
-            if from_resolvers && rcode != ResponseCode::ServFail && rejected.is_none() {
-                rejected = Some((server, rcode));
-            }
-        }
-        if let Some((server, rcode)) = rejected {
-            return Err(DiscoveryError::Rejected {
-                name: display(subject),
-                server,
-                rcode: rcode_name(rcode),
-                qtype: rtype.to_string(),
-            });
-        }
-        Err(DiscoveryError::Failed {
-            name: display(subject),
-            detail: if problems.is_empty() {
-                "no server to ask".into()
-            } else {
-                problems.join("; ")
-            },
-        })
-    }
-
     /// The zone's servers: the parent's delegation (when we followed one) and the zone's own
     /// NS records, each with every address.
     async fn servers_of(
@@ -411,7 +196,10 @@ impl Discovery {
         apex: Name,
         delegation: Option<Delegation>,
     ) -> Result<Zone, DiscoveryError> {
-        let (message, seen) = self.lookup(subject, &apex, RecordType::NS, 0).await?;
+        let (message, seen) = self
+            .walker
+            .lookup(subject, &apex, RecordType::NS, 0)
+            .await?;
         let delegation = delegation.or(seen.filter(|d| d.zone == apex));
         let mut hosts: Vec<Name> = message
             .answers
@@ -455,8 +243,8 @@ impl Discovery {
             }
         }
         let (v4, v6) = tokio::join!(
-            self.lookup(subject, host, RecordType::A, 0),
-            self.lookup(subject, host, RecordType::AAAA, 0)
+            self.walker.lookup(subject, host, RecordType::A, 0),
+            self.walker.lookup(subject, host, RecordType::AAAA, 0)
         );
         let mut problems = Vec::new();
         for result in [v4, v6] {
@@ -499,8 +287,8 @@ fn dedup(hosts: &mut Vec<Name>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::OpCode;
-    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA, TXT};
+    use hickory_proto::op::{OpCode, ResponseCode};
+    use hickory_proto::rr::rdata::{CNAME, SOA};
 
     fn name(text: &str) -> Name {
         Name::from_ascii(text).unwrap()
@@ -550,50 +338,6 @@ mod tests {
                 Cut::Unknown => None,
             };
             assert_eq!(got.as_deref(), want, "{what}");
-        }
-    }
-
-    #[test]
-    fn referrals_are_answerless_non_authoritative_ns_sets_above_the_name() {
-        let q = name("_acme-challenge.example.test.");
-        let ns = |owner: &str, host: &str| {
-            Record::from_rdata(name(owner), 60, RData::NS(NS(name(host))))
-        };
-        let mut good = message(false, ResponseCode::NoError);
-        good.add_authority(ns("example.test.", "ns1.example.test."));
-        good.add_authority(ns("example.test.", "ns2.example.test."));
-        good.add_additional(Record::from_rdata(
-            name("ns1.example.test."),
-            60,
-            RData::A(A::new(127, 0, 9, 2)),
-        ));
-        let d = referral(&good, &q).unwrap();
-        assert_eq!(display(&d.zone), "example.test");
-        assert_eq!(d.hosts.len(), 2);
-        assert_eq!(
-            d.glue,
-            vec![(name("ns1.example.test."), IpAddr::from([127, 0, 9, 2]))]
-        );
-
-        let mut authoritative = good.clone();
-        authoritative.metadata.authoritative = true;
-        let mut answered = good.clone();
-        answered.add_answer(Record::from_rdata(
-            q.clone(),
-            60,
-            RData::TXT(TXT::new(vec!["v".into()])),
-        ));
-        let mut sideways = message(false, ResponseCode::NoError);
-        sideways.add_authority(ns("other.test.", "ns.other.test."));
-        let mut refused = good.clone();
-        refused.metadata.response_code = ResponseCode::Refused;
-        for (what, m) in [
-            ("authoritative", authoritative),
-            ("has an answer", answered),
-            ("not above the name", sideways),
-            ("refused", refused),
-        ] {
-            assert!(referral(&m, &q).is_none(), "{what}");
         }
     }
 

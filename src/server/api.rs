@@ -199,11 +199,20 @@ async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-async fn method_not_allowed() -> Response {
+// The error and redirect handlers take the body (unused) so that it is read before the
+// answer: hyper closes a connection whose request body was left unread, and a client that
+// follows the 307 on that pooled connection (python-requests does) then fails.
+
+async fn method_not_allowed(_unread: Bytes) -> Response {
     go_text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n")
 }
 
-async fn not_found_or_redirect(State(api): Shared, method: Method, uri: Uri) -> Response {
+async fn not_found_or_redirect(
+    State(api): Shared,
+    method: Method,
+    uri: Uri,
+    _unread: Bytes,
+) -> Response {
     let Some(route) = fixed_route(&api, &method, uri.path()) else {
         return go_text(StatusCode::NOT_FOUND, "404 page not found\n");
     };

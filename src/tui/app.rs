@@ -88,90 +88,123 @@ pub async fn run(setup: Setup) -> io::Result<()> {
     result.and(restored)
 }
 
+/// Where the loop's messages come from.
+struct Sources {
+    input: mpsc::Receiver<io::Result<Event>>,
+    answers: mpsc::UnboundedReceiver<jobs::Tagged>,
+    logs: mpsc::Receiver<LogLine>,
+    tick: tokio::time::Interval,
+    stop: StopSignals,
+    started: Instant,
+}
+
+/// What waiting produced.
+enum Next {
+    /// Messages to apply (possibly none).
+    Messages(VecDeque<Msg>),
+    /// Leave the loop with this result.
+    Exit(io::Result<()>),
+}
+
+impl Sources {
+    /// Wait for one message, then take everything else that is ready, so a burst of answers
+    /// or keys costs one frame.
+    async fn next(&mut self, state: &State, terminal: &mut DefaultTerminal) -> Next {
+        let first = tokio::select! {
+            event = self.input.recv() => match event {
+                Some(Ok(event)) => translate(&event),
+                Some(Err(e)) => return Next::Exit(Err(e)),
+                // The terminal went away: nothing left to show.
+                None => return Next::Exit(Ok(())),
+            },
+            Some(answer) = self.answers.recv() => {
+                if matches!(answer.event, jobs::Event::Panicked(_)) {
+                    if let Err(e) = reenter(terminal) {
+                        return Next::Exit(Err(e));
+                    }
+                }
+                Some(Msg::Job(answer))
+            }
+            Some(line) = self.logs.recv() => Some(Msg::Log(line)),
+            _ = self.tick.tick(), if state.needs_tick() => Some(Msg::Tick(self.started.elapsed())),
+            () = self.stop.recv() => return Next::Exit(Ok(())),
+        };
+        let mut pending: VecDeque<Msg> = first.into_iter().collect();
+        while let Ok(answer) = self.answers.try_recv() {
+            pending.push_back(Msg::Job(answer));
+        }
+        while let Ok(line) = self.logs.try_recv() {
+            pending.push_back(Msg::Log(line));
+        }
+        while let Ok(Ok(event)) = self.input.try_recv() {
+            pending.extend(translate(&event));
+        }
+        Next::Messages(pending)
+    }
+}
+
 async fn event_loop(terminal: &mut DefaultTerminal, setup: Setup) -> io::Result<()> {
     let Setup {
         mut state,
         themes,
         ctx,
-        mut logs,
+        logs,
     } = setup;
-    let draw = |terminal: &mut DefaultTerminal, state: &State| {
-        let theme = &themes[state.theme.min(themes.len() - 1)];
-        terminal
-            .draw(|frame| views::render(frame, state, theme))
-            .map(|_| ())
-    };
-    let (input_tx, mut input) = mpsc::channel(INPUT_QUEUE);
+    let (input_tx, input) = mpsc::channel(INPUT_QUEUE);
     let reader = tokio::spawn(read_input(input_tx));
-    let (mut runner, mut answers) = Runner::new(ctx);
-    let started = Instant::now();
+    let (mut runner, answers) = Runner::new(ctx);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut stop = StopSignals::new()?;
+    let mut sources = Sources {
+        input,
+        answers,
+        logs,
+        tick,
+        stop: StopSignals::new()?,
+        started: Instant::now(),
+    };
     let size = terminal.size()?;
     let mut pending = VecDeque::from([
         Msg::Resize(size.width, size.height),
         Msg::Action(Action::Refresh),
     ]);
     let result = loop {
-        let mut dirty = false;
-        let mut quit = false;
-        while let Some(msg) = pending.pop_front() {
-            dirty |= !matches!(msg, Msg::Log(_)) || state.log.open;
-            for effect in update(&mut state, msg) {
-                quit |= apply(effect, &mut runner)?;
-            }
-        }
+        let (dirty, quit) = apply_all(&mut state, &mut pending, &mut runner)?;
         if quit {
             state.notify("quitting: stopping running work…");
         }
         if dirty || quit {
-            draw(terminal, &state)?;
+            let theme = &themes[state.theme.min(themes.len() - 1)];
+            terminal.draw(|frame| views::render(frame, &state, theme))?;
         }
         if quit {
             break Ok(());
         }
-        let next = tokio::select! {
-            event = input.recv() => match event {
-                Some(Ok(event)) => translate(&event),
-                Some(Err(e)) => break Err(e),
-                // The terminal went away: nothing left to show.
-                None => break Ok(()),
-            },
-            Some(answer) = answers.recv() => {
-                if matches!(answer.event, jobs::Event::Panicked(_)) {
-                    reenter(terminal)?;
-                }
-                Some(Msg::Job(answer))
-            }
-            Some(line) = logs.recv() => Some(Msg::Log(line)),
-            _ = tick.tick(), if state.needs_tick() => Some(Msg::Tick(started.elapsed())),
-            () = stop.recv() => break Ok(()),
-        };
-        pending.extend(next);
-        drain(&mut pending, &mut answers, &mut logs, &mut input);
+        match sources.next(&state, terminal).await {
+            Next::Messages(more) => pending = more,
+            Next::Exit(result) => break result,
+        }
     };
     reader.abort();
     runner.shutdown(SHUTDOWN_GRACE).await;
     result
 }
 
-/// Take everything else that is ready, so a burst of answers or keys costs one frame.
-fn drain(
+/// Apply every pending message and run the effects; (redraw needed, quit asked).
+fn apply_all(
+    state: &mut State,
     pending: &mut VecDeque<Msg>,
-    answers: &mut mpsc::UnboundedReceiver<jobs::Tagged>,
-    logs: &mut mpsc::Receiver<LogLine>,
-    input: &mut mpsc::Receiver<io::Result<Event>>,
-) {
-    while let Ok(answer) = answers.try_recv() {
-        pending.push_back(Msg::Job(answer));
+    runner: &mut Runner,
+) -> io::Result<(bool, bool)> {
+    let (mut dirty, mut quit) = (false, false);
+    while let Some(msg) = pending.pop_front() {
+        // Log lines change nothing visible while the log pane is closed.
+        dirty |= !matches!(msg, Msg::Log(_)) || state.log.open;
+        for effect in update(state, msg) {
+            quit |= apply(effect, runner)?;
+        }
     }
-    while let Ok(line) = logs.try_recv() {
-        pending.push_back(Msg::Log(line));
-    }
-    while let Ok(Ok(event)) = input.try_recv() {
-        pending.extend(translate(&event));
-    }
+    Ok((dirty, quit))
 }
 
 /// Run one effect; `true` for quit.

@@ -1,7 +1,8 @@
 //! The one keymap the key handler, the status-bar hints and the help overlay all read, so
 //! they never disagree about which key does what.
 //!
-//! Defaults can be changed in `keys.toml` in the config directory:
+//! Defaults can be changed in `keys.toml` in the config directory (`themes/keys.example.toml`
+//! lists every action with its default keys):
 //!
 //! ```toml
 //! [keys]
@@ -423,6 +424,19 @@ mod tests {
         assert_eq!(map.label(Action::Quit), "q");
         let i = press(KeyCode::Char('i'), KeyModifiers::NONE);
         assert_eq!(map.action_for(&i), None);
+    }
+
+    #[test]
+    fn the_documented_example_is_the_default() {
+        let example = include_str!("../../themes/keys.example.toml");
+        let parsed = Keymap::parse("keys.example.toml", example).unwrap();
+        assert_eq!(parsed, Keymap::default());
+        for action in Action::ALL {
+            assert!(
+                example.contains(&format!("\n{} = ", action.name())),
+                "{action:?} undocumented"
+            );
+        }
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct Matrix {
     pub error: Option<String>,
     /// Rounds finished.
     pub rounds: u32,
+    /// Only the first hop counts (an acme-dns delegation: the CNAME itself).
+    pub delegation: bool,
 }
 
 impl Matrix {
@@ -165,10 +167,26 @@ impl Matrix {
         }
     }
 
-    /// Whether the last round found everything in place.
+    /// Whether the last round found everything in place (for a delegation: the CNAME on
+    /// every authoritative address of the first hop).
     #[must_use]
     pub fn propagated(&self) -> bool {
+        if self.delegation {
+            let (ready, all) = self.first_hop();
+            return self.report.is_some() && all > 0 && ready == all;
+        }
         self.report.as_ref().is_some_and(|r| r.propagated)
+    }
+
+    /// First-hop cells that match, and all first-hop cells.
+    #[must_use]
+    pub fn first_hop(&self) -> (usize, usize) {
+        let cells = self.cells.iter().filter(|((row, _), _)| row.hop == 0);
+        cells.fold((0, 0), |(ready, all), (_, cell)| {
+            let ok =
+                matches!(cell, Cell::Answered(r) if r.status == crate::dns::probe::Status::Match);
+            (ready + usize::from(ok), all + 1)
+        })
     }
 }
 
@@ -198,21 +216,25 @@ pub struct Watch {
     pub every: Duration,
     /// Selected row and column.
     pub cursor: (usize, usize),
+    /// The rounds come from the running issuance, not from the watch.
+    pub fed: bool,
 }
 
 impl Watch {
     /// A watch that has not run yet.
     #[must_use]
     pub fn new(key: &str, target: Target, every: Duration) -> Self {
-        let owners = target.owners();
+        let mut matrix = Matrix::new(target.owners());
+        matrix.delegation = matches!(target, Target::Delegation { .. });
         Self {
             key: key.to_owned(),
             target,
             job: None,
-            matrix: Matrix::new(owners),
+            matrix,
             next: None,
             every,
             cursor: (0, 0),
+            fed: false,
         }
     }
 

@@ -190,10 +190,35 @@ impl AcmeDnsWizard {
         Some(match form {
             0 => record.zone_line(),
             1 => record
-                .relative_owner(&record.domain)
+                .relative_owner(&self.zone())
                 .unwrap_or_else(|| record.owner.clone()),
             _ => record.target.clone(),
         })
+    }
+
+    /// The zone holding the shown domain: what the live check found, else the domain.
+    #[must_use]
+    pub fn zone(&self) -> String {
+        let found = self.watch.as_ref().and_then(|w| {
+            w.matrix
+                .rows()
+                .into_iter()
+                .find(|row| row.hop == 0)
+                .map(|row| row.zone.clone())
+        });
+        match (&self.stage, found) {
+            (_, Some(zone)) => zone,
+            (
+                Stage::Done {
+                    delegations, shown, ..
+                },
+                None,
+            ) => delegations
+                .get(*shown)
+                .map(|d| d.record.domain.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 }
 

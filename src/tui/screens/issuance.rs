@@ -212,6 +212,7 @@ pub fn progressed(issuance: &mut Issuance, step: Step, elapsed: Duration, clock:
         Step::Propagation(report) => {
             if let Some(watch) = &mut issuance.watch {
                 watch.stop();
+                watch.fed = true;
                 watch.matrix.restart();
                 watch.matrix.finish(Ok(report.clone()));
             }

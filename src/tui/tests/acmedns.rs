@@ -169,3 +169,49 @@ fn enter_on_an_acme_dns_domain_shows_its_record() {
     );
     assert!(wizard(&state).watch.is_some());
 }
+
+#[test]
+fn a_delegation_is_done_when_every_first_hop_address_serves_the_cname() {
+    use crate::dns::probe::{HopRule, Status};
+    use crate::dns::ProbeEvent;
+    use crate::tui::tests::propagation::{report, result, zone};
+    let mut state = loaded();
+    state.dashboard.pane = Pane::Domains;
+    update(&mut state, key('a'));
+    let Some(Screen::AcmeDns(open)) = state.stack.last_mut() else {
+        unreachable!()
+    };
+    *open = AcmeDnsWizard::existing(delegation());
+    let (id, _) = started(&update(&mut state, Msg::Tick(Duration::from_secs(1))));
+    let owner = "_acme-challenge.example.test";
+    for hop in [0, 1] {
+        let event = ProbeEvent::ZoneDiscovered {
+            owner: owner.into(),
+            hop,
+            name: owner.into(),
+            zone: zone(),
+            rule: HopRule::Txt { values: Vec::new() },
+        };
+        update(&mut state, reply(id, Event::Probe(event)));
+    }
+    for last in [2, 3] {
+        let answered = ProbeEvent::NameserverAnswered {
+            owner: owner.into(),
+            hop: 0,
+            result: result(last, Status::Match),
+        };
+        update(&mut state, reply(id, Event::Probe(answered)));
+    }
+    // The acme-dns side has no TXT yet: not "propagated" for the checker, but delegated.
+    let mut not_yet = report([Status::Missing, Status::Missing]);
+    not_yet.names.clear();
+    update(
+        &mut state,
+        reply(id, Event::PropagationChecked(Ok(Box::new(not_yet)))),
+    );
+    let watch = wizard(&state).watch.as_ref().unwrap();
+    assert_eq!(watch.matrix.first_hop(), (2, 2));
+    assert!(watch.matrix.propagated());
+    assert_eq!(watch.next, None, "no more rounds once delegated");
+    assert_eq!(wizard(&state).zone(), "example.test");
+}

@@ -17,13 +17,16 @@ fn load_sorts_by_urgency_and_keeps_the_selection() {
 }
 
 #[test]
-fn stale_and_superseded_loads_are_ignored() {
+fn stale_and_abandoned_loads_are_ignored() {
     let mut state = loaded();
-    let (older, _) = started(&update(&mut state, key('r')));
-    let (newer, _) = started(&update(&mut state, key('r')));
-    let mut stale = inventory();
-    stale.rows = vec![row("stale", Some(1), CertStatus::Expiring)];
-    update(&mut state, reply(older, Event::InventoryLoaded(Ok(stale))));
+    let (abandoned, _) = started(&update(&mut state, key('r')));
+    let (awaited, _) = started(&update(&mut state, key('r')));
+    let mut old_rows = inventory();
+    old_rows.rows = vec![row("stale", Some(1), CertStatus::Expiring)];
+    update(
+        &mut state,
+        reply(abandoned, Event::InventoryLoaded(Ok(old_rows))),
+    );
     assert_eq!(names(&state), ["old", "new", "mail", "web"]);
     assert_eq!(state.dashboard.load, LoadStatus::Loading);
     update(
@@ -33,7 +36,7 @@ fn stale_and_superseded_loads_are_ignored() {
     assert_eq!(state.dashboard.load, LoadStatus::Loading);
     update(
         &mut state,
-        reply(newer, Event::InventoryLoaded(Err("disk on fire".into()))),
+        reply(awaited, Event::InventoryLoaded(Err("disk on fire".into()))),
     );
     assert_eq!(
         state.dashboard.load,

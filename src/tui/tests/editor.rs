@@ -82,10 +82,9 @@ fn new_certificate_flow_with_a_solver_for_a_new_domain() {
 
 /// Pick ECDSA P-384, save, and take the answer.
 fn save_new(state: &mut State) {
-    let mut state = state;
-    update(&mut state, code(KeyCode::Tab));
-    update(&mut state, code(KeyCode::Right));
-    let (id, job) = started(&update(&mut state, code(KeyCode::Enter)));
+    update(state, code(KeyCode::Tab));
+    update(state, code(KeyCode::Right));
+    let (id, job) = started(&update(state, code(KeyCode::Enter)));
     assert_eq!(
         job,
         Job::SaveCertificate(CertRequest {
@@ -107,15 +106,12 @@ fn save_new(state: &mut State) {
         })
     );
     // Typing while saving changes nothing.
-    typed(&mut state, "x");
+    typed(state, "x");
     assert_eq!(
-        editor(&state).form.text("names"),
+        editor(state).form.text("names"),
         "www.example.test a.other.test, *.other.test"
     );
-    let effects = update(
-        &mut state,
-        reply(id, Event::CertificateSaved(Ok("web2".into()))),
-    );
+    let effects = update(state, reply(id, Event::CertificateSaved(Ok("web2".into()))));
     assert_eq!(started(&effects).1, Job::LoadInventory);
     assert!(state.stack.is_empty());
     assert!(state.notice.as_ref().unwrap().0.contains("web2 saved"));

@@ -91,8 +91,13 @@ fn steps_fill_the_checklist_and_success_reloads() {
         None,
         "stops refreshing"
     );
+    finish_successfully(&mut state, id);
+}
+
+/// Copy the records, then the success answer: the dashboard reloads, nothing is running.
+fn finish_successfully(state: &mut State, id: JobId) {
     assert_eq!(
-        update(&mut state, key('y')),
+        update(state, key('y')),
         [Effect::Copy(record().zone_line())]
     );
     let issued = Issued {
@@ -100,14 +105,11 @@ fn steps_fill_the_checklist_and_success_reloads() {
         not_after: datetime!(2030-01-01 00:00 UTC),
         elapsed: Duration::from_secs(4),
     };
-    let effects = update(
-        &mut state,
-        reply(id, Event::IssueFinished(Ok(issued.clone()))),
-    );
+    let effects = update(state, reply(id, Event::IssueFinished(Ok(issued.clone()))));
     assert_eq!(started(&effects).1, Job::LoadInventory);
     assert_eq!(state.issuances["new"].end, Some(End::Issued(issued)));
     assert!(state.work_in_progress().is_empty());
-    update(&mut state, code(KeyCode::Esc));
+    update(state, code(KeyCode::Esc));
     assert!(state.stack.is_empty());
 }
 

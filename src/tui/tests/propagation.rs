@@ -141,13 +141,12 @@ fn cells_start_pending_fill_in_live_and_refresh_counts_down() {
 /// After a round that was not propagated: the countdown, the next round, a stale answer,
 /// and no more rounds once propagated.
 fn next_rounds(state: &mut State, id: JobId) {
-    let mut state = state;
     // Nothing before the countdown ends; a new round after it.
-    assert_eq!(update(&mut state, Msg::Tick(Duration::from_secs(5))), []);
-    assert_eq!(watch(&state).countdown(state.clock), Some(6));
-    let (next, _) = started(&update(&mut state, Msg::Tick(Duration::from_secs(11))));
+    assert_eq!(update(state, Msg::Tick(Duration::from_secs(5))), []);
+    assert_eq!(watch(state).countdown(state.clock), Some(6));
+    let (next, _) = started(&update(state, Msg::Tick(Duration::from_secs(11))));
     assert!(
-        watch(&state)
+        watch(state)
             .matrix
             .cells
             .values()
@@ -156,22 +155,22 @@ fn next_rounds(state: &mut State, id: JobId) {
     );
     // An answer of the old round is stale.
     update(
-        &mut state,
+        state,
         reply(
             id,
             Event::PropagationChecked(Ok(Box::new(report([Status::Match; 2])))),
         ),
     );
-    assert_eq!(watch(&state).job, Some(next));
+    assert_eq!(watch(state).job, Some(next));
     update(
-        &mut state,
+        state,
         reply(
             next,
             Event::PropagationChecked(Ok(Box::new(report([Status::Match; 2])))),
         ),
     );
-    assert!(watch(&state).matrix.propagated());
-    assert_eq!(watch(&state).next, None, "no refresh once propagated");
+    assert!(watch(state).matrix.propagated());
+    assert_eq!(watch(state).next, None, "no refresh once propagated");
     assert!(state.dashboard.checks["example.test"].1);
 }
 

@@ -96,7 +96,7 @@ fn done_lines(wizard: &AcmeDnsWizard, state: &State, theme: &Theme) -> Vec<Line<
         " Create this CNAME once; it stays for every renewal:",
         theme.text,
     ));
-    lines.extend(form_lines(record, *form, theme));
+    lines.extend(form_lines(record, &wizard.zone(), *form, theme));
     let copy = state.keymap.label(Action::Copy);
     let next = state.keymap.label(Action::SwitchPane);
     lines.push(Line::styled(
@@ -107,9 +107,14 @@ fn done_lines(wizard: &AcmeDnsWizard, state: &State, theme: &Theme) -> Vec<Line<
 }
 
 /// The three copy-ready forms of the record, the chosen one highlighted.
-fn form_lines(record: &CnameRecord, chosen: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn form_lines(
+    record: &CnameRecord,
+    zone: &str,
+    chosen: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let relative = record
-        .relative_owner(&record.domain)
+        .relative_owner(zone)
         .unwrap_or_else(|| record.owner.clone());
     let values = [record.zone_line(), relative, record.target.clone()];
     FORMS
@@ -130,7 +135,7 @@ fn form_lines(record: &CnameRecord, chosen: usize, theme: &Theme) -> Vec<Line<'s
             ];
             if i == 1 {
                 spans.push(Span::styled(
-                    format!("  (zone {}; most web UIs add it)", record.domain),
+                    format!("  (in the zone {zone}; most web UIs add the zone)"),
                     theme.muted,
                 ));
             }

@@ -52,45 +52,45 @@ pub fn render(frame: &mut Frame, area: Rect, cert: &str, state: &State, theme: &
     lines.extend(outcome(issuance, state, theme));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if issuance.watch.is_none() {
+        let text = Paragraph::new(lines)
+            .style(theme.text)
+            .wrap(Wrap { trim: false });
+        frame.render_widget(text, inner);
+        return;
+    }
+    render_with_matrix(frame, inner, lines, issuance, state, theme);
+}
+
+/// The checklist on top, the live matrix of the published records below.
+fn render_with_matrix(
+    frame: &mut Frame,
+    inner: Rect,
+    lines: Vec<Line<'static>>,
+    issuance: &Issuance,
+    state: &State,
+    theme: &Theme,
+) {
     let Some(watch) = &issuance.watch else {
-        frame.render_widget(
-            Paragraph::new(lines)
-                .style(theme.text)
-                .wrap(Wrap { trim: false }),
-            inner,
-        );
         return;
     };
-    // The checklist on top, the live matrix of the published records below.
     let width = usize::from(inner.width.max(1));
     let wrapped: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
     let height = u16::try_from(wrapped).unwrap_or(u16::MAX);
+    // While it runs the matrix keeps at least 7 lines; afterwards the outcome comes first.
+    let keep = if issuance.running() { 7 } else { 2 };
     let [top, title, rest] = Layout::vertical([
-        // While it runs the matrix keeps at least 7 lines; afterwards the outcome comes first.
-        Constraint::Length(
-            height.min(
-                inner
-                    .height
-                    .saturating_sub(if issuance.running() { 7 } else { 2 }),
-            ),
-        ),
+        Constraint::Length(height.min(inner.height.saturating_sub(keep))),
         Constraint::Length(1),
         Constraint::Fill(1),
     ])
     .areas(inner);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.text)
-            .wrap(Wrap { trim: false }),
-        top,
-    );
-    frame.render_widget(
-        Line::styled(
-            " Propagation on every authoritative address (live)",
-            theme.title,
-        ),
-        title,
-    );
+    let text = Paragraph::new(lines)
+        .style(theme.text)
+        .wrap(Wrap { trim: false });
+    frame.render_widget(text, top);
+    let heading = " Propagation on every authoritative address (live)";
+    frame.render_widget(Line::styled(heading, theme.title), title);
     matrix::render(frame, rest, watch, state, theme);
 }
 

@@ -224,13 +224,19 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>>
         lines.push(Line::styled(format!(" ✗ {error}"), theme.error));
     }
     if let Some(report) = &watch.matrix.report {
-        let style = if report.propagated {
-            theme.ok
+        let done = watch.matrix.propagated();
+        let (mark, style) = if done {
+            ("✓", theme.ok)
         } else {
-            theme.warn
+            ("…", theme.warn)
         };
-        let mark = if report.propagated { "✓" } else { "…" };
-        lines.push(Line::styled(format!(" {mark} {}", report.verdict()), style));
+        let verdict = if watch.matrix.delegation {
+            let (ready, all) = watch.matrix.first_hop();
+            format!("the CNAME is on {ready} of {all} authoritative address(es)")
+        } else {
+            report.verdict()
+        };
+        lines.push(Line::styled(format!(" {mark} {verdict}"), style));
         for hint in report.all_hints() {
             lines.push(Line::from(vec![
                 Span::styled("   hint: ", theme.title),
@@ -240,6 +246,10 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>>
     }
     let refresh = state.keymap.label(Action::Refresh);
     let status = match (watch.job, watch.countdown(state.clock)) {
+        _ if watch.fed => {
+            " from the issuance's own rounds (it waits until every address serves the records)"
+                .to_owned()
+        }
         (Some(_), _) => format!(" {} checking every address…", state.spinner_frame()),
         (None, Some(secs)) => format!(" next check in {secs}s · {refresh} checks now"),
         (None, None) if watch.matrix.propagated() => format!(" done · {refresh} checks again"),

@@ -150,14 +150,16 @@ fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
             theme.pending,
         );
     }
-    match &state.dashboard.load {
-        LoadStatus::Failed(message) => (format!("error: {message}"), theme.error),
-        _ => {
-            let n = state.dashboard.rows.len();
-            let noun = if n == 1 { "certificate" } else { "certificates" };
-            (format!("{n} {noun}"), theme.muted)
-        }
+    if let LoadStatus::Failed(message) = &state.dashboard.load {
+        return (format!("error: {message}"), theme.error);
     }
+    let n = state.dashboard.rows.len();
+    let noun = if n == 1 {
+        "certificate"
+    } else {
+        "certificates"
+    };
+    (format!("{n} {noun}"), theme.muted)
 }
 
 /// Draw the bar.
