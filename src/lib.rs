@@ -7,7 +7,11 @@
 //! - [`cert`]: x509 inspection and the `certificates/<name>/` store.
 //! - [`secrets`]: the OS keyring.
 //! - [`solver`]: publishing challenge records (exec, manual).
-//! - [`dns`]: seeing whether records are visible.
+//! - [`dns`]: zone discovery and propagation checks on every authoritative server.
+//! - [`acmedns`]: the acme-dns client, credential import and the `acme-dns` solver.
+//! - [`server`]: the embedded acme-dns-compatible server.
+//! - [`lock`]: per-certificate locks between concurrent runs.
+//! - [`jobs`]: runs library work for the TUI and reports back as messages.
 //! - [`acme`]: accounts and the issuance engine.
 //! - [`inventory`]: what `list` and the dashboard show.
 //! - [`tui`]: the terminal UI (the only module that draws).
