@@ -3,15 +3,12 @@
 //! answer of now.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 
 use super::AcmeDnsError;
-use crate::dns::visibility::parse_resolver;
+use crate::dns::visibility::uncached_resolver;
 
 /// A cache-less resolver.
 #[derive(Clone)]
@@ -22,30 +19,8 @@ pub(crate) struct Lookup {
 impl Lookup {
     /// Use `resolvers` (`IP[:PORT]`), or the system's when empty.
     pub(crate) fn new(resolvers: &[String]) -> Result<Self, AcmeDnsError> {
-        let setup = |e: &dyn std::fmt::Display| AcmeDnsError::Dns(e.to_string());
-        let mut builder = if resolvers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| setup(&e))?
-        } else {
-            let mut servers = Vec::new();
-            for text in resolvers {
-                let addr = parse_resolver(text).map_err(|e| setup(&e))?;
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                servers.push(NameServerConfig::new(addr.ip(), true, vec![udp, tcp]));
-            }
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
-        };
-        let opts = builder.options_mut();
-        opts.cache_size = 0;
-        opts.timeout = Duration::from_secs(2);
-        opts.attempts = 2;
-        opts.ndots = 0;
-        let resolver = builder.build().map_err(|e| setup(&e))?;
+        let resolver =
+            uncached_resolver(resolvers).map_err(|e| AcmeDnsError::Dns(e.to_string()))?;
         Ok(Self { resolver })
     }
 

@@ -47,6 +47,35 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, VisibilityError> {
         .map_err(|_| VisibilityError::BadResolver(text.to_owned()))
 }
 
+/// A resolver on `resolvers` (`IP[:PORT]`, or the system's when empty) without a cache, so
+/// every question sees what the servers serve now.
+pub fn uncached_resolver(resolvers: &[String]) -> Result<TokioResolver, VisibilityError> {
+    let setup = |e: &dyn std::fmt::Display| VisibilityError::Setup(e.to_string());
+    let mut builder = if resolvers.is_empty() {
+        TokioResolver::builder_tokio().map_err(|e| setup(&e))?
+    } else {
+        let mut servers = Vec::new();
+        for text in resolvers {
+            let addr = parse_resolver(text)?;
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            servers.push(NameServerConfig::new(addr.ip(), true, vec![udp, tcp]));
+        }
+        TokioResolver::builder_with_config(
+            ResolverConfig::from_name_servers(servers),
+            TokioRuntimeProvider::default(),
+        )
+    };
+    let opts = builder.options_mut();
+    opts.cache_size = 0;
+    opts.timeout = Duration::from_secs(2);
+    opts.attempts = 2;
+    opts.ndots = 0;
+    builder.build().map_err(|e| setup(&e))
+}
+
 /// A resolver without a cache, so every poll sees what the servers serve now.
 #[derive(Clone)]
 pub struct Checker {
@@ -62,31 +91,9 @@ impl std::fmt::Debug for Checker {
 impl Checker {
     /// Use `resolvers` (`IP[:PORT]`), or the system's when empty.
     pub fn new(resolvers: &[String]) -> Result<Self, VisibilityError> {
-        let setup = |e: &dyn std::fmt::Display| VisibilityError::Setup(e.to_string());
-        let mut builder = if resolvers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| setup(&e))?
-        } else {
-            let mut servers = Vec::new();
-            for text in resolvers {
-                let addr = parse_resolver(text)?;
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                servers.push(NameServerConfig::new(addr.ip(), true, vec![udp, tcp]));
-            }
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
-        };
-        let opts = builder.options_mut();
-        opts.cache_size = 0;
-        opts.timeout = Duration::from_secs(2);
-        opts.attempts = 2;
-        opts.ndots = 0;
-        let resolver = builder.build().map_err(|e| setup(&e))?;
-        Ok(Self { resolver })
+        Ok(Self {
+            resolver: uncached_resolver(resolvers)?,
+        })
     }
 
     /// The TXT values served at `owner` now (empty for NXDOMAIN / no records).
