@@ -49,8 +49,10 @@ fn init_logging(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
     fsutil::create_private_dir(dir).ok()?;
     let appender = tracing_appender::rolling::never(dir, "certpilot.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hickory_server=warn,hickory_proto=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,hickory_server=warn,hickory_proto=warn")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -72,9 +72,14 @@ minimum = 1
         .spawn()
         .expect("start certpilot acme-dns serve");
     let guard = Guard(child);
-    wait_for("the acme-dns server's /health", Duration::from_secs(20), || {
-        http_get((server, 80), "/health").is_some_and(|r| r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))
-    });
+    wait_for(
+        "the acme-dns server's /health",
+        Duration::from_secs(20),
+        || {
+            http_get((server, 80), "/health")
+                .is_some_and(|r| r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))
+        },
+    );
     guard
 }
 
@@ -139,7 +144,10 @@ fn fulldomain(wd: &Workdir, domain: &str) -> String {
         .iter()
         .find(|e| e["domain"] == domain)
         .unwrap_or_else(|| panic!("{domain} not in {list}"));
-    assert!(entry.get("password").is_none(), "list --json shows a password");
+    assert!(
+        entry.get("password").is_none(),
+        "list --json shows a password"
+    );
     entry["fulldomain"].as_str().unwrap().to_owned()
 }
 
@@ -157,16 +165,39 @@ fn issue_apex_wildcard_and_www_through_certpilots_acme_dns_server() {
     let resolver = ip(NET, 3).to_string();
 
     // Pebble validates through unbound, which follows the CNAME into the acme-dns zone.
-    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{resolver}:53")) else { return };
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{resolver}:53"))
+    else {
+        return;
+    };
     let mut wd = Workdir::new("acmedns-e2e");
     wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    wd.run(&["account", "add", "pebble", "--directory", &pebble.directory, "--agree-tos"]).ok();
+    wd.run(&[
+        "account",
+        "add",
+        "pebble",
+        "--directory",
+        &pebble.directory,
+        "--agree-tos",
+    ])
+    .ok();
 
     // Register example.test (its wildcard shares it) with the CLI...
-    let reg = wd.run(&["acme-dns", "register", "example.test", "--server", &server_url]);
+    let reg = wd.run(&[
+        "acme-dns",
+        "register",
+        "example.test",
+        "--server",
+        &server_url,
+    ]);
     reg.ok();
     let apex_target = fulldomain(&wd, "example.test");
-    assert!(reg.stdout().contains(&format!("_acme-challenge.example.test. IN CNAME {apex_target}.")), "{}", reg.stdout());
+    assert!(
+        reg.stdout().contains(&format!(
+            "_acme-challenge.example.test. IN CNAME {apex_target}."
+        )),
+        "{}",
+        reg.stdout()
+    );
     // ...and www.example.test by importing a certbot-style file made from a raw /register.
     let raw = Command::new("curl")
         .args(["-sSf", "-X", "POST", &format!("{server_url}/register")])
@@ -176,22 +207,56 @@ fn issue_apex_wildcard_and_www_through_certpilots_acme_dns_server() {
     let body: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
     let www_target = body["fulldomain"].as_str().unwrap().to_owned();
     let file = wd.path().join("acmedns.json");
-    std::fs::write(&file, serde_json::json!({ "www.example.test": body }).to_string()).unwrap();
-    let import = wd.run(&["acme-dns", "import", file.to_str().unwrap(), "--server", &server_url]);
+    std::fs::write(
+        &file,
+        serde_json::json!({ "www.example.test": body }).to_string(),
+    )
+    .unwrap();
+    let import = wd.run(&[
+        "acme-dns",
+        "import",
+        file.to_str().unwrap(),
+        "--server",
+        &server_url,
+    ]);
     import.ok();
     assert_eq!(fulldomain(&wd, "www.example.test"), www_target);
     let password = body["password"].as_str().unwrap().to_owned();
 
-    wd.run(&["domain", "set", "example.test", "--solver", "acme-dns", "--server", &server_url]).ok();
-    wd.run(&["cert", "add", "web", "--name", "example.test", "--name", "*.example.test", "--name", "www.example.test"]).ok();
+    wd.run(&[
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "acme-dns",
+        "--server",
+        &server_url,
+    ])
+    .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "web",
+        "--name",
+        "example.test",
+        "--name",
+        "*.example.test",
+        "--name",
+        "www.example.test",
+    ])
+    .ok();
 
     // Before the CNAMEs exist certpilot refuses to order, naming the record to create.
     let knot = Knot::start(ip(NET, 1), &[customer_zone(1, &[])], &[]);
-    let Some(_unbound) = start_unbound(dir.path()) else { return };
+    let Some(_unbound) = start_unbound(dir.path()) else {
+        return;
+    };
     let refused = wd.run(&["--resolver", &resolver, "issue", "web"]);
     refused.expect_code(1);
     assert!(
-        refused.stderr().contains(&format!("_acme-challenge.example.test. IN CNAME {apex_target}.")),
+        refused.stderr().contains(&format!(
+            "_acme-challenge.example.test. IN CNAME {apex_target}."
+        )),
         "{}",
         refused.stderr()
     );
@@ -199,24 +264,40 @@ fn issue_apex_wildcard_and_www_through_certpilots_acme_dns_server() {
 
     knot.update(&customer_zone(
         2,
-        &[("_acme-challenge", apex_target.as_str()), ("_acme-challenge.www", www_target.as_str())],
+        &[
+            ("_acme-challenge", apex_target.as_str()),
+            ("_acme-challenge.www", www_target.as_str()),
+        ],
     ));
     let issued = wd.run(&["--resolver", &resolver, "issue", "web"]);
     issued.ok();
     let pem = std::fs::read_to_string(wd.path().join("certificates/web/web.crt")).unwrap();
-    let mut names = certpilot::cert::inspect::inspect_chain_pem(&pem).unwrap().names;
+    let mut names = certpilot::cert::inspect::inspect_chain_pem(&pem)
+        .unwrap()
+        .names;
     names.sort();
-    assert_eq!(names, vec!["*.example.test", "example.test", "www.example.test"]);
+    assert_eq!(
+        names,
+        vec!["*.example.test", "example.test", "www.example.test"]
+    );
 
     let renewed = wd.run(&["--resolver", &resolver, "renew", "--force"]);
     renewed.ok();
-    assert!(renewed.stdout().contains("web: renewed (forced)"), "{}", renewed.stdout());
+    assert!(
+        renewed.stdout().contains("web: renewed (forced)"),
+        "{}",
+        renewed.stdout()
+    );
 
     // The imported plaintext password is now only in the keyring.
     std::fs::remove_file(&file).unwrap();
     for entry in walk(wd.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
-        assert!(!text.contains(&password), "acme-dns password in {}", entry.display());
+        assert!(
+            !text.contains(&password),
+            "acme-dns password in {}",
+            entry.display()
+        );
     }
     assert!(!issued.stderr().contains(&password) && !issued.stdout().contains(&password));
 }

@@ -10,40 +10,18 @@ use common::{hook_path, Workdir};
 
 /// A workdir with an account on `pebble` and the exec hook for `example.test`.
 fn setup(pebble: &Pebble, tag: &str) -> Workdir {
-    let mut wd = Workdir::new(tag);
-    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
-        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let run = wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        &pebble.directory,
-        "--email",
-        "ops@example.test",
-        "--agree-tos",
-    ]);
-    run.ok();
-    assert!(
-        run.stdout().contains("Terms of service"),
-        "{}",
-        run.stdout()
-    );
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        hook_path().to_str().unwrap(),
-    ])
-    .ok();
-    wd
+    setup_with_store(pebble, tag, &common::test_keystore())
 }
 
 fn issue_args<'a>(pebble: &'a Pebble, name: &'a str) -> Vec<&'a str> {
-    vec!["--resolver", &pebble.dns, "--propagation", "recursive", "issue", name]
+    vec![
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "issue",
+        name,
+    ]
 }
 
 fn list_json(wd: &Workdir) -> Vec<serde_json::Value> {
@@ -229,7 +207,14 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ] {
         wd.run(&["cert", "add", name, "--name", host]).ok();
     }
-    let first = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
+    let first = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ]);
     first.ok();
     for name in ["a", "b", "c"] {
         assert!(
@@ -242,7 +227,14 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     }
     let serial_b = row(&list_json(&wd), "b")["serial"].clone();
 
-    let second = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
+    let second = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ]);
     second.ok();
     assert!(
         second.stdout().contains("nothing to renew"),
@@ -262,7 +254,14 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ])
     .ok();
     assert_eq!(row(&list_json(&wd), "b")["status"], "names_changed");
-    let third = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
+    let third = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ]);
     third.ok();
     assert!(
         third
@@ -276,7 +275,16 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     assert_ne!(row(&rows, "b")["serial"], serial_b);
     assert_eq!(row(&rows, "b")["status"], "valid");
 
-    let forced = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--only", "a", "--force"]);
+    let forced = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--only",
+        "a",
+        "--force",
+    ]);
     forced.ok();
     assert!(
         forced.stdout().contains("a: renewed (forced)"),
@@ -442,7 +450,15 @@ fn certs_json_import_then_renew_all() {
         "{}",
         run.stdout()
     );
-    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]).ok();
+    wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ])
+    .ok();
     let rows = list_json(&wd);
     assert_eq!(
         row(&rows, "main")["names"],
@@ -502,8 +518,15 @@ fn secret_service_store_holds_account_and_certificate_keys() {
         .unwrap()
         .is_some_and(|k| k.contains("PRIVATE KEY")));
     // Renewing replaces the key and removes the old entry: no orphans accumulate.
-    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--force"])
-        .ok();
+    wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--force",
+    ])
+    .ok();
     assert!(
         ks.get(&key_ref).unwrap().is_none(),
         "the previous key was not removed"
@@ -512,21 +535,30 @@ fn secret_service_store_holds_account_and_certificate_keys() {
     wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
 }
 
+/// Like [`setup`], with the secrets in `store`.
 fn setup_with_store(pebble: &Pebble, tag: &str, store: &str) -> Workdir {
     let mut wd = Workdir::new(tag);
     wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
-    wd.env("CERTPILOT_KEYSTORE", store);
-    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+    wd.env("CERTPILOT_KEYSTORE", store)
+        .env("CHALLTESTSRV", &pebble.challtestsrv)
         .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    wd.run(&[
+    let run = wd.run(&[
         "account",
         "add",
         "pebble",
         "--directory",
         &pebble.directory,
+        "--email",
+        "ops@example.test",
         "--agree-tos",
-    ])
-    .ok();
+    ]);
+    run.ok();
+    assert!(
+        run.stdout().contains("Terms of service"),
+        "{}",
+        run.stdout()
+    );
+    let hook = hook_path();
     wd.run(&[
         "domain",
         "set",
@@ -534,7 +566,7 @@ fn setup_with_store(pebble: &Pebble, tag: &str, store: &str) -> Workdir {
         "--solver",
         "exec",
         "--command",
-        hook_path().to_str().unwrap(),
+        hook.to_str().unwrap(),
     ])
     .ok();
     wd
@@ -566,7 +598,15 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "ecdsa-p384",
     ])
     .ok();
-    wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]).ok();
+    wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ])
+    .ok();
     for (name, want) in [("rsa", "rsa-2048"), ("p384", "ecdsa-p384")] {
         let pem =
             std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt")))
@@ -586,7 +626,14 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "--replace",
     ])
     .ok();
-    let run = wd.run(&["--resolver", &pebble.dns, "--propagation", "recursive", "renew", "--all"]);
+    let run = wd.run(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--all",
+    ]);
     run.ok();
     assert!(
         run.stdout().contains("rsa: renewed (key type changed"),

@@ -120,8 +120,11 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     Ok(())
 }
 
+/// What `renew` found: (certificate, reason) pairs that are due, and lines about the rest.
+type Plan = (Vec<(String, String)>, Vec<String>);
+
 /// The certificates `renew` should work on, with the reason for each.
-fn due(env: &Env, args: &RenewArgs) -> Result<(Vec<(String, String)>, Vec<String>), Failure> {
+fn due(env: &Env, args: &RenewArgs) -> Result<Plan, Failure> {
     let store = CertStore::new(&env.paths.certificates);
     let now = OffsetDateTime::now_utc();
     let mut work = Vec::new();

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::wait_for;
 
-/// Knobs for one Pebble instance.
-#[derive(Clone, Debug)]
+/// Knobs for one Pebble instance (all zero/empty by default).
+#[derive(Clone, Debug, Default)]
 pub struct PebbleOptions {
     /// PEBBLE_WFE_NONCEREJECT (percentage of good nonces rejected).
     pub nonce_reject: u8,
@@ -19,16 +19,6 @@ pub struct PebbleOptions {
     pub authz_reuse: u8,
     /// Names Pebble refuses to issue for (`rejectedIdentifier`).
     pub blocklist: Vec<String>,
-}
-
-impl Default for PebbleOptions {
-    fn default() -> Self {
-        Self {
-            nonce_reject: 0,
-            authz_reuse: 0,
-            blocklist: Vec::new(),
-        }
-    }
 }
 
 /// A running Pebble + challtestsrv pair.
