@@ -87,6 +87,7 @@ fn workdir() -> (tempfile::TempDir, Context) {
                 order_url: "https://ca.example/order/1".into(),
                 serial: format!("{i:032x}"),
                 issuer: "Bench CA".into(),
+                history: Vec::new(),
             };
             store
                 .save(

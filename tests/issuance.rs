@@ -273,6 +273,13 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     assert!(third.stdout().contains("a: not due"), "{}", third.stdout());
     let rows = list_json(&wd);
     assert_ne!(row(&rows, "b")["serial"], serial_b);
+    // The metadata remembers the issuance it replaced.
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join("certificates/b/b.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["history"].as_array().map(Vec::len), Some(1), "{meta}");
+    assert_eq!(meta["history"][0]["serial"], serial_b);
     assert_eq!(row(&rows, "b")["status"], "valid");
 
     let forced = wd.run(&[

@@ -349,6 +349,8 @@ async fn finalize(
     let chain = order::finalize(order, &csr, ctx.ca_timeout).await?;
     let info = inspect::inspect_chain_pem(&chain)
         .map_err(|e| IssueError::BadCertificate(e.to_string()))?;
+    // An unreadable previous metadata file only costs the history, never the issuance.
+    let previous = ctx.store.load_meta(name).ok().flatten();
     let meta = CertMeta {
         name: name.to_owned(),
         names: cert.names.clone(),
@@ -361,6 +363,9 @@ async fn finalize(
         order_url,
         serial: info.serial,
         issuer: info.issuer,
+        history: previous
+            .map(|p| p.history_for_successor())
+            .unwrap_or_default(),
     };
     Ok((meta, (chain, key_pem)))
 }

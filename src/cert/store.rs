@@ -39,6 +39,46 @@ pub struct CertMeta {
     pub serial: String,
     /// Issuer name.
     pub issuer: String,
+    /// Earlier issuances of this certificate, oldest first (at most [`HISTORY_LEN`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<IssuanceRecord>,
+}
+
+/// How many earlier issuances a certificate's metadata remembers.
+pub const HISTORY_LEN: usize = 20;
+
+/// One earlier issuance, as remembered in the metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuanceRecord {
+    /// When certpilot stored it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// Its serial.
+    pub serial: String,
+    /// Its expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// The account that obtained it.
+    pub account: String,
+    /// Its order URL.
+    pub order_url: String,
+}
+
+impl CertMeta {
+    /// The history a successor of `self` carries: `self`'s own plus `self` itself.
+    pub fn history_for_successor(&self) -> Vec<IssuanceRecord> {
+        let mut history = self.history.clone();
+        history.push(IssuanceRecord {
+            issued_at: self.issued_at,
+            serial: self.serial.clone(),
+            not_after: self.not_after,
+            account: self.account.clone(),
+            order_url: self.order_url.clone(),
+        });
+        let excess = history.len().saturating_sub(HISTORY_LEN);
+        history.drain(..excess);
+        history
+    }
 }
 
 /// A certificate read back from disk.
@@ -190,6 +230,7 @@ mod tests {
             order_url: "https://ca/order/1".into(),
             serial: "01".into(),
             issuer: "CA".into(),
+            history: Vec::new(),
         }
     }
 
@@ -203,6 +244,25 @@ mod tests {
         assert_eq!(back.meta, meta("web"));
         assert_eq!(back.chain_pem, "PEM");
         assert!(dir.path().join("web/web.crt").exists());
+    }
+
+    #[test]
+    fn history_keeps_the_latest_issuances_oldest_first() {
+        let mut current = meta("web");
+        for i in 0..25 {
+            let mut next = meta("web");
+            next.serial = format!("{:02x}", i + 2);
+            next.history = current.history_for_successor();
+            current = next;
+        }
+        assert_eq!(current.history.len(), HISTORY_LEN);
+        assert_eq!(current.history.last().unwrap().serial, "19");
+        assert_eq!(current.history.first().unwrap().serial, "06");
+        let json = serde_json::to_string(&meta("web")).unwrap();
+        assert!(
+            !json.contains("history"),
+            "empty history is not written: {json}"
+        );
     }
 
     #[test]

@@ -210,7 +210,14 @@ fn issued(
         key_type: leaf.key_type.unwrap_or_else(|| meta.key_type.clone()),
         key_entry: entry.user(),
         chain,
-        // The store keeps the latest issuance only.
-        history: vec![(meta.issued_at, meta.account.clone(), meta.order_url.clone())],
+        // Newest first: this issuance, then the ones the metadata remembers.
+        history: std::iter::once((meta.issued_at, meta.account.clone(), meta.order_url.clone()))
+            .chain(
+                meta.history
+                    .iter()
+                    .rev()
+                    .map(|h| (h.issued_at, h.account.clone(), h.order_url.clone())),
+            )
+            .collect(),
     })
 }
