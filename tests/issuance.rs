@@ -78,7 +78,7 @@ fn one_name_issue_list_export_and_no_leaked_secrets() {
         .ok();
     assert_eq!(row(&list_json(&wd), "web")["status"], "missing");
 
-    let run = wd.run(&issue_args(&pebble, "web"));
+    let run = wd.run_dns(&pebble, &["issue", "web"]);
     run.ok();
     for step in [
         "order created",
@@ -163,7 +163,7 @@ fn apex_wildcard_and_www_share_one_owner() {
         "www.example.test",
     ])
     .ok();
-    let run = wd.run(&issue_args(&pebble, "wild"));
+    let run = wd.run_dns(&pebble, &["issue", "wild"]);
     run.ok();
     assert!(run.stderr().contains("3 challenge(s)"), "{}", run.stderr());
     let pem = std::fs::read_to_string(wd.path().join("certificates/wild/wild.crt")).unwrap();
@@ -188,7 +188,7 @@ fn one_certificate_with_100_names() {
         args.extend(["--name", n.as_str()]);
     }
     wd.run(&args).ok();
-    wd.run(&issue_args(&pebble, "big")).ok();
+    wd.run_dns(&pebble, &["issue", "big"]).ok();
     let pem = std::fs::read_to_string(wd.path().join("certificates/big/big.crt")).unwrap();
     let info = certpilot::cert::inspect::inspect_chain_pem(&pem).unwrap();
     assert_eq!(info.names.len(), 100);
@@ -207,14 +207,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ] {
         wd.run(&["cert", "add", name, "--name", host]).ok();
     }
-    let first = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ]);
+    let first = wd.run_dns(&pebble, &["renew", "--all"]);
     first.ok();
     for name in ["a", "b", "c"] {
         assert!(
@@ -227,14 +220,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     }
     let serial_b = row(&list_json(&wd), "b")["serial"].clone();
 
-    let second = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ]);
+    let second = wd.run_dns(&pebble, &["renew", "--all"]);
     second.ok();
     assert!(
         second.stdout().contains("nothing to renew"),
@@ -254,14 +240,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     ])
     .ok();
     assert_eq!(row(&list_json(&wd), "b")["status"], "names_changed");
-    let third = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ]);
+    let third = wd.run_dns(&pebble, &["renew", "--all"]);
     third.ok();
     assert!(
         third
@@ -282,16 +261,7 @@ fn renew_all_issues_missing_skips_fresh_and_reissues_changed_names() {
     assert_eq!(meta["history"][0]["serial"], serial_b);
     assert_eq!(row(&rows, "b")["status"], "valid");
 
-    let forced = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--only",
-        "a",
-        "--force",
-    ]);
+    let forced = wd.run_dns(&pebble, &["renew", "--only", "a", "--force"]);
     forced.ok();
     assert!(
         forced.stdout().contains("a: renewed (forced)"),
@@ -319,7 +289,7 @@ fn bad_nonces_are_retried_transparently() {
         "*.example.test",
     ])
     .ok();
-    wd.run(&issue_args(&pebble, "n")).ok();
+    wd.run_dns(&pebble, &["issue", "n"]).ok();
     assert_eq!(row(&list_json(&wd), "n")["status"], "valid");
 }
 
@@ -364,16 +334,7 @@ fn records_that_never_appear_time_out_with_what_was_seen() {
     .ok();
     wd.run(&["cert", "add", "q", "--name", "quiet.example.test"])
         .ok();
-    let run = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "--propagation-timeout",
-        "2",
-        "issue",
-        "q",
-    ]);
+    let run = wd.run_dns(&pebble, &["--propagation-timeout", "2", "issue", "q"]);
     run.expect_code(1);
     assert!(
         run.stderr().contains("_acme-challenge.quiet.example.test"),
@@ -394,7 +355,7 @@ fn unknown_names_and_missing_solver_are_usage_errors() {
     assert!(bad.stderr().contains("exa mple.test"), "{}", bad.stderr());
     wd.run(&["cert", "add", "other", "--name", "www.other.test"])
         .ok();
-    let run = wd.run(&issue_args(&pebble, "other"));
+    let run = wd.run_dns(&pebble, &["issue", "other"]);
     run.expect_code(2);
     assert!(
         run.stderr()
@@ -402,7 +363,7 @@ fn unknown_names_and_missing_solver_are_usage_errors() {
         "{}",
         run.stderr()
     );
-    wd.run(&issue_args(&pebble, "nope")).expect_code(2);
+    wd.run_dns(&pebble, &["issue", "nope"]).expect_code(2);
 }
 
 #[test]
@@ -425,7 +386,7 @@ fn ca_problem_documents_are_shown_verbatim_with_a_hint() {
         "blocked.example.test",
     ])
     .ok();
-    let run = wd.run(&issue_args(&pebble, "r"));
+    let run = wd.run_dns(&pebble, &["issue", "r"]);
     run.expect_code(1);
     let err = run.stderr();
     assert!(
@@ -457,15 +418,7 @@ fn certs_json_import_then_renew_all() {
         "{}",
         run.stdout()
     );
-    wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ])
-    .ok();
+    wd.run_dns(&pebble, &["renew", "--all"]).ok();
     let rows = list_json(&wd);
     assert_eq!(
         row(&rows, "main")["names"],
@@ -503,7 +456,7 @@ fn secret_service_store_holds_account_and_certificate_keys() {
     let mut wd = setup_with_store(&pebble, "secretsvc", "secret-service");
     wd.run(&["cert", "add", "s", "--name", "s.example.test"])
         .ok();
-    wd.run(&issue_args(&pebble, "s")).ok();
+    wd.run_dns(&pebble, &["issue", "s"]).ok();
     let service = wd.service.clone();
     let ks =
         certpilot::secrets::Keystore::open(certpilot::secrets::StoreKind::SecretService, &service)
@@ -525,15 +478,7 @@ fn secret_service_store_holds_account_and_certificate_keys() {
         .unwrap()
         .is_some_and(|k| k.contains("PRIVATE KEY")));
     // Renewing replaces the key and removes the old entry: no orphans accumulate.
-    wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--force",
-    ])
-    .ok();
+    wd.run_dns(&pebble, &["renew", "--force"]).ok();
     assert!(
         ks.get(&key_ref).unwrap().is_none(),
         "the previous key was not removed"
@@ -546,37 +491,8 @@ fn secret_service_store_holds_account_and_certificate_keys() {
 fn setup_with_store(pebble: &Pebble, tag: &str, store: &str) -> Workdir {
     let mut wd = Workdir::new(tag);
     wd.envs.retain(|(k, _)| k != "CERTPILOT_KEYSTORE");
-    wd.env("CERTPILOT_KEYSTORE", store)
-        .env("CHALLTESTSRV", &pebble.challtestsrv)
-        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let run = wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        &pebble.directory,
-        "--email",
-        "ops@example.test",
-        "--agree-tos",
-    ]);
-    run.ok();
-    assert!(
-        run.stdout().contains("Terms of service"),
-        "{}",
-        run.stdout()
-    );
-    let hook = hook_path();
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        hook.to_str().unwrap(),
-    ])
-    .ok();
-    wd
+    wd.env("CERTPILOT_KEYSTORE", store);
+    wd.enrol(pebble, &hook_path())
 }
 
 #[test]
@@ -605,15 +521,7 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "ecdsa-p384",
     ])
     .ok();
-    wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ])
-    .ok();
+    wd.run_dns(&pebble, &["renew", "--all"]).ok();
     for (name, want) in [("rsa", "rsa-2048"), ("p384", "ecdsa-p384")] {
         let pem =
             std::fs::read_to_string(wd.path().join(format!("certificates/{name}/{name}.crt")))
@@ -633,14 +541,7 @@ fn rsa_and_p384_keys_are_issued_as_configured() {
         "--replace",
     ])
     .ok();
-    let run = wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "renew",
-        "--all",
-    ]);
+    let run = wd.run_dns(&pebble, &["renew", "--all"]);
     run.ok();
     assert!(
         run.stdout().contains("rsa: renewed (key type changed"),
@@ -667,7 +568,7 @@ fn manual_solver_without_a_terminal_fails_with_the_records_to_create() {
         "*.manual.example.test",
     ])
     .ok();
-    let run = wd.run(&issue_args(&pebble, "m"));
+    let run = wd.run_dns(&pebble, &["issue", "m"]);
     run.expect_code(1);
     let err = run.stderr();
     assert!(err.contains("needs a terminal"), "{err}");

@@ -209,43 +209,12 @@ fn add_certificates(wd: &Workdir) {
 
 fn workdir(pebble: &Pebble, hook: &Path, hook_log: &Path) -> Workdir {
     let mut wd = Workdir::new("shots");
-    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
-        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap())
-        .env("HOOK_LOG", hook_log.to_str().unwrap())
+    wd.env("HOOK_LOG", hook_log.to_str().unwrap())
         .env("CHALLTEST_HOOK", hook_path().to_str().unwrap());
-    let dir = pebble.directory.as_str();
-    wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        dir,
-        "--email",
-        "ops@example.test",
-        "--agree-tos",
-    ])
-    .ok();
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        hook.to_str().unwrap(),
-    ])
-    .ok();
+    let wd = wd.enrol(pebble, hook);
     add_certificates(&wd);
     for name in ["www", "shop"] {
-        wd.run(&[
-            "--resolver",
-            &pebble.dns,
-            "--propagation",
-            "recursive",
-            "issue",
-            name,
-        ])
-        .ok();
+        wd.run_dns(pebble, &["issue", name]).ok();
     }
     // The records of those issuances were removed again; start the log afresh.
     std::fs::write(hook_log, "").expect("hook log");

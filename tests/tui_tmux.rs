@@ -248,32 +248,7 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
 /// A workdir with a Pebble account, the exec hook for `example.test`, `web` issued and `api`
 /// configured but not issued.
 fn pebble_workdir(pebble: &Pebble) -> Workdir {
-    let mut wd = Workdir::new("tui");
-    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
-        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let directory = pebble.directory.as_str();
-    wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        directory,
-        "--email",
-        "ops@example.test",
-        "--agree-tos",
-    ])
-    .ok();
-    let hook = hook_path();
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        hook.to_str().unwrap(),
-    ])
-    .ok();
+    let wd = Workdir::new("tui").enrol(pebble, &hook_path());
     wd.run(&[
         "cert",
         "add",
@@ -286,15 +261,7 @@ fn pebble_workdir(pebble: &Pebble) -> Workdir {
     .ok();
     wd.run(&["cert", "add", "api", "--name", "api.example.test"])
         .ok();
-    wd.run(&[
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-        "issue",
-        "web",
-    ])
-    .ok();
+    wd.run_dns(pebble, &["issue", "web"]).ok();
     wd
 }
 

@@ -162,3 +162,53 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     }
     panic!("timed out after {timeout:?} waiting for {what}");
 }
+
+impl Workdir {
+    /// Register the ACME account `pebble` on `pebble` (terms of service shown) and map
+    /// `example.test` to the exec solver `hook`.
+    pub fn enrol(mut self, pebble: &pebble::Pebble, hook: &Path) -> Self {
+        self.env("CHALLTESTSRV", &pebble.challtestsrv)
+            .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+        let run = self.run(&[
+            "account",
+            "add",
+            "pebble",
+            "--directory",
+            &pebble.directory,
+            "--email",
+            "ops@example.test",
+            "--agree-tos",
+        ]);
+        run.ok();
+        assert!(
+            run.stdout().contains("Terms of service"),
+            "{}",
+            run.stdout()
+        );
+        let hook = hook.to_str().unwrap();
+        self.run(&[
+            "domain",
+            "set",
+            "example.test",
+            "--solver",
+            "exec",
+            "--command",
+            hook,
+        ])
+        .ok();
+        self
+    }
+
+    /// Run with Pebble's mock DNS as the resolver, in recursive mode (challtestsrv does not
+    /// answer the SOA/NS questions authoritative checking needs).
+    pub fn run_dns(&self, pebble: &pebble::Pebble, args: &[&str]) -> Run {
+        let mut all = vec![
+            "--resolver",
+            pebble.dns.as_str(),
+            "--propagation",
+            "recursive",
+        ];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+}
