@@ -43,6 +43,7 @@ fn global() -> GlobalArgs {
         resolvers: Vec::new(),
         ca_bundle: None,
         propagation_timeout: None,
+        ca_timeout: 180,
         propagation: None,
         theme: None,
     }
@@ -71,6 +72,8 @@ fn workdir() -> (tempfile::TempDir, Context) {
                 account: None,
                 key_type: certpilot::config::KeyType::default(),
                 renew_days: None,
+                deploy_hook: None,
+                export: None,
             },
         );
         if i % 10 != 0 {
@@ -88,6 +91,7 @@ fn workdir() -> (tempfile::TempDir, Context) {
                 serial: format!("{i:032x}"),
                 issuer: "Bench CA".into(),
                 history: Vec::new(),
+                revoked: None,
             };
             store
                 .save(

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): times certpilot's issuance against a private Pebble and its `list`
-# over a large store, then prints a summary next to the targets.
-#   scripts/bench.sh        env: NONCEREJECT (default 5, Pebble's badNonce %), PARALLEL
+# over a large store, then prints a summary next to the targets. Scenarios: renew --all of
+# 10 certificates x 5 names, one certificate of 100 names, renew --all of 50 certificates x 3
+# names (total time, failures, peak memory), list over 1,000 stored certificates, and 10x5
+# with half of all nonces rejected.
+#   scripts/bench.sh        env: ONLY (renew, big, fifty, list or nonce50: that scenario
+#                           alone), NONCEREJECT (default 5, Pebble's badNonce %), PARALLEL
 #                           (settings.parallel, default 4), RUNS (3), LIST_RUNS (20), KEEP=1
 #                           keeps the temp dir (logs, workdirs); CERTPILOT_LOG is passed on.
 set -euo pipefail
@@ -226,24 +230,34 @@ log "building (cargo build --release --bin certpilot)"
 make_tls
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
+# ONLY=fifty runs just the issue-6 scenario (renew --all of 50 certificates x 3 names).
+want() { [[ -z ${ONLY:-} || ${ONLY:-} == "$1" ]]; }
 start_servers "$NONCEREJECT"
-for r in $(seq "$RUNS"); do bench_issue "renew$r" renew 10 5; done
-for r in $(seq "$RUNS"); do bench_issue "big$r" big 1 100; done
-bench_list
+if want renew; then for r in $(seq "$RUNS"); do bench_issue "renew$r" renew 10 5; done; fi
+if want big; then for r in $(seq "$RUNS"); do bench_issue "big$r" big 1 100; done; fi
+if want fifty; then for r in $(seq "$RUNS"); do bench_issue "fifty$r" fifty 50 3; done; fi
+if want list; then
+    [[ -d $tmp/wd-renew1 ]] || bench_issue renew1 renew 10 5
+    bench_list
+fi
 stop_servers
-start_servers 50 # scenario d: half of all nonces rejected, to price badNonce retries
-SOFT=1 bench_issue nonce50 nonce50 10 5
-stop_servers
+if want nonce50; then
+    start_servers 50 # scenario d: half of all nonces rejected, to price badNonce retries
+    SOFT=1 bench_issue nonce50 nonce50 10 5
+    stop_servers
+fi
 
 echo
 echo "== certpilot bench, $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'): $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo "   load average before $load_before, after $(cut -d ' ' -f 1-3 /proc/loadavg) (other work on the machine skews times)"
-echo "   settings.parallel = $(sed -n 's/^parallel = //p' "$tmp/wd-renew1/certpilot.toml"), Pebble badNonce rate $NONCEREJECT% (VA_NOSLEEP=1, AUTHZREUSE=0)"
-summary "renew --all 10x5" "$tmp/renew.dat" s 5
-summary "issue 1x100 names" "$tmp/big.dat" s 2
-summary "list, 1,000 certs" "$tmp/list.dat" ms 50 30
-summary "list --json, 1,000 certs" "$tmp/list-json.dat" ms 50 30
-summary "renew --all 10x5, badNonce 50%" "$tmp/nonce50.dat" s 5
-awk 'NR == 1 || $1 < m { m = $1 } END { printf "(times include ~%.1f ms of /usr/bin/time fork+exec: its minimum for `true`)\n", m * 1000 }' "$tmp/overhead.dat"
+echo "   settings.parallel = $PARALLEL, Pebble badNonce rate $NONCEREJECT% (VA_NOSLEEP=1, AUTHZREUSE=0)"
+report() { [[ -s $2 ]] && summary "$@"; return 0; }
+report "renew --all 10x5" "$tmp/renew.dat" s 5
+report "issue 1x100 names" "$tmp/big.dat" s 2
+report "renew --all 50x3" "$tmp/fifty.dat" s 15
+report "list, 1,000 certs" "$tmp/list.dat" ms 50 30
+report "list --json, 1,000 certs" "$tmp/list-json.dat" ms 50 30
+report "renew --all 10x5, badNonce 50%" "$tmp/nonce50.dat" s 5
+[[ -s $tmp/overhead.dat ]] && awk 'NR == 1 || $1 < m { m = $1 } END { printf "(times include ~%.1f ms of /usr/bin/time fork+exec: its minimum for `true`)\n", m * 1000 }' "$tmp/overhead.dat"
 failed=$(cat "$tmp"/*.dat | awk '{ f += $3 } END { print f + 0 }')
 ((failed == 0)) || die "$failed certificate(s) were not issued (see the FAILED lines above)"

@@ -76,13 +76,17 @@ def apply_sgr(params, st):
         i += 1
 
 
-def style(st):
+def style(st, layer):
     fg, bg = st.get("fg", FG), st.get("bg", None)
     if st.get("reverse"):
         fg, bg = (bg or BG), fg
-    css = ["color:" + fg]
-    if bg:
-        css.append("background:" + bg)
+    if layer == "bg":
+        # Backgrounds reach 2px lower: an underscore sits just below a line's box at 1x.
+        css = ["color:transparent"]
+        if bg:
+            css.append("background:%s;padding-bottom:2px" % bg)
+    else:
+        css = ["color:" + fg]
     if st.get("bold"):
         css.append("font-weight:bold")
     if st.get("dim"):
@@ -103,18 +107,18 @@ def cells(text):
     )
 
 
-def to_html(text):
+def to_html(text, layer):
     rows, st = [], {}
     for line in text.rstrip("\n").split("\n"):
         parts, pos = [], 0
         for m in re.finditer(r"\x1b\[([0-9;]*)m|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0-9]", line):
             if m.start() > pos:
-                parts.append('<span style="%s">%s</span>' % (style(st), cells(line[pos:m.start()])))
+                parts.append('<span style="%s">%s</span>' % (style(st, layer), cells(line[pos:m.start()])))
             if m.group(0).endswith("m") and m.group(0).startswith("\x1b["):
                 apply_sgr(m.group(1), st)
             pos = m.end()
         if pos < len(line):
-            parts.append('<span style="%s">%s</span>' % (style(st), cells(line[pos:])))
+            parts.append('<span style="%s">%s</span>' % (style(st, layer), cells(line[pos:])))
         rows.append("".join(parts))
     return rows
 
@@ -122,7 +126,10 @@ def to_html(text):
 for name in sorted(os.listdir(captures)):
     if not name.endswith(".ans"):
         continue
-    rows = to_html(open(os.path.join(captures, name), encoding="utf-8", errors="replace").read())
+    text = open(os.path.join(captures, name), encoding="utf-8", errors="replace").read()
+    # Two layers, text above every background: a line's background must not hide the
+    # bottom of the glyphs of the line above (underscores).
+    rows, back = to_html(text, "fg"), to_html(text, "bg")
     cols = 120
     width = int(cols * FONT_PX * CHAR) + 32
     height = int(len(rows) * FONT_PX * LINE) + 32
@@ -130,7 +137,9 @@ for name in sorted(os.listdir(captures)):
         "<!doctype html><meta charset=utf-8><style>"
         "html,body{margin:0;background:%s;overflow:hidden}"
         "pre{margin:16px;font:%dpx/%.2f 'DejaVu Sans Mono',monospace;color:%s;white-space:pre}"
-        "</style><pre>%s</pre>" % (BG, FONT_PX, LINE, FG, "\n".join(rows))
+        "pre+pre{position:absolute;top:0;left:0}"
+        "</style><pre>%s</pre><pre>%s</pre>"
+        % (BG, FONT_PX, LINE, FG, "\n".join(back), "\n".join(rows))
     )
     html_path = os.path.join(captures, name[:-4] + ".html")
     open(html_path, "w", encoding="utf-8").write(page)

@@ -39,6 +39,30 @@ install_python_deps() {
         echo "test-deps: WARNING: pip could not install pyacmedns" >&2
 }
 
+# certbot with the certbot-dns-acmedns plugin (PyPI), for tests/acmedns_certbot.rs: a foreign
+# ACME client issuing through Pebble via certpilot's acme-dns server. It gets its own target
+# directory so its pinned, older libraries never shadow what the pyacmedns test imports.
+# The pins: the plugin's only release (0.1.0) implements certbot's zope interfaces, which
+# certbot 2.0 removed; acme 1.x gets the josepy, pyOpenSSL and cryptography of its time (it
+# uses josepy 1's ComparableX509 and pyOpenSSL's X509Req, since dropped); certbot 1.x finds
+# plugins through pkg_resources, which setuptools 82 dropped and which older releases (69
+# tried) cannot match with zope.interface's normalized dist-info name.
+certbot_deps="$(dirname "$pydeps")/pydeps-certbot"
+install_certbot() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    if PYTHONPATH="$certbot_deps" python3 -W ignore -c \
+        'import certbot.main, certbot_dns_acmedns.dns_acmedns, pkg_resources' >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "test-deps: installing certbot 1.32 + certbot-dns-acmedns into $certbot_deps"
+    rm -rf "$certbot_deps"
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+        --no-warn-conflicts --root-user-action=ignore \
+        --target "$certbot_deps" certbot==1.32.0 acme==1.32.0 'josepy<2' 'pyOpenSSL<24' \
+        'cryptography<42' 'setuptools>=80,<81' certbot-dns-acmedns==0.1.0 ||
+        echo "test-deps: WARNING: pip could not install certbot + certbot-dns-acmedns" >&2
+}
+
 missing=()
 for command in "${commands[@]}"; do
     # sbin is not on every user's PATH, but knotd lives there.
@@ -54,6 +78,7 @@ if [[ ! -s /etc/ssl/certs/ca-certificates.crt ]]; then
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
     install_python_deps
+    install_certbot
     echo "test-deps: all test tools present"
     exit 0
 fi
@@ -82,4 +107,5 @@ if ! install; then
     install
 fi
 install_python_deps
+install_certbot
 echo "test-deps: done"

@@ -36,6 +36,11 @@ pub struct GlobalArgs {
     /// Seconds to wait for challenge records to become visible.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub propagation_timeout: Option<u64>,
+    /// Seconds one request to the ACME CA may take (connection, answer and body) before the
+    /// run gives up on it; also bounds waiting for validation and issuance.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 180,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ca_timeout: u64,
     /// How to decide that challenge records are visible: authoritative (every address of every
     /// authoritative server, the default), recursive (the configured resolvers only),
     /// wait=SECONDS (a fixed wait), or skip.
@@ -59,11 +64,13 @@ pub enum Command {
     #[command(subcommand)]
     Domain(DomainCommand),
     /// Issue a certificate now.
+    #[command(after_long_help = DEPLOY_HOOK_HELP)]
     Issue {
         /// Certificate name.
         name: String,
     },
     /// Renew certificates that are due (expiring, expired, names or key type changed).
+    #[command(after_long_help = DEPLOY_HOOK_HELP)]
     Renew(RenewArgs),
     /// List certificates with their expiry.
     List {
@@ -77,13 +84,115 @@ pub enum Command {
     #[command(subcommand, name = "acme-dns")]
     AcmeDns(AcmeDnsCommand),
     /// Write a certificate and its key as PEM files.
+    ///
+    /// `--out` rather than `--dir`: `--dir` is the global working-directory option.
     Export {
         /// Certificate name.
         name: String,
-        /// Target directory (created 0700; privkey.pem is 0600).
+        /// Target directory (created 0700; privkey.pem is 0600); default: the certificate's
+        /// configured export target.
         #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// flat: DIR/cert.pem, chain.pem, fullchain.pem, privkey.pem; certbot:
+        /// DIR/live/NAME/... (default: the configured layout, else flat).
+        #[arg(long, value_enum)]
+        layout: Option<ExportLayoutArg>,
     },
+    /// A systemd timer that runs `renew --all` (install, remove, or print the units).
+    #[command(subcommand)]
+    Timer(TimerCommand),
+    /// Have the CA revoke a stored certificate (asks first; `renew` then replaces it).
+    Revoke {
+        /// Certificate name.
+        name: String,
+        /// The reason given to the CA.
+        #[arg(long, value_enum, default_value_t = RevokeReasonArg::Unspecified)]
+        reason: RevokeReasonArg,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Revocation reasons a subscriber may give (RFC 5280 §5.3.1; the ones CAs accept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RevokeReasonArg {
+    /// No reason given.
+    Unspecified,
+    /// The private key was (or may have been) disclosed.
+    KeyCompromise,
+    /// The names or organisation in the certificate changed.
+    AffiliationChanged,
+    /// Replaced by another certificate.
+    Superseded,
+    /// The names are no longer in use.
+    CessationOfOperation,
+}
+
+/// The environment every deploy hook gets (shown by `--help`; the README says the same).
+pub const DEPLOY_HOOK_HELP: &str = "\
+Deploy hooks (`settings.deploy_hook`, or a certificate's own `deploy_hook` / `cert add
+--deploy-hook`) run through `/bin/sh -c` after each successful issuance or renewal, bounded
+by `settings.hook_timeout`; their output goes to the log file. A failing hook makes the run
+exit 1 but never undoes the renewal. Environment:
+  CERTPILOT_CERT_NAME       certificate name
+  CERTPILOT_NAMES           its DNS names, space-separated
+  CERTPILOT_CERT_PATH       leaf certificate (PEM)
+  CERTPILOT_CHAIN_PATH      intermediates (PEM)
+  CERTPILOT_FULLCHAIN_PATH  leaf + intermediates (PEM)
+  CERTPILOT_KEY_PATH        private key (only with an export target: `cert add --export-dir`)
+  CERTPILOT_SERIAL          serial, lower-case hex
+  CERTPILOT_NOT_AFTER       expiry, RFC 3339
+  RENEWED_LINEAGE           certbot-compatible: the directory holding cert.pem, chain.pem,
+                            fullchain.pem (and privkey.pem when exported)
+  RENEWED_DOMAINS           certbot-compatible: the names, space-separated";
+
+/// `timer ...`
+#[derive(Debug, Subcommand)]
+pub enum TimerCommand {
+    /// Write (and enable) certpilot-renew.service and certpilot-renew.timer.
+    Install(TimerArgs),
+    /// Disable and delete the units.
+    Remove(TimerArgs),
+}
+
+/// Options of `timer install|remove`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
+pub struct TimerArgs {
+    /// Units for the current user (~/.config/systemd/user; the default).
+    #[arg(long, conflicts_with = "system")]
+    pub user: bool,
+    /// System units (/etc/systemd/system; needs root).
+    #[arg(long)]
+    pub system: bool,
+    /// Print both units and write nothing.
+    #[arg(long)]
+    pub print: bool,
+    /// Run every this many hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 12)]
+    pub every: u32,
+    /// Write the units but do not run systemctl.
+    #[arg(long)]
+    pub no_enable: bool,
+}
+
+/// Export layouts on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportLayoutArg {
+    /// DIR/cert.pem, chain.pem, fullchain.pem, privkey.pem.
+    Flat,
+    /// DIR/live/NAME/cert.pem, chain.pem, fullchain.pem, privkey.pem (certbot's layout).
+    Certbot,
+}
+
+impl From<ExportLayoutArg> for crate::config::ExportLayout {
+    fn from(l: ExportLayoutArg) -> Self {
+        match l {
+            ExportLayoutArg::Flat => crate::config::ExportLayout::Flat,
+            ExportLayoutArg::Certbot => crate::config::ExportLayout::Certbot,
+        }
+    }
 }
 
 /// `account ...`
@@ -109,6 +218,11 @@ pub enum AccountCommand {
         #[arg(long, requires = "eab_kid")]
         eab_hmac_key: Option<String>,
     },
+    /// Replace the account's key at the CA (RFC 8555 key rollover); the old key stops working.
+    Rollover {
+        /// Account name.
+        name: String,
+    },
     /// List accounts.
     List {
         /// Machine-readable output.
@@ -121,6 +235,7 @@ pub enum AccountCommand {
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
     /// Add a certificate (or replace its definition with --replace).
+    #[command(after_long_help = DEPLOY_HOOK_HELP)]
     Add {
         /// Certificate name (folder name under certificates/).
         name: String,
@@ -136,6 +251,15 @@ pub enum CertCommand {
         /// Renew this many days before expiry.
         #[arg(long, value_name = "DAYS")]
         renew_days: Option<u32>,
+        /// Shell command run after each successful issuance or renewal (see `issue --help`).
+        #[arg(long, value_name = "CMD")]
+        deploy_hook: Option<String>,
+        /// Re-export certificate and key here after each issuance or renewal (key 0600).
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
+        /// Layout of the export target.
+        #[arg(long, value_enum, requires = "export_dir")]
+        export_layout: Option<ExportLayoutArg>,
         /// Replace an existing definition.
         #[arg(long)]
         replace: bool,

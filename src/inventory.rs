@@ -27,16 +27,58 @@ pub struct CertRow {
     pub key_type: String,
     /// Account name.
     pub account: Option<String>,
+    /// When renewal is due (`null`: now; see `renewal`).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub renew_at: Option<OffsetDateTime>,
+    /// The next renewal in words: `renew from 2027-01-10 (1/3 of lifetime left)`,
+    /// `renew at … (ARI window …)`, `due now: names changed: +www.example.com`.
+    pub renewal: String,
 }
 
-use crate::cert::store::{CertStore, StoreError};
+use crate::acme::ari;
+use crate::cert::store::{CertMeta, CertStore, StoreError};
 use crate::config::{CertConfig, Config};
-use crate::domain::renewal::{self, Stored, Wanted};
+use crate::domain::renewal::{self, Decision, Stored, Wanted};
 use crate::paths::Paths;
 
-/// The renewal threshold of a certificate: its own, else the global setting.
-pub fn renew_days(config: &Config, cert: &CertConfig) -> u32 {
-    cert.renew_days.unwrap_or(config.settings.renew_days)
+/// The user's renewal threshold of a certificate: its own, else the global setting;
+/// `None` leaves it to the CA's ARI window or the lifetime rule.
+pub fn renew_days(config: &Config, cert: &CertConfig) -> Option<u32> {
+    cert.renew_days.or(config.settings.renew_days)
+}
+
+/// The policy's view of a stored certificate, with the ARI window last fetched for it.
+pub fn stored_view<'a>(meta: &'a CertMeta, ari: Option<&ari::AriState>) -> Stored<'a> {
+    Stored {
+        names: &meta.names,
+        key_type: &meta.key_type,
+        not_before: meta.not_before,
+        not_after: meta.not_after,
+        revoked: meta.revoked.is_some(),
+        ari: ari.and_then(|state| state.window_for(meta)),
+    }
+}
+
+/// The next renewal of one configured certificate from what is on disk (metadata and the
+/// stored ARI window; no network): what `list` and the dashboard show. `renew` decides the
+/// same way after refreshing the ARI window.
+pub fn next_renewal(
+    paths: &Paths,
+    config: &Config,
+    name: &str,
+    cert: &CertConfig,
+    meta: Option<&CertMeta>,
+    now: OffsetDateTime,
+) -> Decision {
+    let key_type = cert.key_type.to_string();
+    let wanted = Wanted {
+        names: &cert.names,
+        key_type: &key_type,
+        renew_days: renew_days(config, cert),
+    };
+    let state = meta.and_then(|_| ari::load(&paths.state, name));
+    let view = meta.map(|m| stored_view(m, state.as_ref()));
+    renewal::next_renewal(&wanted, view.as_ref(), now)
 }
 
 /// One row per configured certificate, from the metadata files (no x509 parsing, no network:
@@ -52,29 +94,20 @@ pub fn load(
         .iter()
         .map(|(name, cert)| {
             let meta = store.load_meta(name)?;
-            let key_type = cert.key_type.to_string();
-            let wanted = Wanted {
-                names: &cert.names,
-                key_type: &key_type,
-                renew_days: renew_days(config, cert),
-            };
             let meta = meta.as_ref();
-            let stored_view = meta.map(|m| Stored {
-                names: &m.names,
-                key_type: &m.key_type,
-                not_before: m.not_before,
-                not_after: m.not_after,
-            });
+            let decision = next_renewal(paths, config, name, cert, meta, now);
             Ok(CertRow {
                 name: name.clone(),
                 names: cert.names.clone(),
                 not_after: meta.map(|m| m.not_after),
                 days_left: meta.map(|m| renewal::days_left(m.not_after, now)),
-                status: renewal::status(&wanted, stored_view.as_ref(), now),
+                status: decision.status(),
                 issuer: meta.map(|m| m.issuer.clone()),
                 serial: meta.map(|m| m.serial.clone()),
-                key_type,
+                key_type: cert.key_type.to_string(),
                 account: config.account_for(cert).map(str::to_owned),
+                renew_at: decision.renew_at(),
+                renewal: decision.to_string(),
             })
         })
         .collect()
@@ -83,8 +116,8 @@ pub fn load(
 /// A plain-text table for `certpilot list`.
 pub fn table(rows: &[CertRow]) -> String {
     let mut out = format!(
-        "{:<20} {:<36} {:<10} {:>5}  {}\n",
-        "NAME", "NAMES", "NOT AFTER", "DAYS", "STATUS"
+        "{:<20} {:<36} {:<10} {:>5}  {:<13} {}\n",
+        "NAME", "NAMES", "NOT AFTER", "DAYS", "STATUS", "NEXT RENEWAL"
     );
     for row in rows {
         let names = match row.names.len() {
@@ -98,8 +131,13 @@ pub fn table(rows: &[CertRow]) -> String {
             .unwrap_or_else(|| "-".into());
         let days = row.days_left.map_or_else(|| "-".into(), |d| d.to_string());
         out.push_str(&format!(
-            "{:<20} {:<36} {:<10} {:>5}  {}\n",
-            row.name, names, not_after, days, row.status
+            "{:<20} {:<36} {:<10} {:>5}  {:<13} {}\n",
+            row.name,
+            names,
+            not_after,
+            days,
+            row.status.as_str(),
+            row.renewal
         ));
     }
     out

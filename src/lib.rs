@@ -15,6 +15,8 @@
 //! - [`acme`]: accounts and the issuance engine.
 //! - [`inventory`]: what `list` and the dashboard show.
 //! - [`tui`]: the terminal UI (the only module that draws).
+//! - [`deploy`]: after an issuance: re-export to the configured target, run the deploy hook.
+//! - [`fuzz`]: invariants of every parser of outside input, for cargo fuzz and the tests.
 
 pub mod acme;
 pub mod acmedns;
@@ -22,9 +24,11 @@ pub mod cert;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod dns;
 pub mod domain;
 pub mod fsutil;
+pub mod fuzz;
 pub mod inventory;
 pub mod jobs;
 pub mod lock;

@@ -64,7 +64,10 @@ minimum = 1
     )
     .unwrap();
     let log = std::fs::File::create(dir.join("acmedns.log")).unwrap();
+    // --dir keeps the server's log file in the test's temp dir, not the user's state dir.
     let child = Command::new(env!("CARGO_BIN_EXE_certpilot"))
+        .arg("--dir")
+        .arg(dir)
         .args(["acme-dns", "serve", "--config"])
         .arg(&config)
         .stdout(log.try_clone().unwrap())

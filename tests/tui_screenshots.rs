@@ -1,7 +1,8 @@
 //! Screen captures for `scripts/screenshots.sh`, from real runs: Pebble issues the
 //! certificates, a loopback DNS tree (knot on `127.0.70.0/24`, one secondary lagging) is
 //! what the propagation matrix asks, and certpilot's own acme-dns server takes the
-//! registration. Each screen is saved as tmux `capture-pane -e` output (ANSI) in the
+//! registration; then the manual solver's records popup, and the acme-dns server screen
+//! running certpilot's server inside the TUI with its parent records delegated. Each screen is saved as tmux `capture-pane -e` output (ANSI) in the
 //! directory `CERTPILOT_SCREENSHOTS` names; the script turns them into PNGs.
 //!
 //! Ignored by default (it is a generator, not a check): the script runs it with
@@ -259,7 +260,10 @@ fn capture_screens() {
         .with(format!("ns1.example A {}", ip(NET, 2)))
         .with(format!("ns2.example A {}", ip(NET, 3)))
         .with("auth NS ns.auth")
-        .with(format!("ns.auth A {}", ip(NET, 4)));
+        .with(format!("ns.auth A {}", ip(NET, 4)))
+        // The delegation the acme-dns server screen asks for (its server runs in the TUI).
+        .with("acme NS ns1.acme")
+        .with(format!("ns1.acme A {}", ip(NET, 5)));
     let _root = Knot::start(ip(NET, 1), &[parent], &[]);
     let (_runtime, acme_dns) = acme_dns_server(scratch.path());
     let stop = Arc::new(AtomicBool::new(false));
@@ -290,6 +294,9 @@ fn capture_screens() {
         &command,
     ]);
     drive(&tmux, &out, &format!("http://{}", acme_dns.http_addr()));
+    manual_records(&tmux, &out, &wd);
+    server_screen(&tmux, &out);
+    tmux.send(&["Escape", "q"]);
     stop.store(true, Ordering::Relaxed);
     keeper.join().expect("zone keeper");
 }
@@ -333,5 +340,69 @@ fn drive(tmux: &Tmux, out: &Path, acme_dns: &str) {
             .any(|l| l.contains("ns1.example.test") && l.contains("✓ match"))
     });
     tmux.save(out, "acme-dns");
-    tmux.send(&["Escape", "q"]);
+    tmux.send(&["Escape"]);
+}
+
+/// A certificate of a manual-solver domain, issued from the dashboard: the popup lists the
+/// records to create; Esc cancels the order.
+fn manual_records(tmux: &Tmux, out: &Path, wd: &Workdir) {
+    wd.run(&[
+        "domain",
+        "set",
+        "intranet.example.test",
+        "--solver",
+        "manual",
+    ])
+    .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "intranet",
+        "--name",
+        "intranet.example.test",
+        "--name",
+        "*.intranet.example.test",
+    ])
+    .ok();
+    // Back on the certificates pane (the acme-dns wizard was opened from the domains pane).
+    tmux.send(&["Tab", "r"]);
+    tmux.wait_for("intranet");
+    // The only certificate never issued sorts first.
+    tmux.send(&["g", "i"]);
+    tmux.wait_for("intranet: create these TXT records");
+    tmux.save(out, "manual-records");
+    tmux.send(&["Escape"]);
+    tmux.wait("the order to be cancelled", |s| s.contains("■"));
+    tmux.send(&["Escape"]);
+}
+
+/// `S`: certpilot's own acme-dns server started from the TUI, its parent-zone records
+/// checked (knot serves the delegation), and one domain registered with its CNAME checked.
+fn server_screen(tmux: &Tmux, out: &Path) {
+    tmux.send(&["S"]);
+    tmux.wait_for("Challenge zone");
+    let address = ip(NET, 5).to_string();
+    let fields = [
+        "acme.test".to_owned(),
+        "ns1.acme.test".to_owned(),
+        address.clone(),
+        format!("{address}:53"),
+        format!("{address}:8053"),
+        "blog.example.test".to_owned(),
+    ];
+    for (i, value) in fields.iter().enumerate() {
+        if i > 0 {
+            tmux.send(&["Tab"]);
+        }
+        tmux.send(&["C-u"]);
+        tmux.run(&["send-keys", "-t", "t", "-l", value]);
+    }
+    tmux.send(&["Enter"]);
+    tmux.wait("both parent records served", |s| {
+        s.matches("✓ 1/1").count() == 2 && s.contains("_acme-challenge.blog.example.test")
+    });
+    // Select the CNAME: its live check fills the lower half.
+    tmux.send(&["j", "j"]);
+    tmux.wait("the CNAME served", |s| s.contains("✓ served"));
+    tmux.save(out, "acme-dns-server");
 }

@@ -15,7 +15,7 @@ use certpilot::dns::probe::{HopRule, ProbeResult, Status};
 use certpilot::dns::report::{HopReport, NameReport};
 use certpilot::dns::zone::{NameServer, ServerAddress, Zone};
 use certpilot::dns::{Expectation, ProbeEvent, PropagationReport};
-use certpilot::domain::renewal::CertStatus;
+use certpilot::domain::renewal::{self, AriWindow, CertStatus, Stored, Wanted};
 use certpilot::inventory::CertRow;
 use certpilot::jobs::account::DirectoryInfo;
 use certpilot::jobs::acmedns::Delegation;
@@ -56,6 +56,8 @@ fn row(
         serial: not_after.map(|_| "0a1b2c".to_owned()),
         key_type: "ecdsa-p256".to_owned(),
         account: Some("pebble".to_owned()),
+        renew_at: None,
+        renewal: String::new(),
     }
 }
 
@@ -529,16 +531,34 @@ fn log_pane_and_popups() {
 
 // ---------------------------------------------------------------- detail
 
-fn detail() -> CertDetail {
+/// `www` as of 2025-05-31, with the renewal sentence the shared policy gives for `renew_days`
+/// and for an ARI window.
+fn detail(renew_days: Option<u32>, ari: Option<AriWindow>) -> CertDetail {
+    let names = vec!["example.com".to_owned(), "www.example.com".to_owned()];
+    let wanted = Wanted {
+        names: &names,
+        key_type: "ecdsa-p256",
+        renew_days,
+    };
+    let stored = Stored {
+        names: &names,
+        key_type: "ecdsa-p256",
+        not_before: datetime!(2025-05-05 12:00 UTC),
+        not_after: datetime!(2025-08-03 12:00 UTC),
+        revoked: false,
+        ari,
+    };
+    let decision = renewal::next_renewal(&wanted, Some(&stored), datetime!(2025-05-31 00:00 UTC));
     CertDetail {
         name: "www".into(),
-        names: vec!["example.com".into(), "www.example.com".into()],
+        names: names.clone(),
         key_type: "ecdsa-p256".into(),
         account: Some("pebble".into()),
-        status: CertStatus::Valid,
+        status: decision.status(),
         days_left: Some(64),
-        renewal_due: false,
-        renewal: "not due; renews from 2025-07-04 (30 days before expiry)".into(),
+        renewal_due: decision.renew_at().is_none(),
+        renewal: decision.to_string(),
+        ari,
         issued: Some(Issued {
             sans: vec!["example.com".into(), "www.example.com".into()],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),
@@ -567,9 +587,33 @@ fn detail_screen() {
     both_sizes("detail_loading", &mut state);
     update(
         &mut state,
-        reply(id, Event::DetailLoaded(Ok(Box::new(detail())))),
+        reply(id, Event::DetailLoaded(Ok(Box::new(detail(Some(30), None))))),
     );
     both_sizes("detail", &mut state);
+}
+
+#[test]
+fn detail_screen_with_an_ari_window() {
+    let window = AriWindow {
+        start: datetime!(2025-07-02 00:00 UTC),
+        end: datetime!(2025-07-04 00:00 UTC),
+        chosen: datetime!(2025-07-03 09:12 UTC),
+    };
+    let loaded_detail = detail(None, Some(window));
+    assert!(
+        loaded_detail.renewal.starts_with("renew at ")
+            && loaded_detail.renewal.contains("(ARI window "),
+        "{}",
+        loaded_detail.renewal
+    );
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "www");
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    update(
+        &mut state,
+        reply(id, Event::DetailLoaded(Ok(Box::new(loaded_detail)))),
+    );
+    both_sizes("detail_ari", &mut state);
 }
 
 // ---------------------------------------------------------------- account wizard
@@ -854,4 +898,78 @@ fn acme_dns_wizard() {
         ),
     );
     both_sizes("acme_dns_live", &mut state);
+}
+
+// ---------------------------------------------------------------- acme-dns server
+
+#[test]
+fn acme_dns_server_screen() {
+    use certpilot::jobs::parent::{parent_records, Answer, RecordCheck, Verdict};
+    use certpilot::jobs::server::ServerInfo;
+
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key('S'));
+    typed(&mut state, "acme.example.com");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "ns1.acme.example.com");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "203.0.113.5");
+    both_sizes("acme_dns_server_form", &mut state);
+    let server = job(&update(&mut state, code(KeyCode::Enter)));
+    let address: IpAddr = "203.0.113.5".parse().unwrap();
+    let records = parent_records("acme.example.com", "ns1.acme.example.com", address).unwrap();
+    let info = ServerInfo {
+        zone: "acme.example.com".into(),
+        nameserver: "ns1.acme.example.com".into(),
+        address,
+        dns: vec!["0.0.0.0:53".parse().unwrap()],
+        url: "http://127.0.0.1:8053".into(),
+        records: records.clone(),
+    };
+    let effects = update(&mut state, reply(server, Event::ServerStarted(info)));
+    let ids: Vec<JobId> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Start { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let answer = |host: &str, last: u8, verdict: Verdict| Answer {
+        server: host.into(),
+        address: ip(last),
+        verdict,
+    };
+    let checks = vec![
+        RecordCheck {
+            record: records[0].clone(),
+            zone: "example.com".into(),
+            answers: vec![
+                answer("ns1.example.com", 1, Verdict::Served),
+                answer("ns2.example.com", 2, Verdict::Served),
+            ],
+        },
+        RecordCheck {
+            record: records[1].clone(),
+            zone: "example.com".into(),
+            answers: vec![
+                answer("ns1.example.com", 1, Verdict::Served),
+                answer("ns2.example.com", 2, Verdict::Missing),
+            ],
+        },
+    ];
+    update(&mut state, reply(ids[0], Event::ParentChecked(Ok(checks))));
+    let delegation = Delegation {
+        server: "http://127.0.0.1:8053".into(),
+        record: CnameRecord::new(
+            "example.net",
+            "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.acme.example.com",
+        ),
+        mapped: true,
+    };
+    update(
+        &mut state,
+        reply(ids[1], Event::ServerRegistered(Ok(vec![delegation]))),
+    );
+    update(&mut state, key('j'));
+    both_sizes("acme_dns_server_running", &mut state);
 }

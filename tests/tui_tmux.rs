@@ -259,10 +259,28 @@ fn pebble_workdir(pebble: &Pebble) -> Workdir {
         "example.test",
     ])
     .ok();
-    wd.run(&["cert", "add", "api", "--name", "api.example.test"])
-        .ok();
+    // api has a deploy hook: the TUI runs it after issuing, as the CLI does.
+    let hook = format!(
+        "{} {} ok",
+        repo_file("tests/fixtures/deploy-hook.sh").display(),
+        wd.path().join("deployed").display()
+    );
+    wd.run(&[
+        "cert",
+        "add",
+        "api",
+        "--name",
+        "api.example.test",
+        "--deploy-hook",
+        &hook,
+    ])
+    .ok();
     wd.run_dns(pebble, &["issue", "web"]).ok();
     wd
+}
+
+fn repo_file(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 /// Days left of `name` as `list --json` reports them.
@@ -361,6 +379,12 @@ fn issue_api(tmux: &Tmux, wd: &Workdir) {
     });
     assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
     assert!(screen.contains("✓ Stored"), "{screen}");
+    assert!(screen.contains("deploy hook ran"), "{screen}");
+    let deployed = std::fs::read_to_string(wd.path().join("deployed")).unwrap();
+    assert!(
+        deployed.contains("CERTPILOT_CERT_NAME=api"),
+        "the deploy hook did not see the certificate: {deployed}"
+    );
     tmux.send("Escape");
     let screen = tmux.wait_until("api to be valid", DEADLINE, |s| {
         s.lines()
@@ -595,7 +619,75 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
     common::wait_for("the record to be removed", DEADLINE, || {
         served_txt(&pebble, owner).is_empty()
     });
+    // The cancelled engine's journal went with it: the next run starts clean.
+    let journal = wd.path().join("state/journal/api.json");
+    assert!(!journal.exists(), "{} was left behind", journal.display());
     tmux.send("Escape");
     tmux.wait_for("certificates (2)");
+    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+}
+
+/// Publish `lines` (zone-file TXT lines as the popup copies them) in challtestsrv, the way a
+/// person would in their DNS provider's web UI.
+fn publish_by_hand(pebble: &Pebble, lines: &str) -> usize {
+    let mut published = 0;
+    for line in lines.lines().filter(|l| l.contains(" IN TXT ")) {
+        let host = line.split_whitespace().next().expect("owner");
+        let value = line.rsplit('"').nth(1).expect("quoted value");
+        let body = format!("{{\"host\":\"{host}\",\"value\":\"{value}\"}}");
+        let status = std::process::Command::new("curl")
+            .args(["-sSf", "-X", "POST", "-d", &body])
+            .arg(format!("{}/set-txt", pebble.challtestsrv))
+            .status()
+            .expect("curl");
+        assert!(status.success(), "set-txt {host}");
+        published += 1;
+    }
+    published
+}
+
+#[test]
+fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
+    if !tmux_available() || !common::require_tool("curl") {
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
+    let wd = pebble_workdir(&pebble);
+    wd.run(&["domain", "set", "api.example.test", "--solver", "manual"])
+        .ok();
+    let status_file = wd.path().join("exit-status");
+    let args = [
+        "--dir",
+        wd.path().to_str().unwrap(),
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+    ];
+    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    tmux.wait_for("www.example.test");
+    tmux.send("k");
+    tmux.send("i");
+    let screen = tmux.wait_until("the manual records", ISSUE_DEADLINE, |s| {
+        s.contains("create these TXT records") || s.contains('✗')
+    });
+    assert!(screen.contains("Enter created"), "{screen}");
+    let owner = "_acme-challenge.api.example.test";
+    assert!(
+        served_txt(&pebble, owner).is_empty(),
+        "nothing is published before the operator creates it"
+    );
+    copy_records(&tmux, owner);
+    let buffer = String::from_utf8_lossy(&tmux.run(&["show-buffer"]).stdout).into_owned();
+    assert_eq!(publish_by_hand(&pebble, &buffer), 1, "{buffer}");
+    tmux.send("Enter");
+    let screen = tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") || s.contains("✗ ")
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    assert!(wd.path().join("certificates/api/api.crt").exists());
+    tmux.send("Escape");
     quit_and_check_restored(&tmux, &status_file, "certificates (2)");
 }

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use super::http::{self, AcmeHttp, HttpError};
 use super::problem;
 use crate::fsutil::{self, Mode};
+use crate::secrets::{Keystore, SecretError, SecretRef};
 
 /// Known CAs, by the names users type.
 pub const PRESETS: [(&str, &str); 5] = [
@@ -63,6 +64,9 @@ pub enum AccountError {
         /// serde's message.
         detail: String,
     },
+    /// The keyring failed while storing new credentials.
+    #[error("the CA accepted the new account key but the keyring failed: {0}")]
+    Keyring(String),
     /// The metadata file could not be written.
     #[error("{path}: {detail}")]
     Io {
@@ -175,9 +179,26 @@ pub async fn register(
     Ok((account, json, id))
 }
 
-/// Restore an account from its credentials JSON (from the keyring).
+/// Restore an account from its credentials JSON (from the keyring); every request to the
+/// CA must finish within the default `--ca-timeout`.
 pub async fn restore(
     http: &AcmeHttp,
+    name: &str,
+    credentials_json: &str,
+) -> Result<Account, AccountError> {
+    restore_with_timeout(
+        http,
+        super::ca_client::DEFAULT_TIMEOUT,
+        name,
+        credentials_json,
+    )
+    .await
+}
+
+/// [`restore`] with an explicit per-request deadline (`--ca-timeout`).
+pub async fn restore_with_timeout(
+    http: &AcmeHttp,
+    timeout: std::time::Duration,
     name: &str,
     credentials_json: &str,
 ) -> Result<Account, AccountError> {
@@ -186,10 +207,106 @@ pub async fn restore(
             name: name.to_owned(),
             detail: e.to_string(),
         })?;
-    Account::builder_with_http(Box::new(http.clone()))
+    let client = super::ca_client::CaClient::new(http.clone(), timeout);
+    Account::builder_with_http(Box::new(client))
         .from_credentials(credentials)
         .await
         .map_err(|e| AccountError::Acme(problem::describe(&e)))
+}
+
+/// The keyring entry that holds new credentials while a key rollover is being recorded.
+/// `#` cannot appear in an account name, so it never names a real account.
+#[must_use]
+pub fn rollover_entry(name: &str) -> SecretRef {
+    SecretRef::Account(format!("{name}#rollover"))
+}
+
+/// The credentials JSON of account `name` from the keyring, finishing an interrupted key
+/// rollover first. `None` when the account has no credentials. Blocking.
+///
+/// A rollover entry exists only after the CA accepted the new key (see [`rollover`]), so when
+/// one is found it is the only key the CA still accepts: it replaces the main entry.
+///
+/// # Errors
+/// The keyring failed.
+pub fn stored_credentials(keystore: &Keystore, name: &str) -> Result<Option<String>, SecretError> {
+    let pending = rollover_entry(name);
+    let main = SecretRef::Account(name.to_owned());
+    if let Some(new) = keystore.get(&pending)? {
+        tracing::warn!(
+            account = name,
+            "finishing an interrupted key rollover: the new key replaces the old one"
+        );
+        keystore.put(&main, &new)?;
+        keystore.delete(&pending)?;
+        return Ok(Some(new));
+    }
+    keystore.get(&main)
+}
+
+/// Replace the account key of `name` (RFC 8555 §7.3.5) and store the new credentials.
+///
+/// Order, and what a kill at each point leaves:
+/// 1. The CA accepts the new key (instant-acme's `update_key` generates it internally, so it
+///    cannot be stored beforehand). **Window:** a kill after the CA answered and before step 2
+///    finished loses the new key; the CA accepts only that key, so the account is lost (its
+///    certificates stay valid; register a new account). The window is one keyring write.
+/// 2. The new credentials go to the rollover entry ([`rollover_entry`]). From here on every
+///    load ([`stored_credentials`]) promotes them.
+/// 3. They replace the main entry; 4. the rollover entry is deleted.
+///
+/// `pause` is called between 2 and 3 (a test hook; see `journal::pause_point`).
+///
+/// # Errors
+/// The CA refused the key change (the old key stays valid and stored), or the keyring failed.
+pub async fn rollover<F, Fut>(
+    account: &mut Account,
+    keystore: &Keystore,
+    name: &str,
+    pause: F,
+) -> Result<(), AccountError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    // A rejected nonce means the CA did not process the request: the old key is still the
+    // account's, and asking again (with another fresh key) is safe.
+    let mut attempt = 0;
+    let credentials = loop {
+        attempt += 1;
+        match account.update_key().await {
+            Ok(credentials) => break credentials,
+            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
+            Err(e) => return Err(AccountError::Acme(problem::describe(&e))),
+        }
+    };
+    let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
+        name: name.to_owned(),
+        detail: e.to_string(),
+    })?;
+    let (ks, entry, value) = (keystore.clone(), rollover_entry(name), json.clone());
+    if let Err(e) = super::engine::blocking(move || ks.put(&entry, &value)).await {
+        // Still in memory: the main entry is the last place it can go.
+        let (ks, entry, value) = (keystore.clone(), SecretRef::Account(name.to_owned()), json);
+        return match super::engine::blocking(move || ks.put(&entry, &value)).await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(AccountError::Keyring(format!(
+                "{e}; the CA accepts only the new key, which is lost: register a new account"
+            ))),
+        };
+    }
+    pause().await;
+    let (ks, owned) = (keystore.clone(), name.to_owned());
+    super::engine::blocking(move || {
+        ks.put(&SecretRef::Account(owned.clone()), &json)?;
+        ks.delete(&rollover_entry(&owned)).map(|_| ())
+    })
+    .await
+    .map_err(|e| {
+        AccountError::Keyring(format!(
+            "{e}; the new key is kept in the rollover entry and the next run uses it"
+        ))
+    })
 }
 
 /// Public facts about an account, kept in `accounts/<name>.json`.

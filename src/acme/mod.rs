@@ -1,10 +1,16 @@
 //! ACME: accounts, the issuance engine, CA problem documents.
 
 pub mod account;
+pub mod ari;
+pub mod ca_client;
+pub mod challenges;
 pub mod engine;
 pub mod http;
+mod issuance;
+pub mod journal;
 pub mod keys;
 pub mod order;
 pub mod problem;
+pub mod recovery;
 
 pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Error, Identifier, NewOrder, Order, OrderStatus,
-    RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, Error, Identifier,
+    NewOrder, Order, OrderStatus, RetryPolicy,
 };
 
 use super::engine::IssueError;
@@ -38,16 +38,39 @@ fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<()
     }
 }
 
-/// A new order for `names`.
-pub async fn create(account: &Account, names: &[String]) -> Result<Order, IssueError> {
+/// A new order for `names`. `replaces` names the certificate it renews (ARI, RFC 9773
+/// §5); a CA that refuses it (no ARI after all, or `alreadyReplaced`) gets the order
+/// without it: the renewal matters more than the CA's bookkeeping.
+pub async fn create(
+    account: &Account,
+    names: &[String],
+    replaces: Option<&CertificateIdentifier<'static>>,
+) -> Result<Order, IssueError> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
+    let mut replaces = replaces.cloned();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match account.new_order(&NewOrder::new(&identifiers)).await {
+        let mut new_order = NewOrder::new(&identifiers);
+        if let Some(id) = &replaces {
+            new_order = new_order.replaces(id.clone());
+        }
+        match account.new_order(&new_order).await {
             Ok(order) => return Ok(order),
+            Err(e) if replaces.is_some() && refuses_replaces(&e) => {
+                tracing::warn!(error = %problem::describe(&e), "the CA refused `replaces`; ordering without it");
+                replaces = None;
+            }
             Err(e) => retry_or_fail("creating the order", &e, attempt)?,
         }
+    }
+}
+
+fn refuses_replaces(err: &Error) -> bool {
+    match err {
+        Error::Unsupported(_) => true,
+        Error::Api(p) => p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyReplaced"),
+        _ => false,
     }
 }
 
@@ -117,7 +140,10 @@ async fn try_answer(order: &mut Order, answered: &mut HashSet<String>) -> Result
         }
         let url = authz.url().to_owned();
         if let Some(mut challenge) = authz.challenge(ChallengeType::Dns01) {
-            challenge.set_ready().await?;
+            // A resumed order's challenge may be answered already (processing).
+            if challenge.status == instant_acme::ChallengeStatus::Pending {
+                challenge.set_ready().await?;
+            }
         }
         answered.insert(url);
     }

@@ -42,6 +42,20 @@ pub struct CertMeta {
     /// Earlier issuances of this certificate, oldest first (at most [`HISTORY_LEN`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<IssuanceRecord>,
+    /// Set once `certpilot revoke` had the CA revoke this certificate; renewal treats a
+    /// revoked certificate as due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+}
+
+/// A revocation the CA confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// When the CA confirmed it (or, for `alreadyRevoked`, when certpilot learnt of it).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The reason given (`key-compromise`, ...).
+    pub reason: String,
 }
 
 /// How many earlier issuances a certificate's metadata remembers.
@@ -137,13 +151,24 @@ impl CertStore {
     /// is what names the key, so a crash in between leaves the previous metadata, which
     /// `load` detects by comparing serials.
     pub fn save(&self, meta: &CertMeta, chain_pem: &str) -> Result<(), StoreError> {
-        let chain = self.chain_path(&meta.name);
+        self.save_chain(&meta.name, chain_pem)?;
+        self.save_meta(meta)
+    }
+
+    /// The first half of [`Self::save`]: replace the chain file only. The issuance engine
+    /// calls the halves itself so its journal can tell a crash between them apart.
+    pub fn save_chain(&self, name: &str, chain_pem: &str) -> Result<(), StoreError> {
+        let chain = self.chain_path(name);
         fsutil::write_atomic(&chain, chain_pem.as_bytes(), Mode::Public).map_err(|source| {
             StoreError::Io {
                 path: chain.clone(),
                 source,
             }
-        })?;
+        })
+    }
+
+    /// The second half of [`Self::save`]: replace the metadata file (which names the key).
+    pub fn save_meta(&self, meta: &CertMeta) -> Result<(), StoreError> {
         let path = self.meta_path(&meta.name);
         let json = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::BadMeta {
             path: path.clone(),
@@ -231,6 +256,7 @@ mod tests {
             serial: "01".into(),
             issuer: "CA".into(),
             history: Vec::new(),
+            revoked: None,
         }
     }
 

@@ -1,4 +1,4 @@
-//! `certpilot account add|list`.
+//! `certpilot account add|list|rollover`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -41,7 +41,29 @@ pub(super) async fn run(env: &mut Env, cmd: AccountCommand) -> Outcome {
             add(env, &name, &directory, email.as_deref(), agree_tos, eab).await
         }
         AccountCommand::List { json } => list(env, json),
+        AccountCommand::Rollover { name } => rollover(env, &name).await,
     }
+}
+
+/// Replace the account key at the CA; see [`account::rollover`] for the crash window.
+async fn rollover(env: &Env, name: &str) -> Outcome {
+    if !env.config.accounts.contains_key(name) {
+        return Err(Failure::Usage(format!(
+            "account {name:?} is not configured"
+        )));
+    }
+    let keystore = env.keystore()?;
+    let mut acme_account = super::issue::load_account(env, name).await?;
+    let state = env.paths.state.clone();
+    account::rollover(&mut acme_account, &keystore, name, || async move {
+        crate::acme::journal::pause_point(&state, "rollover-pending").await;
+    })
+    .await?;
+    println!(
+        "account {name}: new key in place (thumbprint {}); the old key no longer works",
+        acme_account.key_thumbprint()
+    );
+    Ok(())
 }
 
 async fn add(

@@ -1,9 +1,10 @@
 //! `certpilot cert add|remove|import`.
 
 use super::{Env, Failure, Outcome};
+use crate::acme::journal::JournalFile;
 use crate::cert::store::CertStore;
 use crate::cli::CertCommand;
-use crate::config::{certs_json, CertConfig, KeyType};
+use crate::config::{certs_json, CertConfig, ExportConfig, KeyType};
 use crate::domain::names;
 use crate::secrets::SecretRef;
 
@@ -15,9 +16,17 @@ pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             account,
             key_type,
             renew_days,
+            deploy_hook,
+            export_dir,
+            export_layout,
             replace,
         } => {
-            let cert = build(env, &name, &names, account, key_type.into(), renew_days)?;
+            let mut cert = build(env, &name, &names, account, key_type.into(), renew_days)?;
+            cert.deploy_hook = deploy_hook.filter(|h| !h.trim().is_empty());
+            cert.export = export_dir.map(|dir| ExportConfig {
+                dir: absolute(&dir),
+                layout: export_layout.map(Into::into).unwrap_or_default(),
+            });
             if env.config.certificates.contains_key(&name) && !replace {
                 return Err(Failure::Usage(format!(
                     "certificate {name:?} already exists; pass --replace to change its definition"
@@ -57,7 +66,14 @@ fn build(
         account,
         key_type,
         renew_days,
+        deploy_hook: None,
+        export: None,
     })
+}
+
+/// Export targets are stored absolute: renewals run from timers in another directory.
+fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
+    std::env::current_dir().map_or_else(|_| dir.to_path_buf(), |cwd| cwd.join(dir))
 }
 
 fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
@@ -68,13 +84,28 @@ fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
     }
     let store = CertStore::new(&env.paths.certificates);
     if purge {
+        let mut key_ids = Vec::new();
         if let Ok(Some(stored)) = store.load(name) {
-            let entry = SecretRef::CertKey {
-                cert: name.to_owned(),
-                key_id: stored.meta.key_id,
-            };
-            env.keystore()?.delete(&entry)?;
+            key_ids.push(stored.meta.key_id);
         }
+        // An interrupted issuance may have put a new key into the keyring already.
+        let journal = JournalFile::new(&env.paths.state, name);
+        if let Ok(Some(interrupted)) = journal.load() {
+            key_ids.extend(interrupted.new_key_id);
+            key_ids.extend(interrupted.old_key_id);
+        }
+        key_ids.sort();
+        key_ids.dedup();
+        let keystore = env.keystore()?;
+        for key_id in key_ids {
+            keystore.delete(&SecretRef::CertKey {
+                cert: name.to_owned(),
+                key_id,
+            })?;
+        }
+        journal
+            .remove()
+            .map_err(|e| Failure::Failed(e.to_string()))?;
         store
             .remove(name)
             .map_err(|e| Failure::Failed(e.to_string()))?;
@@ -106,6 +137,8 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Out
         if let Some(existing) = env.config.certificates.get(&cert.name) {
             built.key_type = existing.key_type;
             built.renew_days = existing.renew_days;
+            built.deploy_hook.clone_from(&existing.deploy_hook);
+            built.export.clone_from(&existing.export);
             built.account = account.clone().or_else(|| existing.account.clone());
         }
         staged.push((cert.name.clone(), built));

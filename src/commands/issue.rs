@@ -2,20 +2,19 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use instant_acme::Account;
 use time::OffsetDateTime;
 
-use super::{Env, Failure, Outcome};
+use super::{schedule, Env, Failure, Outcome};
 use crate::acme::engine::blocking;
 use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
+use crate::deploy::{self, DeployReport};
 use crate::dns::{Mode, Waiter};
-use crate::domain::renewal::{self, Decision, Stored, Wanted};
-use crate::inventory;
+use crate::domain::renewal;
 use crate::lock::CertLock;
 use crate::secrets::SecretRef;
 
@@ -36,7 +35,8 @@ fn context(env: &Env) -> Result<IssueContext, Failure> {
         store: CertStore::new(&env.paths.certificates),
         checker: waiter(env)?,
         propagation_timeout: env.propagation_timeout(),
-        ca_timeout: Duration::from_secs(180),
+        ca_timeout: env.ca_timeout(),
+        state_dir: env.paths.state.clone(),
     })
 }
 
@@ -51,7 +51,7 @@ fn waiter(env: &Env) -> Result<Waiter, Failure> {
 }
 
 /// The account a certificate uses, checked before anything is sent.
-fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
+pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
     let cfg = env.config.certificates.get(cert).ok_or_else(|| {
         Failure::Usage(format!(
             "certificate {cert:?} is not configured (see `certpilot list`)"
@@ -66,10 +66,11 @@ fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
     })
 }
 
-async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
+/// The account `name`, restored from the keyring (an interrupted key rollover is finished).
+pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
     let keystore = env.keystore()?;
-    let entry = SecretRef::Account(name.to_owned());
-    let creds = blocking(move || keystore.get(&entry))
+    let owned = name.to_owned();
+    let creds = blocking(move || account::stored_credentials(&keystore, &owned))
         .await?
         .ok_or_else(|| {
             Failure::Failed(format!(
@@ -79,7 +80,7 @@ async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
         })?;
     let http = http::client(env.ca_bundle_for(name).as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(account::restore(&http, name, &creds).await?)
+    Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
 }
 
 fn print_progress(p: Progress) {
@@ -106,73 +107,38 @@ fn print_progress(p: Progress) {
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let account_name = account_name(env, name)?;
     acme::engine::preflight(&env.config, name)?;
+    // Options are checked before the lock: a usage error must leave no file behind.
+    let ctx = context(env)?;
     let _lock = CertLock::try_acquire(&env.paths.state, name)
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    let ctx = context(env)?;
     let account = load_account(env, &account_name).await?;
     let outcome = acme::issue(&ctx, &account, &account_name, name, &print_progress).await?;
+    // Still under the lock: an export must not race another run's renewal.
+    let deployed = deploy::after_issue(&ctx.config, &ctx.store, &ctx.keystore, name).await;
     let days = renewal::days_left(outcome.meta.not_after, OffsetDateTime::now_utc());
     println!(
-        "{name}: issued in {:.1}s, expires {} ({days} days)",
+        "{name}: issued in {:.1}s, expires {} ({days} days){}",
         outcome.elapsed.as_secs_f64(),
-        outcome.meta.not_after.date()
+        outcome.meta.not_after.date(),
+        deployed.summary_suffix()
     );
-    Ok(())
-}
-
-/// What `renew` found: (certificate, reason) pairs that are due, and lines about the rest.
-type Plan = (Vec<(String, String)>, Vec<String>);
-
-/// The certificates `renew` should work on, with the reason for each.
-fn due(env: &Env, args: &RenewArgs) -> Result<Plan, Failure> {
-    let store = CertStore::new(&env.paths.certificates);
-    let now = OffsetDateTime::now_utc();
-    let mut work = Vec::new();
-    let mut idle = Vec::new();
-    for (name, cert) in &env.config.certificates {
-        if args.only.as_ref().is_some_and(|only| only != name) {
-            continue;
-        }
-        let stored = store
-            .load(name)
-            .map_err(|e| Failure::Failed(e.to_string()))?;
-        let key_type = cert.key_type.to_string();
-        let wanted = Wanted {
-            names: &cert.names,
-            key_type: &key_type,
-            renew_days: args
-                .days
-                .unwrap_or_else(|| inventory::renew_days(&env.config, cert)),
-        };
-        let view = stored.as_ref().map(|s| Stored {
-            names: &s.meta.names,
-            key_type: &s.meta.key_type,
-            not_before: s.meta.not_before,
-            not_after: s.meta.not_after,
-        });
-        match renewal::decide(&wanted, view.as_ref(), now, args.force) {
-            Decision::Renew(reason) => work.push((name.clone(), reason.to_string())),
-            Decision::Keep { renew_at } => idle.push(format!(
-                "{name}: not due (renewal from {})",
-                renew_at.date()
-            )),
-        }
+    match deployed.failure() {
+        Some(failure) => Err(Failure::Failed(format!(
+            "{name}: {failure}; the new certificate and key are stored"
+        ))),
+        None => Ok(()),
     }
-    if let Some(only) = &args.only {
-        if !env.config.certificates.contains_key(only) {
-            return Err(Failure::Usage(format!(
-                "certificate {only:?} is not configured"
-            )));
-        }
-    }
-    Ok((work, idle))
 }
 
 /// One renewal's outcome: certificate name, why it was due, what happened.
 type RenewResult = (String, String, Result<acme::IssueOutcome, IssueError>);
 
 pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
-    let (work, idle) = due(env, args)?;
+    let schedule::Plan {
+        work,
+        idle,
+        accounts: mut loaded,
+    } = schedule::plan(env, args).await?;
     for line in &idle {
         println!("{line}");
     }
@@ -180,9 +146,10 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         println!("nothing to renew");
         return Ok(());
     }
+    // Options are checked before any lock: a usage error must leave no file behind.
+    let ctx = Arc::new(context(env)?);
     // Locks first: a certificate another run is working on is reported, not waited for.
     let mut results: Vec<RenewResult> = Vec::new();
-    let mut accounts: HashMap<String, Account> = HashMap::new();
     let mut jobs = Vec::new();
     for (name, reason) in work {
         let lock = match CertLock::try_acquire(&env.paths.state, &name) {
@@ -194,16 +161,35 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         };
         let account_name = account_name(env, &name)?;
         acme::engine::preflight(&env.config, &name)?;
-        if !accounts.contains_key(&account_name) {
-            let account = load_account(env, &account_name).await?;
-            accounts.insert(account_name.clone(), account);
+        if !loaded.contains_key(&account_name) {
+            let account = load_account(env, &account_name).await.map_err(|e| match e {
+                Failure::Usage(m) | Failure::Failed(m) => m,
+            });
+            loaded.insert(account_name.clone(), account);
+        }
+        // An account that cannot be loaded (CA down, keyring locked) fails its certificates,
+        // not the run: the others still renew.
+        if let Some(Err(e)) = loaded.get(&account_name) {
+            let detail = e.clone();
+            results.push((
+                name,
+                reason,
+                Err(IssueError::Acme {
+                    during: "loading the account",
+                    detail,
+                }),
+            ));
+            continue;
         }
         jobs.push((name, reason, account_name, lock));
     }
-    let ctx = Arc::new(context(env)?);
+    let accounts: HashMap<String, Account> = loaded
+        .into_iter()
+        .filter_map(|(name, account)| account.ok().map(|a| (name, a)))
+        .collect();
     let accounts = Arc::new(accounts);
     let parallel = env.config.settings.parallel.max(1);
-    let done: Vec<RenewResult> = stream::iter(jobs)
+    let done: Vec<(RenewResult, DeployReport)> = stream::iter(jobs)
         .map(|(name, reason, account_name, lock)| {
             let ctx = Arc::clone(&ctx);
             let accounts = Arc::clone(&accounts);
@@ -211,26 +197,45 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
                 let account = &accounts[&account_name];
                 let result =
                     acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
+                // Under the lock: an export must not race another run's renewal.
+                let deployed = match &result {
+                    Ok(_) => {
+                        deploy::after_issue(&ctx.config, &ctx.store, &ctx.keystore, &name).await
+                    }
+                    Err(_) => DeployReport::default(),
+                };
                 drop(lock);
-                (name, reason, result)
+                ((name, reason, result), deployed)
             }
         })
         .buffer_unordered(parallel)
         .collect()
         .await;
-    results.extend(done);
-    summarize(results)
+    let mut deploys = HashMap::new();
+    for (result, deployed) in done {
+        deploys.insert(result.0.clone(), deployed);
+        results.push(result);
+    }
+    summarize(results, &deploys)
 }
 
-fn summarize(mut results: Vec<RenewResult>) -> Outcome {
+fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployReport>) -> Outcome {
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut failed = 0;
+    let mut deploy_failed = 0;
     for (name, reason, result) in &results {
         match result {
-            Ok(outcome) => println!(
-                "{name}: renewed ({reason}); expires {}",
-                outcome.meta.not_after.date()
-            ),
+            Ok(outcome) => {
+                let deployed = deploys.get(name);
+                deploy_failed += usize::from(deployed.is_some_and(|d| d.failure().is_some()));
+                println!(
+                    "{name}: renewed ({reason}); expires {}{}",
+                    outcome.meta.not_after.date(),
+                    deployed
+                        .map(DeployReport::summary_suffix)
+                        .unwrap_or_default()
+                );
+            }
             Err(e) => {
                 failed += 1;
                 println!(
@@ -244,6 +249,11 @@ fn summarize(mut results: Vec<RenewResult>) -> Outcome {
         return Err(Failure::Failed(format!(
             "{failed} of {} renewal(s) failed",
             results.len()
+        )));
+    }
+    if deploy_failed > 0 {
+        return Err(Failure::Failed(format!(
+            "{deploy_failed} deploy(s) failed; the renewed certificates and keys are stored"
         )));
     }
     Ok(())

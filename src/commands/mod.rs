@@ -8,6 +8,9 @@ mod domain;
 mod export;
 mod issue;
 mod list;
+mod schedule;
+mod revoke;
+mod timer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -122,6 +125,11 @@ impl Env {
         Checker::new(self.resolvers()).map_err(|e| Failure::Usage(e.to_string()))
     }
 
+    /// `--ca-timeout`: how long one request to the CA may take.
+    pub fn ca_timeout(&self) -> Duration {
+        Duration::from_secs(self.global.ca_timeout)
+    }
+
     /// Propagation timeout.
     pub fn propagation_timeout(&self) -> Duration {
         Duration::from_secs(
@@ -163,7 +171,9 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Issue { name } => issue::issue_one(&env, &name).await,
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),
-        Command::Export { name, out } => export::run(&env, &name, &out),
+        Command::Export { name, out, layout } => export::run(&env, &name, out, layout),
+        Command::Timer(cmd) => timer::run(&env, &cmd),
+        Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
     }

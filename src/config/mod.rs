@@ -5,6 +5,7 @@ mod model;
 mod store;
 
 pub use model::{
-    AccountConfig, AcmeDnsRegistration, CertConfig, Config, DomainConfig, KeyType, Settings,
+    AccountConfig, AcmeDnsRegistration, CertConfig, Config, DomainConfig, ExportConfig,
+    ExportLayout, KeyType, Settings,
 };
-pub use store::{load, save, ConfigError};
+pub use store::{load, parse, save, ConfigError};

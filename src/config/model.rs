@@ -58,8 +58,10 @@ pub struct Settings {
     pub resolvers: Vec<String>,
     /// How long to wait for records to become visible, in seconds.
     pub propagation_timeout: u64,
-    /// Days before expiry at which a certificate is renewed.
-    pub renew_days: u32,
+    /// Days before expiry at which a certificate is renewed; unset: when a third of its
+    /// lifetime is left (half for lifetimes under 10 days), or the CA's ARI window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew_days: Option<u32>,
     /// How many certificates `renew --all` works on at once.
     pub parallel: usize,
     /// Timeout for one solver hook run, in seconds.
@@ -68,6 +70,10 @@ pub struct Settings {
     /// the account's own `ca_bundle`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<PathBuf>,
+    /// Shell command run after every successful issuance or renewal (a certificate's own
+    /// `deploy_hook` wins); see `deploy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy_hook: Option<String>,
 }
 
 impl Default for Settings {
@@ -75,10 +81,11 @@ impl Default for Settings {
         Self {
             resolvers: Vec::new(),
             propagation_timeout: 600,
-            renew_days: 30,
+            renew_days: None,
             parallel: 4,
             hook_timeout: 120,
             ca_bundle: None,
+            deploy_hook: None,
         }
     }
 }
@@ -115,6 +122,35 @@ pub struct CertConfig {
     /// Renew this many days before expiry (overrides the global setting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_days: Option<u32>,
+    /// Shell command run after each successful issuance or renewal (wins over
+    /// `settings.deploy_hook`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_hook: Option<String>,
+    /// Where to re-export certificate and key after each issuance or renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportConfig>,
+}
+
+/// An export target: the only place a private key is written outside the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportConfig {
+    /// Target directory (created 0700).
+    pub dir: PathBuf,
+    /// File layout below `dir`.
+    #[serde(default)]
+    pub layout: ExportLayout,
+}
+
+/// How exported PEM files are laid out below the target directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportLayout {
+    /// `DIR/cert.pem`, `chain.pem`, `fullchain.pem`, `privkey.pem`.
+    #[default]
+    Flat,
+    /// certbot's `DIR/live/<name>/cert.pem`, ... so existing web-server configs keep working.
+    Certbot,
 }
 
 /// How challenge records of a domain (and its subdomains) are published.

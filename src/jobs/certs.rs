@@ -50,10 +50,11 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             return Err(format!("account {account:?} is not configured"));
         }
     }
-    let renew_days = config
-        .certificates
-        .get(&request.name)
-        .and_then(|c| c.renew_days);
+    let existing = config.certificates.get(&request.name);
+    let renew_days = existing.and_then(|c| c.renew_days);
+    // The form does not edit deploy settings: keep them.
+    let deploy_hook = existing.and_then(|c| c.deploy_hook.clone());
+    let export = existing.and_then(|c| c.export.clone());
     for (domain, solver) in &request.solvers {
         let domain = names::normalize(domain).map_err(|e| format!("solver domain: {e}"))?;
         if let DomainConfig::Exec { command } = solver {
@@ -70,6 +71,8 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             account: request.account.clone(),
             key_type: request.key_type,
             renew_days,
+            deploy_hook,
+            export,
         },
     );
     crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
@@ -115,6 +118,7 @@ mod tests {
             resolvers: Vec::new(),
             ca_bundle: None,
             propagation_timeout: None,
+            ca_timeout: 180,
             propagation: None,
             theme: None,
         }

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use super::Context;
+use crate::acme::ari;
 use crate::cert::inspect;
 use crate::cert::store::CertStore;
 use crate::config::{Config, DomainConfig};
-use crate::domain::renewal::{self, CertStatus, Decision, Stored, Wanted};
+use crate::domain::renewal::{self, AriWindow, CertStatus, Decision};
 use crate::inventory::{self, CertRow};
 use crate::secrets::SecretRef;
 
@@ -94,6 +95,9 @@ pub struct CertDetail {
     pub renewal_due: bool,
     /// The renewal decision in words (why, or from when).
     pub renewal: String,
+    /// The CA's ARI window for the stored certificate, when it gave one (shown even when
+    /// `renew_days` or a changed name set decides earlier).
+    pub ari: Option<AriWindow>,
     /// The stored certificate, when there is one.
     pub issued: Option<Issued>,
     /// Where keys live (store and service).
@@ -140,29 +144,20 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
     let store = CertStore::new(&ctx.paths.certificates);
     let stored = store.load(name).map_err(|e| e.to_string())?;
     let key_type = cert.key_type.to_string();
-    let wanted = Wanted {
-        names: &cert.names,
-        key_type: &key_type,
-        renew_days: inventory::renew_days(&config, cert),
-    };
-    let view = stored.as_ref().map(|s| Stored {
-        names: &s.meta.names,
-        key_type: &s.meta.key_type,
-        not_before: s.meta.not_before,
-        not_after: s.meta.not_after,
+    // One policy for `list`, `renew` and this screen: the ARI window when the CA gave one.
+    let decision = inventory::next_renewal(
+        &ctx.paths,
+        &config,
+        name,
+        cert,
+        stored.as_ref().map(|s| &s.meta),
+        now,
+    );
+    let renewal_due = matches!(decision, Decision::Renew(_));
+    let renewal = decision.to_string();
+    let ari = stored.as_ref().and_then(|s| {
+        ari::load(&ctx.paths.state, name).and_then(|state| state.window_for(&s.meta))
     });
-    let decision = renewal::decide(&wanted, view.as_ref(), now, false);
-    let (renewal_due, renewal) = match &decision {
-        Decision::Renew(reason) => (true, format!("due now: {reason}")),
-        Decision::Keep { renew_at } => (
-            false,
-            format!(
-                "not due; renews from {} ({} days before expiry)",
-                renew_at.date(),
-                wanted.renew_days
-            ),
-        ),
-    };
     let issued = match &stored {
         Some(stored) => Some(issued(&stored.meta, &stored.chain_pem, name)?),
         None => None,
@@ -172,12 +167,13 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
         names: cert.names.clone(),
         key_type: key_type.clone(),
         account: config.account_for(cert).map(str::to_owned),
-        status: renewal::status(&wanted, view.as_ref(), now),
+        status: decision.status(),
         days_left: stored
             .as_ref()
             .map(|s| renewal::days_left(s.meta.not_after, now)),
         renewal_due,
         renewal,
+        ari,
         issued,
         key_store: ctx.key_store_label(),
         chain_path: store.chain_path(name),
@@ -220,4 +216,92 @@ fn issued(
             )
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::acme::ari::AriState;
+    use crate::cert::store::CertMeta;
+    use crate::cli::Cli;
+    use crate::paths::Paths;
+
+    /// A working directory with certificate `web` stored (90 days from 2025-05-01) and the
+    /// CA's ARI state written for `serial`.
+    fn workdir(serial: &str) -> (tempfile::TempDir, Context) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::working_dir(dir.path());
+        std::fs::write(
+            &paths.config_file,
+            "[certificates.web]\nnames = [\"web.example.test\"]\n\n\
+             [domains.\"example.test\"]\nsolver = \"manual\"\n",
+        )
+        .unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["web.example.test".to_owned()]).unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        let issued = datetime!(2025-05-01 00:00 UTC);
+        let meta = CertMeta {
+            name: "web".into(),
+            names: vec!["web.example.test".into()],
+            account: "pebble".into(),
+            key_type: "ecdsa-p256".into(),
+            key_id: "k1".into(),
+            issued_at: issued,
+            not_before: issued,
+            not_after: issued + time::Duration::days(90),
+            order_url: "https://ca.test/order/1".into(),
+            serial: "0a1b".into(),
+            issuer: "Test CA".into(),
+            history: Vec::new(),
+            revoked: None,
+        };
+        CertStore::new(&paths.certificates)
+            .save(&meta, &pem)
+            .unwrap();
+        let state = AriState {
+            serial: serial.into(),
+            account: "pebble".into(),
+            cert_id: "aki.serial".into(),
+            start: datetime!(2025-07-01 00:00 UTC),
+            end: datetime!(2025-07-03 00:00 UTC),
+            chosen: datetime!(2025-07-02 09:12 UTC),
+            retry_after: datetime!(2025-06-02 00:00 UTC),
+            explanation_url: None,
+        };
+        ari::save(&paths.state, "web", &state).unwrap();
+        let global = Cli::parse_from(["certpilot"]).global;
+        (dir, Context::new(paths, global))
+    }
+
+    #[test]
+    fn detail_carries_the_cas_ari_window_and_the_decision_it_sets() {
+        let now = datetime!(2025-06-01 00:00 UTC);
+        let (_dir, ctx) = workdir("0a1b");
+        let detail = detail(&ctx, "web", now).unwrap();
+        let window = detail.ari.expect("the stored certificate's window");
+        assert_eq!(window.chosen, datetime!(2025-07-02 09:12 UTC));
+        assert!(!detail.renewal_due);
+        assert_eq!(
+            detail.renewal,
+            "renew at 2025-07-02 09:12 UTC \
+             (ARI window 2025-07-01 00:00 UTC..2025-07-03 00:00 UTC)"
+        );
+    }
+
+    #[test]
+    fn a_window_for_an_earlier_certificate_is_ignored() {
+        let now = datetime!(2025-06-01 00:00 UTC);
+        let (_dir, ctx) = workdir("99");
+        let detail = detail(&ctx, "web", now).unwrap();
+        assert_eq!(detail.ari, None);
+        assert!(
+            detail.renewal.contains("of lifetime left"),
+            "{}",
+            detail.renewal
+        );
+    }
 }

@@ -22,8 +22,8 @@ use crate::config::{Config, DomainConfig};
 use crate::dns::{Mode, Waiter};
 use crate::domain::names;
 use crate::lock::CertLock;
-use crate::secrets::{Keystore, SecretRef};
-use crate::solver::{self, ChallengeRecord, SolverDeps};
+use crate::secrets::Keystore;
+use crate::solver::{self, manual, ChallengeRecord, SolverDeps, SolverError};
 
 /// How long the CA may take to validate and issue (as the CLI).
 const CA_TIMEOUT: Duration = Duration::from_secs(180);
@@ -37,6 +37,9 @@ pub struct Issued {
     pub not_after: OffsetDateTime,
     /// Wall time.
     pub elapsed: Duration,
+    /// What the deploy step did, as `; …` for the end of the result line (empty when no
+    /// export target or deploy hook is configured). A failed hook does not undo the issuance.
+    pub deploy: String,
 }
 
 /// A failed or cancelled issuance.
@@ -83,8 +86,9 @@ pub async fn run(
     ctx: Arc<Context>,
     cert: String,
     reply: impl Fn(Event) + Send + Sync,
-    cancel: watch::Receiver<bool>,
+    signals: Signals,
 ) -> Result<Issued, IssueFailure> {
+    let Signals { cancel, answers } = signals;
     let prepared = prepare(&ctx, &cert).await?;
     let (config, _lock, issue_ctx, account, account_name) = prepared;
     let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Progress>();
@@ -92,17 +96,77 @@ pub async fn run(
         // The receiver lives until the engine is dropped.
         let _ = step_tx.send(progress);
     };
-    let engine = acme::issue(&issue_ctx, &account, &account_name, &cert, &report);
-    let ended = drive(engine, &mut step_rx, &reply, cancel).await;
+    let (ask_tx, mut asks) = mpsc::unbounded_channel();
+    let confirm = operator(ask_tx, answers, cancel.clone());
+    let engine = manual::confirming(
+        Arc::clone(&confirm),
+        acme::issue(&issue_ctx, &account, &account_name, &cert, &report),
+    );
+    let ended = drive(engine, &mut step_rx, &mut asks, &reply, cancel.clone()).await;
+    let asked_to_stop = *cancel.borrow();
     match ended {
-        Ended::Finished(Ok(outcome)) => Ok(Issued {
-            serial: outcome.meta.serial,
-            not_after: outcome.meta.not_after,
-            elapsed: outcome.elapsed,
-        }),
+        Ended::Finished(Ok(outcome)) => {
+            // Still under the certificate's lock, as in the CLI.
+            let deployed =
+                crate::deploy::after_issue(&config, &issue_ctx.store, &issue_ctx.keystore, &cert)
+                    .await;
+            Ok(Issued {
+                serial: outcome.meta.serial,
+                not_after: outcome.meta.not_after,
+                elapsed: outcome.elapsed,
+                deploy: deployed.summary_suffix(),
+            })
+        }
+        // The operator declined the manual records: the engine has removed what it published.
+        Ended::Finished(Err(IssueError::Solver(SolverError::Cancelled))) if asked_to_stop => {
+            Err(IssueFailure {
+                cancelled: true,
+                ..IssueFailure::new("cancelled; the order was abandoned")
+            })
+        }
         Ended::Finished(Err(e)) => Err(failure(&e)),
-        Ended::Cancelled(phase) => Err(cancelled(&config, &issue_ctx.keystore, phase).await),
+        Ended::Cancelled(phase) => {
+            // Manual solvers built for the cleanup must not print over the screen either.
+            let cleanup = cancelled(&config, &issue_ctx.keystore, phase);
+            let failure = manual::confirming(Arc::clone(&confirm), cleanup).await;
+            // The engine's journal lists the key it may have stored: drop both.
+            manual::confirming(confirm, acme::recovery::discard(&issue_ctx, &cert)).await;
+            Err(failure)
+        }
     }
+}
+
+/// What the UI can tell a running issuance.
+pub struct Signals {
+    /// `true`: stop cleanly.
+    pub cancel: watch::Receiver<bool>,
+    /// The operator's answers to the manual solver (`true`: the records are there).
+    pub answers: mpsc::UnboundedReceiver<bool>,
+}
+
+/// The manual solver's callback: hand the records to [`drive`] (which shows them as
+/// [`Event::RecordsToCreate`]) and wait for the operator's answer; a cancel is a no.
+fn operator(
+    asks: mpsc::UnboundedSender<Vec<ChallengeRecord>>,
+    answers: mpsc::UnboundedReceiver<bool>,
+    cancel: watch::Receiver<bool>,
+) -> manual::Confirm {
+    let answers = Arc::new(tokio::sync::Mutex::new(answers));
+    Arc::new(move |records| {
+        let sent = asks.send(records).is_ok();
+        let answers = Arc::clone(&answers);
+        let mut cancel = cancel.clone();
+        Box::pin(async move {
+            if !sent {
+                return false;
+            }
+            let mut answers = answers.lock().await;
+            tokio::select! {
+                answer = answers.recv() => answer.unwrap_or(false),
+                _ = cancel.wait_for(|c| *c) => false,
+            }
+        })
+    })
 }
 
 type Prepared = (
@@ -117,7 +181,6 @@ type Prepared = (
 async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailure> {
     let config = Arc::new(ctx.config().map_err(IssueFailure::new)?);
     acme::engine::preflight(&config, cert).map_err(|e| failure(&e))?;
-    refuse_manual(&config, cert)?;
     let account_name = config
         .certificates
         .get(cert)
@@ -132,10 +195,11 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
         ..IssueFailure::new(e.to_string())
     })?;
     let opener = Arc::clone(ctx);
-    let entry = SecretRef::Account(account_name.clone());
+    let entry = account_name.clone();
     let (keystore, creds) = blocking(move || {
         let keystore = opener.keystore()?;
-        let creds = keystore.get(&entry).map_err(|e| e.to_string())?;
+        // Also finishes an interrupted key rollover.
+        let creds = account::stored_credentials(&keystore, &entry).map_err(|e| e.to_string())?;
         Ok((keystore, creds))
     })
     .await
@@ -165,34 +229,9 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
         checker,
         propagation_timeout: ctx.propagation_timeout(&config),
         ca_timeout: CA_TIMEOUT,
+        state_dir: ctx.paths.state.clone(),
     };
     Ok((config, lock, issue_ctx, account, account_name))
-}
-
-/// The manual solver asks on the terminal, which the dashboard owns.
-fn refuse_manual(config: &Config, cert: &str) -> Result<(), IssueFailure> {
-    let names = config
-        .certificates
-        .get(cert)
-        .map(|c| c.names.as_slice())
-        .unwrap_or_default();
-    let manual = names.iter().find(|name| {
-        matches!(
-            config.solver_for(names::base_domain(name)),
-            Some((_, DomainConfig::Manual))
-        )
-    });
-    match manual {
-        Some(name) => Err(IssueFailure {
-            hint: Some(format!(
-                "quit and run `certpilot issue {cert}` in a terminal, or choose the exec solver"
-            )),
-            ..IssueFailure::new(format!(
-                "{name} uses the manual solver, which asks on the terminal"
-            ))
-        }),
-        None => Ok(()),
-    }
 }
 
 enum Ended<T> {
@@ -204,6 +243,7 @@ enum Ended<T> {
 async fn drive<F, T>(
     engine: F,
     steps: &mut mpsc::UnboundedReceiver<Progress>,
+    asks: &mut mpsc::UnboundedReceiver<Vec<ChallengeRecord>>,
     reply: &(impl Fn(Event) + Send + Sync),
     mut cancel: watch::Receiver<bool>,
 ) -> Ended<T>
@@ -223,6 +263,7 @@ where
                     return Ended::Cancelled(phase);
                 }
             }
+            Some(records) = asks.recv() => reply(Event::RecordsToCreate(records)),
             result = &mut engine => {
                 // Steps reported just before the end are still queued.
                 while let Ok(progress) = steps.try_recv() {
@@ -364,8 +405,9 @@ mod tests {
             cancel_tx.send(true).unwrap();
             std::future::pending::<()>().await;
         };
+        let (_ask_tx, mut asks) = mpsc::unbounded_channel();
         let ended = tokio::select! {
-            ended = drive(fake, &mut rx, &reply, cancel_rx) => ended,
+            ended = drive(fake, &mut rx, &mut asks, &reply, cancel_rx) => ended,
             () = cancel => unreachable!(),
         };
         let Ended::Cancelled(phase) = ended else {

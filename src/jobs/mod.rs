@@ -13,6 +13,8 @@
 //! - [`certs`]: saving and deleting certificate definitions.
 //! - [`issue`]: the issuance engine with progress and a cancel that removes the records.
 //! - [`propagation`]: one round of the propagation checker, answers streamed.
+//! - [`server`], [`parent`]: the embedded acme-dns server run from the UI, and the check of
+//!   the records that delegate its zone.
 //! - [`logs`]: a tracing layer that forwards events to the UI's log pane.
 
 pub mod account;
@@ -22,7 +24,9 @@ pub mod context;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
+pub mod parent;
 pub mod propagation;
+pub mod server;
 mod runner;
 
 use std::time::Duration;
@@ -31,6 +35,7 @@ pub use context::Context;
 pub use runner::Runner;
 
 use crate::acme::Step;
+use crate::solver::ChallengeRecord;
 
 /// Identifies one started job; answers carry it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,6 +83,21 @@ pub enum Job {
         /// What to check.
         target: propagation::Target,
     },
+    /// Run the embedded acme-dns server until cancelled: [`Event::ServerStarted`], then
+    /// [`Event::ServerStopped`].
+    RunAcmeDnsServer(server::ServerRequest),
+    /// Check the records that delegate the server's zone: [`Event::ParentChecked`].
+    CheckParentRecords {
+        /// The records to create once in the parent zone.
+        records: Vec<parent::ParentRecord>,
+    },
+    /// Register the acme-dns domains on the running server: [`Event::ServerRegistered`].
+    RegisterOnServer {
+        /// The server's URL.
+        url: String,
+        /// Domains to add to the configured ones.
+        domains: Vec<String>,
+    },
 }
 
 impl Job {
@@ -92,6 +112,9 @@ impl Job {
             Job::Issue { cert } => format!("issue:{cert}"),
             Job::CheckPropagation { key, .. } => format!("propagation:{key}"),
             Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => "acme-dns".to_owned(),
+            Job::RunAcmeDnsServer(_) => "acme-dns-server".to_owned(),
+            Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
+            Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
         }
     }
 
@@ -106,6 +129,8 @@ impl Job {
                 | Job::SaveCertificate(_)
                 | Job::DeleteCertificate { .. }
                 | Job::Issue { .. }
+                | Job::RunAcmeDnsServer(_)
+                | Job::RegisterOnServer { .. }
         )
     }
 
@@ -123,13 +148,16 @@ impl Job {
             Job::CheckPropagation { .. } => "checking propagation".to_owned(),
             Job::AcmeDnsRegister(r) => format!("registering {} on acme-dns", r.domain),
             Job::AcmeDnsImport(_) => "importing acme-dns credentials".to_owned(),
+            Job::RunAcmeDnsServer(_) => "acme-dns server".to_owned(),
+            Job::CheckParentRecords { .. } => "checking the parent zone".to_owned(),
+            Job::RegisterOnServer { .. } => "registering on the acme-dns server".to_owned(),
         }
     }
 
     /// Whether a cancel asks the job to stop cleanly instead of aborting it.
     #[must_use]
     pub fn cancels_gracefully(&self) -> bool {
-        matches!(self, Job::Issue { .. })
+        matches!(self, Job::Issue { .. } | Job::RunAcmeDnsServer(_))
     }
 }
 
@@ -163,6 +191,17 @@ pub enum Event {
     Probe(crate::dns::ProbeEvent),
     /// A propagation round ended.
     PropagationChecked(Result<Box<crate::dns::PropagationReport>, String>),
+    /// The manual solver waits for the operator to create these records and confirm
+    /// (answered with [`Runner::answer`]).
+    RecordsToCreate(Vec<ChallengeRecord>),
+    /// The embedded acme-dns server is listening.
+    ServerStarted(server::ServerInfo),
+    /// The server stopped (or could not start: why).
+    ServerStopped(Result<(), String>),
+    /// The parent zone's records were checked.
+    ParentChecked(Result<Vec<parent::RecordCheck>, String>),
+    /// The acme-dns domains are registered on the running server.
+    ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }
@@ -171,7 +210,13 @@ impl Event {
     /// Whether this is the job's last answer.
     #[must_use]
     pub fn is_final(&self) -> bool {
-        !matches!(self, Event::IssueProgress { .. } | Event::Probe(_))
+        !matches!(
+            self,
+            Event::IssueProgress { .. }
+                | Event::Probe(_)
+                | Event::RecordsToCreate(_)
+                | Event::ServerStarted(_)
+        )
     }
 }
 

@@ -11,7 +11,8 @@ use tracing::instrument::WithSubscriber as _;
 
 use super::context::blocking;
 use super::{
-    account, acmedns, certs, inventory, issue, propagation, Context, Event, Job, JobId, Tagged,
+    account, acmedns, certs, inventory, issue, parent, propagation, server, Context, Event, Job,
+    JobId, Tagged,
 };
 
 struct Task {
@@ -19,6 +20,8 @@ struct Task {
     handle: JoinHandle<()>,
     /// For jobs that stop cleanly: send `true` to ask.
     cancel: Option<watch::Sender<bool>>,
+    /// For jobs that ask the operator (the manual solver): the answers.
+    answers: Option<mpsc::UnboundedSender<bool>>,
 }
 
 /// Spawns jobs; owns their tasks.
@@ -62,12 +65,18 @@ impl Runner {
         tracing::debug!(job = id.0, what = %job.label(), "job started");
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let cancel = job.cancels_gracefully().then_some(cancel_tx);
+        let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+        let answers = matches!(job, Job::Issue { .. }).then_some(answers_tx);
         let reply = Reply {
             id,
             tx: self.tx.clone(),
         };
         let ctx = Arc::clone(&self.ctx);
-        let work = tokio::spawn(run(ctx, job, reply.clone(), cancel_rx).with_current_subscriber());
+        let signals = Signals {
+            cancel: cancel_rx,
+            answers: answers_rx,
+        };
+        let work = tokio::spawn(run(ctx, job, reply.clone(), signals).with_current_subscriber());
         // A panicking job must still answer, or the UI would wait for it forever.
         let handle = tokio::spawn(
             async move {
@@ -85,6 +94,7 @@ impl Runner {
                 slot,
                 handle,
                 cancel,
+                answers,
             },
         );
     }
@@ -100,6 +110,14 @@ impl Runner {
             if let Some(task) = self.tasks.remove(&id) {
                 task.handle.abort();
             }
+        }
+    }
+
+    /// Answer a job's question (the manual solver's "are the records there?").
+    pub fn answer(&mut self, id: JobId, yes: bool) {
+        if let Some(answers) = self.tasks.get(&id).and_then(|t| t.answers.as_ref()) {
+            // A job that ended no longer asks.
+            let _ = answers.send(yes);
         }
     }
 
@@ -139,7 +157,14 @@ impl Reply {
     }
 }
 
-async fn run(ctx: Arc<Context>, job: Job, reply: Reply, cancel: watch::Receiver<bool>) {
+/// What a running job can hear from the UI besides its start.
+struct Signals {
+    cancel: watch::Receiver<bool>,
+    answers: mpsc::UnboundedReceiver<bool>,
+}
+
+async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
+    let Signals { cancel, answers } = signals;
     let event = match job {
         Job::LoadInventory => {
             let result = blocking(move || inventory::load(&ctx, OffsetDateTime::now_utc())).await;
@@ -164,7 +189,8 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, cancel: watch::Receiver<
         }
         Job::Issue { cert } => {
             let progress = reply.clone();
-            let result = issue::run(ctx, cert, move |event| progress.send(event), cancel).await;
+            let signals = issue::Signals { cancel, answers };
+            let result = issue::run(ctx, cert, move |event| progress.send(event), signals).await;
             Event::IssueFinished(result)
         }
         Job::AcmeDnsRegister(request) => {
@@ -177,6 +203,22 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, cancel: watch::Receiver<
             let probes = reply.clone();
             let result = propagation::check(&ctx, &target, move |e| probes.send(e)).await;
             Event::PropagationChecked(result.map(Box::new))
+        }
+        Job::RunAcmeDnsServer(request) => {
+            let started = reply.clone();
+            let result = server::run(&ctx, &request, move |e| started.send(e), cancel).await;
+            Event::ServerStopped(result)
+        }
+        Job::CheckParentRecords { records } => {
+            let resolvers = ctx.config().map(|config| ctx.resolvers(&config));
+            let result = match resolvers {
+                Ok(resolvers) => parent::check(&resolvers, &records).await,
+                Err(e) => Err(e),
+            };
+            Event::ParentChecked(result)
+        }
+        Job::RegisterOnServer { url, domains } => {
+            Event::ServerRegistered(server::register_all(&ctx, &url, &domains).await)
         }
     };
     tracing::debug!(job = reply.id.0, "job finished");

@@ -5,7 +5,7 @@
 //! acme-dns drops in as another implementation of the same trait.
 
 mod exec;
-mod manual;
+pub mod manual;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -48,11 +48,13 @@ pub enum Action {
     ToggleLog,
     /// Switch to the next theme.
     NextTheme,
+    /// The embedded acme-dns server (start it, delegate its zone, register domains).
+    AcmeDnsServer,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveFirst,
@@ -65,6 +67,7 @@ impl Action {
         Action::Filter,
         Action::Add,
         Action::AddAccount,
+        Action::AcmeDnsServer,
         Action::Edit,
         Action::Delete,
         Action::Issue,
@@ -103,6 +106,7 @@ impl Action {
             Action::Refresh => "refresh",
             Action::ToggleLog => "toggle_log",
             Action::NextTheme => "next_theme",
+            Action::AcmeDnsServer => "acme_dns_server",
         }
     }
 
@@ -138,6 +142,7 @@ impl Action {
             Action::Refresh => "refresh",
             Action::ToggleLog => "log",
             Action::NextTheme => "theme",
+            Action::AcmeDnsServer => "server",
         }
     }
 
@@ -167,6 +172,7 @@ impl Action {
             Action::Refresh => "Reload / check again",
             Action::ToggleLog => "Show or hide the log pane",
             Action::NextTheme => "Switch to the next theme",
+            Action::AcmeDnsServer => "Run the acme-dns server (d there stops it)",
         }
     }
 }

@@ -212,6 +212,7 @@ fn apply(effect: Effect, runner: &mut Runner) -> io::Result<bool> {
     match effect {
         Effect::Start { id, job } => runner.start(id, job),
         Effect::Cancel { id } => runner.cancel(id),
+        Effect::Answer { id, yes } => runner.answer(id, yes),
         Effect::Copy(text) => copy(&text)?,
         Effect::Quit => return Ok(true),
     }

@@ -273,6 +273,20 @@ impl Form {
         }
     }
 
+    /// The field drawn on line `line` of the form (each field takes one line, plus one for
+    /// its error or note), for mouse clicks.
+    #[must_use]
+    pub fn field_at(&self, line: usize) -> Option<usize> {
+        let mut at = 0;
+        for (index, field) in self.fields.iter().enumerate() {
+            at += 1 + usize::from(field.error.is_some() || field.note.is_some());
+            if line < at {
+                return Some(index);
+            }
+        }
+        None
+    }
+
     /// Whether any field shows an error.
     #[must_use]
     pub fn has_errors(&self) -> bool {

@@ -181,6 +181,7 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::Refresh => vec![Key::char('r')],
         Action::ToggleLog => vec![Key::char('l')],
         Action::NextTheme => vec![Key::char('t')],
+        Action::AcmeDnsServer => vec![Key::char('S')],
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`views`], [`layout`]: render functions, one file per screen; shared geometry.
 //! - [`theme`]: semantic style slots from `themes/*.toml` and user overrides.
 //! - [`form`]: text inputs and small forms; [`watch`]: live propagation matrices.
+//! - [`mouse`]: clicks on the screens over the dashboard.
 //! - `app`: the loop, the terminal guard, the clipboard.
 
 pub mod action;
@@ -18,6 +19,7 @@ mod app;
 pub mod form;
 pub mod keymap;
 pub mod layout;
+pub mod mouse;
 pub mod routing;
 pub mod screens;
 pub mod state;

@@ -3,7 +3,7 @@
 use crate::jobs::{Event, JobId};
 use crate::tui::screens::account::{self, Stage};
 use crate::tui::screens::acmedns::{self, Stage as AcmeDnsStage};
-use crate::tui::screens::{dashboard, detail, editor, issuance};
+use crate::tui::screens::{dashboard, detail, editor, issuance, server};
 use crate::tui::state::{Screen, State};
 use crate::tui::update::{Effect, Nav};
 
@@ -35,6 +35,17 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
+        Event::ServerStarted(info) => server::started(state, id, info),
+        Event::ServerStopped(result) => server::stopped(state, id, result),
+        Event::ParentChecked(result) => {
+            server::checked(state, id, result);
+            Vec::new()
+        }
+        Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::RecordsToCreate(records) => {
+            issuance::records_to_create(state, id, records);
+            Vec::new()
+        }
         other => route_watch_or_issue(state, id, other),
     }
 }
@@ -203,6 +214,7 @@ pub fn tick_watches(state: &mut State) -> Vec<Effect> {
         }
         effects.push(effect);
     }
+    effects.extend(server::tick(state));
     let due: Vec<String> = state
         .issuances
         .iter()

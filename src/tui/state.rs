@@ -14,6 +14,7 @@ use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
 use crate::tui::screens::propagation::PropagationScreen;
+use crate::tui::screens::server::ServerPanel;
 use crate::tui::update::Effect;
 use crate::tui::watch::Watch;
 
@@ -44,6 +45,8 @@ pub enum Screen {
     Propagation(PropagationScreen),
     /// The acme-dns wizard.
     AcmeDns(AcmeDnsWizard),
+    /// The acme-dns server (its state is in [`State::server`]).
+    Server,
 }
 
 /// What the user is asked to confirm, and what happens on yes.
@@ -86,6 +89,15 @@ pub enum Popup {
         /// Another answer, e.g. `p` to purge when deleting.
         alternative: Option<(char, String, Confirmed)>,
     },
+    /// The manual solver waits: create these records, then Enter (Esc cancels the order).
+    Records {
+        /// The certificate being issued.
+        cert: String,
+        /// Its issuance job, which waits for the answer.
+        job: JobId,
+        /// The records, one zone-file line each.
+        lines: Vec<String>,
+    },
 }
 
 /// A job the UI waits for.
@@ -125,6 +137,8 @@ pub struct State {
     pub stack: Vec<Screen>,
     /// Issuances of this session by certificate (running and finished).
     pub issuances: BTreeMap<String, Issuance>,
+    /// The acme-dns server screen, once opened (the server outlives the screen).
+    pub server: Option<ServerPanel>,
     /// The help overlay is open.
     pub help: bool,
     /// The log pane.
@@ -168,6 +182,7 @@ impl State {
             dashboard: Dashboard::default(),
             stack: Vec::new(),
             issuances: BTreeMap::new(),
+            server: None,
             help: false,
             log: LogPane::default(),
             popup: None,
@@ -216,7 +231,10 @@ impl State {
     /// Whether the app needs ticks (animation, elapsed times, notices, countdowns).
     #[must_use]
     pub fn needs_tick(&self) -> bool {
-        self.busy() || self.notice.is_some() || self.watches().any(|w| w.next.is_some())
+        self.busy()
+            || self.notice.is_some()
+            || self.watches().any(|w| w.next.is_some())
+            || self.server.as_ref().is_some_and(|s| s.next_check.is_some())
     }
 
     /// Every live matrix: on screens and in issuances.
@@ -226,7 +244,10 @@ impl State {
             Screen::AcmeDns(w) => w.watch.as_ref(),
             _ => None,
         });
-        screens.chain(self.issuances.values().filter_map(|i| i.watch.as_ref()))
+        let server = self.server.as_ref().and_then(|s| s.watch.as_ref());
+        screens
+            .chain(self.issuances.values().filter_map(|i| i.watch.as_ref()))
+            .chain(server)
     }
 
     /// The watch whose round is job `id`.
@@ -237,7 +258,11 @@ impl State {
             _ => None,
         });
         let issuances = self.issuances.values_mut().filter_map(|i| i.watch.as_mut());
-        screens.chain(issuances).find(|w| w.job == Some(id))
+        let server = self.server.as_mut().and_then(|s| s.watch.as_mut());
+        screens
+            .chain(issuances)
+            .chain(server)
+            .find(|w| w.job == Some(id))
     }
 
     /// The spinner frame to draw.

@@ -12,7 +12,9 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use crate::jobs::logs::LogLine;
 use crate::jobs::{Event, Job, JobId, Tagged};
 use crate::tui::action::Action;
-use crate::tui::screens::{account, acmedns, dashboard, detail, editor, issuance, propagation};
+use crate::tui::screens::{
+    account, acmedns, dashboard, detail, editor, issuance, propagation, server,
+};
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 
 /// Something that happened.
@@ -48,6 +50,13 @@ pub enum Effect {
     Cancel {
         /// The job.
         id: JobId,
+    },
+    /// Answer a job's question (the manual solver: are the records created?).
+    Answer {
+        /// The job.
+        id: JobId,
+        /// Yes or no.
+        yes: bool,
     },
     /// Put text on the clipboard (OSC 52).
     Copy(String),
@@ -126,6 +135,9 @@ fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
 
 /// Give the key to the filter or to the focused field of the current screen.
 fn typed(state: &mut State, key: &KeyEvent) -> bool {
+    if matches!(state.stack.last(), Some(Screen::Server)) {
+        return server::on_key(state, key);
+    }
     match state.stack.last_mut() {
         None => dashboard::on_filter_key(state, key),
         Some(Screen::Editor(editor)) => editor::on_key(editor, key),
@@ -172,6 +184,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Screen::Propagation(screen) => propagation::on_action(screen, state, action),
         Screen::AcmeDns(wizard) => acmedns::on_action(wizard, state, action),
+        Screen::Server => server::on_action(state, action),
     };
     place(state, index, screen, nav);
     effects
@@ -241,6 +254,22 @@ fn on_popup_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Popup::Records { cert, job, lines } => match key.code {
+            KeyCode::Enter => {
+                state.popup = None;
+                state.notify(format!("{cert}: waiting for the records to be visible…"));
+                vec![Effect::Answer { id: job, yes: true }]
+            }
+            KeyCode::Esc => {
+                state.popup = None;
+                issuance::cancel(state, &cert)
+            }
+            KeyCode::Char('y') => {
+                state.notify("records copied");
+                vec![Effect::Copy(lines.join("\n"))]
+            }
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -267,7 +296,13 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     match (state.stack.last(), scroll) {
         (None, _) => dashboard::on_mouse(state, mouse),
         (Some(_), Some(action)) => on_action(state, action),
-        (Some(_), None) => Vec::new(),
+        (Some(_), None) => {
+            if mouse.kind == MouseEventKind::Down(crossterm::event::MouseButton::Left) {
+                let at = ratatui::layout::Position::new(mouse.column, mouse.row);
+                crate::tui::mouse::click(state, at);
+            }
+            Vec::new()
+        }
     }
 }
 
@@ -296,6 +331,9 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
         "account" => Event::AccountRegistered(Err(message)),
         "certs" => Event::CertificateSaved(Err(message)),
         "acme-dns" => Event::AcmeDnsSaved(Err(message)),
+        "acme-dns-server" => Event::ServerStopped(Err(message)),
+        "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
+        "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,

@@ -19,6 +19,9 @@ pub struct PebbleOptions {
     pub authz_reuse: u8,
     /// Names Pebble refuses to issue for (`rejectedIdentifier`).
     pub blocklist: Vec<String>,
+    /// External account binding keys (key id, base64url HMAC key); when set, Pebble
+    /// requires EAB for new accounts.
+    pub eab_keys: Vec<(String, String)>,
 }
 
 /// A running Pebble + challtestsrv pair.
@@ -127,7 +130,8 @@ impl Pebble {
                 "httpPort": free_tcp_port(),
                 "tlsPort": free_tcp_port(),
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": false,
+                "externalAccountBindingRequired": !opts.eab_keys.is_empty(),
+                "externalAccountMACKeys": opts.eab_keys.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
                 "domainBlocklist": opts.blocklist,
             }
         });

@@ -196,6 +196,11 @@ impl Knot {
         self.wait_serial(&zone.origin, zone.serial);
     }
 
+    /// The knotd process id (to pause it with SIGSTOP: a server that stops answering).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("knot.log")).unwrap_or_default()
     }

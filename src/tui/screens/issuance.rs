@@ -183,10 +183,7 @@ pub fn on_action(cert: &str, state: &mut State, action: Action) -> (Nav, Vec<Eff
             if issuance.cancelling {
                 return (Nav::Close, Vec::new());
             }
-            issuance.cancelling = true;
-            let id = issuance.job;
-            state.notify("cancelling: removing the challenge records…");
-            (Nav::Stay, vec![Effect::Cancel { id }])
+            (Nav::Stay, cancel(state, cert))
         }
         Action::Back => (Nav::Close, Vec::new()),
         Action::Copy if !issuance.records.is_empty() => {
@@ -201,6 +198,34 @@ pub fn on_action(cert: &str, state: &mut State, action: Action) -> (Nav, Vec<Eff
         Action::Refresh | Action::Issue if !issuance.running() => (Nav::Stay, start(state, cert)),
         _ => (Nav::Stay, Vec::new()),
     }
+}
+
+/// Cancel the running issuance of `cert` (its records are removed).
+pub fn cancel(state: &mut State, cert: &str) -> Vec<Effect> {
+    let Some(issuance) = state.issuances.get_mut(cert).filter(|i| i.running()) else {
+        return Vec::new();
+    };
+    issuance.cancelling = true;
+    let id = issuance.job;
+    if matches!(&state.popup, Some(Popup::Records { job, .. }) if *job == id) {
+        state.popup = None;
+    }
+    state.notify("cancelling: removing the challenge records…");
+    vec![Effect::Cancel { id }]
+}
+
+/// The manual solver waits for the operator: show the records and ask.
+pub fn records_to_create(state: &mut State, id: JobId, records: Vec<ChallengeRecord>) {
+    let Some(issuance) = state.issuances.values_mut().find(|i| i.job == id) else {
+        return;
+    };
+    let lines = records.iter().map(ChallengeRecord::zone_line).collect();
+    issuance.records = records;
+    state.popup = Some(Popup::Records {
+        cert: issuance.cert.clone(),
+        job: id,
+        lines,
+    });
 }
 
 /// A step was reached. Published records start the live matrix; in the authoritative
@@ -258,6 +283,13 @@ pub fn finished(
     if let Some(watch) = &mut issuance.watch {
         watch.stop();
     }
+    let job = issuance.job;
+    if matches!(&state.popup, Some(Popup::Records { job: asking, .. }) if *asking == job) {
+        state.popup = None;
+    }
+    let Some(issuance) = state.issuances.get_mut(cert) else {
+        return Vec::new();
+    };
     issuance.end = Some(match result {
         Ok(issued) => End::Issued(issued),
         Err(failure) => End::Failed(failure),

@@ -8,4 +8,5 @@ pub mod domains;
 pub mod editor;
 pub mod issuance;
 pub mod propagation;
+pub mod server;
 pub mod urgency;

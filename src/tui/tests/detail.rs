@@ -14,7 +14,8 @@ pub fn detail(name: &str) -> CertDetail {
         status: CertStatus::Valid,
         days_left: Some(60),
         renewal_due: false,
-        renewal: "not due; renews from 2025-07-01 (30 days before expiry)".into(),
+        renewal: "renew from 2025-07-01 (30 days before expiry)".into(),
+        ari: None,
         issued: Some(Issued {
             sans: vec![format!("{name}.example.test")],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),

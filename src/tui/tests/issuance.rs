@@ -104,6 +104,7 @@ fn finish_successfully(state: &mut State, id: JobId) {
         serial: "4f1c".into(),
         not_after: datetime!(2030-01-01 00:00 UTC),
         elapsed: Duration::from_secs(4),
+        deploy: String::new(),
     };
     let effects = update(state, reply(id, Event::IssueFinished(Ok(issued.clone()))));
     assert_eq!(started(&effects).1, Job::LoadInventory);
@@ -221,4 +222,74 @@ fn engine_propagation_rounds_fill_the_matrix_without_extra_queries() {
         "a round is not a checklist step"
     );
     assert_eq!(update(&mut state, Msg::Tick(Duration::from_secs(10))), []);
+}
+
+#[test]
+fn manual_records_are_asked_for_in_a_popup() {
+    let mut state = loaded();
+    let id = issuing(&mut state, "new");
+    update(
+        &mut state,
+        reply(id, Event::RecordsToCreate(vec![record()])),
+    );
+    let line = "_acme-challenge.new.example.test. 60 IN TXT \"tXtVaLuE\"".to_owned();
+    assert_eq!(
+        state.popup,
+        Some(Popup::Records {
+            cert: "new".into(),
+            job: id,
+            lines: vec![line.clone()],
+        })
+    );
+    // Keys go to the popup: y copies, other keys do nothing, Enter answers yes.
+    assert_eq!(update(&mut state, key('y')), [Effect::Copy(line)]);
+    assert_eq!(update(&mut state, key('q')), []);
+    assert!(state.popup.is_some());
+    assert_eq!(
+        update(&mut state, code(KeyCode::Enter)),
+        [Effect::Answer { id, yes: true }]
+    );
+    assert_eq!(state.popup, None);
+    assert!(state.issuances["new"].running());
+    // Asked again (e.g. another solver's records), Esc cancels the order.
+    update(
+        &mut state,
+        reply(id, Event::RecordsToCreate(vec![record()])),
+    );
+    assert_eq!(
+        update(&mut state, code(KeyCode::Esc)),
+        [Effect::Cancel { id }]
+    );
+    assert_eq!(state.popup, None);
+    assert!(state.issuances["new"].cancelling);
+    // A question from a job nobody waits for is dropped.
+    update(
+        &mut state,
+        reply(JobId(999), Event::RecordsToCreate(vec![record()])),
+    );
+    assert_eq!(state.popup, None);
+    let failure = IssueFailure {
+        message: "cancelled; the order was abandoned".into(),
+        hint: None,
+        cancelled: true,
+    };
+    update(&mut state, reply(id, Event::IssueFinished(Err(failure))));
+    assert!(!state.issuances["new"].running());
+}
+
+#[test]
+fn the_popup_closes_when_the_issuance_ends_first() {
+    let mut state = loaded();
+    let id = issuing(&mut state, "new");
+    update(
+        &mut state,
+        reply(id, Event::RecordsToCreate(vec![record()])),
+    );
+    let failure = IssueFailure {
+        message: "order expired".into(),
+        hint: None,
+        cancelled: false,
+    };
+    update(&mut state, reply(id, Event::IssueFinished(Err(failure))));
+    assert_eq!(state.popup, None);
 }

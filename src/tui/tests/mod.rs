@@ -9,6 +9,7 @@ mod editor;
 mod global;
 mod issuance;
 pub mod propagation;
+mod server;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -31,6 +32,8 @@ pub fn row(name: &str, days: Option<i64>, status: CertStatus) -> CertRow {
         serial: None,
         key_type: "ecdsa-p256".to_owned(),
         account: Some("pebble".to_owned()),
+        renew_at: None,
+        renewal: String::new(),
     }
 }
 

@@ -236,3 +236,27 @@ fn discovery_failures_and_errors_are_kept() {
     assert_eq!(w.matrix.error.as_deref(), Some("no DNS resolver"));
     assert_eq!(w.countdown(state.clock), Some(10));
 }
+
+#[test]
+fn a_click_selects_the_matrix_row_under_it() {
+    let mut state = loaded();
+    select(&mut state, "new");
+    let (id, _) = started(&update(&mut state, key('c')));
+    update(&mut state, reply(id, discovered()));
+    assert_eq!(watch(&state).cursor.0, 0);
+    let click = |row| {
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column: 4,
+            row,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        })
+    };
+    // Border, header, zone label, ns1, ns2.
+    update(&mut state, click(4));
+    assert_eq!(watch(&state).cursor.0, 1, "ns2's row");
+    update(&mut state, click(2));
+    assert_eq!(watch(&state).cursor.0, 1, "the zone label selects nothing");
+    update(&mut state, click(3));
+    assert_eq!(watch(&state).cursor.0, 0);
+}

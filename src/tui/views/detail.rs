@@ -3,17 +3,20 @@
 //! ```text
 //! ┌ web ───────────────────────────────────────────────────────────────┐
 //! │ Status     valid · 89 days left                                    │
-//! │ Renewal    not due; renews from 2025-08-01 (30 days before expiry) │
+//! │ Renewal    renew at 2025-07-30 09:12 UTC (ARI window …)            │
+//! │ ARI        window 2025-07-29 00:00 UTC → 2025-07-31 00:00 UTC      │
 //! │ Names      www.example.com, example.com                            │
 //! │ …          issuer, serial, fingerprint, validity, key, chain       │
 //! └────────────────────────────────────────────────────────────────────┘
 //! ```
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::domain::renewal::AriWindow;
 use crate::jobs::inventory::{CertDetail, Issued};
 use crate::tui::action::Action;
 use crate::tui::screens::detail::DetailScreen;
@@ -35,7 +38,11 @@ pub fn render(frame: &mut Frame, area: Rect, screen: &DetailScreen, state: &Stat
             Line::styled("Could not read the certificate", theme.error),
             Line::styled(message.clone(), theme.text),
         ],
-        Some(Ok(detail)) => lines(detail, &state.keymap.label(Action::Issue), theme),
+        Some(Ok(detail)) => {
+            // Inside the borders, after the label column.
+            let width = usize::from(area.width.saturating_sub(2)).saturating_sub(LABEL);
+            lines(detail, &state.keymap.label(Action::Issue), width, theme)
+        }
     };
     let paragraph = Paragraph::new(lines)
         .block(block)
@@ -55,7 +62,43 @@ fn plain(name: &str, value: impl Into<String>, theme: &Theme) -> Line<'static> {
     row(name, vec![Span::styled(value.into(), theme.text)], theme)
 }
 
-fn lines(detail: &CertDetail, issue_key: &str, theme: &Theme) -> Vec<Line<'static>> {
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word stays whole).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match out.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+    }
+    out
+}
+
+/// A row whose value continues under itself, not under the label, when it is too long.
+fn wrapped(
+    name: &str,
+    text: &str,
+    style: Style,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    wrap_words(text, width.max(20))
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            row(
+                if i == 0 { name } else { "" },
+                vec![Span::styled(part, style)],
+                theme,
+            )
+        })
+        .collect()
+}
+
+fn lines(detail: &CertDetail, issue_key: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let days = match detail.days_left {
         Some(1) => " · 1 day left".to_owned(),
         Some(d) => format!(" · {d} days left"),
@@ -66,20 +109,25 @@ fn lines(detail: &CertDetail, issue_key: &str, theme: &Theme) -> Vec<Line<'stati
     } else {
         theme.ok
     };
-    let mut out = vec![
-        row(
-            "Status",
-            vec![
-                Span::styled(detail.status.as_str(), status_style(detail.status, theme)),
-                Span::styled(days, theme.text),
-            ],
-            theme,
-        ),
-        row(
-            "Renewal",
-            vec![Span::styled(detail.renewal.clone(), renewal_style)],
-            theme,
-        ),
+    let mut out = vec![row(
+        "Status",
+        vec![
+            Span::styled(detail.status.as_str(), status_style(detail.status, theme)),
+            Span::styled(days, theme.text),
+        ],
+        theme,
+    )];
+    out.extend(wrapped(
+        "Renewal",
+        &detail.renewal,
+        renewal_style,
+        width,
+        theme,
+    ));
+    if detail.issued.is_some() {
+        out.extend(ari_lines(detail.ari.as_ref(), theme));
+    }
+    out.extend([
         row(
             "Names",
             vec![Span::styled(detail.names.join(", "), theme.record)],
@@ -90,7 +138,7 @@ fn lines(detail: &CertDetail, issue_key: &str, theme: &Theme) -> Vec<Line<'stati
             detail.account.clone().unwrap_or_else(|| "(none)".into()),
             theme,
         ),
-    ];
+    ]);
     match &detail.issued {
         Some(issued) => out.extend(issued_lines(detail, issued, theme)),
         None => out.push(row(
@@ -108,6 +156,36 @@ fn lines(detail: &CertDetail, issue_key: &str, theme: &Theme) -> Vec<Line<'stati
         theme,
     ));
     out
+}
+
+/// The CA's window, under the decision it may have set (`renew_days` or changed names can
+/// decide earlier, so it is shown on its own).
+fn ari_lines(window: Option<&AriWindow>, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(window) = window else {
+        return vec![row(
+            "ARI",
+            vec![Span::styled(
+                "no window from the CA (not offered, or not asked yet)",
+                theme.muted,
+            )],
+            theme,
+        )];
+    };
+    vec![
+        plain(
+            "ARI",
+            format!("window {} → {}", ymd_hm(window.start), ymd_hm(window.end)),
+            theme,
+        ),
+        row(
+            "",
+            vec![Span::styled(
+                format!("renewal time picked in it: {}", ymd_hm(window.chosen)),
+                theme.muted,
+            )],
+            theme,
+        ),
+    ]
 }
 
 fn issued_lines(detail: &CertDetail, issued: &Issued, theme: &Theme) -> Vec<Line<'static>> {
@@ -147,11 +225,6 @@ fn issued_lines(detail: &CertDetail, issued: &Issued, theme: &Theme) -> Vec<Line
                 format!("entry {}", issued.key_entry),
                 theme.muted,
             )],
-            theme,
-        ),
-        plain(
-            "ARI",
-            "no window from the CA; renewal follows days left",
             theme,
         ),
     ]);

@@ -156,12 +156,17 @@ fn outcome(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'stati
         Some(End::Issued(issued)) => vec![
             Line::styled(
                 format!(
-                    " ✓ issued in {}: serial {}, expires {}",
+                    " ✓ issued in {}: serial {}, expires {}{}",
                     seconds(issued.elapsed),
                     issued.serial,
-                    ymd(issued.not_after)
+                    ymd(issued.not_after),
+                    issued.deploy
                 ),
-                theme.ok,
+                if issued.deploy.contains("failed") {
+                    theme.warn
+                } else {
+                    theme.ok
+                },
             ),
             Line::styled(format!(" {back} returns to the dashboard."), theme.muted),
         ],

@@ -42,6 +42,43 @@ pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme
     frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), info_area);
 }
 
+/// The matrix row (index into `matrix.rows()`) drawn on line `line` of `area`, where
+/// [`render`] drew `watch`; for mouse clicks. Mirrors the layout of [`render`].
+#[must_use]
+pub fn row_at(watch: &Watch, state: &State, area: Rect, line: u16) -> Option<usize> {
+    let theme = Theme::load("default", None, true).ok()?;
+    let info = info_lines(watch, state, &theme);
+    let width = usize::from(area.width.max(1));
+    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
+    let [table, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(wanted.min(area.height / 2)),
+    ])
+    .areas(area);
+    // Line 0 is the header; then a zone label whenever the group changes, then the rows.
+    let mut lines: Vec<Option<usize>> = vec![None];
+    let mut group: Option<(usize, String)> = None;
+    let mut selected_line = 0;
+    for (index, key) in watch.matrix.rows().into_iter().enumerate() {
+        if group.as_ref() != Some(&(key.hop, key.zone.clone())) {
+            group = Some((key.hop, key.zone.clone()));
+            lines.push(None);
+        }
+        if index == watch.cursor.0 {
+            selected_line = lines.len();
+        }
+        lines.push(Some(index));
+    }
+    let visible = usize::from(table.height).max(2);
+    let skip = (selected_line + 1).saturating_sub(visible);
+    let line = usize::from(line);
+    if line == 0 || line >= usize::from(table.height) {
+        return None;
+    }
+    lines.get(line + skip).copied().flatten()
+}
+
 fn short(owner: &str) -> &str {
     owner.strip_prefix("_acme-challenge.").unwrap_or(owner)
 }

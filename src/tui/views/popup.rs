@@ -34,6 +34,15 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
                 format!(" y yes{extra} · n/Esc no "),
             )
         }
+        Popup::Records { cert, lines, .. } => (
+            format!("{cert}: create these TXT records"),
+            theme.warn,
+            format!(
+                "Create these records (keep existing values; an apex and its wildcard share a name):\n\n{}\n\nThen press Enter: certpilot waits until they are visible, then asks the CA.",
+                lines.join("\n")
+            ),
+            " Enter created · y copy · Esc cancel the order ".to_owned(),
+        ),
     };
     let width = area.width.clamp(20, 70);
     let inner_width = usize::from(width.saturating_sub(4)).max(1);

@@ -59,12 +59,27 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
             out.extend(keys.actions(&[Action::Refresh, Action::Back, Action::ToggleLog]));
             out
         }
+        Some(Screen::Server) => server_hints(state, &keys),
         Some(Screen::Propagation(_)) => {
             let mut out = keys.actions(&[Action::Back, Action::MoveDown]);
             out.push(keys.named(Action::SwitchPane, "next name"));
             out.extend(keys.actions(&[Action::Refresh, Action::Copy, Action::ToggleLog]));
             out
         }
+    }
+}
+
+fn server_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
+    use crate::tui::screens::server::Stage as ServerStage;
+    match state.server.as_ref().map(|s| &s.stage) {
+        Some(ServerStage::Running { .. }) => {
+            let mut out = keys.actions(&[Action::Copy, Action::MoveDown]);
+            out.push(keys.named(Action::Delete, "stop server"));
+            out.extend(keys.actions(&[Action::Refresh, Action::Back, Action::ToggleLog]));
+            out
+        }
+        Some(ServerStage::Edit) | None => keys.form("start server"),
+        Some(_) => keys.actions(&[Action::Back, Action::ToggleLog]),
     }
 }
 
@@ -81,6 +96,7 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
             Action::Add,
             Action::Open,
             Action::Check,
+            Action::AcmeDnsServer,
             Action::Help,
             Action::Quit,
         ]);
@@ -106,6 +122,7 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         Action::Quit,
         Action::SwitchPane,
         Action::AddAccount,
+        Action::AcmeDnsServer,
         Action::ToggleLog,
     ])
 }

@@ -1,0 +1,198 @@
+//! The HTTP client instant-acme talks to the CA through: [`super::http`]'s client plus a
+//! deadline per request and the CA's `Retry-After` kept in its problem documents.
+//!
+//! Without a deadline a CA that accepts the connection and never answers holds a cron run
+//! forever. The deadline covers the whole exchange, body included. `Retry-After` travels in
+//! a header that instant-acme's `Problem` does not keep; the operator needs it most when
+//! the CA says `rateLimited`, so it is appended to the problem's detail here, where the
+//! header is still at hand.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::{Request, Response};
+use http_body_util::Full;
+use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
+use time::OffsetDateTime;
+
+use super::http::AcmeHttp;
+
+/// The default `--ca-timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// [`AcmeHttp`] with a per-request deadline.
+#[derive(Clone)]
+pub struct CaClient {
+    inner: AcmeHttp,
+    timeout: Duration,
+}
+
+impl CaClient {
+    /// Wrap `inner`; every request (headers and body) must finish within `timeout`.
+    #[must_use]
+    pub fn new(inner: AcmeHttp, timeout: Duration) -> Self {
+        Self { inner, timeout }
+    }
+}
+
+/// The CA did not answer in time.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {url}: no answer from the CA within {secs} s (--ca-timeout)")]
+struct TimedOut {
+    method: String,
+    url: String,
+    secs: u64,
+}
+
+impl HttpClient for CaClient {
+    fn request(
+        &self,
+        req: Request<BodyWrapper<Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, Error>> + Send>> {
+        let timed_out = TimedOut {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            secs: self.timeout.as_secs(),
+        };
+        let sent = HttpClient::request(&self.inner, req);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let exchange = async {
+                let mut rsp = sent.await?;
+                let body = rsp.body.into_bytes().await.map_err(Error::Other)?;
+                Ok::<_, Error>((rsp.parts, body))
+            };
+            let (mut parts, body) = tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| Error::Other(Box::new(timed_out)))??;
+            let body = note_retry_after(&mut parts, body, OffsetDateTime::now_utc());
+            Ok(BytesResponse::from(Response::from_parts(
+                parts,
+                Full::new(body),
+            )))
+        })
+    }
+}
+
+/// Append `Retry-After` to the `detail` of an error response's problem document.
+fn note_retry_after(parts: &mut http::response::Parts, body: Bytes, now: OffsetDateTime) -> Bytes {
+    let is_problem = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    let Some(retry_after) = parts.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) else {
+        return body;
+    };
+    if !is_problem || parts.status.is_success() {
+        return body;
+    }
+    let Ok(mut problem) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let Some(obj) = problem.as_object_mut() else {
+        return body;
+    };
+    let note = describe_retry_after(retry_after.trim(), now);
+    let detail = match obj.get("detail").and_then(|d| d.as_str()) {
+        Some(detail) if !detail.is_empty() => format!("{detail} ({note})"),
+        _ => note,
+    };
+    obj.insert("detail".into(), serde_json::Value::String(detail));
+    parts.headers.remove(CONTENT_LENGTH);
+    serde_json::to_vec(&problem).map_or(body, Bytes::from)
+}
+
+/// `Retry-After: 3600 s, until 2027-01-10 14:05:00 UTC` (seconds), or the HTTP date as sent.
+fn describe_retry_after(value: &str, now: OffsetDateTime) -> String {
+    match value.parse::<i64>() {
+        Ok(secs) => {
+            let until = (now + time::Duration::seconds(secs)).to_offset(time::UtcOffset::UTC);
+            format!(
+                "Retry-After: {secs} s, until {} {:02}:{:02}:{:02} UTC",
+                until.date(),
+                until.hour(),
+                until.minute(),
+                until.second()
+            )
+        }
+        Err(_) => format!("Retry-After: {value}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn parts(status: u16, headers: &[(&str, &str)]) -> http::response::Parts {
+        let mut builder = Response::builder().status(status);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    const PROBLEM: &str = "application/problem+json";
+
+    #[test]
+    fn retry_after_is_added_to_problem_details_only() {
+        let now = datetime!(2027-01-10 13:05 UTC);
+        let limited =
+            r#"{"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many orders"}"#;
+        let cases = [
+            (
+                "seconds",
+                parts(
+                    429,
+                    &[(CONTENT_TYPE.as_str(), PROBLEM), ("retry-after", "3600")],
+                ),
+                limited,
+                Some("too many orders (Retry-After: 3600 s, until 2027-01-10 14:05:00 UTC)"),
+            ),
+            (
+                "http date, no detail",
+                parts(
+                    503,
+                    &[
+                        (CONTENT_TYPE.as_str(), PROBLEM),
+                        ("retry-after", "Fri, 31 Dec 2027 23:59:59 GMT"),
+                    ],
+                ),
+                r#"{"type":"urn:ietf:params:acme:error:serverInternal"}"#,
+                Some("Retry-After: Fri, 31 Dec 2027 23:59:59 GMT"),
+            ),
+            (
+                "no header",
+                parts(429, &[(CONTENT_TYPE.as_str(), PROBLEM)]),
+                limited,
+                None,
+            ),
+            (
+                "not a problem",
+                parts(
+                    200,
+                    &[
+                        (CONTENT_TYPE.as_str(), "application/json"),
+                        ("retry-after", "5"),
+                    ],
+                ),
+                r#"{"status":"processing"}"#,
+                None,
+            ),
+        ];
+        for (what, mut p, body, want) in cases {
+            let out = note_retry_after(&mut p, Bytes::from(body), now);
+            match want {
+                Some(detail) => {
+                    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                    assert_eq!(v["detail"], detail, "{what}");
+                }
+                None => assert_eq!(out, body.as_bytes(), "{what}"),
+            }
+        }
+    }
+}

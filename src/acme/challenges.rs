@@ -1,0 +1,155 @@
+//! Which solver publishes which challenge record; publishing and cleaning up.
+//!
+//! Records are grouped by the configured domain (the "suffix") whose solver serves them, so
+//! each solver sees all of its records at once. The journal remembers that suffix with every
+//! record, so a later run can clean up with the same solver even when the certificate's names
+//! changed in between.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::engine::{IssueContext, IssueError};
+use super::journal::JournalRecord;
+use crate::config::{Config, DomainConfig};
+use crate::domain::names;
+use crate::solver::{self, ChallengeRecord, Solver};
+
+/// Solvers by the configured domain they serve.
+pub type Solvers = BTreeMap<String, Arc<dyn Solver>>;
+
+/// Records grouped by solver: (configured domain, its solver, its records).
+pub type Grouped = Vec<(String, Arc<dyn Solver>, Vec<ChallengeRecord>)>;
+
+/// The configured domain of every name, each once.
+///
+/// # Errors
+/// [`IssueError::Config`] naming the first name without a solver.
+pub fn solver_suffixes<'a>(
+    config: &'a Config,
+    names: &[String],
+) -> Result<BTreeMap<&'a str, &'a DomainConfig>, IssueError> {
+    let mut by_domain = BTreeMap::new();
+    for name in names {
+        let base = names::base_domain(name);
+        let (suffix, domain_cfg) = config.solver_for(base).ok_or_else(|| {
+            IssueError::Config(format!(
+                "no solver is configured for {name}: run `certpilot domain set {base} --solver exec --command HOOK` (or --solver manual)"
+            ))
+        })?;
+        by_domain.insert(suffix, domain_cfg);
+    }
+    Ok(by_domain)
+}
+
+fn build(
+    ctx: &IssueContext,
+    suffix: &str,
+    cfg: &DomainConfig,
+) -> Result<Arc<dyn Solver>, IssueError> {
+    let config = &ctx.config;
+    let deps = solver::SolverDeps {
+        config,
+        domain: suffix,
+        hook_timeout: Duration::from_secs(config.settings.hook_timeout),
+        keystore: &ctx.keystore,
+    };
+    solver::from_config(cfg, &deps).map_err(IssueError::Config)
+}
+
+/// A solver for every configured domain that `names` fall under.
+///
+/// # Errors
+/// A name has no solver, or a solver cannot be built from its configuration.
+pub fn solvers_for(ctx: &IssueContext, names: &[String]) -> Result<Solvers, IssueError> {
+    let mut solvers = BTreeMap::new();
+    for (suffix, domain_cfg) in solver_suffixes(&ctx.config, names)? {
+        solvers.insert(suffix.to_owned(), build(ctx, suffix, domain_cfg)?);
+    }
+    Ok(solvers)
+}
+
+/// `records` grouped by the solver that serves each.
+#[must_use]
+pub fn group_by_solver(config: &Config, solvers: &Solvers, records: &[ChallengeRecord]) -> Grouped {
+    let mut grouped: BTreeMap<&str, Vec<ChallengeRecord>> = BTreeMap::new();
+    for record in records {
+        let base = names::base_domain(&record.identifier);
+        if let Some((suffix, _)) = config.solver_for(base) {
+            grouped.entry(suffix).or_default().push(record.clone());
+        }
+    }
+    grouped
+        .into_iter()
+        .filter_map(|(suffix, recs)| {
+            solvers
+                .get(suffix)
+                .map(|s| (suffix.to_owned(), Arc::clone(s), recs))
+        })
+        .collect()
+}
+
+/// The journal's records grouped by the solver that published them, rebuilt from the current
+/// configuration (the recorded domain first, else whatever serves the name now). A record
+/// no solver can be built for is logged and left out: certpilot cannot remove it.
+#[must_use]
+pub fn journal_groups(ctx: &IssueContext, records: &[JournalRecord]) -> Grouped {
+    let mut by_suffix: BTreeMap<String, Vec<ChallengeRecord>> = BTreeMap::new();
+    for r in records {
+        let suffix = if ctx.config.domains.contains_key(&r.solver) {
+            Some(r.solver.clone())
+        } else {
+            ctx.config
+                .solver_for(names::base_domain(&r.identifier))
+                .map(|(s, _)| s.to_owned())
+        };
+        match suffix {
+            Some(s) => by_suffix.entry(s).or_default().push(r.challenge()),
+            None => tracing::warn!(fqdn = %r.fqdn, value = %r.value,
+                "no solver is configured for a stale challenge record any more: remove it by hand"),
+        }
+    }
+    by_suffix
+        .into_iter()
+        .filter_map(|(suffix, recs)| {
+            let cfg = ctx.config.domains.get(&suffix)?;
+            match build(ctx, &suffix, cfg) {
+                Ok(solver) => Some((suffix, solver, recs)),
+                Err(e) => {
+                    tracing::warn!(domain = %suffix, error = %e, "cannot build the solver to remove stale records");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Hand every group to its solver, all at once.
+///
+/// # Errors
+/// The first solver failure.
+pub async fn publish(grouped: &Grouped) -> Result<(), IssueError> {
+    let runs = grouped.iter().map(|(_, solver, recs)| solver.present(recs));
+    for result in futures::future::join_all(runs).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Remove every group's records. Best effort: a failed cleanup is logged (it must not hide
+/// the issuance's own result); the answer says whether every solver succeeded.
+pub async fn cleanup(grouped: &Grouped) -> bool {
+    let runs = grouped.iter().map(|(_, solver, recs)| async move {
+        match solver.cleanup(recs).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(solver = %solver.describe(), error = %e, "cleanup failed");
+                false
+            }
+        }
+    });
+    futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .all(|ok| ok)
+}

@@ -1,0 +1,267 @@
+//! One issuance from a created (or resumed) order to stored certificate and key, each
+//! lasting effect written to the journal before it happens.
+//!
+//! Test pause points (see [`journal::pause_point`]) sit after each such step, in the order
+//! of [`journal::PAUSE_STEPS`].
+
+use instant_acme::{Order, OrderStatus};
+use rcgen::KeyPair;
+use time::OffsetDateTime;
+
+use super::challenges::{self, Solvers};
+use super::engine::{blocking, IssueContext, IssueError, Step};
+use super::journal::{self, Journal, JournalFile, JournalStep};
+use super::keys;
+use super::order;
+use super::recovery;
+use crate::cert::inspect;
+use crate::cert::store::CertMeta;
+use crate::config::{CertConfig, KeyType};
+use crate::dns::expect;
+use crate::secrets::SecretRef;
+use crate::solver::ChallengeRecord;
+
+/// One issuance in progress and its journal.
+pub(super) struct Run<'a> {
+    ctx: &'a IssueContext,
+    cert: &'a CertConfig,
+    name: &'a str,
+    account_name: &'a str,
+    file: JournalFile,
+    journal: Journal,
+}
+
+impl<'a> Run<'a> {
+    /// An issuance of `names.0` with account `names.1`, carrying on from `journal`.
+    pub(super) fn new(
+        ctx: &'a IssueContext,
+        cert: &'a CertConfig,
+        names: (&'a str, &'a str),
+        journal: Journal,
+    ) -> Self {
+        Self {
+            ctx,
+            cert,
+            name: names.0,
+            account_name: names.1,
+            file: JournalFile::new(&ctx.state_dir, names.0),
+            journal,
+        }
+    }
+
+    async fn pause(&self, at: &str) {
+        journal::pause_point(&self.ctx.state_dir, at).await;
+    }
+
+    fn save(&mut self, at: JournalStep) -> Result<(), IssueError> {
+        self.journal.step = self.journal.step.max(at);
+        Ok(self.file.save(&mut self.journal)?)
+    }
+
+    /// From a created (or resumed) order to stored certificate and key.
+    pub(super) async fn drive(
+        &mut self,
+        order: &mut Order,
+        solvers: &Solvers,
+        key: Option<(String, String)>,
+        step: &(dyn Fn(Step) + Send + Sync),
+    ) -> Result<CertMeta, IssueError> {
+        self.pause("order-created").await;
+        let records = order::collect_records(order).await?;
+        step(Step::OrderCreated {
+            url: order.url().to_owned(),
+            pending: records.len(),
+        });
+        self.drop_stale_records(&records).await;
+        if order.state().status == OrderStatus::Pending {
+            self.validate(order, solvers, &records, step).await?;
+        }
+        step(Step::Validated);
+        let (key_id, key) = self.put_key(key).await?;
+        self.pause("key-stored").await;
+        let chain = self.download(order, &key).await?;
+        step(Step::Finalized);
+        self.pause("finalized").await;
+        let meta = self.store(key_id, &chain).await?;
+        step(Step::Stored {
+            serial: meta.serial.clone(),
+            not_after: meta.not_after,
+        });
+        Ok(meta)
+    }
+
+    /// Records an interrupted run published that this order does not need: remove them
+    /// before publishing anything (the ones it still needs go after validation).
+    async fn drop_stale_records(&mut self, records: &[ChallengeRecord]) {
+        let (keep, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut self.journal.records)
+            .into_iter()
+            .partition(|r| records.contains(&r.challenge()));
+        self.journal.records = keep;
+        if !stale.is_empty()
+            && !challenges::cleanup(&challenges::journal_groups(self.ctx, &stale)).await
+        {
+            // Keep listing them so a later run tries again.
+            self.journal.records.extend(stale);
+        }
+    }
+
+    /// Publish, wait until visible, answer, wait for the CA's verdict.
+    async fn validate(
+        &mut self,
+        order: &mut Order,
+        solvers: &Solvers,
+        records: &[ChallengeRecord],
+        step: &(dyn Fn(Step) + Send + Sync),
+    ) -> Result<(), IssueError> {
+        let grouped = challenges::group_by_solver(&self.ctx.config, solvers, records);
+        // Named before they exist: a kill while a hook runs leaves nothing unlisted.
+        self.journal.add_records(
+            grouped
+                .iter()
+                .flat_map(|(suffix, _, recs)| recs.iter().map(move |r| (suffix.as_str(), r))),
+        );
+        self.save(JournalStep::Publishing)?;
+        challenges::publish(&grouped).await?;
+        step(Step::RecordsPublished {
+            records: records.to_vec(),
+        });
+        self.pause("records-published").await;
+        wait_visible(self.ctx, records, step).await?;
+        step(Step::RecordsVisible);
+        order::answer_challenges(order).await?;
+        self.save(JournalStep::ChallengesAnswered)?;
+        step(Step::ChallengesAnswered);
+        self.pause("challenges-answered").await;
+        order::wait_valid(order, self.ctx.ca_timeout).await
+    }
+
+    /// The certificate key: the one an interrupted run put into the keyring, or a new one,
+    /// named in the journal before it enters the keyring.
+    async fn put_key(
+        &mut self,
+        resumed: Option<(String, String)>,
+    ) -> Result<(String, KeyPair), IssueError> {
+        if let Some((id, pem)) = resumed {
+            return Ok((id, keys_from_pem(self.cert.key_type, &pem)?));
+        }
+        let key_type = self.cert.key_type;
+        let key = tokio::task::spawn_blocking(move || keys::generate(key_type))
+            .await
+            .map_err(|e| IssueError::BadCertificate(e.to_string()))??;
+        let id = keys::new_key_id();
+        self.journal.new_key_id = Some(id.clone());
+        self.save(JournalStep::KeyPending)?;
+        let keystore = self.ctx.keystore.clone();
+        let what = SecretRef::CertKey {
+            cert: self.name.to_owned(),
+            key_id: id.clone(),
+        };
+        let pem = key.serialize_pem();
+        blocking(move || keystore.put(&what, &pem)).await?;
+        Ok((id, key))
+    }
+
+    /// Finalize (unless the CA already has) and download, removing the records meanwhile:
+    /// validation is over. The chain must be for `key`.
+    async fn download(&mut self, order: &mut Order, key: &KeyPair) -> Result<String, IssueError> {
+        let csr = keys::csr_der(&self.cert.names, key)?;
+        let stale = challenges::journal_groups(self.ctx, &self.journal.records);
+        let (chain, cleaned) = tokio::join!(
+            order::finalize(order, &csr, self.ctx.ca_timeout),
+            challenges::cleanup(&stale)
+        );
+        if cleaned {
+            self.journal.records.clear();
+        }
+        let chain = chain?;
+        if !recovery::chain_matches_key(&chain, key) {
+            return Err(IssueError::BadCertificate(
+                "the certificate is not for the key certpilot sent the CSR with".into(),
+            ));
+        }
+        self.save(JournalStep::Downloaded)?;
+        Ok(chain)
+    }
+
+    /// Chain, then metadata (which names the new key), then drop the previous key: at every
+    /// point the metadata on disk names a key that exists.
+    async fn store(&mut self, key_id: String, chain: &str) -> Result<CertMeta, IssueError> {
+        let info = inspect::inspect_chain_pem(chain)
+            .map_err(|e| IssueError::BadCertificate(e.to_string()))?;
+        // An unreadable previous metadata file only costs the history, never the issuance.
+        let previous = self.ctx.store.load_meta(self.name).ok().flatten();
+        let meta = CertMeta {
+            name: self.name.to_owned(),
+            names: self.cert.names.clone(),
+            account: self.account_name.to_owned(),
+            key_type: self.cert.key_type.to_string(),
+            key_id,
+            issued_at: OffsetDateTime::now_utc(),
+            not_before: info.not_before,
+            not_after: info.not_after,
+            order_url: self.journal.order_url.clone().unwrap_or_default(),
+            serial: info.serial,
+            issuer: info.issuer,
+            history: previous
+                .map(|p| p.history_for_successor())
+                .unwrap_or_default(),
+            revoked: None,
+        };
+        self.ctx.store.save_chain(self.name, chain)?;
+        self.pause("chain-saved").await;
+        self.ctx.store.save_meta(&meta)?;
+        self.pause("saved").await;
+        // Only the previous key is left to drop; a failure here leaves the journal, and the
+        // next run finishes the job.
+        if recovery::abandon(self.ctx, &self.journal, Some(&meta.key_id)).await {
+            self.file.remove()?;
+        }
+        Ok(meta)
+    }
+
+    /// After a failure: once the certificate was downloaded the journal stays (the next run
+    /// resumes the valid order with the key in the keyring); before, the run is abandoned
+    /// cleanly (records removed, the new key deleted) and the journal removed.
+    pub(super) async fn fail(&mut self) {
+        if self.journal.step >= JournalStep::Downloaded {
+            tracing::warn!(cert = self.name, journal = %self.file.path().display(),
+                "issuance failed after the download; the next run finishes it");
+            return;
+        }
+        let current = self.ctx.store.load_meta(self.name).ok().flatten();
+        let current = current.as_ref().map(|m| m.key_id.as_str());
+        if recovery::abandon(self.ctx, &self.journal, current).await {
+            if let Err(e) = self.file.remove() {
+                tracing::warn!(error = %e, "could not remove the journal");
+            }
+        }
+    }
+}
+
+/// Every owner name, all of its values at once (apex and wildcard share one owner), in the
+/// `--propagation` mode; each authoritative round is reported as a step.
+async fn wait_visible(
+    ctx: &IssueContext,
+    records: &[ChallengeRecord],
+    step: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), IssueError> {
+    let expectations = expect::for_records(
+        &ctx.config,
+        records
+            .iter()
+            .map(|r| (r.identifier.as_str(), r.value.as_str())),
+    );
+    let progress = |report| step(Step::Propagation(report));
+    ctx.checker
+        .wait(&expectations, ctx.propagation_timeout, &progress)
+        .await?;
+    Ok(())
+}
+
+fn keys_from_pem(key_type: KeyType, pem: &str) -> Result<KeyPair, IssueError> {
+    recovery::key_from_pem(key_type, pem).map_err(|e| {
+        IssueError::BadCertificate(format!(
+            "the key an interrupted run stored is unreadable: {e}"
+        ))
+    })
+}

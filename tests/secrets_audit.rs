@@ -1,0 +1,239 @@
+//! Secrets audit: after an EAB account registration, an acme-dns registration, issue, renew,
+//! export, revoke and an induced failure, no private key, account key, EAB key or acme-dns
+//! password is anywhere in the working directory, the log file or the captured output. The
+//! only copy outside the keyring is the explicit export, which is 0600 in a 0700 directory.
+//!
+//! Run inside a session keyring: `keyctl session - cargo test --test secrets_audit`.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use base64::Engine as _;
+use certpilot::secrets::{Keystore, SecretRef, StoreKind};
+use certpilot::server::ServerConfig;
+use common::pebble::{Pebble, PebbleOptions};
+use common::{hook_path, Run, Workdir};
+
+/// Every file under `dir`, as text.
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+    out
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The first base64 line of a PEM block: present in any copy of the key, armoured or not,
+/// with or without its line breaks.
+fn pem_body(pem: &str) -> String {
+    pem.lines()
+        .find(|l| !l.starts_with("-----") && !l.is_empty())
+        .expect("a PEM body")
+        .to_owned()
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, in the order an operator would live it
+fn no_secret_leaves_the_keyring_except_the_explicit_export() {
+    if common::test_keystore() != "keyutils" {
+        eprintln!("SKIP: this test reads secrets back from the keyutils store");
+        return;
+    }
+    let hmac = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0x5au8; 32]);
+    let Some(pebble) = Pebble::start(PebbleOptions {
+        eab_keys: vec![("kid-audit".into(), hmac.clone())],
+        ..PebbleOptions::default()
+    }) else {
+        return;
+    };
+    let mut wd = Workdir::new("audit");
+    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    let mut runs: Vec<Run> = Vec::new();
+    let mut run = |wd: &Workdir, args: &[&str], env: &[(&str, &str)], code: i32| {
+        let r = wd.run_with(args, env);
+        r.expect_code(code);
+        runs.push(r);
+    };
+    let hook = hook_path();
+    let dns_args = [
+        "--resolver",
+        pebble.dns.as_str(),
+        "--propagation",
+        "recursive",
+    ];
+    let with_dns = |rest: &[&'static str]| -> Vec<String> {
+        dns_args
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(rest.iter().map(|s| (*s).to_owned()))
+            .collect()
+    };
+
+    // An account that needs external account binding.
+    run(
+        &wd,
+        &[
+            "account",
+            "add",
+            "pebble",
+            "--directory",
+            &pebble.directory,
+            "--agree-tos",
+            "--eab-kid",
+            "kid-audit",
+            "--eab-hmac-key",
+            &hmac,
+        ],
+        &[],
+        0,
+    );
+    // An acme-dns registration on certpilot's own server (HTTP on loopback, DNS on port 0).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let mut cfg = ServerConfig::new("auth.audit.test", db.path().join("acme-dns.db"));
+    cfg.bcrypt_cost = 4;
+    cfg.dns.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+    let server = rt.block_on(certpilot::server::start(cfg)).unwrap();
+    let acme_dns_url = format!("http://{}", server.http_addr());
+    run(
+        &wd,
+        &[
+            "acme-dns",
+            "register",
+            "audit.test",
+            "--server",
+            &acme_dns_url,
+        ],
+        &[],
+        0,
+    );
+
+    run(
+        &wd,
+        &[
+            "domain",
+            "set",
+            "example.test",
+            "--solver",
+            "exec",
+            "--command",
+            hook.to_str().unwrap(),
+        ],
+        &[],
+        0,
+    );
+    run(
+        &wd,
+        &["cert", "add", "web", "--name", "web.example.test"],
+        &[],
+        0,
+    );
+    let args = with_dns(&["issue", "web"]);
+    run(
+        &wd,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+        0,
+    );
+    let args = with_dns(&["renew", "--force"]);
+    run(
+        &wd,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+        0,
+    );
+    // An induced failure: the DNS provider's API refuses.
+    run(
+        &wd,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[("HOOK_FAIL", "1")],
+        1,
+    );
+    let export = tempfile::tempdir().unwrap();
+    let export_dir = export.path().join("out");
+    run(
+        &wd,
+        &["export", "web", "--out", export_dir.to_str().unwrap()],
+        &[],
+        0,
+    );
+    run(&wd, &["revoke", "web", "--yes"], &[], 0);
+
+    // What must not leak: every secret certpilot keeps, read back from the keyring.
+    let keystore = Keystore::open(StoreKind::Keyutils, &wd.service).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(wd.path().join("certificates/web/web.json")).unwrap(),
+    )
+    .unwrap();
+    let cert_key = keystore
+        .get(&SecretRef::CertKey {
+            cert: "web".into(),
+            key_id: meta["key_id"].as_str().unwrap().into(),
+        })
+        .unwrap()
+        .expect("certificate key in the keyring");
+    let account: serde_json::Value = serde_json::from_str(
+        &keystore
+            .get(&SecretRef::Account("pebble".into()))
+            .unwrap()
+            .expect("account credentials in the keyring"),
+    )
+    .unwrap();
+    let password = keystore
+        .get(&SecretRef::AcmeDns("audit.test".into()))
+        .unwrap()
+        .expect("acme-dns password in the keyring");
+    let secrets = [
+        ("certificate key", pem_body(&cert_key)),
+        (
+            "account key",
+            account["key_pkcs8"].as_str().unwrap().to_owned(),
+        ),
+        ("EAB HMAC key", hmac.clone()),
+        ("acme-dns password", password),
+    ];
+    for (what, secret) in &secrets {
+        assert!(secret.len() >= 16, "{what} is suspiciously short");
+    }
+
+    let mut haystacks = files(wd.path());
+    for (i, r) in runs.iter().enumerate() {
+        haystacks.push((format!("stdout of run {i}"), r.stdout()));
+        haystacks.push((format!("stderr of run {i}"), r.stderr()));
+    }
+    assert!(
+        haystacks.iter().any(|(p, _)| p.ends_with("certpilot.log")),
+        "the log file was scanned"
+    );
+    for (place, text) in &haystacks {
+        assert!(!text.contains("PRIVATE KEY"), "a private key in {place}");
+        for (what, secret) in &secrets {
+            assert!(!text.contains(secret.as_str()), "the {what} is in {place}");
+        }
+    }
+
+    // The explicit export holds the key, and only its owner can read it.
+    assert_eq!(mode(&export_dir), 0o700);
+    let key_file = export_dir.join("privkey.pem");
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), cert_key);
+
+    rt.block_on(server.shutdown()).unwrap();
+}
