@@ -8,12 +8,12 @@
 mod common;
 mod dns_tree;
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::pebble::{Pebble, PebbleOptions};
+use common::recording::{expect_line, recording_workdir, spawn_with_lines, wait_exit};
 use common::{hook_path, Workdir};
 use dns_tree::{ip, Knot, ZoneFile};
 
@@ -83,95 +83,19 @@ fn example(net: u8, serial: u32) -> ZoneFile {
         .with(format!("ns2 A {}", ip(net, 3)))
 }
 
-/// A workdir whose exec hook only appends `FQDN TXT "VALUE"` to a file: the test plays the
-/// DNS provider and decides which server gets the record.
-fn recording_workdir(pebble: &Pebble) -> (Workdir, std::path::PathBuf) {
-    let mut wd = Workdir::new("ns-stops");
-    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let published = wd.path().join("published");
-    let hook = wd.path().join("hook.sh");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = present ] && echo \"$2 TXT \\\"$3\\\"\" >> {}\nexit 0\n",
-            published.display()
-        ),
+/// `certpilot issue web` in authoritative mode with a short propagation timeout.
+fn spawn_issue(wd: &Workdir, resolver: &str) -> (Child, Receiver<String>) {
+    spawn_with_lines(
+        wd,
+        &[
+            "--resolver",
+            resolver,
+            "--propagation-timeout",
+            "8",
+            "issue",
+            "web",
+        ],
     )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let setup: [&[&str]; 3] = [
-        &[
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            &pebble.directory,
-            "--agree-tos",
-        ],
-        &[
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "exec",
-            "--command",
-            hook.to_str().unwrap(),
-        ],
-        &["cert", "add", "web", "--name", "web.example.test"],
-    ];
-    for args in setup {
-        wd.run(args).ok();
-    }
-    (wd, published)
-}
-
-/// `certpilot issue web` in authoritative mode with a short propagation timeout, its
-/// progress lines as they come.
-fn spawn_issue(wd: &Workdir, resolver: &str) -> (std::process::Child, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_certpilot"))
-        .args(["--dir", wd.path().to_str().unwrap(), "--resolver", resolver])
-        .args(["--propagation-timeout", "8", "issue", "web"])
-        .envs(wd.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
-}
-
-fn expect_line(lines: &Receiver<String>, seen: &mut Vec<String>, want: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                let done = want(&line);
-                seen.push(line);
-                if done {
-                    return;
-                }
-            }
-            Err(e) => panic!("expected line not seen ({e}):\n{}", seen.join("\n")),
-        }
-    }
-}
-
-fn wait_exit(child: &mut std::process::Child) -> Option<i32> {
-    let mut status = None;
-    common::wait_for("certpilot to exit", Duration::from_secs(60), || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    status.and_then(|s| s.code())
 }
 
 /// The zone with the records the hook has published last (one per owner).
@@ -204,17 +128,19 @@ fn a_nameserver_that_stops_answering_mid_check_fails_the_run_in_bounded_time() {
     else {
         return;
     };
-    let (wd, published) = recording_workdir(&pebble);
+    let (wd, published) = recording_workdir(&pebble, "ns-stops", &["web.example.test"]);
     let resolver = ip(net, 1).to_string();
 
     // Run 1: ns1 gets the record; ns2 answers the first round, then goes silent.
     let (mut issue, lines) = spawn_issue(&wd, &resolver);
     let mut seen = Vec::new();
-    expect_line(&lines, &mut seen, |l| l.contains("NOT propagated (0/2"));
+    expect_line(&lines, &mut seen, "progress", |l| {
+        l.contains("NOT propagated (0/2")
+    });
     ns1.update(&zone_with_latest(&published, 2, net));
     signal(ns2.pid(), "-STOP");
     let started = Instant::now();
-    expect_line(&lines, &mut seen, |l| {
+    expect_line(&lines, &mut seen, "progress", |l| {
         l.contains("ns2.example.test")
             && l.contains(&ip(net, 3).to_string())
             && l.contains("timeout")
@@ -250,11 +176,15 @@ fn a_nameserver_that_stops_answering_mid_check_fails_the_run_in_bounded_time() {
     // Run 2: ns2 answers again; both get the new record; the run succeeds.
     let (mut issue, lines) = spawn_issue(&wd, &resolver);
     let mut seen = Vec::new();
-    expect_line(&lines, &mut seen, |l| l.contains("NOT propagated (0/2"));
+    expect_line(&lines, &mut seen, "progress", |l| {
+        l.contains("NOT propagated (0/2")
+    });
     let zone = zone_with_latest(&published, 3, net);
     ns1.update(&zone);
     ns2.update(&zone);
-    expect_line(&lines, &mut seen, |l| l.contains("stored (serial"));
+    expect_line(&lines, &mut seen, "progress", |l| {
+        l.contains("stored (serial")
+    });
     assert_eq!(wait_exit(&mut issue), Some(0), "{}", seen.join("\n"));
     assert!(wd.path().join("certificates/web/web.crt").exists());
 }

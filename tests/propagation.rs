@@ -9,13 +9,13 @@ mod common;
 mod dns_tree;
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use certpilot::dns::hints::Hint;
 use certpilot::dns::probe::{ProbeResult, Status};
 use certpilot::dns::report::{HopReport, NameReport};
 use certpilot::dns::{Expectation, Mode, ProbeEvent, Prober, PropagationReport, WaitError, Waiter};
+use common::recording::{expect_line, recording_workdir, spawn_with_lines, wait_exit};
 use dns_tree::{ip, reply, Knot, Scripted, ZoneFile};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::{CNAME, SOA, TXT};
@@ -854,92 +854,6 @@ fn issuing_through_challtestsrv_in_the_default_mode_fails_at_once_with_a_way_out
     assert!(!wd.path().join("certificates/web").exists());
 }
 
-/// Lines of a child's stream, sent as they come.
-fn lines_of(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stream)).map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Read `lines` until one satisfies `want`; everything read is kept in `seen`.
-fn expect_line(
-    lines: &std::sync::mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-    what: &str,
-    want: impl Fn(&str) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let done = want(&line);
-                seen.push(line);
-                if done {
-                    return;
-                }
-            }
-            Err(e) => panic!("no line with {what} ({e}); seen:\n{}", seen.join("\n")),
-        }
-    }
-}
-
-/// A workdir with an account on `pebble` and certificate `web` (example.test and its
-/// wildcard) published by a hook that only appends `FQDN TXT "VALUE"` lines to the returned
-/// file: the test plays the DNS provider.
-fn recording_workdir(pebble: &common::pebble::Pebble) -> (common::Workdir, std::path::PathBuf) {
-    let mut wd = common::Workdir::new("authoritative");
-    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let published = wd.path().join("published");
-    let hook = wd.path().join("hook.sh");
-    let script = format!(
-        "#!/bin/sh\n[ \"$1\" = present ] && echo \"$2 TXT \\\"$3\\\"\" >> {}\nexit 0\n",
-        published.display()
-    );
-    std::fs::write(&hook, script).unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let directory = pebble.directory.as_str();
-    let command = hook.to_str().unwrap();
-    let setup: [&[&str]; 3] = [
-        &[
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            directory,
-            "--agree-tos",
-        ],
-        &[
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "exec",
-            "--command",
-            command,
-        ],
-        &[
-            "cert",
-            "add",
-            "web",
-            "--name",
-            "example.test",
-            "--name",
-            "*.example.test",
-        ],
-    ];
-    for args in setup {
-        wd.run(args).ok();
-    }
-    (wd, published)
-}
-
 /// Whether the lines show these steps in this order.
 fn in_order(seen: &[String], steps: &[&str]) -> bool {
     let positions: Vec<Option<usize>> = steps
@@ -966,24 +880,13 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
     else {
         return;
     };
-    let (wd, published) = recording_workdir(&pebble);
+    let (wd, published) = recording_workdir(
+        &pebble,
+        "authoritative",
+        &["example.test", "*.example.test"],
+    );
     let resolver = ip(net, 1).to_string();
-    let mut issue = std::process::Command::new(env!("CARGO_BIN_EXE_certpilot"))
-        .args([
-            "--dir",
-            wd.path().to_str().unwrap(),
-            "--resolver",
-            &resolver,
-            "issue",
-            "web",
-        ])
-        .envs(wd.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(issue.stderr.take().unwrap());
+    let (mut issue, lines) = spawn_with_lines(&wd, &["--resolver", &resolver, "issue", "web"]);
     let mut seen = Vec::new();
 
     expect_line(&lines, &mut seen, "nothing ready", |l| {
@@ -1008,13 +911,8 @@ fn issuance_answers_the_ca_only_once_every_authoritative_server_has_the_record()
     expect_line(&lines, &mut seen, "stored", |l| {
         l.contains("stored (serial")
     });
-    let mut status = None;
-    common::wait_for("issue to exit", Duration::from_secs(30), || {
-        status = issue.try_wait().unwrap();
-        status.is_some()
-    });
     assert_eq!(
-        status.and_then(|s| s.code()),
+        wait_exit(&mut issue),
         Some(0),
         "{seen:#?}\n{}",
         pebble.log()
