@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+mod values;
+pub use values::{ExportLayoutArg, KeyTypeArg, RevokeReasonArg, SolverArg};
 
 /// Get and keep TLS certificates from ACME CAs by DNS-01 validation.
 ///
@@ -114,21 +117,6 @@ pub enum Command {
     },
 }
 
-/// Revocation reasons a subscriber may give (RFC 5280 §5.3.1; the ones CAs accept).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RevokeReasonArg {
-    /// No reason given.
-    Unspecified,
-    /// The private key was (or may have been) disclosed.
-    KeyCompromise,
-    /// The names or organisation in the certificate changed.
-    AffiliationChanged,
-    /// Replaced by another certificate.
-    Superseded,
-    /// The names are no longer in use.
-    CessationOfOperation,
-}
-
 /// The environment every deploy hook gets (shown by `--help`; the README says the same).
 pub const DEPLOY_HOOK_HELP: &str = "\
 Deploy hooks (`settings.deploy_hook`, or a certificate's own `deploy_hook` / `cert add
@@ -175,24 +163,6 @@ pub struct TimerArgs {
     /// Write the units but do not run systemctl.
     #[arg(long)]
     pub no_enable: bool,
-}
-
-/// Export layouts on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportLayoutArg {
-    /// DIR/cert.pem, chain.pem, fullchain.pem, privkey.pem.
-    Flat,
-    /// DIR/live/NAME/cert.pem, chain.pem, fullchain.pem, privkey.pem (certbot's layout).
-    Certbot,
-}
-
-impl From<ExportLayoutArg> for crate::config::ExportLayout {
-    fn from(l: ExportLayoutArg) -> Self {
-        match l {
-            ExportLayoutArg::Flat => crate::config::ExportLayout::Flat,
-            ExportLayoutArg::Certbot => crate::config::ExportLayout::Certbot,
-        }
-    }
 }
 
 /// `account ...`
@@ -323,48 +293,6 @@ pub struct RenewArgs {
     /// Renew even when not due.
     #[arg(long)]
     pub force: bool,
-}
-
-/// Key types on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum KeyTypeArg {
-    /// ECDSA P-256.
-    EcdsaP256,
-    /// ECDSA P-384.
-    EcdsaP384,
-    /// RSA 2048.
-    #[value(name = "rsa-2048")]
-    Rsa2048,
-    /// RSA 3072.
-    #[value(name = "rsa-3072")]
-    Rsa3072,
-    /// RSA 4096.
-    #[value(name = "rsa-4096")]
-    Rsa4096,
-}
-
-impl From<KeyTypeArg> for crate::config::KeyType {
-    fn from(k: KeyTypeArg) -> Self {
-        use crate::config::KeyType;
-        match k {
-            KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
-            KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
-            KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
-            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
-            KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
-        }
-    }
-}
-
-/// Solver kinds on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SolverArg {
-    /// Run a hook program (lego exec contract).
-    Exec,
-    /// Print the records and wait for confirmation.
-    Manual,
-    /// Update the record through an acme-dns server (see `certpilot acme-dns register`).
-    AcmeDns,
 }
 
 /// `check ...`
