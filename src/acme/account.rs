@@ -53,8 +53,8 @@ pub enum AccountError {
         /// serde's message.
         detail: String,
     },
-    /// The CA answered with an error.
-    #[error("the CA refused: {0}")]
+    /// The CA answered with an error, or with something that is not a usable ACME answer.
+    #[error("{0}")]
     Acme(String),
     /// Stored credentials are corrupt.
     #[error("stored credentials of account {name:?} are unreadable: {detail}")]
@@ -168,7 +168,7 @@ pub async fn register(
         {
             Ok(created) => break created,
             Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            Err(e) => return Err(AccountError::Acme(problem::describe(&e))),
+            Err(e) => return Err(ca_error(&e)),
         }
     };
     let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
@@ -211,7 +211,7 @@ pub async fn restore_with_timeout(
     Account::builder_with_http(Box::new(client))
         .from_credentials(credentials)
         .await
-        .map_err(|e| AccountError::Acme(problem::describe(&e)))
+        .map_err(|e| ca_error(&e))
 }
 
 /// The keyring entry that holds new credentials while a key rollover is being recorded.
@@ -277,7 +277,7 @@ where
         match account.update_key().await {
             Ok(credentials) => break credentials,
             Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            Err(e) => return Err(AccountError::Acme(problem::describe(&e))),
+            Err(e) => return Err(ca_error(&e)),
         }
     };
     let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
@@ -348,6 +348,18 @@ impl AccountMeta {
         let text = std::fs::read_to_string(accounts_dir.join(format!("{name}.json"))).ok()?;
         serde_json::from_str(&text).ok()
     }
+}
+
+
+/// A CA failure in words: a problem document is a refusal; anything else (HTML, a
+/// directory without `newAccount`, a dropped connection) means the answer was unusable.
+fn ca_error(e: &instant_acme::Error) -> AccountError {
+    let detail = problem::describe(e);
+    AccountError::Acme(if matches!(e, instant_acme::Error::Api(_)) {
+        format!("the CA refused: {detail}")
+    } else {
+        format!("the CA's answer could not be used (is the directory URL an ACME CA?): {detail}")
+    })
 }
 
 #[cfg(test)]

@@ -116,10 +116,26 @@ pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
     let mut rsp = HttpClient::request(http, req)
         .await
         .map_err(|e| fail(error_chain(&e)))?;
-    if !rsp.parts.status.is_success() {
-        return Err(fail(format!("HTTP {}", rsp.parts.status)));
+    let status = rsp.parts.status;
+    let body = rsp.body.into_bytes().await.map_err(|e| fail(e.to_string()))?;
+    if !status.is_success() {
+        return Err(fail(format!("HTTP {status}{}", problem_detail(&body))));
     }
-    rsp.body.into_bytes().await.map_err(|e| fail(e.to_string()))
+    Ok(body)
+}
+
+/// `": <type>: <detail>"` when an error body is an RFC 7807 problem document (what the CA
+/// says is wrong), else nothing: an HTML error page is noise.
+fn problem_detail(body: &[u8]) -> String {
+    let Ok(problem) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let text = |key: &str| problem.get(key).and_then(serde_json::Value::as_str);
+    match (text("type"), text("detail")) {
+        (Some(kind), Some(detail)) => format!(": {kind}: {detail}"),
+        (None, Some(detail)) => format!(": {detail}"),
+        _ => String::new(),
+    }
 }
 
 /// Render an error with its sources: hyper's top-level messages ("client error (Connect)")

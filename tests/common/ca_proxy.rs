@@ -51,6 +51,8 @@ struct Control {
     renewal_info_requests: Vec<String>,
     new_orders: usize,
     replaces: Vec<Option<String>>,
+    /// Canned answers: (path suffix, status, content type, body, uses left).
+    canned: Vec<(String, u16, String, String, usize)>,
 }
 
 struct Shared {
@@ -206,6 +208,32 @@ impl CaProxy {
         self.control(|c| c.delay = delay);
     }
 
+    /// Answer the next `times` requests whose path ends with `path_suffix` (`/dir`,
+    /// `/sign-me-up`, `/order-plz`, ...) with this status, content type and body instead of
+    /// Pebble's: a CA that sends something broken. Unused answers are dropped by
+    /// [`CaProxy::heal`].
+    pub fn answer_with(
+        &self,
+        path_suffix: &str,
+        (status, content_type, body): (u16, &str, &str),
+        times: usize,
+    ) {
+        self.control(|c| {
+            c.canned.push((
+                path_suffix.to_owned(),
+                status,
+                content_type.to_owned(),
+                body.to_owned(),
+                times,
+            ));
+        });
+    }
+
+    /// Forget every canned answer: Pebble answers everything again.
+    pub fn heal(&self) {
+        self.control(|c| c.canned.clear());
+    }
+
     /// The certificate identifiers `renewalInfo` was asked about, in order.
     pub fn renewal_info_requests(&self) -> Vec<String> {
         self.control(|c| c.renewal_info_requests.clone())
@@ -309,10 +337,34 @@ fn jws_payload(body: &[u8]) -> serde_json::Value {
         .unwrap_or_default()
 }
 
+/// The canned answer for `path`, if the test set one (each counts down its uses).
+fn canned(shared: &Shared, path: &str) -> Option<Response<Body>> {
+    let mut control = shared.control.lock().unwrap();
+    let at = control
+        .canned
+        .iter()
+        .position(|(suffix, ..)| path.ends_with(suffix.as_str()))?;
+    let entry = &mut control.canned[at];
+    let rsp = Response::builder()
+        .status(entry.1)
+        .header("content-type", entry.2.as_str())
+        .header("replay-nonce", "canned-nonce-0123456789")
+        .body(Body::from(entry.3.clone()))
+        .unwrap();
+    entry.4 -= 1;
+    if entry.4 == 0 {
+        control.canned.remove(at);
+    }
+    Some(rsp)
+}
+
 async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Response<Body> {
     let delay = shared.control.lock().unwrap().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if let Some(rsp) = canned(&shared, req.uri().path()) {
+        return rsp;
     }
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
