@@ -11,34 +11,26 @@
 //! DNS on :53, HTTP on :80), .3 unbound. Needs root (port 53), knot, unbound, Pebble and
 //! certbot 1.32 + certbot-dns-acmedns in target/pydeps-certbot (scripts/test-deps.sh).
 
+#[path = "common/acmedns_tree.rs"]
+mod acmedns_tree;
 mod common;
 mod dns_tree;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use acmedns_tree::{
+    api_url, customer_zone, resolver, start_acmedns_server, start_knot, start_unbound, Guard,
+};
 use common::pebble::{Pebble, PebbleOptions};
 use common::wait_for;
-use dns_tree::{ip, Knot, ZoneFile};
 
 const NET: u8 = 220;
 /// certbot's whole run: account, order, three challenges, finalize, download.
 const CERTBOT_WITHIN: Duration = Duration::from_secs(180);
 const NAMES: [&str; 3] = ["example.test", "*.example.test", "www.example.test"];
-
-/// A child process killed on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -93,102 +85,6 @@ fn certbot_available() -> bool {
         );
     }
     ok
-}
-
-fn http_get(addr: (Ipv4Addr, u16), path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut out = String::new();
-    stream.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn start_acmedns_server(dir: &Path) -> Guard {
-    let config = dir.join("acmedns.toml");
-    let server = ip(NET, 2);
-    std::fs::write(
-        &config,
-        format!(
-            r#"zone = "acme.test"
-database = "{db}"
-bcrypt_cost = 4
-nameservers = ["ns.acme.test"]
-records = [{{ name = "ns.acme.test", type = "A", value = "{server}" }}]
-[dns]
-listen = ["{server}:53"]
-[http]
-listen = "{server}:80"
-[soa]
-mname = "ns.acme.test"
-rname = "hostmaster.acme.test"
-minimum = 1
-"#,
-            db = dir.join("acmedns.sqlite").display(),
-        ),
-    )
-    .unwrap();
-    let out = std::fs::File::create(dir.join("acmedns.out")).unwrap();
-    // certpilot logs to <dir>/state/certpilot.log; debug shows each TXT update.
-    let child = Command::new(env!("CARGO_BIN_EXE_certpilot"))
-        .arg("--dir")
-        .arg(dir.join("certpilot"))
-        .args(["acme-dns", "serve", "--config"])
-        .arg(&config)
-        .env(
-            "CERTPILOT_LOG",
-            "debug,hickory_server=warn,hickory_proto=warn",
-        )
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("start certpilot acme-dns serve");
-    let guard = Guard(child);
-    wait_for(
-        "the acme-dns server's /health",
-        Duration::from_secs(20),
-        || {
-            // The answer's version follows the request's (HTTP/1.0 here).
-            http_get((server, 80), "/health").is_some_and(|r| r.split(' ').nth(1) == Some("200"))
-        },
-    );
-    guard
-}
-
-fn start_unbound(dir: &Path) -> Guard {
-    let conf = dir.join("unbound.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  interface: {r}\n  port: 53\n  do-daemonize: no\n  chroot: \"\"\n  username: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: \"iterator\"\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n  domain-insecure: \"test\"\n  local-zone: \"test.\" nodefault\n\nstub-zone:\n  name: \"example.test\"\n  stub-addr: {knot}\n\nstub-zone:\n  name: \"acme.test\"\n  stub-addr: {acme}\n",
-            r = ip(NET, 3),
-            d = dir.display(),
-            knot = ip(NET, 1),
-            acme = ip(NET, 2),
-        ),
-    )
-    .unwrap();
-    let unbound = ["/usr/sbin/unbound", "/usr/local/sbin/unbound"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or("unbound");
-    let child = Command::new(unbound)
-        .args(["-d", "-c"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("unbound.log")).unwrap())
-        .spawn()
-        .expect("start unbound");
-    let guard = Guard(child);
-    wait_for("unbound to answer", Duration::from_secs(15), || {
-        dns_tree::ask(
-            (ip(NET, 3), 53).into(),
-            "ns.acme.test",
-            hickory_proto::rr::RecordType::A,
-        )
-        .is_some()
-    });
-    guard
 }
 
 /// Registers every name with pyacmedns into the plugin's registration file; name → fulldomain.
@@ -283,8 +179,8 @@ fn certbot_with_the_acmedns_plugin_issues_through_certpilots_server() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let _server = start_acmedns_server(dir.path());
-    let api_url = format!("http://{}:80", ip(NET, 2));
+    let _server = start_acmedns_server(NET, dir.path());
+    let api_url = api_url(NET);
 
     let registration_file = dir.path().join("acmedns.json");
     let targets = register(&api_url, &registration_file);
@@ -296,14 +192,17 @@ fn certbot_with_the_acmedns_plugin_issues_through_certpilots_server() {
     let www_target = &targets["www.example.test"];
     assert_ne!(www_target, apex_target);
 
-    let zone = ZoneFile::new("example.test", 1)
-        .with("@ NS ns1")
-        .with(format!("ns1 A {}", ip(NET, 1)))
-        .with(format!("_acme-challenge CNAME {apex_target}."))
-        .with(format!("_acme-challenge.www CNAME {www_target}."));
-    let _knot = Knot::start(ip(NET, 1), &[zone], &[]);
-    let _unbound = start_unbound(dir.path());
-    let resolver = format!("{}:53", ip(NET, 3));
+    let zone = customer_zone(
+        NET,
+        1,
+        &[
+            ("_acme-challenge", apex_target.as_str()),
+            ("_acme-challenge.www", www_target.as_str()),
+        ],
+    );
+    let _knot = start_knot(NET, zone);
+    let _unbound = start_unbound(NET, dir.path());
+    let resolver = format!("{}:53", resolver(NET));
     let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &resolver) else {
         return;
     };

@@ -23,23 +23,18 @@ solver = "manual"
 
 /// Every file under `dir` with its bytes, except the log (which records the attempt).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else if !path
+    common::files_under(dir)
+        .into_iter()
+        .filter(|path| {
+            !path
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("certpilot.log"))
-            {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+        })
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
 }
 
 fn workdir() -> Workdir {

@@ -148,13 +148,19 @@ fn assert_certbot_export(root: &Path, meta: &serde_json::Value) -> String {
     key
 }
 
+/// Pebble, a workdir enrolled on it, and a scratch directory for the hook's records and the
+/// exports.
+fn start(tag: &str) -> Option<(Pebble, Workdir, tempfile::TempDir)> {
+    let pebble = Pebble::start(PebbleOptions::default())?;
+    let wd = Workdir::new(tag).enrol(&pebble, &hook_path());
+    Some((pebble, wd, tempfile::tempdir().unwrap()))
+}
+
 #[test]
 fn hook_gets_its_environment_and_renewal_reexports_and_reruns_it() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((pebble, wd, scratch)) = start("deploy-ok") else {
         return;
     };
-    let wd = Workdir::new("deploy-ok").enrol(&pebble, &hook_path());
-    let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("env.txt");
     let export = scratch.path().join("tls");
     let hook = hook_command(&out, "ok");
@@ -224,11 +230,9 @@ fn hook_gets_its_environment_and_renewal_reexports_and_reruns_it() {
 
 #[test]
 fn failing_hook_fails_the_run_but_keeps_the_new_certificate() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((pebble, wd, scratch)) = start("deploy-fail") else {
         return;
     };
-    let wd = Workdir::new("deploy-fail").enrol(&pebble, &hook_path());
-    let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("env.txt");
     wd.run(&[
         "cert",
@@ -284,11 +288,9 @@ fn failing_hook_fails_the_run_but_keeps_the_new_certificate() {
 
 #[test]
 fn hanging_hook_and_its_children_are_killed_at_the_hook_timeout() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((pebble, wd, scratch)) = start("deploy-hang") else {
         return;
     };
-    let wd = Workdir::new("deploy-hang").enrol(&pebble, &hook_path());
-    let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("env.txt");
     // The global hook, for a certificate without its own.
     set_settings(

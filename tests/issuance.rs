@@ -38,32 +38,24 @@ fn row<'a>(rows: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
 
 /// Every file below the workdir, and the log, must be free of private keys and credentials.
 fn assert_no_secrets(wd: &Workdir, extra_secrets: &[String]) {
-    let mut stack = vec![wd.path().to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+    for path in common::files_under(wd.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "private key in {}",
+            path.display()
+        );
+        assert!(
+            !text.contains("key_pkcs8"),
+            "account credentials in {}",
+            path.display()
+        );
+        for s in extra_secrets {
             assert!(
-                !text.contains("PRIVATE KEY"),
-                "private key in {}",
+                !text.contains(s.as_str()),
+                "a secret leaked into {}",
                 path.display()
             );
-            assert!(
-                !text.contains("key_pkcs8"),
-                "account credentials in {}",
-                path.display()
-            );
-            for s in extra_secrets {
-                assert!(
-                    !text.contains(s.as_str()),
-                    "a secret leaked into {}",
-                    path.display()
-                );
-            }
         }
     }
 }

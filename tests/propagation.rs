@@ -819,30 +819,10 @@ fn issuing_through_challtestsrv_in_the_default_mode_fails_at_once_with_a_way_out
     let mut wd = common::Workdir::new("notimp");
     wd.env("CHALLTESTSRV", &pebble.challtestsrv)
         .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let hook = common::hook_path();
-    let setup: [&[&str]; 3] = [
-        &[
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            &pebble.directory,
-            "--agree-tos",
-        ],
-        &[
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "exec",
-            "--command",
-            hook.to_str().unwrap(),
-        ],
-        &["cert", "add", "web", "--name", "web.example.test"],
-    ];
-    for args in setup {
-        wd.run(args).ok();
-    }
+    wd.add_pebble_account(&pebble.directory, &[]);
+    wd.set_exec_solver(&common::hook_path());
+    wd.run(&["cert", "add", "web", "--name", "web.example.test"])
+        .ok();
     let run = wd.run(&["--resolver", &pebble.dns, "issue", "web"]);
     run.expect_code(1);
     let want = format!(

@@ -39,26 +39,8 @@ impl Setup {
         let mut wd = Workdir::new(tag);
         wd.env("CHALLTESTSRV", &pebble.challtestsrv)
             .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-        let add = [
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            &proxy.directory,
-            "--agree-tos",
-        ];
-        wd.run(&add).ok();
-        let hook = hook_path();
-        let domain = [
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "exec",
-            "--command",
-            hook.to_str().unwrap(),
-        ];
-        wd.run(&domain).ok();
+        wd.add_pebble_account(&proxy.directory, &[]);
+        wd.set_exec_solver(&hook_path());
         wd.run(&["cert", "add", "web", "--name", "web.example.test"])
             .ok();
         let me = Self { wd, proxy, pebble };

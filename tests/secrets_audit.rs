@@ -19,20 +19,13 @@ use common::{hook_path, Run, Workdir};
 
 /// Every file under `dir`, as text.
 fn files(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                out.push((path.display().to_string(), text));
-            }
-        }
-    }
-    out
+    common::files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            (path.display().to_string(), text)
+        })
+        .collect()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -65,13 +58,17 @@ fn no_secret_leaves_the_keyring_except_the_explicit_export() {
     let mut wd = Workdir::new("audit");
     wd.env("CHALLTESTSRV", &pebble.challtestsrv)
         .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    let mut runs: Vec<Run> = Vec::new();
+    // An account that needs external account binding; example.test through the exec hook.
+    let eab = ["--eab-kid", "kid-audit", "--eab-hmac-key", &hmac];
+    let mut runs: Vec<Run> = vec![
+        wd.add_pebble_account(&pebble.directory, &eab),
+        wd.set_exec_solver(&hook_path()),
+    ];
     let mut run = |wd: &Workdir, args: &[&str], env: &[(&str, &str)], code: i32| {
         let r = wd.run_with(args, env);
         r.expect_code(code);
         runs.push(r);
     };
-    let hook = hook_path();
     let dns_args = [
         "--resolver",
         pebble.dns.as_str(),
@@ -86,24 +83,6 @@ fn no_secret_leaves_the_keyring_except_the_explicit_export() {
             .collect()
     };
 
-    // An account that needs external account binding.
-    run(
-        &wd,
-        &[
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            &pebble.directory,
-            "--agree-tos",
-            "--eab-kid",
-            "kid-audit",
-            "--eab-hmac-key",
-            &hmac,
-        ],
-        &[],
-        0,
-    );
     // An acme-dns registration on certpilot's own server (HTTP on loopback, DNS on port 0).
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = tempfile::tempdir().unwrap();
@@ -125,20 +104,6 @@ fn no_secret_leaves_the_keyring_except_the_explicit_export() {
         0,
     );
 
-    run(
-        &wd,
-        &[
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "exec",
-            "--command",
-            hook.to_str().unwrap(),
-        ],
-        &[],
-        0,
-    );
     run(
         &wd,
         &["cert", "add", "web", "--name", "web.example.test"],

@@ -39,6 +39,8 @@ use time::OffsetDateTime;
 
 // ---------------------------------------------------------------- fixtures
 
+/// A row "as of 2025-05-31" with the next renewal the shared policy gives a 90-day
+/// certificate (a names-changed one lacks its last configured name).
 fn row(
     name: &str,
     names: &[&str],
@@ -46,6 +48,26 @@ fn row(
     days: Option<i64>,
     status: CertStatus,
 ) -> CertRow {
+    let configured: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let kept = if status == CertStatus::NamesChanged {
+        configured.len() - 1
+    } else {
+        configured.len()
+    };
+    let stored = not_after.map(|not_after| Stored {
+        names: &configured[..kept],
+        key_type: "ecdsa-p256",
+        not_before: not_after - time::Duration::days(90),
+        not_after,
+        revoked: false,
+        ari: None,
+    });
+    let wanted = Wanted {
+        names: &configured,
+        key_type: "ecdsa-p256",
+        renew_days: None,
+    };
+    let next = renewal::next_renewal(&wanted, stored.as_ref(), datetime!(2025-05-31 00:00 UTC));
     CertRow {
         name: name.to_owned(),
         names: names.iter().map(|n| (*n).to_owned()).collect(),
@@ -56,8 +78,8 @@ fn row(
         serial: not_after.map(|_| "0a1b2c".to_owned()),
         key_type: "ecdsa-p256".to_owned(),
         account: Some("pebble".to_owned()),
-        renew_at: None,
-        renewal: String::new(),
+        renew_at: next.renew_at(),
+        renewal: next.to_string(),
     }
 }
 
@@ -436,6 +458,14 @@ fn dashboard_in_each_builtin_theme() {
             theme.ok.fg.unwrap_or(Color::Reset),
             "{name}: 88"
         );
+        // Due now reads "now" in the urgent colour (RENEWS shows at 120 columns).
+        let wide = draw(&state, &theme, 120, 40);
+        let (x, y) = find(&wide, "now ");
+        assert_eq!(
+            wide[(x, y)].fg,
+            theme.error.fg.unwrap_or(Color::Reset),
+            "{name}: now"
+        );
         let (x, y) = find(&buffer, "staging ");
         let cell = &buffer[(x, y)];
         if let Some(bg) = theme.selection.bg {
@@ -587,7 +617,10 @@ fn detail_screen() {
     both_sizes("detail_loading", &mut state);
     update(
         &mut state,
-        reply(id, Event::DetailLoaded(Ok(Box::new(detail(Some(30), None))))),
+        reply(
+            id,
+            Event::DetailLoaded(Ok(Box::new(detail(Some(30), None)))),
+        ),
     );
     both_sizes("detail", &mut state);
 }
@@ -742,6 +775,36 @@ fn issuing() -> (State, JobId) {
 fn issuance_progress() {
     let (mut state, _) = issuing();
     both_sizes("issuance_running", &mut state);
+}
+
+#[test]
+fn manual_records_popup_keeps_each_record_on_one_line() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "staging");
+    let id = job(&update(&mut state, key('i')));
+    let order = Step::OrderCreated {
+        url: "https://127.0.0.1:14000/my-order/1".into(),
+        pending: 2,
+    };
+    for (step, ms) in [(Step::AccountReady, 120), (order, 480)] {
+        let elapsed = Duration::from_millis(ms);
+        update(
+            &mut state,
+            reply(id, Event::IssueProgress { step, elapsed }),
+        );
+    }
+    // The manual solver asks before anything is published.
+    update(&mut state, reply(id, Event::RecordsToCreate(records())));
+    both_sizes("manual_records", &mut state);
+    // At 120 columns each zone-file line is on one screen line, as the operator copies it.
+    let screen = text(&draw(&state, &default_theme(), 120, 40));
+    for record in records() {
+        let line = record.zone_line();
+        assert!(
+            screen.lines().any(|l| l.contains(&line)),
+            "{line} wrapped:\n{screen}"
+        );
+    }
 }
 
 #[test]

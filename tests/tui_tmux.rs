@@ -11,7 +11,7 @@
 mod common;
 mod dns_tree;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -149,6 +149,16 @@ fn certpilot_command(args: &[&str], envs: &[(String, String)], status_file: &Pat
     )
 }
 
+/// certpilot in tmux on `wd` (its directory and environment) with `args`; the file that
+/// receives its exit status.
+fn start_in(wd: &Workdir, args: &[&str]) -> (Tmux, PathBuf) {
+    let status_file = wd.path().join("exit-status");
+    let mut all = vec!["--dir", wd.path().to_str().unwrap()];
+    all.extend_from_slice(args);
+    let tmux = Tmux::start(&certpilot_command(&all, &wd.envs, &status_file));
+    (tmux, status_file)
+}
+
 fn wait_for_file(path: &Path) -> String {
     let start = Instant::now();
     loop {
@@ -279,7 +289,7 @@ fn pebble_workdir(pebble: &Pebble) -> Workdir {
     wd
 }
 
-fn repo_file(rel: &str) -> std::path::PathBuf {
+fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
@@ -316,17 +326,11 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     let wd = pebble_workdir(&pebble);
     let days = days_left(&wd, "web");
     assert!(days > 300, "{days}");
-    let status_file = wd.path().join("exit-status");
     // challtestsrv answers no SOA/NS, so the records are checked through it (recursive).
-    let args = [
-        "--dir",
-        wd.path().to_str().unwrap(),
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-    ];
-    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    let (tmux, status_file) = start_in(
+        &wd,
+        &["--resolver", &pebble.dns, "--propagation", "recursive"],
+    );
 
     dashboard_help_and_detail(&tmux, days);
     issue_api(&tmux, &wd);
@@ -344,6 +348,11 @@ fn dashboard_help_and_detail(tmux: &Tmux, days: i64) {
         "{web}"
     );
     assert!(row_line(&screen, "api").contains("missing"), "{screen}");
+    // The next renewal: a column at this width, and why for the selected (first) row.
+    assert!(
+        screen.contains("RENEWS") && screen.contains("api · due now: no certificate yet"),
+        "{screen}"
+    );
     assert!(
         screen.contains("example.test") && screen.contains("exec"),
         "domains pane:\n{screen}"
@@ -513,15 +522,7 @@ fn propagation_matrix_against_the_loopback_dns_tree() {
         .ok();
     wd.run(&["cert", "add", "www", "--name", "www.example.test"])
         .ok();
-    let status_file = wd.path().join("exit-status");
-    let resolver = ip(net, 1).to_string();
-    let args = [
-        "--dir",
-        wd.path().to_str().unwrap(),
-        "--resolver",
-        resolver.as_str(),
-    ];
-    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    let (tmux, status_file) = start_in(&wd, &["--resolver", &ip(net, 1).to_string()]);
     tmux.wait_for("www.example.test");
 
     tmux.send("c");
@@ -585,17 +586,11 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
         return;
     };
     let wd = pebble_workdir(&pebble);
-    let status_file = wd.path().join("exit-status");
     // Nothing answers on the resolver: the engine waits for visibility until cancelled.
-    let args = [
-        "--dir",
-        wd.path().to_str().unwrap(),
-        "--resolver",
-        "127.0.0.1:9",
-        "--propagation",
-        "recursive",
-    ];
-    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    let (tmux, status_file) = start_in(
+        &wd,
+        &["--resolver", "127.0.0.1:9", "--propagation", "recursive"],
+    );
     tmux.wait_for("www.example.test");
     tmux.send("i");
     tmux.wait_until("the records to be published", ISSUE_DEADLINE, |s| {
@@ -657,16 +652,10 @@ fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
     let wd = pebble_workdir(&pebble);
     wd.run(&["domain", "set", "api.example.test", "--solver", "manual"])
         .ok();
-    let status_file = wd.path().join("exit-status");
-    let args = [
-        "--dir",
-        wd.path().to_str().unwrap(),
-        "--resolver",
-        &pebble.dns,
-        "--propagation",
-        "recursive",
-    ];
-    let tmux = Tmux::start(&certpilot_command(&args, &wd.envs, &status_file));
+    let (tmux, status_file) = start_in(
+        &wd,
+        &["--resolver", &pebble.dns, "--propagation", "recursive"],
+    );
     tmux.wait_for("www.example.test");
     tmux.send("k");
     tmux.send("i");

@@ -350,7 +350,6 @@ impl AccountMeta {
     }
 }
 
-
 /// A CA failure in words: a problem document is a refusal; anything else (HTML, a
 /// directory without `newAccount`, a dropped connection) means the answer was unusable.
 fn ca_error(e: &instant_acme::Error) -> AccountError {

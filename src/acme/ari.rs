@@ -213,21 +213,9 @@ mod tests {
     use time::macros::datetime;
 
     fn meta() -> CertMeta {
-        let t = datetime!(2026-01-01 0:00 UTC);
         CertMeta {
-            name: "web".into(),
-            names: vec!["example.com".into()],
-            account: "a".into(),
-            key_type: "ecdsa-p256".into(),
-            key_id: "k1".into(),
-            issued_at: t,
-            not_before: t,
-            not_after: t + time::Duration::days(90),
-            order_url: "https://ca/order/1".into(),
             serial: "0a".into(),
-            issuer: "CA".into(),
-            history: Vec::new(),
-            revoked: None,
+            ..crate::cert::store::tests::meta("web")
         }
     }
 

@@ -117,7 +117,11 @@ pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
         .await
         .map_err(|e| fail(error_chain(&e)))?;
     let status = rsp.parts.status;
-    let body = rsp.body.into_bytes().await.map_err(|e| fail(e.to_string()))?;
+    let body = rsp
+        .body
+        .into_bytes()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     if !status.is_success() {
         return Err(fail(format!("HTTP {status}{}", problem_detail(&body))));
     }

@@ -238,10 +238,11 @@ fn read_optional(path: &Path) -> Result<Option<String>, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn meta(name: &str) -> CertMeta {
+    /// A stored certificate's metadata, for tests here and in other modules (`acme::ari`).
+    pub(crate) fn meta(name: &str) -> CertMeta {
         let t = time::macros::datetime!(2026-01-01 0:00 UTC);
         CertMeta {
             name: name.into(),

@@ -8,8 +8,8 @@ mod domain;
 mod export;
 mod issue;
 mod list;
-mod schedule;
 mod revoke;
+mod schedule;
 mod timer;
 
 use std::path::PathBuf;

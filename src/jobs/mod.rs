@@ -26,8 +26,8 @@ pub mod issue;
 pub mod logs;
 pub mod parent;
 pub mod propagation;
-pub mod server;
 mod runner;
+pub mod server;
 
 use std::time::Duration;
 

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // included by several test binaries, each using a part
 //! An HTTPS reverse proxy in front of Pebble that adds what Debian's Pebble 2.4.0 lacks (an
 //! ARI `renewalInfo` endpoint whose window the test sets) and the faults a real CA shows
 //! (rateLimited with Retry-After, slow answers, a closed port).

@@ -152,6 +152,23 @@ pub fn hook_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/challtest-hook.sh")
 }
 
+/// Every file below `dir` (not the directories), in no particular order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
 /// Wait for `cond` with a deadline; panics with `what` on timeout.
 pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -170,34 +187,46 @@ impl Workdir {
     pub fn enrol(mut self, pebble: &pebble::Pebble, hook: &Path) -> Self {
         self.env("CHALLTESTSRV", &pebble.challtestsrv)
             .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-        let run = self.run(&[
-            "account",
-            "add",
-            "pebble",
-            "--directory",
-            &pebble.directory,
-            "--email",
-            "ops@example.test",
-            "--agree-tos",
-        ]);
-        run.ok();
+        let run = self.add_pebble_account(&pebble.directory, &["--email", "ops@example.test"]);
         assert!(
             run.stdout().contains("Terms of service"),
             "{}",
             run.stdout()
         );
-        let hook = hook.to_str().unwrap();
-        self.run(&[
+        self.set_exec_solver(hook);
+        self
+    }
+
+    /// `account add pebble --directory DIRECTORY --agree-tos EXTRA…`, which must succeed.
+    /// `directory` is Pebble's, or a proxy's in front of it.
+    pub fn add_pebble_account(&self, directory: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "account",
+            "add",
+            "pebble",
+            "--directory",
+            directory,
+            "--agree-tos",
+        ];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
+        run.ok();
+        run
+    }
+
+    /// Map `example.test` to the exec solver running `hook`; must succeed.
+    pub fn set_exec_solver(&self, hook: &Path) -> Run {
+        let run = self.run(&[
             "domain",
             "set",
             "example.test",
             "--solver",
             "exec",
             "--command",
-            hook,
-        ])
-        .ok();
-        self
+            hook.to_str().unwrap(),
+        ]);
+        run.ok();
+        run
     }
 
     /// Run with Pebble's mock DNS as the resolver, in recursive mode (challtestsrv does not

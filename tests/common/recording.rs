@@ -24,25 +24,8 @@ pub fn recording_workdir(pebble: &Pebble, tag: &str, names: &[&str]) -> (Workdir
     );
     std::fs::write(&hook, script).unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        &pebble.directory,
-        "--agree-tos",
-    ])
-    .ok();
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        hook.to_str().unwrap(),
-    ])
-    .ok();
+    wd.add_pebble_account(&pebble.directory, &[]);
+    wd.set_exec_solver(&hook);
     let mut add = vec!["cert", "add", "web"];
     for name in names {
         add.extend(["--name", name]);

@@ -1,15 +1,18 @@
 //! The dashboard: certificates, most urgent first, and the solver domains.
 //!
 //! ```text
-//! ┌ certificates · / web ──────────────────────────────────────────────┐
-//! │  NAME       # FIRST NAME     NOT AFTER   DAYS            STATUS    │
-//! │▶ old        1 old.example    2025-05-28    -3 ░░░░░░░░░░ expired   │
-//! │  web        2 www.example    2025-08-30    90 ██████████ valid     │
-//! └────────────────────────────────────────────────────────────────────┘
-//! ┌ domains ───────────────────────────────────────────────────────────┐
-//! │  DOMAIN        SOLVER    TARGET            DELEGATION              │
-//! └────────────────────────────────────────────────────────────────────┘
+//! ┌ certificates · / web ─────────────────────────────────────────────────────────────┐
+//! │  NAME       # FIRST NAME     NOT AFTER   DAYS            RENEWS     STATUS        │
+//! │▶ old        1 old.example    2025-05-28    -3 ░░░░░░░░░░ now        expired       │
+//! │  web        2 www.example    2025-08-30    90 ██████████ 2025-07-31 valid         │
+//! └ old · due now: expired ───────────────────────────────────────────────────────────┘
+//! ┌ domains ──────────────────────────────────────────────────────────────────────────┐
+//! │  DOMAIN        SOLVER    TARGET            DELEGATION                             │
+//! └───────────────────────────────────────────────────────────────────────────────────┘
 //! ```
+//!
+//! RENEWS only shows from [`RENEWS_MIN_WIDTH`] columns; the selected certificate's renewal
+//! sentence is always in the pane's bottom border, so 80 columns still say when and why.
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -28,16 +31,56 @@ use crate::tui::views::widgets::{bar, fit, panel, status_style, urgency_style, y
 /// The command the empty state suggests besides the `a` key.
 pub const ADD_HINT: &str = "certpilot cert add NAME --name example.com";
 
-/// Column constraints: name, names count, first name, not after, days, bar, status.
-const WIDTHS: [Constraint; 7] = [
-    Constraint::Fill(2),
-    Constraint::Length(3),
-    Constraint::Fill(3),
-    Constraint::Length(10),
-    Constraint::Length(5),
-    Constraint::Length(BAR_WIDTH),
-    Constraint::Length(13),
-];
+/// The narrowest certificates pane that gets the RENEWS column: below it the name columns
+/// would shrink to a few characters (the bottom border still gives the date and why).
+pub const RENEWS_MIN_WIDTH: u16 = 100;
+
+/// Whether a certificates pane `pane_width` columns wide shows the RENEWS column.
+#[must_use]
+pub fn shows_renews(pane_width: u16) -> bool {
+    pane_width >= RENEWS_MIN_WIDTH
+}
+
+/// Column constraints: name, names count, first name, not after, days, bar, [renews,] status.
+fn widths(renews: bool) -> Vec<Constraint> {
+    let mut widths = vec![
+        Constraint::Fill(2),
+        Constraint::Length(3),
+        Constraint::Fill(3),
+        Constraint::Length(10),
+        Constraint::Length(5),
+        Constraint::Length(BAR_WIDTH),
+    ];
+    if renews {
+        widths.push(Constraint::Length(10));
+    }
+    widths.push(Constraint::Length(13));
+    widths
+}
+
+/// The widths of the name and first-name columns in a pane `pane_width` wide, resolved the
+/// way the table will (borders and the highlight column off), to cut long names with "…".
+fn name_widths(pane_width: u16, widths: &[Constraint]) -> (usize, usize) {
+    let row_width = pane_width.saturating_sub(2 + 2);
+    let columns = Layout::horizontal(widths)
+        .spacing(COLUMN_SPACING)
+        .split(Rect::new(0, 0, row_width, 1));
+    (usize::from(columns[0].width), usize::from(columns[2].width))
+}
+
+/// The bottom-border line of the certificates pane: the selected certificate's next renewal
+/// and why, cut to fit a pane `pane_width` wide (corners and padding take four columns).
+fn renewal_footer(row: &CertRow, pane_width: u16) -> Option<String> {
+    if row.renewal.is_empty() {
+        return None;
+    }
+    let text = format!("{} · {}", row.name, row.renewal);
+    Some(format!(
+        " {} ",
+        fit(&text, usize::from(pane_width.saturating_sub(4)))
+    ))
+}
+
 /// Marks the selected row; its column is always reserved so rows do not shift.
 const HIGHLIGHT_SYMBOL: &str = "▶ ";
 const COLUMN_SPACING: u16 = 1;
@@ -77,23 +120,29 @@ fn render_certificates(frame: &mut Frame, area: Rect, state: &State, theme: &The
         render_placeholder(frame, inner, state, theme);
         return;
     }
-    // Resolve the flexible column widths the way the table will, to cut long names with "…".
-    let inner = block.inner(area);
-    let columns_area = Rect::new(0, 0, inner.width.saturating_sub(2), 1);
-    let columns = Layout::horizontal(WIDTHS)
-        .spacing(COLUMN_SPACING)
-        .split(columns_area);
-    let fit_widths = (usize::from(columns[0].width), usize::from(columns[2].width));
-    let header = Row::new([
+    let renews = shows_renews(area.width);
+    let widths = widths(renews);
+    let fit_widths = name_widths(area.width, &widths);
+    let mut header = vec![
         Line::from("NAME"),
         Line::from("#").right_aligned(),
         Line::from("FIRST NAME"),
         Line::from("NOT AFTER"),
         Line::from("DAYS").right_aligned(),
         Line::default(),
-        Line::from("STATUS"),
-    ])
-    .style(theme.muted.add_modifier(Modifier::BOLD));
+    ];
+    if renews {
+        header.push(Line::from("RENEWS"));
+    }
+    header.push(Line::from("STATUS"));
+    let header = Row::new(header).style(theme.muted.add_modifier(Modifier::BOLD));
+    let block = match d
+        .selected_row()
+        .and_then(|row| renewal_footer(row, area.width))
+    {
+        Some(footer) => block.title_bottom(Line::styled(footer, theme.text)),
+        None => block,
+    };
     // Only the rows on screen are built: a frame costs the same with 10 or 10,000 rows.
     let height = usize::from(layout::table_body(area).height);
     let rows = d
@@ -101,8 +150,8 @@ fn render_certificates(frame: &mut Frame, area: Rect, state: &State, theme: &The
         .iter()
         .skip(d.offset)
         .take(height)
-        .map(|&i| table_row(&d.rows[i], fit_widths, state, theme));
-    let table = Table::new(rows, WIDTHS)
+        .map(|&i| table_row(&d.rows[i], fit_widths, renews, state, theme));
+    let table = Table::new(rows, widths)
         .header(header)
         .block(block)
         .style(theme.text)
@@ -118,6 +167,7 @@ fn render_certificates(frame: &mut Frame, area: Rect, state: &State, theme: &The
 fn table_row(
     row: &CertRow,
     (name_width, first_width): (usize, usize),
+    renews: bool,
     state: &State,
     theme: &Theme,
 ) -> Row<'static> {
@@ -136,15 +186,22 @@ fn table_row(
     } else {
         Span::styled(row.status.as_str(), status_style(row.status, theme))
     };
-    Row::new([
+    let mut cells = vec![
         Cell::from(fit(&row.name, name_width)),
         Cell::from(Line::from(row.names.len().to_string()).right_aligned()),
         Cell::from(Span::styled(fit(first, first_width), theme.record)),
         Cell::from(row.not_after.map_or_else(|| "—".to_owned(), ymd)),
         Cell::from(Line::from(days).right_aligned()),
         Cell::from(bar(row.days_left, urgency_style, theme)),
-        Cell::from(status),
-    ])
+    ];
+    if renews {
+        cells.push(Cell::from(match row.renew_at {
+            Some(at) => Span::raw(ymd(at)),
+            None => Span::styled("now", theme.error),
+        }));
+    }
+    cells.push(Cell::from(status));
+    Row::new(cells)
 }
 
 /// What the pane shows without rows: loading, the first load's error, no match, or how to
@@ -278,4 +335,55 @@ fn domain_row(row: &DomainRow, state: &State, theme: &Theme) -> Row<'static> {
         Cell::from(delegation),
         Cell::from(check),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::renewal::CertStatus;
+
+    #[test]
+    fn renews_shows_only_where_the_names_stay_readable() {
+        // (pane width, RENEWS shown, minimum name width, minimum first-name width)
+        let cases = [
+            (80, false, 11, 17),
+            (99, false, 18, 28),
+            (100, true, 15, 22),
+            (120, true, 23, 34),
+        ];
+        for (width, renews, name, first) in cases {
+            assert_eq!(shows_renews(width), renews, "{width}");
+            let (got_name, got_first) = name_widths(width, &widths(renews));
+            assert!(
+                got_name >= name && got_first >= first,
+                "{width}: {got_name}/{got_first}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_footer_names_the_certificate_and_fits_the_border() {
+        let mut row = CertRow {
+            name: "mail".into(),
+            names: vec!["mail.example.com".into()],
+            not_after: None,
+            days_left: Some(5),
+            status: CertStatus::Expiring,
+            issuer: None,
+            serial: None,
+            key_type: "ecdsa-p256".into(),
+            account: None,
+            renew_at: None,
+            renewal: String::new(),
+        };
+        assert_eq!(renewal_footer(&row, 80), None);
+        row.renewal = "due now: expires in 5 days (1/3 of lifetime left)".into();
+        assert_eq!(
+            renewal_footer(&row, 80).as_deref(),
+            Some(" mail · due now: expires in 5 days (1/3 of lifetime left) ")
+        );
+        let cut = renewal_footer(&row, 30).unwrap();
+        assert_eq!(cut, " mail · due now: expires i… ");
+        assert_eq!(cut.chars().count(), 30 - 2);
+    }
 }

@@ -8,6 +8,29 @@ use ratatui::Frame;
 use crate::tui::state::Popup;
 use crate::tui::theme::Theme;
 
+/// The usual popup width; prose wraps inside it.
+const WIDTH: u16 = 70;
+/// Columns a body line needs besides its text: two borders, a space before, one after.
+const FRAME: u16 = 4;
+
+/// How wide `popup` is in a terminal `area_width` wide: [`WIDTH`], except that the manual
+/// solver's records widen it so each zone-file line stays on one line (copied by hand, a
+/// wrapped line is easy to get wrong), never wider than the terminal.
+#[must_use]
+pub fn width(popup: &Popup, area_width: u16) -> u16 {
+    let want = match popup {
+        Popup::Records { lines, .. } => lines
+            .iter()
+            .map(|l| u16::try_from(l.chars().count()).unwrap_or(u16::MAX))
+            .max()
+            .unwrap_or(0)
+            .saturating_add(FRAME)
+            .max(WIDTH),
+        _ => WIDTH,
+    };
+    want.min(area_width).max(20.min(area_width))
+}
+
 /// Draw `popup` centred in `area`.
 pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
     let (title, title_style, body, footer) = match popup {
@@ -44,7 +67,7 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
             " Enter created · y copy · Esc cancel the order ".to_owned(),
         ),
     };
-    let width = area.width.clamp(20, 70);
+    let width = width(popup, area.width);
     let inner_width = usize::from(width.saturating_sub(4)).max(1);
     let wrapped: usize = body
         .lines()
@@ -73,4 +96,40 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobId;
+
+    fn records(lines: &[&str]) -> Popup {
+        Popup::Records {
+            cert: "web".into(),
+            job: JobId(1),
+            lines: lines.iter().map(|l| (*l).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn records_widen_the_popup_up_to_the_terminal() {
+        let long = "_acme-challenge.api.staging.example.net. 60 IN TXT \"Zx8Cv7Bn6Mq5Wl4Ek3Rj2Th1Yg0Uf9Id8Os7Pa6Sd5F\"";
+        let short = "_acme-challenge.a.test. 60 IN TXT \"x\"";
+        let error = Popup::Error {
+            title: "Saving failed".into(),
+            message: long.into(),
+        };
+        let cases = [
+            (records(&[short, long]), 120, 100),
+            (records(&[long]), 80, 80),
+            (records(&[short]), 120, WIDTH),
+            (records(&[]), 120, WIDTH),
+            (error.clone(), 120, WIDTH),
+            (error, 40, 40),
+        ];
+        for (popup, area, want) in cases {
+            assert_eq!(width(&popup, area), want, "{popup:?} in {area}");
+        }
+        assert_eq!(long.chars().count() + usize::from(FRAME), 100);
+    }
 }
