@@ -15,14 +15,15 @@ set -euo pipefail
 #   unbound            the recursive resolver Pebble validates through in the acme-dns
 #                      end-to-end test (it follows _acme-challenge CNAMEs)
 #   tmux               the real-terminal tests
+#   systemd            systemd-analyze verifies the timer units (no running systemd needed)
 #   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
-    knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux
+    knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
-    keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock
+    keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes

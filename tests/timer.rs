@@ -1,5 +1,6 @@
 //! `certpilot timer install|remove`: the printed units, installing where systemctl is missing
-//! (files written, exit 1 with the command to run), and removal.
+//! (files written, exit 1 with the command to run), removal, and systemd-analyze verifying the
+//! units.
 //!
 //! systemd is not running where these tests run (a container), so enabling the timer through a
 //! real systemctl is not tested; a fake systemctl would prove nothing about systemd.
@@ -189,4 +190,38 @@ fn a_zero_interval_is_a_usage_error() {
     run.expect_code(2);
     assert!(run.stderr().contains("--every"), "{}", run.stderr());
     assert!(!xdg.path().join("systemd").exists());
+}
+
+/// systemd's own parser (`systemd-analyze verify`, which needs no running systemd) accepts
+/// the units for a calendar schedule and for an interval that does not divide a day, and the
+/// service's ExecStart names an executable.
+#[test]
+fn systemd_analyze_verifies_the_written_units() {
+    if !common::require_tool("systemd-analyze") {
+        return;
+    }
+    let wd = Workdir::new("timer-verify");
+    for every in ["12", "36"] {
+        let xdg = tempfile::tempdir().unwrap();
+        timer(
+            &wd,
+            xdg.path(),
+            &["install", "--no-enable", "--every", every],
+        )
+        .ok();
+        let dir = unit_dir(xdg.path());
+        let out = std::process::Command::new("systemd-analyze")
+            .args(["verify", "certpilot-renew.service", "certpilot-renew.timer"])
+            .current_dir(&dir)
+            .output()
+            .expect("systemd-analyze");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "--every {every}: {said}");
+        // systemd-analyze exits 0 on some warnings; none may mention our units.
+        assert!(!said.contains("certpilot-renew"), "--every {every}: {said}");
+    }
 }
