@@ -132,30 +132,32 @@ fn assert_normal(name: &str) {
     }
 }
 
-/// Every non-trivial string value of a `password` key, at any depth.
+/// Every non-trivial string value of a `password` key, at any depth, unless the same text
+/// also stands elsewhere in the file (in a key or another value, which messages may quote).
 fn passwords_in(text: &str) -> Vec<String> {
-    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+    fn walk(value: &serde_json::Value, secret: &mut Vec<String>, public: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(map) => {
                 for (key, value) in map {
+                    public.push(key.clone());
                     match value {
-                        // Short values occur in any message by chance ("a", "1").
-                        serde_json::Value::String(s)
-                            if key.eq_ignore_ascii_case("password") && s.len() >= 8 =>
-                        {
-                            out.push(s.clone());
+                        serde_json::Value::String(s) if key.eq_ignore_ascii_case("password") => {
+                            secret.push(s.clone());
                         }
-                        other => walk(other, out),
+                        other => walk(other, secret, public),
                     }
                 }
             }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, secret, public)),
+            serde_json::Value::String(s) => public.push(s.clone()),
             _ => {}
         }
     }
-    let mut out = Vec::new();
+    let (mut secret, mut public) = (Vec::new(), Vec::new());
     if let Ok(value) = serde_json::from_str(text) {
-        walk(&value, &mut out);
+        walk(&value, &mut secret, &mut public);
     }
-    out
+    // Short values occur in any message by chance ("a", "1").
+    secret.retain(|s| s.len() >= 8 && !public.iter().any(|p| p.contains(s.as_str())));
+    secret
 }
