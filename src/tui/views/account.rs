@@ -13,13 +13,11 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::screens::account::{AccountWizard, Stage};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::views::editor::set_cursor;
 use crate::tui::views::form;
 use crate::tui::views::widgets::panel;
 
@@ -59,14 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, wizard: &AccountWizard, state: &Sta
     if let Some(error) = &wizard.error {
         lines.push(Line::styled(format!(" ✗ {error}"), theme.error));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.text)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
-    set_cursor(frame, inner, cursor);
+    form::draw(frame, (area, inner), Some(block), lines, cursor, theme);
 }
 
 fn stage_lines(wizard: &AccountWizard, state: &State, theme: &Theme) -> Vec<Line<'static>> {

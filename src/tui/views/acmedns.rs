@@ -22,7 +22,6 @@ use crate::tui::action::Action;
 use crate::tui::screens::acmedns::{AcmeDnsWizard, Stage, FORMS};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::views::editor::set_cursor;
 use crate::tui::views::widgets::panel;
 use crate::tui::views::{form, matrix};
 
@@ -40,24 +39,16 @@ pub fn render(frame: &mut Frame, area: Rect, wizard: &AcmeDnsWizard, state: &Sta
     let editing = wizard.stage == Stage::Edit;
     let (mut lines, cursor) = form::lines(&wizard.form, LABEL, editing, theme);
     lines.push(Line::default());
-    match (&wizard.stage, &wizard.error) {
-        (Stage::Working(_), _) => lines.push(Line::styled(
-            format!(" {} talking to the acme-dns server…", state.spinner_frame()),
-            theme.pending,
-        )),
-        (_, Some(error)) => lines.push(Line::styled(format!(" ✗ {error}"), theme.error)),
-        _ => lines.push(Line::styled(
-            " acme-dns updates one TXT record for you; you create one CNAME to it, once.",
-            theme.muted,
-        )),
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.text)
-            .wrap(Wrap { trim: false }),
-        inner,
-    );
-    set_cursor(frame, inner, cursor);
+    let spinner = state.spinner_frame();
+    let working = matches!(wizard.stage, Stage::Working(_))
+        .then_some((spinner, "talking to the acme-dns server…"));
+    lines.push(form::status_line(
+        working,
+        wizard.error.as_deref(),
+        " acme-dns updates one TXT record for you; you create one CNAME to it, once.",
+        theme,
+    ));
+    form::draw(frame, (inner, inner), None, lines, cursor, theme);
 }
 
 fn done_lines(wizard: &AcmeDnsWizard, state: &State, theme: &Theme) -> Vec<Line<'static>> {

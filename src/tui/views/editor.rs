@@ -14,7 +14,6 @@
 
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::screens::editor::CertEditor;
@@ -58,14 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, editor: &CertEditor, state: &State,
             theme.muted,
         )]));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.text)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
-    set_cursor(frame, inner, cursor);
+    form::draw(frame, (area, inner), Some(block), lines, cursor, theme);
 }
 
 /// Put the terminal cursor at a text field's cursor, when it is inside `inner`.

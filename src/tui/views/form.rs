@@ -1,9 +1,13 @@
 //! Drawing a [`Form`]: one line per field (label, value), an inline error or note under it.
 
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
 
 use crate::tui::form::{Field, Form, Input};
 use crate::tui::theme::Theme;
+use crate::tui::views::editor::set_cursor;
 
 /// The lines of `form` and, when a text field has the focus, where the cursor goes
 /// (line index, column). `active` is false while the form waits for a job.
@@ -86,4 +90,40 @@ fn value_spans(field: &Field, focused: bool, theme: &Theme) -> Vec<Span<'static>
         }
     }
     spans
+}
+
+/// Draw a form's lines wrapped in `area` (inside `block`, when given, whose inner area is
+/// `inner`) and put the terminal cursor where [`lines`] says.
+pub fn draw(
+    frame: &mut Frame,
+    (area, inner): (Rect, Rect),
+    block: Option<Block<'static>>,
+    lines: Vec<Line<'static>>,
+    cursor: Option<(usize, usize)>,
+    theme: &Theme,
+) {
+    let mut paragraph = Paragraph::new(lines)
+        .style(theme.text)
+        .wrap(Wrap { trim: false });
+    if let Some(block) = block {
+        paragraph = paragraph.block(block);
+    }
+    frame.render_widget(paragraph, area);
+    set_cursor(frame, inner, cursor);
+}
+
+/// The line under a form: what a running job does (with the spinner `frame`), else the
+/// last error, else a hint about the screen.
+#[must_use]
+pub fn status_line(
+    working: Option<(&str, &str)>,
+    error: Option<&str>,
+    hint: &'static str,
+    theme: &Theme,
+) -> Line<'static> {
+    match (working, error) {
+        (Some((spinner, what)), _) => Line::styled(format!(" {spinner} {what}"), theme.pending),
+        (None, Some(error)) => Line::styled(format!(" ✗ {error}"), theme.error),
+        (None, None) => Line::styled(hint, theme.muted),
+    }
 }

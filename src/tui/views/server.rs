@@ -22,7 +22,6 @@ use crate::tui::action::Action;
 use crate::tui::screens::server::{ServerPanel, Stage};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::views::editor::set_cursor;
 use crate::tui::views::widgets::panel;
 use crate::tui::views::{form, matrix};
 
@@ -43,29 +42,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let editing = server.stage == Stage::Edit;
     let (mut lines, cursor) = form::lines(&server.form, LABEL, editing, theme);
     lines.push(Line::default());
-    lines.push(match (&server.stage, &server.error) {
-        (Stage::Starting(_), _) => Line::styled(
-            format!(" {} starting the server…", state.spinner_frame()),
-            theme.pending,
-        ),
-        (Stage::Stopping(_), _) => Line::styled(
-            format!(" {} stopping the server…", state.spinner_frame()),
-            theme.pending,
-        ),
-        (_, Some(error)) => Line::styled(format!(" ✗ {error}"), theme.error),
-        _ => Line::styled(
-            " The server answers DNS for the challenge zone and the acme-dns API; you delegate \
-             the zone to it once.",
-            theme.muted,
-        ),
-    });
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.text)
-            .wrap(Wrap { trim: false }),
-        inner,
-    );
-    set_cursor(frame, inner, cursor);
+    let spinner = state.spinner_frame();
+    let working = match server.stage {
+        Stage::Starting(_) => Some((spinner, "starting the server…")),
+        Stage::Stopping(_) => Some((spinner, "stopping the server…")),
+        _ => None,
+    };
+    lines.push(form::status_line(
+        working,
+        server.error.as_deref(),
+        " The server answers DNS for the challenge zone and the acme-dns API; you delegate \
+         the zone to it once.",
+        theme,
+    ));
+    form::draw(frame, (inner, inner), None, lines, cursor, theme);
 }
 
 /// The rows: status, parent records with their checks, CNAMEs.
