@@ -45,14 +45,22 @@ type Case = (
 
 const PROBLEM: &str = "application/problem+json";
 
+/// Pebble, the proxy in front of it (no ARI), and a workdir trusting Pebble's TLS CA with
+/// the challtestsrv hook's environment.
+fn start(tag: &str) -> Option<(Pebble, CaProxy, Workdir)> {
+    let pebble = Pebble::start(PebbleOptions::default())?;
+    let proxy = CaProxy::start(&pebble.directory, &pebble.ca_bundle, false);
+    let mut wd = Workdir::new(tag);
+    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    Some((pebble, proxy, wd))
+}
+
 #[test]
 fn a_broken_directory_fails_account_registration_cleanly() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((_pebble, proxy, wd)) = start("ca-dir") else {
         return;
     };
-    let proxy = CaProxy::start(&pebble.directory, &pebble.ca_bundle, false);
-    let mut wd = Workdir::new("ca-dir");
-    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
     std::fs::write(
         wd.path().join("certpilot.toml"),
         "[settings]\nparallel = 2\n",
@@ -132,13 +140,9 @@ fn a_broken_directory_fails_account_registration_cleanly() {
 
 #[test]
 fn broken_order_answers_fail_issuance_cleanly_and_the_next_run_succeeds() {
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((pebble, proxy, wd)) = start("ca-order") else {
         return;
     };
-    let proxy = CaProxy::start(&pebble.directory, &pebble.ca_bundle, false);
-    let mut wd = Workdir::new("ca-order");
-    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
-        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
     wd.add_pebble_account(&proxy.directory, &[]).ok();
     wd.set_exec_solver(&hook_path()).ok();
     wd.run(&["cert", "add", "web", "--name", "web.example.test"])
