@@ -294,7 +294,9 @@ pub async fn after_issue(
     if let Some(command) = hook {
         let timeout = Duration::from_secs(config.settings.hook_timeout);
         let outcome = run_hook(&command, &hook_env(&meta, &files), timeout, name).await;
-        tracing::info!(cert = name, %command, outcome = %outcome, "deploy hook finished");
+        // The command line may carry credentials (tokens in URLs): only at debug.
+        tracing::debug!(cert = name, %command, "deploy hook command");
+        tracing::info!(cert = name, outcome = %outcome, "deploy hook finished");
         report.hook = Some(outcome);
     }
     report

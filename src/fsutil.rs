@@ -63,6 +63,23 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Mode) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// Run blocking file work (reads, [`write_atomic`]'s fsyncs) on tokio's blocking pool, so an
+/// async caller does not stall a worker thread that other jobs (parallel renewals, the TUI)
+/// share. `f` keeps its own error type: this only changes the thread it runs on.
+///
+/// # Panics
+/// Re-raises a panic of `f`, as calling it inline would; panics if the runtime shut down
+/// before `f` could run (nothing awaits the result then).
+pub async fn blocking_io<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("blocking file work did not run: {e}"),
+        },
+    }
+}
+
 fn write_then_rename(tmp: &Path, path: &Path, data: &[u8], mode: Mode) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);

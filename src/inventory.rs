@@ -65,9 +65,21 @@ pub fn stored_view<'a>(meta: &'a CertMeta, ari: Option<&ari::AriState>) -> Store
 pub fn next_renewal(
     paths: &Paths,
     config: &Config,
-    name: &str,
     cert: &CertConfig,
     meta: Option<&CertMeta>,
+    now: OffsetDateTime,
+) -> Decision {
+    let state =
+        meta.and_then(|m| ari::cached(&paths.state, m, config.account_for(cert), now).state());
+    next_renewal_with(config, cert, meta, state.as_ref(), now)
+}
+
+/// [`next_renewal`] with the ARI state already read (by [`ari::cached`]).
+pub fn next_renewal_with(
+    config: &Config,
+    cert: &CertConfig,
+    meta: Option<&CertMeta>,
+    ari: Option<&ari::AriState>,
     now: OffsetDateTime,
 ) -> Decision {
     let key_type = cert.key_type.to_string();
@@ -76,8 +88,7 @@ pub fn next_renewal(
         key_type: &key_type,
         renew_days: renew_days(config, cert),
     };
-    let state = meta.and_then(|_| ari::load(&paths.state, name));
-    let view = meta.map(|m| stored_view(m, state.as_ref()));
+    let view = meta.map(|m| stored_view(m, ari));
     renewal::next_renewal(&wanted, view.as_ref(), now)
 }
 
@@ -95,7 +106,7 @@ pub fn load(
         .map(|(name, cert)| {
             let meta = store.load_meta(name)?;
             let meta = meta.as_ref();
-            let decision = next_renewal(paths, config, name, cert, meta, now);
+            let decision = next_renewal(paths, config, cert, meta, now);
             Ok(CertRow {
                 name: name.clone(),
                 names: cert.names.clone(),

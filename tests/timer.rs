@@ -87,6 +87,10 @@ fn print_shows_both_units_and_writes_nothing() {
     let dir_arg = words.iter().position(|w| *w == "--dir").expect("--dir");
     assert_eq!(words[dir_arg + 1], wd.path().to_str().unwrap());
     assert_eq!(words[words.len() - 2..], ["renew", "--all"]);
+    assert!(
+        !words.contains(&"--ca-timeout"),
+        "the default is not repeated: {exec}"
+    );
     assert_eq!(value(service, "Type"), Some("oneshot"));
     // The keyring service name (not a secret) follows the run into the unit.
     assert_eq!(
@@ -103,6 +107,23 @@ fn print_shows_both_units_and_writes_nothing() {
         assert!(!text.contains("PRIVATE KEY") && !text.to_lowercase().contains("password"));
     }
     assert!(!xdg.path().join("systemd").exists(), "--print wrote files");
+
+    // A non-default CA timeout follows the run into the unit, like the other global options.
+    let run = crate::timer(
+        &wd,
+        xdg.path(),
+        &["install", "--print", "--every", "6", "--ca-timeout", "45"],
+    );
+    run.ok();
+    let units = crate::units(&run.stdout());
+    let exec = value(&units[0].1, "ExecStart").expect("ExecStart");
+    let words: Vec<&str> = exec.split(' ').collect();
+    let at = words
+        .iter()
+        .position(|w| *w == "--ca-timeout")
+        .unwrap_or_else(|| panic!("--ca-timeout missing: {exec}"));
+    assert_eq!(words[at + 1], "45", "{exec}");
+    assert_eq!(words[words.len() - 2..], ["renew", "--all"]);
 }
 
 #[test]

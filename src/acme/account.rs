@@ -159,18 +159,16 @@ pub async fn register(
     };
     // A nonce rejected three times in a row (instant-acme's own retries) is still only a
     // nonce problem: the registration was not processed, so asking again is safe.
-    let mut attempt = 0;
-    let (account, credentials) = loop {
-        attempt += 1;
-        match Account::builder_with_http(Box::new(http.clone()))
-            .create(&new, directory.to_owned(), eab_key.as_ref())
-            .await
-        {
-            Ok(created) => break created,
-            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            Err(e) => return Err(ca_error(&e)),
-        }
-    };
+    let (new, eab_key) = (&new, eab_key.as_ref());
+    let (account, credentials) = problem::retry_bad_nonce(move || {
+        Account::builder_with_http(Box::new(http.clone())).create(
+            new,
+            directory.to_owned(),
+            eab_key,
+        )
+    })
+    .await
+    .map_err(|e| ca_error(&e))?;
     let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
         name: String::new(),
         detail: e.to_string(),
@@ -271,15 +269,15 @@ where
 {
     // A rejected nonce means the CA did not process the request: the old key is still the
     // account's, and asking again (with another fresh key) is safe.
-    let mut attempt = 0;
-    let credentials = loop {
-        attempt += 1;
-        match account.update_key().await {
-            Ok(credentials) => break credentials,
-            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            Err(e) => return Err(ca_error(&e)),
-        }
-    };
+    // Each attempt works on a copy (cheap: an `Arc`); only an accepted one replaces `account`.
+    let current: &Account = account;
+    let (updated, credentials) = problem::retry_bad_nonce(move || {
+        let mut copy = current.clone();
+        async move { copy.update_key().await.map(|c| (copy, c)) }
+    })
+    .await
+    .map_err(|e| ca_error(&e))?;
+    *account = updated;
     let json = serde_json::to_string(&credentials).map_err(|e| AccountError::BadCredentials {
         name: name.to_owned(),
         detail: e.to_string(),

@@ -56,9 +56,12 @@ pub struct AriState {
 
 impl AriState {
     /// The window for the pure policy, if this state belongs to `meta`'s certificate.
+    ///
+    /// Only the serial decides: the window is the CA's advice about that certificate,
+    /// whichever account asked for it (see [`cached`]).
     #[must_use]
     pub fn window_for(&self, meta: &CertMeta) -> Option<AriWindow> {
-        (self.serial == meta.serial && self.account == meta.account).then_some(AriWindow {
+        (self.serial == meta.serial).then_some(AriWindow {
             start: self.start,
             end: self.end,
             chosen: self.chosen,
@@ -109,6 +112,60 @@ pub fn load(state_dir: &Path, name: &str) -> Option<AriState> {
     }
 }
 
+/// The stored state of `meta`'s certificate, as seen by the account the next request goes
+/// through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    /// Asked for by `account` and Retry-After has not passed: use it, ask nobody.
+    Fresh(AriState),
+    /// The certificate's window, but due to be asked again (Retry-After passed, or another
+    /// account asked): still the best fallback when asking fails, and what a screen shows.
+    Stale(AriState),
+    /// Nothing stored for this certificate (absent, unreadable, or an earlier serial's).
+    None,
+}
+
+impl Cached {
+    /// The stored window, fresh or stale.
+    #[must_use]
+    pub fn state(self) -> Option<AriState> {
+        match self {
+            Cached::Fresh(state) | Cached::Stale(state) => Some(state),
+            Cached::None => None,
+        }
+    }
+}
+
+/// What is stored for `meta`'s certificate, judged for `account` (the configured account,
+/// which the next ARI request and the renewal order use; `None` when none is configured)
+/// at `now`. Blocking (one small read): async callers wrap it in
+/// [`fsutil::blocking_io`].
+///
+/// Which account counts: a window is the CA's advice about one certificate, so it belongs to
+/// the stored certificate's serial, not to an account: after the configured account changes
+/// it is still that certificate's window, and it keeps steering the decision (the metadata's
+/// account, the one that ordered it, does not matter either). Retry-After, though, was the
+/// answer to whoever asked, at the CA that account talks to: a state another account asked
+/// for is stale, so the configured account asks again (if its CA does not know the
+/// certificate, the stale window stays the fallback). `renew` and [`refresh`] agree on
+/// this because both ask here.
+#[must_use]
+pub fn cached(
+    state_dir: &Path,
+    meta: &CertMeta,
+    account: Option<&str>,
+    now: OffsetDateTime,
+) -> Cached {
+    match load(state_dir, &meta.name) {
+        Some(state) if state.window_for(meta).is_none() => Cached::None,
+        Some(state) if account == Some(state.account.as_str()) && now < state.retry_after => {
+            Cached::Fresh(state)
+        }
+        Some(state) => Cached::Stale(state),
+        None => Cached::None,
+    }
+}
+
 /// Write the state atomically.
 pub fn save(state_dir: &Path, name: &str, state: &AriState) -> Result<(), AriError> {
     let path = state_path(state_dir, name);
@@ -131,17 +188,23 @@ pub fn cert_id(chain_pem: &str) -> Result<CertificateIdentifier<'static>, AriErr
 }
 
 /// The identifier to send as `replaces` when renewing `name` with `account`: only when
-/// the CA gave a window for the stored certificate (so it offers ARI and knows it).
-#[must_use]
-pub fn replaces(
+/// `account` ordered the stored certificate (a CA refuses to let another account replace
+/// it) and asked for its window (so its CA offers ARI and knows the certificate). Reads
+/// two files on the blocking pool.
+pub async fn replaces(
     store: &CertStore,
     state_dir: &Path,
     name: &str,
     account: &str,
 ) -> Option<CertificateIdentifier<'static>> {
-    let meta = store.load_meta(name).ok().flatten()?;
-    let state = load(state_dir, name)?;
-    if state.account != account || state.window_for(&meta).is_none() {
+    let (store, state_dir, name) = (store.clone(), state_dir.to_owned(), name.to_owned());
+    let (meta, state) = fsutil::blocking_io(move || {
+        let meta = store.load_meta(&name).ok().flatten()?;
+        let state = load(&state_dir, &name)?;
+        Some((meta, state))
+    })
+    .await?;
+    if meta.account != account || state.account != account || state.window_for(&meta).is_none() {
         return None;
     }
     let (aki, serial) = state.cert_id.split_once('.')?;
@@ -160,8 +223,8 @@ pub enum Freshness {
     Cached,
 }
 
-/// The window for a stored certificate: the stored state while Retry-After has not passed,
-/// else the CA's current answer (persisted). The chosen time is kept while the window is
+/// The window for a stored certificate: the stored state while it is [`Cached::Fresh`] for
+/// `account_name`, else the CA's current answer (persisted). The chosen time is kept while the window is
 /// unchanged; a new window gets a new uniformly random time in it.
 pub async fn refresh(
     account: &Account,
@@ -171,10 +234,13 @@ pub async fn refresh(
     chain_pem: &str,
     now: OffsetDateTime,
 ) -> Result<(AriState, Freshness), AriError> {
-    let previous = load(state_dir, &meta.name).filter(|s| s.window_for(meta).is_some());
-    if let Some(state) = previous.as_ref().filter(|s| now < s.retry_after) {
-        return Ok((state.clone(), Freshness::Cached));
-    }
+    let (dir, stored, name) = (state_dir.to_owned(), meta.clone(), account_name.to_owned());
+    let judged = fsutil::blocking_io(move || cached(&dir, &stored, Some(&name), now)).await;
+    let previous = match judged {
+        Cached::Fresh(state) => return Ok((state, Freshness::Cached)),
+        Cached::Stale(state) => Some(state),
+        Cached::None => None,
+    };
     let id = cert_id(chain_pem)?;
     let (info, retry_after) = account.renewal_info(&id).await.map_err(|e| match e {
         instant_acme::Error::Unsupported(_) => AriError::Unsupported,
@@ -196,7 +262,8 @@ pub async fn refresh(
         retry_after: now + wait,
         explanation_url: info.explanation_url,
     };
-    save(state_dir, &meta.name, &state)?;
+    let (dir, name, saved) = (state_dir.to_owned(), meta.name.clone(), state.clone());
+    fsutil::blocking_io(move || save(&dir, &name, &saved)).await?;
     Ok((state, Freshness::Fetched))
 }
 
@@ -248,14 +315,80 @@ mod tests {
             back.window_for(&renewed).is_none(),
             "a new serial ignores it"
         );
-        let moved = CertMeta {
+    }
+
+    #[test]
+    fn an_account_change_keeps_the_window_but_asks_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = datetime!(2026-02-01 5:00 UTC);
+        let after = datetime!(2026-02-01 7:00 UTC);
+        assert_eq!(cached(dir.path(), &meta(), Some("a"), before), Cached::None);
+        save(dir.path(), "web", &state()).unwrap();
+        assert_eq!(
+            cached(dir.path(), &meta(), Some("a"), before),
+            Cached::Fresh(state())
+        );
+        assert_eq!(
+            cached(dir.path(), &meta(), Some("a"), after),
+            Cached::Stale(state()),
+            "Retry-After passed"
+        );
+        // The configured account changed from "a" to "b": b's CA has not answered yet,
+        // but the window is still the stored certificate's (the fallback, and shown).
+        assert_eq!(
+            cached(dir.path(), &meta(), Some("b"), before),
+            Cached::Stale(state())
+        );
+        assert_eq!(
+            cached(dir.path(), &meta(), None, before),
+            Cached::Stale(state())
+        );
+        // Once "b" asked, its answer is fresh for "b" although "a" ordered the certificate.
+        let asked_by_b = AriState {
             account: "b".into(),
+            ..state()
+        };
+        save(dir.path(), "web", &asked_by_b).unwrap();
+        assert_eq!(
+            cached(dir.path(), &meta(), Some("b"), before),
+            Cached::Fresh(asked_by_b.clone())
+        );
+        assert!(asked_by_b.window_for(&meta()).is_some());
+        let renewed = CertMeta {
+            serial: "0b".into(),
             ..meta()
         };
-        assert!(
-            back.window_for(&moved).is_none(),
-            "another account ignores it"
+        assert_eq!(
+            cached(dir.path(), &renewed, Some("b"), before),
+            Cached::None
         );
+    }
+
+    #[tokio::test]
+    async fn replaces_only_for_the_account_that_ordered_and_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path().join("certificates"));
+        let meta = CertMeta {
+            account: "a".into(),
+            ..meta()
+        };
+        store.save_meta(&meta).unwrap();
+        let state_dir = dir.path().join("state");
+        assert!(replaces(&store, &state_dir, "web", "a").await.is_none());
+        save(&state_dir, "web", &state()).unwrap();
+        let id = replaces(&store, &state_dir, "web", "a").await.unwrap();
+        assert_eq!(id.to_string(), "aki.c2VyaWFs");
+        assert!(
+            replaces(&store, &state_dir, "web", "b").await.is_none(),
+            "b did not order it"
+        );
+        let asked_by_b = AriState {
+            account: "b".into(),
+            ..state()
+        };
+        save(&state_dir, "web", &asked_by_b).unwrap();
+        assert!(replaces(&store, &state_dir, "web", "a").await.is_none());
+        assert!(replaces(&store, &state_dir, "web", "b").await.is_none());
     }
 
     #[test]

@@ -108,9 +108,14 @@ fn note_retry_after(parts: &mut http::response::Parts, body: Bytes, now: OffsetD
 
 /// `Retry-After: 3600 s, until 2027-01-10 14:05:00 UTC` (seconds), or the HTTP date as sent.
 fn describe_retry_after(value: &str, now: OffsetDateTime) -> String {
-    match value.parse::<i64>() {
-        Ok(secs) => {
-            let until = (now + time::Duration::seconds(secs)).to_offset(time::UtcOffset::UTC);
+    // A CA may send any number; one beyond the calendar is shown as sent, not added.
+    let parsed = value.parse::<i64>().ok().and_then(|secs| {
+        now.checked_add(time::Duration::seconds(secs))
+            .map(|until| (secs, until))
+    });
+    match parsed {
+        Some((secs, until)) => {
+            let until = until.to_offset(time::UtcOffset::UTC);
             format!(
                 "Retry-After: {secs} s, until {} {:02}:{:02}:{:02} UTC",
                 until.date(),
@@ -119,7 +124,7 @@ fn describe_retry_after(value: &str, now: OffsetDateTime) -> String {
                 until.second()
             )
         }
-        Err(_) => format!("Retry-After: {value}"),
+        None => format!("Retry-After: {value}"),
     }
 }
 
@@ -137,6 +142,23 @@ mod tests {
     }
 
     const PROBLEM: &str = "application/problem+json";
+
+    #[test]
+    fn a_retry_after_beyond_the_calendar_is_shown_as_sent() {
+        let now = datetime!(2027-01-10 13:05 UTC);
+        for secs in [i64::MAX, i64::MAX - 1, i64::MIN, 1_000_000_000_000_000] {
+            let value = secs.to_string();
+            assert_eq!(
+                describe_retry_after(&value, now),
+                format!("Retry-After: {value}"),
+                "{secs}"
+            );
+        }
+        assert_eq!(
+            describe_retry_after("60", now),
+            "Retry-After: 60 s, until 2027-01-10 13:06:00 UTC"
+        );
+    }
 
     #[test]
     fn retry_after_is_added_to_problem_details_only() {

@@ -234,11 +234,17 @@ async fn new_order(
     mut journal: Journal,
 ) -> Result<(Order, Journal), IssueError> {
     let replaces =
-        super::ari::replaces(&ctx.store, &ctx.state_dir, &journal.cert, &journal.account);
+        super::ari::replaces(&ctx.store, &ctx.state_dir, &journal.cert, &journal.account).await;
     let order = order::create(account, &cert.names, replaces.as_ref()).await?;
     journal.order_url = Some(order.url().to_owned());
     journal.step = JournalStep::OrderCreated;
-    file.save(&mut journal)?;
+    let file = file.clone();
+    let (journal, saved) = crate::fsutil::blocking_io(move || {
+        let saved = file.save(&mut journal);
+        (journal, saved)
+    })
+    .await;
+    saved?;
     Ok((order, journal))
 }
 

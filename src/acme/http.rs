@@ -128,16 +128,14 @@ pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
     Ok(body)
 }
 
-/// `": <type>: <detail>"` when an error body is an RFC 7807 problem document (what the CA
-/// says is wrong), else nothing: an HTML error page is noise.
+/// `": <problem>"` rendered as everywhere else (type, detail, subproblems, hint) when an
+/// error body is an RFC 7807 problem document (what the CA says is wrong), else nothing:
+/// an HTML error page is noise.
 fn problem_detail(body: &[u8]) -> String {
-    let Ok(problem) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return String::new();
-    };
-    let text = |key: &str| problem.get(key).and_then(serde_json::Value::as_str);
-    match (text("type"), text("detail")) {
-        (Some(kind), Some(detail)) => format!(": {kind}: {detail}"),
-        (None, Some(detail)) => format!(": {detail}"),
+    match serde_json::from_slice::<instant_acme::Problem>(body) {
+        Ok(problem) if problem.r#type.is_some() || problem.detail.is_some() => {
+            format!(": {}", super::problem::render(&problem))
+        }
         _ => String::new(),
     }
 }
@@ -156,4 +154,33 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::problem_detail;
+
+    #[test]
+    fn problem_bodies_are_rendered_with_their_hint_and_other_bodies_dropped() {
+        let text = problem_detail(
+            br#"{"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many","status":429}"#,
+        );
+        assert!(
+            text.starts_with(": urn:ietf:params:acme:error:rateLimited (HTTP 429): too many"),
+            "{text}"
+        );
+        assert!(text.contains("hint: the CA's rate limit"), "{text}");
+        assert_eq!(
+            problem_detail(br#"{"detail":"no type"}"#),
+            ": (no type): no type"
+        );
+        for noise in [&b"<html>nginx</html>"[..], b"{}", b"{\"status\":500}", b""] {
+            assert_eq!(
+                problem_detail(noise),
+                "",
+                "{}",
+                String::from_utf8_lossy(noise)
+            );
+        }
+    }
 }

@@ -18,6 +18,7 @@ use crate::cert::inspect;
 use crate::cert::store::CertMeta;
 use crate::config::{CertConfig, KeyType};
 use crate::dns::expect;
+use crate::fsutil::blocking_io;
 use crate::secrets::SecretRef;
 use crate::solver::ChallengeRecord;
 
@@ -53,9 +54,19 @@ impl<'a> Run<'a> {
         journal::pause_point(&self.ctx.state_dir, at).await;
     }
 
-    fn save(&mut self, at: JournalStep) -> Result<(), IssueError> {
+    /// Record `at` in the journal: a temp file, fsync, rename and directory fsync, on the
+    /// blocking pool so parallel renewals and the TUI keep their workers.
+    async fn save(&mut self, at: JournalStep) -> Result<(), IssueError> {
         self.journal.step = self.journal.step.max(at);
-        Ok(self.file.save(&mut self.journal)?)
+        let file = self.file.clone();
+        let mut journal = self.journal.clone();
+        let (journal, saved) = blocking_io(move || {
+            let saved = file.save(&mut journal);
+            (journal, saved)
+        })
+        .await;
+        self.journal = journal;
+        Ok(saved?)
     }
 
     /// From a created (or resumed) order to stored certificate and key.
@@ -120,7 +131,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .flat_map(|(suffix, _, recs)| recs.iter().map(move |r| (suffix.as_str(), r))),
         );
-        self.save(JournalStep::Publishing)?;
+        self.save(JournalStep::Publishing).await?;
         challenges::publish(&grouped).await?;
         step(Step::RecordsPublished {
             records: records.to_vec(),
@@ -129,7 +140,7 @@ impl<'a> Run<'a> {
         wait_visible(self.ctx, records, step).await?;
         step(Step::RecordsVisible);
         order::answer_challenges(order).await?;
-        self.save(JournalStep::ChallengesAnswered)?;
+        self.save(JournalStep::ChallengesAnswered).await?;
         step(Step::ChallengesAnswered);
         self.pause("challenges-answered").await;
         order::wait_valid(order, self.ctx.ca_timeout).await
@@ -147,10 +158,10 @@ impl<'a> Run<'a> {
         let key_type = self.cert.key_type;
         let key = tokio::task::spawn_blocking(move || keys::generate(key_type))
             .await
-            .map_err(|e| IssueError::BadCertificate(e.to_string()))??;
+            .map_err(keys::KeyError::from)??;
         let id = keys::new_key_id();
         self.journal.new_key_id = Some(id.clone());
-        self.save(JournalStep::KeyPending)?;
+        self.save(JournalStep::KeyPending).await?;
         let keystore = self.ctx.keystore.clone();
         let what = SecretRef::CertKey {
             cert: self.name.to_owned(),
@@ -179,7 +190,7 @@ impl<'a> Run<'a> {
                 "the certificate is not for the key certpilot sent the CSR with".into(),
             ));
         }
-        self.save(JournalStep::Downloaded)?;
+        self.save(JournalStep::Downloaded).await?;
         Ok(chain)
     }
 
@@ -207,14 +218,23 @@ impl<'a> Run<'a> {
                 .unwrap_or_default(),
             revoked: None,
         };
-        self.ctx.store.save_chain(self.name, chain)?;
+        let (store, name, pem) = (
+            self.ctx.store.clone(),
+            self.name.to_owned(),
+            chain.to_owned(),
+        );
+        blocking_io(move || store.save_chain(&name, &pem)).await?;
         self.pause("chain-saved").await;
-        self.ctx.store.save_meta(&meta)?;
+        let (store, saved) = (self.ctx.store.clone(), meta.clone());
+        blocking_io(move || store.save_meta(&saved)).await?;
         self.pause("saved").await;
         // Only the previous key is left to drop; a failure here leaves the journal, and the
         // next run finishes the job.
         if recovery::abandon(self.ctx, &self.journal, Some(&meta.key_id)).await {
-            self.file.remove()?;
+            // The certificate is stored: a journal left behind is finished by the next run.
+            if let Err(e) = self.file.remove() {
+                tracing::warn!(cert = self.name, error = %e, "could not remove the journal");
+            }
         }
         Ok(meta)
     }

@@ -10,6 +10,13 @@ use crate::config::KeyType;
 #[error("{0}")]
 pub struct KeyError(String);
 
+/// The background task that generated the key failed (it panicked or was cancelled).
+impl From<tokio::task::JoinError> for KeyError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self(format!("the key generation task failed: {e}"))
+    }
+}
+
 /// Generate a key of `key_type`. RSA comes from the `rsa` crate because ring cannot generate
 /// RSA keys; rcgen then signs with it.
 pub fn generate(key_type: KeyType) -> Result<KeyPair, KeyError> {

@@ -18,9 +18,6 @@ use super::problem;
 use crate::domain::names;
 use crate::solver::ChallengeRecord;
 
-/// Attempts per step when the CA keeps rejecting nonces.
-const NONCE_ATTEMPTS: usize = 10;
-
 fn acme_err(during: &'static str, e: &Error) -> IssueError {
     IssueError::Acme {
         during,
@@ -30,7 +27,7 @@ fn acme_err(during: &'static str, e: &Error) -> IssueError {
 
 /// Decide whether to try a step again after `err` (attempt counts from 1).
 fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<(), IssueError> {
-    if problem::is_bad_nonce(err) && attempt < NONCE_ATTEMPTS {
+    if problem::is_bad_nonce(err) && attempt < problem::NONCE_ATTEMPTS {
         tracing::debug!(during, attempt, "badNonce, retrying");
         Ok(())
     } else {

@@ -58,6 +58,32 @@ pub fn is_bad_nonce(err: &Error) -> bool {
     matches!(err, Error::Api(p) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
 }
 
+/// Attempts per request when the CA keeps rejecting nonces (on top of instant-acme's own
+/// retries: a CA behind a load balancer, or Pebble's `PEBBLE_WFE_NONCEREJECT`, rejects many).
+pub const NONCE_ATTEMPTS: usize = 10;
+
+/// Run `request` until the CA accepts its nonce, at most [`NONCE_ATTEMPTS`] times. Safe for
+/// any request: one rejected for its nonce was not processed. Other errors return at once.
+///
+/// # Errors
+/// The request's own error, or the last `badNonce`.
+pub async fn retry_bad_nonce<T, F, Fut>(mut request: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match request().await {
+            Err(e) if is_bad_nonce(&e) && attempt < NONCE_ATTEMPTS => {
+                tracing::debug!(attempt, "badNonce, retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Any instant-acme error as text, problem documents rendered in full.
 pub fn describe(err: &Error) -> String {
     match err {
@@ -84,6 +110,50 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("hint: the CA will not issue"), "{text}");
+    }
+
+    fn problem(short: &str) -> Error {
+        Error::Api(Problem {
+            r#type: Some(format!("{PREFIX}{short}")),
+            detail: None,
+            status: Some(400),
+            subproblems: Vec::new(),
+        })
+    }
+
+    /// `failures` errors of kind `short` before success; returns (result, calls made).
+    async fn run(short: &str, failures: usize) -> (Result<usize, Error>, usize) {
+        let calls = std::cell::Cell::new(0);
+        let result = retry_bad_nonce(|| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n <= failures {
+                    Err(problem(short))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        (result, calls.get())
+    }
+
+    #[tokio::test]
+    async fn bad_nonces_are_retried_up_to_the_limit_and_nothing_else_is() {
+        let (result, calls) = run("badNonce", NONCE_ATTEMPTS - 1).await;
+        assert_eq!(result.unwrap(), NONCE_ATTEMPTS);
+        assert_eq!(calls, NONCE_ATTEMPTS);
+
+        let (result, calls) = run("badNonce", NONCE_ATTEMPTS).await;
+        assert!(is_bad_nonce(&result.unwrap_err()));
+        assert_eq!(calls, NONCE_ATTEMPTS);
+
+        let (result, calls) = run("malformed", 1).await;
+        assert!(
+            matches!(result, Err(Error::Api(p)) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:malformed"))
+        );
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -17,10 +17,11 @@ use rcgen::KeyPair;
 
 use super::challenges;
 use super::engine::{blocking, IssueContext, IssueError};
-use super::journal::{Journal, JournalFile};
+use super::journal::{Journal, JournalFile, JournalStep};
 use super::problem;
 use crate::cert::store::CertMeta;
 use crate::config::{CertConfig, KeyType};
+use crate::fsutil::blocking_io;
 use crate::secrets::SecretRef;
 
 /// How an issuance begins.
@@ -53,18 +54,22 @@ pub async fn recover(
     cert: &CertConfig,
 ) -> Result<Start, IssueError> {
     let file = JournalFile::new(&ctx.state_dir, name);
-    // An unreadable metadata file only costs the previous key id, never the issuance.
-    let current = ctx.store.load_meta(name).ok().flatten();
+    let (store, loading, owned) = (ctx.store.clone(), file.clone(), name.to_owned());
+    let (current, journal) = blocking_io(move || {
+        // An unreadable metadata file only costs the previous key id, never the issuance.
+        (store.load_meta(&owned).ok().flatten(), loading.load())
+    })
+    .await;
     let current_key = current.as_ref().map(|m| m.key_id.clone());
     let fresh = || Journal::start(name, account_name, &cert.names, current_key.clone());
-    let Some(journal) = file.load()? else {
+    let Some(journal) = journal? else {
         return Ok(Start::Fresh(fresh()));
     };
     tracing::warn!(cert = name, step = ?journal.step, order = ?journal.order_url,
         "found the journal of an interrupted issuance");
     if let Some(meta) = current.filter(|m| journal.completed(Some(&m.key_id))) {
         if abandon(ctx, &journal, Some(&meta.key_id)).await {
-            file.remove()?;
+            blocking_io(move || file.remove()).await?;
         }
         return Ok(Start::Done(meta));
     }
@@ -77,7 +82,7 @@ pub async fn recover(
         journal
     };
     if abandon(ctx, &journal, current_key.as_deref()).await {
-        file.remove()?;
+        blocking_io(move || file.remove()).await?;
     }
     Ok(Start::Fresh(fresh()))
 }
@@ -127,14 +132,7 @@ async fn try_resume(
 
 /// The order at `url`, retrying rejected nonces.
 async fn fetch_order(account: &Account, url: &str) -> Result<Order, instant_acme::Error> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match account.order(url.to_owned()).await {
-            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            other => return other,
-        }
-    }
+    problem::retry_bad_nonce(move || account.order(url.to_owned())).await
 }
 
 /// The journal's new key, when it made it into the keyring.
@@ -154,20 +152,54 @@ async fn journal_key(
     Ok(pem.map(|pem| (id, pem)))
 }
 
+/// What [`discard`] undid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Discarded {
+    /// Challenge records the journal listed (removed when `clean`).
+    pub records: usize,
+    /// Everything was undone and the journal is gone.
+    pub clean: bool,
+}
+
 /// After an issuance was stopped from outside (the TUI's cancel drops the engine): undo what
-/// its journal lists and remove the journal, so the next run starts clean. A journal that
-/// cannot be read or fully undone stays for the next run's [`recover`].
-pub async fn discard(ctx: &IssueContext, name: &str) {
+/// its journal lists and remove the journal, so the next run starts clean. A journal past the
+/// download is left alone, as after any failure there: the next run finishes that
+/// certificate instead of throwing it away. A journal that cannot be read or fully undone
+/// also stays for the next run's [`recover`].
+pub async fn discard(ctx: &IssueContext, name: &str) -> Discarded {
     let file = JournalFile::new(&ctx.state_dir, name);
-    let Ok(Some(journal)) = file.load() else {
-        return;
+    let journal = match file.load() {
+        Ok(Some(journal)) => journal,
+        Ok(None) => {
+            return Discarded {
+                records: 0,
+                clean: true,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(cert = name, error = %e, "could not read the journal");
+            return Discarded {
+                records: 0,
+                clean: false,
+            };
+        }
     };
+    let records = journal.records.len();
+    if journal.step >= JournalStep::Downloaded {
+        return Discarded {
+            records,
+            clean: false,
+        };
+    }
     let current = ctx.store.load_meta(name).ok().flatten().map(|m| m.key_id);
-    if abandon(ctx, &journal, current.as_deref()).await {
+    let mut clean = abandon(ctx, &journal, current.as_deref()).await;
+    if clean {
         if let Err(e) = file.remove() {
             tracing::warn!(cert = name, error = %e, "could not remove the journal");
+            clean = false;
         }
     }
+    Discarded { records, clean }
 }
 
 /// Undo what an issuance left behind that nothing refers to: its challenge records and the

@@ -123,6 +123,17 @@ pub enum StoreError {
         /// What serde said.
         detail: String,
     },
+    /// The chain file is unreadable, or its leaf is not the certificate the metadata
+    /// describes (a crash between [`CertStore::save_chain`] and [`CertStore::save_meta`]).
+    #[error(
+        "{path}: {detail}; the next `certpilot issue` or `renew` of this certificate repairs it"
+    )]
+    Mismatch {
+        /// The chain file.
+        path: PathBuf,
+        /// What does not fit.
+        detail: String,
+    },
 }
 
 /// The `certificates/` directory.
@@ -149,7 +160,7 @@ impl CertStore {
 
     /// Store a certificate. The chain is written first and the metadata last: the metadata
     /// is what names the key, so a crash in between leaves the previous metadata, which
-    /// `load` detects by comparing serials.
+    /// [`Self::load`] detects by comparing serials.
     pub fn save(&self, meta: &CertMeta, chain_pem: &str) -> Result<(), StoreError> {
         self.save_chain(&meta.name, chain_pem)?;
         self.save_meta(meta)
@@ -192,7 +203,9 @@ impl CertStore {
             })
     }
 
-    /// Read a certificate back; `None` when it was never issued.
+    /// Read a certificate back; `None` when it was never issued. The chain's leaf must be
+    /// the certificate the metadata describes (same serial): a chain without its metadata
+    /// would pair a new certificate with the old key.
     pub fn load(&self, name: &str) -> Result<Option<StoredCert>, StoreError> {
         let meta_path = self.meta_path(name);
         let Some(meta_text) = read_optional(&meta_path)? else {
@@ -207,6 +220,18 @@ impl CertStore {
             path: chain_path,
             source: io::Error::new(io::ErrorKind::NotFound, "metadata without certificate"),
         })?;
+        let mismatch = |detail: String| StoreError::Mismatch {
+            path: self.chain_path(name),
+            detail,
+        };
+        let leaf = crate::cert::inspect::inspect_chain_pem(&chain_pem)
+            .map_err(|e| mismatch(format!("the stored chain is unreadable: {e}")))?;
+        if leaf.serial != meta.serial {
+            return Err(mismatch(format!(
+                "the chain holds serial {} but the metadata describes serial {}",
+                leaf.serial, meta.serial
+            )));
+        }
         Ok(Some(StoredCert { meta, chain_pem }))
     }
 
@@ -261,16 +286,44 @@ pub(crate) mod tests {
         }
     }
 
+    /// A self-signed certificate with `serial` (hex `01` for `[1]`), as PEM.
+    fn chain(serial: u8) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["example.com".into()]).unwrap();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&[serial]));
+        params.self_signed(&key).unwrap().pem()
+    }
+
     #[test]
     fn save_then_load_round_trips_and_missing_is_none() {
         let dir = tempfile::tempdir().unwrap();
         let store = CertStore::new(dir.path());
         assert!(store.load("web").unwrap().is_none());
-        store.save(&meta("web"), "PEM").unwrap();
+        let pem = chain(1);
+        store.save(&meta("web"), &pem).unwrap();
         let back = store.load("web").unwrap().unwrap();
         assert_eq!(back.meta, meta("web"));
-        assert_eq!(back.chain_pem, "PEM");
+        assert_eq!(back.chain_pem, pem);
         assert!(dir.path().join("web/web.crt").exists());
+    }
+
+    #[test]
+    fn a_chain_saved_without_its_metadata_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        store.save(&meta("web"), &chain(1)).unwrap();
+        // The crash window: the new chain is in place, the metadata still the old one.
+        store.save_chain("web", &chain(2)).unwrap();
+        let err = store.load("web").unwrap_err().to_string();
+        assert!(
+            err.contains("web.crt") && err.contains("serial 02") && err.contains("serial 01"),
+            "{err}"
+        );
+        store.save_chain("web", "not PEM").unwrap();
+        let err = store.load("web").unwrap_err().to_string();
+        assert!(err.contains("unreadable"), "{err}");
+        // Only the metadata is needed for listings: it still loads.
+        assert_eq!(store.load_meta("web").unwrap().unwrap(), meta("web"));
     }
 
     #[test]

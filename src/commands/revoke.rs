@@ -57,6 +57,9 @@ pub(super) async fn run(env: &Env, name: &str, reason_arg: RevokeReasonArg, yes:
     // Not while an issuance of the same certificate replaces the files.
     let _lock = CertLock::try_acquire(&env.paths.state, name)
         .map_err(|e| Failure::Failed(e.to_string()))?;
+    // A renewal may have replaced the certificate while the question was open: what was
+    // confirmed is that serial, not whatever the name holds now.
+    unchanged_since_confirmed(&store, &stored)?;
     let account_name = stored.meta.account.clone();
     if !env.config.accounts.contains_key(&account_name) {
         return Err(Failure::Usage(format!(
@@ -73,7 +76,7 @@ pub(super) async fn run(env: &Env, name: &str, reason_arg: RevokeReasonArg, yes:
     let serial = stored.meta.serial.clone();
     match result {
         Ok(()) => {
-            record(&store, stored, reason_name)?;
+            record(&store, name, reason_name)?;
             println!("{name}: revoked (serial {serial}, reason {reason_name}); `certpilot renew` replaces it");
             if reason_arg == RevokeReasonArg::KeyCompromise {
                 println!("  renew now: the new certificate gets a new key, and the compromised key is deleted once it is replaced");
@@ -82,7 +85,7 @@ pub(super) async fn run(env: &Env, name: &str, reason_arg: RevokeReasonArg, yes:
         }
         Err(instant_acme::Error::Api(p)) if p.r#type.as_deref() == Some(ALREADY_REVOKED) => {
             if stored.meta.revoked.is_none() {
-                record(&store, stored, "unknown (revoked before)")?;
+                record(&store, name, "unknown (revoked before)")?;
             }
             Err(Failure::Failed(format!(
                 "{name}: the CA says serial {serial} is already revoked:\n  {}",
@@ -101,14 +104,7 @@ async fn send(
     account: &instant_acme::Account,
     request: &RevocationRequest<'_>,
 ) -> Result<(), instant_acme::Error> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match account.revoke(request).await {
-            Err(e) if problem::is_bad_nonce(&e) && attempt < 10 => continue,
-            other => return other,
-        }
-    }
+    problem::retry_bad_nonce(move || account.revoke(request)).await
 }
 
 /// The leaf certificate's DER (the first certificate of the stored chain).
@@ -152,16 +148,75 @@ fn confirm(stored: &StoredCert, reason: &str, yes: bool) -> Outcome {
     }
 }
 
-/// Remember the revocation in the metadata (atomically; the chain and key stay).
-fn record(store: &CertStore, stored: StoredCert, reason: &str) -> Outcome {
-    let mut meta = stored.meta;
+/// Refuse when the stored serial is no longer the one loaded (and confirmed) before the lock.
+fn unchanged_since_confirmed(store: &CertStore, stored: &StoredCert) -> Outcome {
+    let name = &stored.meta.name;
+    let current = store
+        .load_meta(name)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    match current {
+        Some(meta) if meta.serial == stored.meta.serial => Ok(()),
+        Some(meta) => Err(Failure::Failed(format!(
+            "{name}: not revoked: the certificate was replaced (serial {} is now {}) while waiting; run revoke again to revoke the new one",
+            stored.meta.serial, meta.serial
+        ))),
+        None => Err(Failure::Failed(format!(
+            "{name}: not revoked: the stored certificate disappeared while waiting"
+        ))),
+    }
+}
+
+/// Remember the revocation in the metadata as it is now (atomically; the chain and key
+/// stay), so that nothing written since it was first read is lost.
+fn record(store: &CertStore, name: &str, reason: &str) -> Outcome {
+    let fail = |e: &dyn std::fmt::Display| {
+        Failure::Failed(format!(
+            "revoked, but the metadata could not be updated: {e}"
+        ))
+    };
+    let mut meta = store
+        .load_meta(name)
+        .map_err(|e| fail(&e))?
+        .ok_or_else(|| fail(&"it is gone"))?;
     meta.revoked = Some(Revocation {
         at: OffsetDateTime::now_utc(),
         reason: reason.to_owned(),
     });
-    store.save_meta(&meta).map_err(|e| {
-        Failure::Failed(format!(
-            "revoked, but the metadata could not be updated: {e}"
-        ))
-    })
+    store.save_meta(&meta).map_err(|e| fail(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::store::tests::meta;
+
+    #[test]
+    fn a_renewal_while_confirming_is_refused_and_recording_keeps_fresh_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        store.save_meta(&meta("web")).unwrap();
+        let confirmed = StoredCert {
+            meta: meta("web"),
+            chain_pem: String::new(),
+        };
+        assert!(unchanged_since_confirmed(&store, &confirmed).is_ok());
+
+        // A renewal finished while the question was open.
+        let mut renewed = meta("web");
+        renewed.serial = "02".into();
+        renewed.key_id = "k2".into();
+        store.save_meta(&renewed).unwrap();
+        match unchanged_since_confirmed(&store, &confirmed) {
+            Err(Failure::Failed(msg)) => {
+                assert!(msg.contains("serial 01 is now 02"), "{msg}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+
+        // Recording works on the metadata as it is now: nothing of the renewal is lost.
+        record(&store, "web", "superseded").unwrap();
+        let now = store.load_meta("web").unwrap().unwrap();
+        assert_eq!((now.serial.as_str(), now.key_id.as_str()), ("02", "k2"));
+        assert_eq!(now.revoked.unwrap().reason, "superseded");
+    }
 }

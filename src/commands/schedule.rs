@@ -13,10 +13,11 @@ use time::OffsetDateTime;
 
 use super::issue::{account_name, load_account};
 use super::{Env, Failure};
-use crate::acme::ari::{self, AriError, AriState, Freshness};
+use crate::acme::ari::{self, AriError, AriState, Cached, Freshness};
 use crate::cert::store::{CertStore, StoredCert};
 use crate::cli::RenewArgs;
 use crate::domain::renewal::{self, Decision, Reason, Wanted};
+use crate::fsutil;
 use crate::inventory;
 
 /// Accounts loaded while planning, by name (an error is kept so that one unreachable CA
@@ -140,16 +141,20 @@ async fn fetch_windows(
         let (Some(stored), Some(account)) = (&c.stored, &c.account) else {
             continue;
         };
-        let kept = ari::load(&env.paths.state, &c.name)
-            .filter(|s| s.account == *account && s.window_for(&stored.meta).is_some());
-        match kept {
-            Some(state) if now < state.retry_after => c.ari = Some(state),
-            other => {
-                if let Some(state) = other {
-                    stale.insert(i, state);
-                }
+        // The same judgement `ari::refresh` makes (see `ari::cached` for which account
+        // counts): fresh means nothing is sent for this certificate.
+        let (dir, meta, asking) = (
+            env.paths.state.clone(),
+            stored.meta.clone(),
+            account.clone(),
+        );
+        match fsutil::blocking_io(move || ari::cached(&dir, &meta, Some(&asking), now)).await {
+            Cached::Fresh(state) => c.ari = Some(state),
+            Cached::Stale(state) => {
+                stale.insert(i, state);
                 fetch.push(i);
             }
+            Cached::None => fetch.push(i),
         }
     }
     for &i in &fetch {

@@ -251,6 +251,9 @@ fn exec_start(exe: &Path, global: &GlobalArgs) -> String {
     if let Some(secs) = global.propagation_timeout {
         args.extend(["--propagation-timeout".to_owned(), secs.to_string()]);
     }
+    if global.ca_timeout != crate::acme::ca_client::DEFAULT_TIMEOUT.as_secs() {
+        args.extend(["--ca-timeout".to_owned(), global.ca_timeout.to_string()]);
+    }
     args.extend(["renew".to_owned(), "--all".to_owned()]);
     args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
 }

@@ -108,6 +108,13 @@ impl Context {
         })
     }
 
+    /// `--ca-timeout`: how long one request to the CA may take (also bounds waiting for
+    /// validation and issuance), as for the headless commands.
+    #[must_use]
+    pub fn ca_timeout(&self) -> Duration {
+        Duration::from_secs(self.global.ca_timeout)
+    }
+
     /// `--propagation MODE` as given, if any.
     #[must_use]
     pub fn propagation_mode(&self) -> Option<&str> {
@@ -124,4 +131,29 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, f))
         .await
         .unwrap_or_else(|e| Err(format!("background task failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn context(args: &[&str]) -> Context {
+        let global = Cli::parse_from(args).global;
+        Context::new(Paths::working_dir(Path::new("/nonexistent")), global)
+    }
+
+    #[test]
+    fn ca_timeout_is_the_command_lines_or_the_default() {
+        assert_eq!(
+            context(&["certpilot"]).ca_timeout(),
+            crate::acme::ca_client::DEFAULT_TIMEOUT
+        );
+        assert_eq!(
+            context(&["certpilot", "--ca-timeout", "7"]).ca_timeout(),
+            Duration::from_secs(7)
+        );
+    }
 }

@@ -144,20 +144,20 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
     let store = CertStore::new(&ctx.paths.certificates);
     let stored = store.load(name).map_err(|e| e.to_string())?;
     let key_type = cert.key_type.to_string();
+    let account = config.account_for(cert);
+    // Read once: the window shown is the one the decision used. Fresh or stale alike: it is
+    // the stored certificate's window either way (see `ari::cached`).
+    let state = stored
+        .as_ref()
+        .and_then(|s| ari::cached(&ctx.paths.state, &s.meta, account, now).state());
     // One policy for `list`, `renew` and this screen: the ARI window when the CA gave one.
-    let decision = inventory::next_renewal(
-        &ctx.paths,
-        &config,
-        name,
-        cert,
-        stored.as_ref().map(|s| &s.meta),
-        now,
-    );
+    let meta = stored.as_ref().map(|s| &s.meta);
+    let decision = inventory::next_renewal_with(&config, cert, meta, state.as_ref(), now);
     let renewal_due = matches!(decision, Decision::Renew(_));
     let renewal = decision.to_string();
-    let ari = stored.as_ref().and_then(|s| {
-        ari::load(&ctx.paths.state, name).and_then(|state| state.window_for(&s.meta))
-    });
+    let ari = meta
+        .zip(state)
+        .and_then(|(meta, state)| state.window_for(meta));
     let issued = match &stored {
         Some(stored) => Some(issued(&stored.meta, &stored.chain_pem, name)?),
         None => None,
@@ -166,7 +166,7 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
         name: name.to_owned(),
         names: cert.names.clone(),
         key_type: key_type.clone(),
-        account: config.account_for(cert).map(str::to_owned),
+        account: account.map(str::to_owned),
         status: decision.status(),
         days_left: stored
             .as_ref()
@@ -241,7 +241,10 @@ mod tests {
         )
         .unwrap();
         let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["web.example.test".to_owned()]).unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(vec!["web.example.test".to_owned()]).unwrap();
+        // The store refuses a chain whose serial is not the metadata's.
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x0a, 0x1b]));
         let pem = params.self_signed(&key).unwrap().pem();
         let issued = datetime!(2025-05-01 00:00 UTC);
         let meta = CertMeta {
@@ -290,6 +293,18 @@ mod tests {
             "renew at 2025-07-02 09:12 UTC \
              (ARI window 2025-07-01 00:00 UTC..2025-07-03 00:00 UTC)"
         );
+    }
+
+    #[test]
+    fn a_window_another_account_asked_for_still_decides() {
+        let now = datetime!(2025-06-01 00:00 UTC);
+        let (_dir, ctx) = workdir("0a1b");
+        let mut state = ari::load(&ctx.paths.state, "web").unwrap();
+        state.account = "previous-account".into();
+        ari::save(&ctx.paths.state, "web", &state).unwrap();
+        let detail = detail(&ctx, "web", now).unwrap();
+        assert_eq!(detail.ari.map(|w| w.chosen), Some(state.chosen));
+        assert!(detail.renewal.contains("ARI window"), "{}", detail.renewal);
     }
 
     #[test]

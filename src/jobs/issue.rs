@@ -7,7 +7,6 @@
 //! drops the engine and removes them through the same solvers; after validation the engine
 //! has already removed them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +17,10 @@ use super::context::blocking;
 use super::{Context, Event};
 use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
 use crate::cert::store::CertStore;
-use crate::config::{Config, DomainConfig};
+use crate::config::Config;
 use crate::dns::{Mode, Waiter};
-use crate::domain::names;
 use crate::lock::CertLock;
-use crate::secrets::Keystore;
-use crate::solver::{self, manual, ChallengeRecord, SolverDeps, SolverError};
-
-/// How long the CA may take to validate and issue (as the CLI).
-const CA_TIMEOUT: Duration = Duration::from_secs(180);
+use crate::solver::{manual, ChallengeRecord, SolverError};
 
 /// A successful issuance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +34,8 @@ pub struct Issued {
     /// What the deploy step did, as `; …` for the end of the result line (empty when no
     /// export target or deploy hook is configured). A failed hook does not undo the issuance.
     pub deploy: String,
+    /// The export or the deploy hook failed.
+    pub deploy_failed: bool,
 }
 
 /// A failed or cancelled issuance.
@@ -70,9 +66,10 @@ enum Phase {
     Start,
     /// The solvers are publishing: wait for them before stopping.
     Publishing,
-    /// These records are published and not yet removed.
-    Published(Vec<ChallengeRecord>),
-    /// The engine removed the records itself.
+    /// Records are published and not yet removed (the journal lists them).
+    Published,
+    /// The CA validated: the engine removes the records and finishes on its own (a cancel
+    /// now would throw away a certificate the CA is issuing).
     Clean,
 }
 
@@ -115,6 +112,7 @@ pub async fn run(
                 not_after: outcome.meta.not_after,
                 elapsed: outcome.elapsed,
                 deploy: deployed.summary_suffix(),
+                deploy_failed: deployed.failure().is_some(),
             })
         }
         // The operator declined the manual records: the engine has removed what it published.
@@ -125,13 +123,12 @@ pub async fn run(
             })
         }
         Ended::Finished(Err(e)) => Err(failure(&e)),
-        Ended::Cancelled(phase) => {
-            // Manual solvers built for the cleanup must not print over the screen either.
-            let cleanup = cancelled(&config, &issue_ctx.keystore, phase);
-            let failure = manual::confirming(Arc::clone(&confirm), cleanup).await;
-            // The engine's journal lists the key it may have stored: drop both.
-            manual::confirming(confirm, acme::recovery::discard(&issue_ctx, &cert)).await;
-            Err(failure)
+        Ended::Cancelled => {
+            // The engine's journal lists what it published (and any key it stored): undo
+            // that through the same solvers. Manual solvers must not print over the screen.
+            let discarded =
+                manual::confirming(confirm, acme::recovery::discard(&issue_ctx, &cert)).await;
+            Err(cancelled(&discarded))
         }
     }
 }
@@ -153,14 +150,16 @@ fn operator(
 ) -> manual::Confirm {
     let answers = Arc::new(tokio::sync::Mutex::new(answers));
     Arc::new(move |records| {
-        let sent = asks.send(records).is_ok();
+        let asks = asks.clone();
         let answers = Arc::clone(&answers);
         let mut cancel = cancel.clone();
         Box::pin(async move {
-            if !sent {
+            // One question at a time: the engine publishes every solver's group at once, so
+            // with two manual domains the second popup must wait until the first is answered.
+            let mut answers = answers.lock().await;
+            if asks.send(records).is_err() {
                 return false;
             }
-            let mut answers = answers.lock().await;
             tokio::select! {
                 answer = answers.recv() => answer.unwrap_or(false),
                 _ = cancel.wait_for(|c| *c) => false,
@@ -211,7 +210,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
     })?;
     let client = http::client(ctx.ca_bundle_for(&config, &account_name).as_deref())
         .map_err(|e| IssueFailure::new(e.to_string()))?;
-    let account = account::restore(&client, &account_name, &creds)
+    let account = account::restore_with_timeout(&client, ctx.ca_timeout(), &account_name, &creds)
         .await
         .map_err(|e| IssueFailure::new(e.to_string()))?;
     // The `--propagation` mode, as the CLI reads it (authoritative unless told).
@@ -228,7 +227,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
         store: CertStore::new(&ctx.paths.certificates),
         checker,
         propagation_timeout: ctx.propagation_timeout(&config),
-        ca_timeout: CA_TIMEOUT,
+        ca_timeout: ctx.ca_timeout(),
         state_dir: ctx.paths.state.clone(),
     };
     Ok((config, lock, issue_ctx, account, account_name))
@@ -236,7 +235,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
 
 enum Ended<T> {
     Finished(T),
-    Cancelled(Phase),
+    Cancelled,
 }
 
 /// Poll the engine, forward its steps, and stop at a safe point once cancelled.
@@ -259,8 +258,8 @@ where
             Some(progress) = steps.recv() => {
                 phase = advance(phase, &progress.step);
                 reply(Event::IssueProgress { step: progress.step, elapsed: progress.elapsed });
-                if cancelling && phase != Phase::Publishing {
-                    return Ended::Cancelled(phase);
+                if cancelling && phase.can_stop() {
+                    return Ended::Cancelled;
                 }
             }
             Some(records) = asks.recv() => reply(Event::RecordsToCreate(records)),
@@ -274,65 +273,47 @@ where
             _ = cancel.changed(), if !cancelling => {
                 cancelling = true;
                 tracing::info!(phase = ?phase, "issuance cancel requested");
-                if phase != Phase::Publishing {
-                    return Ended::Cancelled(phase);
+                if phase.can_stop() {
+                    return Ended::Cancelled;
                 }
             }
         }
     }
 }
 
+impl Phase {
+    /// Whether dropping the engine now is safe: not while solvers publish (their values
+    /// would be unknown) and not once the CA validated (the certificate is being issued).
+    fn can_stop(&self) -> bool {
+        matches!(self, Phase::Start | Phase::Published)
+    }
+}
+
 fn advance(phase: Phase, step: &Step) -> Phase {
     match step {
         Step::OrderCreated { .. } => Phase::Publishing,
-        Step::RecordsPublished { records } => Phase::Published(records.clone()),
+        Step::RecordsPublished { .. } => Phase::Published,
         Step::Validated | Step::Finalized | Step::Stored { .. } => Phase::Clean,
         _ => phase,
     }
 }
 
-/// Remove what a cancelled issuance published, through the solvers that published it.
-async fn cancelled(config: &Config, keystore: &Keystore, phase: Phase) -> IssueFailure {
-    let Phase::Published(records) = phase else {
-        return IssueFailure {
-            cancelled: true,
-            ..IssueFailure::new("cancelled; no challenge records were left behind")
-        };
-    };
-    let mut by_domain: BTreeMap<String, (DomainConfig, Vec<ChallengeRecord>)> = BTreeMap::new();
-    for record in records {
-        if let Some((suffix, cfg)) = config.solver_for(names::base_domain(&record.identifier)) {
-            let entry = by_domain
-                .entry(suffix.to_owned())
-                .or_insert_with(|| (cfg.clone(), Vec::new()));
-            entry.1.push(record);
+/// What the operator is told after a cancel, from what undoing the journal did.
+fn cancelled(discarded: &acme::recovery::Discarded) -> IssueFailure {
+    let message = match discarded {
+        acme::recovery::Discarded {
+            records: 0,
+            clean: true,
+        } => "cancelled; no challenge records were left behind".to_owned(),
+        acme::recovery::Discarded {
+            records,
+            clean: true,
+        } => {
+            format!("cancelled; {records} challenge record(s) removed")
         }
-    }
-    let mut problems = Vec::new();
-    let mut removed = 0;
-    for (domain, (cfg, records)) in &by_domain {
-        let deps = SolverDeps {
-            config,
-            domain,
-            hook_timeout: Duration::from_secs(config.settings.hook_timeout),
-            keystore,
-        };
-        let result = match solver::from_config(cfg, &deps) {
-            Ok(solver) => solver.cleanup(records).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => removed += records.len(),
-            Err(e) => problems.push(format!("{domain}: {e}")),
-        }
-    }
-    let message = if problems.is_empty() {
-        format!("cancelled; {removed} challenge record(s) removed")
-    } else {
-        format!(
-            "cancelled, but removing the challenge records failed:\n{}",
-            problems.join("\n")
-        )
+        acme::recovery::Discarded { clean: false, .. } => "cancelled, but removing the challenge \
+            records failed (see the log); the next run tries again"
+            .to_owned(),
     };
     IssueFailure {
         cancelled: true,
@@ -394,7 +375,9 @@ mod tests {
         std::future::pending::<()>().await;
     }
 
-    async fn cancelled_after(steps: Vec<Step>, cancel_at: Duration) -> (Phase, usize) {
+    /// Cancel at `cancel_at`; how many events were forwarded when the job stopped, or `None`
+    /// when it did not stop (the fake engine never ends, so the test gives up after 1 s).
+    async fn cancelled_after(steps: Vec<Step>, cancel_at: Duration) -> Option<usize> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let seen = Mutex::new(0);
@@ -407,14 +390,15 @@ mod tests {
         };
         let (_ask_tx, mut asks) = mpsc::unbounded_channel();
         let ended = tokio::select! {
-            ended = drive(fake, &mut rx, &mut asks, &reply, cancel_rx) => ended,
+            ended = drive(fake, &mut rx, &mut asks, &reply, cancel_rx) => Some(ended),
             () = cancel => unreachable!(),
+            () = tokio::time::sleep(Duration::from_secs(1)) => None,
         };
-        let Ended::Cancelled(phase) = ended else {
-            panic!("the fake engine never finishes")
-        };
-        let count = *seen.lock().unwrap();
-        (phase, count)
+        match ended {
+            Some(Ended::Cancelled) => Some(*seen.lock().unwrap()),
+            Some(Ended::Finished(())) => panic!("the fake engine never finishes"),
+            None => None,
+        }
     }
 
     #[tokio::test]
@@ -426,8 +410,10 @@ mod tests {
                 pending: 1,
             },
         ];
-        let (phase, seen) = cancelled_after(steps, Duration::from_millis(75)).await;
-        assert_eq!((phase, seen), (Phase::Start, 1));
+        assert_eq!(
+            cancelled_after(steps, Duration::from_millis(75)).await,
+            Some(1)
+        );
     }
 
     #[tokio::test]
@@ -444,12 +430,14 @@ mod tests {
             Step::RecordsVisible,
         ];
         // Cancelled between OrderCreated (100 ms) and RecordsPublished (150 ms).
-        let (phase, seen) = cancelled_after(steps, Duration::from_millis(120)).await;
-        assert_eq!((phase, seen), (Phase::Published(vec![record()]), 3));
+        assert_eq!(
+            cancelled_after(steps, Duration::from_millis(120)).await,
+            Some(3)
+        );
     }
 
     #[tokio::test]
-    async fn cancel_after_validation_has_nothing_to_remove() {
+    async fn cancel_after_validation_lets_the_certificate_finish() {
         let steps = vec![
             Step::OrderCreated {
                 url: "u".into(),
@@ -460,8 +448,42 @@ mod tests {
             },
             Step::Validated,
         ];
-        let (phase, _) = cancelled_after(steps, Duration::from_millis(175)).await;
-        assert_eq!(phase, Phase::Clean);
+        assert_eq!(
+            cancelled_after(steps, Duration::from_millis(175)).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn two_manual_groups_are_asked_one_after_the_other() {
+        let (ask_tx, mut asks) = mpsc::unbounded_channel();
+        let (answer_tx, answers) = mpsc::unbounded_channel();
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let confirm = operator(ask_tx, answers, cancel);
+        let first = tokio::spawn(confirm(vec![record()]));
+        let second = tokio::spawn(confirm(vec![record(), record()]));
+        let shown = asks.recv().await.unwrap();
+        // The other group waits for the first answer instead of replacing the popup.
+        let early = tokio::time::timeout(Duration::from_millis(100), asks.recv()).await;
+        assert!(
+            early.is_err(),
+            "a second popup came before the first was answered"
+        );
+        answer_tx.send(true).unwrap();
+        let next = asks.recv().await.unwrap();
+        assert_ne!(shown.len(), next.len(), "each group was shown once");
+        answer_tx.send(false).unwrap();
+        let results = [first.await.unwrap(), second.await.unwrap()];
+        // The group shown first got the first answer.
+        let first_shown_was_first = shown.len() == 1;
+        assert_eq!(
+            results,
+            if first_shown_was_first {
+                [true, false]
+            } else {
+                [false, true]
+            }
+        );
     }
 
     #[test]

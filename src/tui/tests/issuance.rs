@@ -105,6 +105,7 @@ fn finish_successfully(state: &mut State, id: JobId) {
         not_after: datetime!(2030-01-01 00:00 UTC),
         elapsed: Duration::from_secs(4),
         deploy: String::new(),
+        deploy_failed: false,
     };
     let effects = update(state, reply(id, Event::IssueFinished(Ok(issued.clone()))));
     assert_eq!(started(&effects).1, Job::LoadInventory);

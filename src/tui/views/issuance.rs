@@ -162,7 +162,7 @@ fn outcome(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'stati
                     ymd(issued.not_after),
                     issued.deploy
                 ),
-                if issued.deploy.contains("failed") {
+                if issued.deploy_failed {
                     theme.warn
                 } else {
                     theme.ok
