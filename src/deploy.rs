@@ -302,6 +302,57 @@ pub async fn after_issue(
     report
 }
 
+/// `state/deploy-pending/<name>`: the last deploy of `name` failed after its certificate was
+/// stored. The certificate is not due again for weeks, so without this marker nothing would
+/// retry the deploy; `renew` does.
+fn pending_marker(state_dir: &Path, name: &str) -> PathBuf {
+    state_dir.join("deploy-pending").join(name)
+}
+
+/// [`after_issue`], remembering a failure (and forgetting it after a success) so that the
+/// next `renew` runs a failed deploy again.
+pub async fn deploy(
+    state_dir: &Path,
+    config: &Config,
+    store: &CertStore,
+    keystore: &Keystore,
+    name: &str,
+) -> DeployReport {
+    let report = after_issue(config, store, keystore, name).await;
+    let marker = pending_marker(state_dir, name);
+    let failed = report.failure().is_some();
+    let noted = fsutil::blocking_io(move || {
+        if failed {
+            fsutil::write_atomic(&marker, b"", Mode::Private)
+        } else {
+            match std::fs::remove_file(&marker) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
+    })
+    .await;
+    if let Err(e) = noted {
+        tracing::warn!(cert = name, error = %e, "could not record the deploy's outcome");
+    }
+    report
+}
+
+/// Certificates whose last deploy failed, to run again.
+#[must_use]
+pub fn pending(state_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("deploy-pending")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -284,6 +284,48 @@ fn failing_hook_fails_the_run_but_keeps_the_new_certificate() {
     let rows: serde_json::Value = serde_json::from_str(&listed.stdout()).unwrap();
     assert_eq!(rows[0]["serial"], second["serial"]);
     assert_eq!(rows[0]["status"], "valid");
+
+    // The web server is fixed: the next timer run retries the failed deploy although the
+    // certificate is not due, and then forgets it.
+    wd.run(&[
+        "cert",
+        "add",
+        "web",
+        "--name",
+        "www.example.test",
+        "--deploy-hook",
+        &hook_command(&out, "ok"),
+        "--replace",
+    ])
+    .ok();
+    let retried = wd.run_dns(&pebble, &["renew", "--all"]);
+    retried.ok();
+    assert!(
+        retried
+            .stdout()
+            .contains("web: deploy retried; deploy hook ran"),
+        "{}",
+        retried.stdout()
+    );
+    assert_eq!(runs(&out), 3);
+    assert_eq!(
+        recorded(&out)["CERTPILOT_SERIAL"],
+        second["serial"].as_str().unwrap(),
+        "the retry deployed the stored certificate"
+    );
+    assert_eq!(
+        meta(&wd, "web")["serial"],
+        second["serial"],
+        "nothing was reissued"
+    );
+    let quiet = wd.run_dns(&pebble, &["renew", "--all"]);
+    quiet.ok();
+    assert!(
+        quiet.stdout().contains("nothing to renew"),
+        "{}",
+        quiet.stdout()
+    );
+    assert_eq!(runs(&out), 3, "a successful deploy is not repeated");
 }
 
 #[test]

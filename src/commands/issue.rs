@@ -114,7 +114,8 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let account = load_account(env, &account_name).await?;
     let outcome = acme::issue(&ctx, &account, &account_name, name, &print_progress).await?;
     // Still under the lock: an export must not race another run's renewal.
-    let deployed = deploy::after_issue(&ctx.config, &ctx.store, &ctx.keystore, name).await;
+    let deployed =
+        deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
     let days = renewal::days_left(outcome.meta.not_after, OffsetDateTime::now_utc());
     println!(
         "{name}: issued in {:.1}s, expires {} ({days} days){}",
@@ -142,12 +143,26 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
     for line in &idle {
         println!("{line}");
     }
-    if work.is_empty() {
+    // Deploys that failed after an earlier renewal, for certificates not renewed now.
+    let retries: Vec<String> = deploy::pending(&env.paths.state)
+        .into_iter()
+        .filter(|name| env.config.certificates.contains_key(name))
+        .filter(|name| !work.iter().any(|(due, _)| due == name))
+        .filter(|name| args.only.as_ref().is_none_or(|only| only == name))
+        .collect();
+    if work.is_empty() && retries.is_empty() {
         println!("nothing to renew");
         return Ok(());
     }
     // Options are checked before any lock: a usage error must leave no file behind.
     let ctx = Arc::new(context(env)?);
+    let retry_failed = retry_deploys(env, &ctx, &retries).await;
+    if work.is_empty() {
+        return match retry_failed {
+            0 => Ok(()),
+            n => Err(Failure::Failed(format!("{n} deploy retry(ies) failed"))),
+        };
+    }
     // Locks first: a certificate another run is working on is reported, not waited for.
     let mut results: Vec<RenewResult> = Vec::new();
     let mut jobs = Vec::new();
@@ -200,7 +215,8 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
                 // Under the lock: an export must not race another run's renewal.
                 let deployed = match &result {
                     Ok(_) => {
-                        deploy::after_issue(&ctx.config, &ctx.store, &ctx.keystore, &name).await
+                        let (config, store, keys) = (&ctx.config, &ctx.store, &ctx.keystore);
+                        deploy::deploy(&ctx.state_dir, config, store, keys, &name).await
                     }
                     Err(_) => DeployReport::default(),
                 };
@@ -216,7 +232,33 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         deploys.insert(result.0.clone(), deployed);
         results.push(result);
     }
-    summarize(results, &deploys)
+    summarize(results, &deploys)?;
+    match retry_failed {
+        0 => Ok(()),
+        n => Err(Failure::Failed(format!("{n} deploy retry(ies) failed"))),
+    }
+}
+
+/// Run the failed deploys of `names` again, each under its certificate's lock; prints one
+/// line per certificate and returns how many failed again.
+async fn retry_deploys(env: &Env, ctx: &IssueContext, names: &[String]) -> usize {
+    let mut failed = 0;
+    for name in names {
+        let Ok(_lock) = CertLock::try_acquire(&env.paths.state, name) else {
+            println!("{name}: deploy retry skipped (another run holds the certificate)");
+            continue;
+        };
+        let (config, store, keys) = (&ctx.config, &ctx.store, &ctx.keystore);
+        let report = deploy::deploy(&ctx.state_dir, config, store, keys, name).await;
+        match report.failure() {
+            Some(why) => {
+                failed += 1;
+                println!("{name}: deploy retry FAILED: {why}");
+            }
+            None => println!("{name}: deploy retried{}", report.summary_suffix()),
+        }
+    }
+    failed
 }
 
 fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployReport>) -> Outcome {

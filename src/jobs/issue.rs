@@ -104,9 +104,9 @@ pub async fn run(
     match ended {
         Ended::Finished(Ok(outcome)) => {
             // Still under the certificate's lock, as in the CLI.
+            let (store, keys) = (&issue_ctx.store, &issue_ctx.keystore);
             let deployed =
-                crate::deploy::after_issue(&config, &issue_ctx.store, &issue_ctx.keystore, &cert)
-                    .await;
+                crate::deploy::deploy(&issue_ctx.state_dir, &config, store, keys, &cert).await;
             Ok(Issued {
                 serial: outcome.meta.serial,
                 not_after: outcome.meta.not_after,
