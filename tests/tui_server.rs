@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use certpilot::cli::Cli;
-use certpilot::jobs::parent::{self, Verdict};
+use certpilot::dns::parent::{self, Verdict};
 use certpilot::jobs::server::{self, ServerInfo, ServerRequest};
 use certpilot::jobs::{Context, Event};
 use certpilot::paths::Paths;

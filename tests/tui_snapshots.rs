@@ -967,7 +967,7 @@ fn acme_dns_wizard() {
 
 #[test]
 fn acme_dns_server_screen() {
-    use certpilot::jobs::parent::{parent_records, Answer, RecordCheck, Verdict};
+    use certpilot::dns::parent::{parent_records, Answer, RecordCheck, Verdict};
     use certpilot::jobs::server::ServerInfo;
 
     let mut state = loaded(fixture_rows());

@@ -9,9 +9,12 @@
 //! - [`expect`]: what must be served where, from an order or a certificate's names.
 //! - [`waiter`]: the `--propagation` modes, and waiting with backoff for issuance.
 //! - [`visibility`]: the configured resolvers' view (the `recursive` mode).
+//! - [`parent`]: the one-time NS and glue records a self-hosted challenge zone needs in its
+//!   parent zone, and their check on every parent server (the TUI's acme-dns server screen).
 
 pub mod expect;
 pub mod hints;
+pub mod parent;
 pub mod probe;
 pub mod propagation;
 pub mod query;

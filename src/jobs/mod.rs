@@ -24,7 +24,6 @@ pub mod context;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
-pub mod parent;
 pub mod propagation;
 mod runner;
 pub mod server;
@@ -35,6 +34,7 @@ pub use context::Context;
 pub use runner::Runner;
 
 use crate::acme::Step;
+use crate::dns::parent;
 use crate::solver::ChallengeRecord;
 
 /// Identifies one started job; answers carry it back.

@@ -11,9 +11,10 @@ use tracing::instrument::WithSubscriber as _;
 
 use super::context::blocking;
 use super::{
-    account, acmedns, certs, inventory, issue, parent, propagation, server, Context, Event, Job,
-    JobId, Tagged,
+    account, acmedns, certs, inventory, issue, propagation, server, Context, Event, Job, JobId,
+    Tagged,
 };
+use crate::dns::parent;
 
 struct Task {
     slot: String,

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::acmedns::{self, Delegation, RegisterRequest};
-use super::parent::{parent_records, ParentRecord};
 use super::{Context, Event};
 use crate::acmedns::CnameRecord;
 use crate::config::DomainConfig;
+use crate::dns::parent::{parent_records, ParentRecord};
 use crate::server::{self, ServerConfig, StaticRecord};
 
 /// What the UI asks to start: a config file, or the three facts of the flow.

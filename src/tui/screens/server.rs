@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 
+use crate::dns::parent::RecordCheck;
 use crate::jobs::acmedns::Delegation;
-use crate::jobs::parent::RecordCheck;
 use crate::jobs::propagation::Target;
 use crate::jobs::server::{ServerInfo, ServerRequest};
 use crate::jobs::{Job, JobId};

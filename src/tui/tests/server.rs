@@ -8,8 +8,8 @@ use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
 
 use super::*;
 use crate::acmedns::CnameRecord;
+use crate::dns::parent::{parent_records, Answer, RecordCheck, Verdict};
 use crate::jobs::acmedns::Delegation;
-use crate::jobs::parent::{parent_records, Answer, RecordCheck, Verdict};
 use crate::jobs::server::ServerInfo;
 use crate::tui::screens::server::{ServerPanel, Stage, CHECK_EVERY};
 use crate::tui::state::Screen;

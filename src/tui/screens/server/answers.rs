@@ -1,8 +1,8 @@
 //! The server screen's answers from its jobs (started, stopped, parent zone checked, domains
 //! registered) and its timer; each ignores an answer whose job id is no longer awaited.
 
+use crate::dns::parent::RecordCheck;
 use crate::jobs::acmedns::Delegation;
-use crate::jobs::parent::RecordCheck;
 use crate::jobs::server::ServerInfo;
 use crate::jobs::{Job, JobId};
 use crate::tui::screens::dashboard;
