@@ -33,6 +33,23 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
+/// `run` failed as a broken CA should make it: exit 1, `needle` in the message, no panic,
+/// and no file of the working directory changed since `before`.
+fn failed_cleanly(
+    wd: &Workdir,
+    run: &common::Run,
+    what: &str,
+    needle: &str,
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+) {
+    let err = run.stderr();
+    eprintln!("{what}: {}", err.trim_end());
+    assert_eq!(run.code(), 1, "{what}: exit {}\n{err}", run.code());
+    assert!(err.contains(needle), "{what}: want {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert_eq!(&snapshot(wd.path()), before, "{what}: a file changed");
+}
+
 /// (what, path suffix, status, content type, body, text the message must contain)
 type Case = (
     &'static str,
@@ -120,12 +137,7 @@ fn a_broken_directory_fails_account_registration_cleanly() {
             &proxy.directory,
             "--agree-tos",
         ]);
-        let err = run.stderr();
-        eprintln!("{what}: {}", err.trim_end());
-        assert_eq!(run.code(), 1, "{what}: exit {}\n{err}", run.code());
-        assert!(err.contains(needle), "{what}: want {needle:?} in {err}");
-        assert!(!err.contains("panicked"), "{what}: {err}");
-        assert_eq!(snapshot(wd.path()), before, "{what}: a file changed");
+        failed_cleanly(&wd, &run, what, needle, &before);
         assert!(
             !std::fs::read_to_string(wd.path().join("certpilot.toml"))
                 .unwrap()
@@ -179,12 +191,7 @@ fn broken_order_answers_fail_issuance_cleanly_and_the_next_run_succeeds() {
         let before = snapshot(wd.path());
         proxy.answer_with(suffix, (*status, content_type, body), 1);
         let run = wd.run_dns(&pebble, &["issue", "web"]);
-        let err = run.stderr();
-        eprintln!("{what}: {}", err.trim_end());
-        assert_eq!(run.code(), 1, "{what}: exit {}\n{err}", run.code());
-        assert!(err.contains(needle), "{what}: want {needle:?} in {err}");
-        assert!(!err.contains("panicked"), "{what}: {err}");
-        assert_eq!(snapshot(wd.path()), before, "{what}: a file changed");
+        failed_cleanly(&wd, &run, what, needle, &before);
     }
     wd.run_dns(&pebble, &["issue", "web"]).ok();
     assert!(wd.path().join("certificates/web/web.crt").exists());
