@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// Theme for the dashboard.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Leave this authoritative server (host name or address) out of the propagation check,
+    /// e.g. one that is down; the CA may still pick it. Repeatable.
+    #[arg(long = "ignore-server", global = true, value_name = "SERVER")]
+    pub ignore_servers: Vec<String>,
 }
 
 /// The commands.

@@ -225,6 +225,7 @@ fn zone(apex: &str, hosts: &[(&str, u8)]) -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -239,6 +240,8 @@ fn result(host: &str, last: u8, status: Status, values: &[&str]) -> ProbeResult 
         cname: None,
         ttl: (status == Status::Match).then_some(60),
         serial: Some(2_025_053_101),
+        primary: None,
+        negative_ttl: None,
         rtt_us: Some(2_340),
         tcp: false,
         beside_cname: false,
