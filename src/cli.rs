@@ -272,6 +272,11 @@ pub enum DomainCommand {
         /// acme-dns server URL for --solver acme-dns.
         #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
         server: Option<String>,
+        /// Write at `_acme-challenge.<name>` even when it is a CNAME (by default records go to
+        /// the end of the CNAME chain, where the CA reads them, written by the solver of the
+        /// target's domain).
+        #[arg(long)]
+        no_cname_follow: bool,
     },
     /// Remove a domain's solver.
     Remove {

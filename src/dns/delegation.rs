@@ -9,12 +9,17 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use super::query::{QueryError, Response};
 use super::referral::{glue_of, referral, Delegation};
 use super::zone::{Discovery, NameServer};
 
@@ -103,8 +108,7 @@ impl Discovery {
                 .ask(SocketAddr::new(*ip, 53), apex, RecordType::NS, false)
         });
         let mut found: Option<Delegation> = None;
-        for answer in futures::future::join_all(asks).await.into_iter().flatten() {
-            let message = answer.message;
+        for message in gather(asks, |_| true).await {
             // A server of both the parent and the child answers from the child's zone.
             let seen = referral(&message, apex)
                 .filter(|d| d.zone == *apex)
@@ -183,12 +187,9 @@ impl Discovery {
                 .ask(SocketAddr::new(a.ip, 53), apex, RecordType::NS, false)
         });
         let mut hosts: Option<Vec<Name>> = None;
-        for answer in futures::future::join_all(asks).await.into_iter().flatten() {
-            if !answer.message.metadata.authoritative {
-                continue;
-            }
+        for message in gather(asks, |m| m.metadata.authoritative).await {
             let all = hosts.get_or_insert_with(Vec::new);
-            for host in ns_hosts(&answer.message, apex) {
+            for host in ns_hosts(&message, apex) {
                 if !all.contains(&host) {
                     all.push(host);
                 }
@@ -196,6 +197,37 @@ impl Discovery {
         }
         hosts.filter(|h| !h.is_empty())
     }
+}
+
+/// After the first useful answer, how long the others may still come in: servers of one
+/// zone serve one NS set, so a silent one must not hold the check round up.
+const GRACE: Duration = Duration::from_millis(300);
+
+/// The useful answers to `asks`: all that arrive until [`GRACE`] after the first one.
+async fn gather<F>(asks: impl Iterator<Item = F>, useful: impl Fn(&Message) -> bool) -> Vec<Message>
+where
+    F: std::future::Future<Output = Result<Response, QueryError>>,
+{
+    let mut pending: FuturesUnordered<F> = asks.collect();
+    let mut answers = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let next = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, pending.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+            None => pending.next().await,
+        };
+        let Some(answer) = next else { break };
+        if let Ok(response) = answer {
+            if useful(&response.message) {
+                answers.push(response.message);
+                deadline.get_or_insert_with(|| Instant::now() + GRACE);
+            }
+        }
+    }
+    answers
 }
 
 /// Mark every server with where it is listed.

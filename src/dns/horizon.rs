@@ -20,6 +20,10 @@ use crate::fsutil;
 /// long after the answer (CAs validate within seconds; Let's Encrypt within a minute).
 const UNSETTLED_BOUND: Duration = Duration::from_secs(120);
 
+/// Resolvers count TTLs in whole seconds: an answer fetched at 10.9 s with TTL 8 may still be
+/// served at 18.99 s.
+const CLOCK_SLACK: Duration = Duration::from_secs(1);
+
 /// A TXT TTL above this is worth a warning: every retry of a failed validation waits as long.
 pub const LARGE_TTL: u32 = 300;
 
@@ -46,7 +50,7 @@ impl Lookup {
         } else {
             now.min(self.at + UNSETTLED_BOUND)
         };
-        fetched + Duration::from_secs(u64::from(self.ttl))
+        fetched + Duration::from_secs(u64::from(self.ttl)) + CLOCK_SLACK
     }
 }
 
@@ -204,14 +208,14 @@ mod tests {
         };
         // (lookup, seconds still to wait, capped)
         let cases = [
-            (at(10, 300, true), Some(290), false),
-            (at(300, 300, true), None, false),
+            (at(10, 300, true), Some(291), false),
+            (at(301, 300, true), None, false),
             (at(400, 300, true), None, false),
-            (at(1, 4, true), Some(3), false),
+            (at(1, 4, true), Some(4), false),
             // Killed after answering: the CA fetched between then and now (at most 120 s on).
-            (at(5, 60, false), Some(60), false),
+            (at(5, 60, false), Some(61), false),
             (at(200, 60, false), None, false),
-            (at(150, 60, false), Some(30), false),
+            (at(150, 60, false), Some(31), false),
             // A negative answer that may live an hour, capped at 15 minutes.
             (at(0, 3600, true), Some(900), true),
         ];
@@ -248,7 +252,7 @@ mod tests {
         assert_eq!((lookup.ttl, lookup.settled), (30, true));
         let waits = ledger.horizon(&[owner], OffsetDateTime::now_utc(), Duration::from_secs(60));
         assert_eq!(waits.len(), 1);
-        assert!(waits[0].remaining(OffsetDateTime::now_utc()) <= Duration::from_secs(30));
+        assert!(waits[0].remaining(OffsetDateTime::now_utc()) <= Duration::from_secs(31));
         std::fs::write(dir.path().join("lookups/broken.json"), "{").unwrap();
         assert_eq!(ledger.load("broken"), None);
     }
