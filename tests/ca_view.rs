@@ -532,3 +532,58 @@ fn independent_primaries_get_no_serial_hint() {
         missing.stdout()
     );
 }
+
+#[test]
+fn check_of_a_certificate_uses_the_values_its_pending_issuance_waits_for() {
+    let net = 105;
+    if !dns_tree::available(net) || !common::require_tool("pebble") {
+        return;
+    }
+    let (_parent, _ns1, _ns2) = simple_tree(net);
+    let Some(pebble) =
+        Pebble::start_with_dns(PebbleOptions::default(), &format!("{}:53", ip(net, 2)))
+    else {
+        return;
+    };
+    // The hook only writes the records down: they never reach the servers.
+    let (wd, published) =
+        common::recording::recording_workdir(&pebble, "pending", &["web.example.test"]);
+    let resolver = ip(net, 1).to_string();
+    let (mut issue, lines) = spawn_with_lines(
+        &wd,
+        &[
+            "--resolver",
+            &resolver,
+            "--propagation-timeout",
+            "120",
+            "issue",
+            "web",
+        ],
+    );
+    let mut seen = Vec::new();
+    expect_line(&lines, &mut seen, "progress", |l| {
+        l.contains("NOT propagated")
+    });
+    let record = std::fs::read_to_string(&published).unwrap();
+    let value = record
+        .split('"')
+        .nth(1)
+        .expect("a published value")
+        .to_owned();
+    let check = wd.run(&["--resolver", &resolver, "check", "web"]);
+    issue.kill().unwrap();
+    wait_exit(&mut issue);
+    assert_eq!(check.code(), 1, "{}", check.stdout());
+    assert!(
+        check
+            .stderr()
+            .contains("checking the values of the pending issuance"),
+        "{}",
+        check.stderr()
+    );
+    assert!(
+        check.stdout().contains(&format!("want TXT \"{value}\"")),
+        "{}",
+        check.stdout()
+    );
+}

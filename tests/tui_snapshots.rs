@@ -913,6 +913,38 @@ fn propagation_matrix() {
     both_sizes("propagation", &mut state);
 }
 
+#[test]
+fn propagation_matrix_marks_servers_only_one_side_of_the_delegation_lists() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "wildcard");
+    let id = job(&update(&mut state, key('c')));
+    let mut zone = zone(
+        "example.com",
+        &[
+            ("ns1.example.com", 1),
+            ("ns3.example.com", 3),
+            ("ns4.example.com", 4),
+        ],
+    );
+    zone.servers[1].listing.parent = Some(true);
+    zone.servers[1].listing.child = Some(false);
+    zone.servers[2].listing.parent = Some(false);
+    zone.servers[2].listing.child = Some(true);
+    let owner = "_acme-challenge.example.com";
+    let event = ProbeEvent::ZoneDiscovered {
+        owner: owner.into(),
+        hop: 0,
+        name: owner.into(),
+        zone,
+        rule: HopRule::Txt { values: Vec::new() },
+    };
+    update(&mut state, reply(id, Event::Probe(event)));
+    let screen = text(&draw(&state, &default_theme(), 120, 40));
+    assert!(screen.contains("ns3.example.com (parent only)"), "{screen}");
+    assert!(screen.contains("ns4.example.com (child only)"), "{screen}");
+    assert!(!screen.contains("ns1.example.com ("), "{screen}");
+}
+
 // ---------------------------------------------------------------- acme-dns wizard
 
 #[test]

@@ -330,6 +330,7 @@ impl Silence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::probe::Status;
 
     #[test]
     fn modes_parse_and_print_back() {
@@ -379,6 +380,71 @@ mod tests {
             pause
         );
         assert!(started.elapsed() >= pause);
+    }
+
+    fn round(statuses: &[(&str, Status)]) -> PropagationReport {
+        use crate::dns::expect::Expectation;
+        use crate::dns::probe::{HopRule, ProbeResult};
+        use crate::dns::report::{HopReport, NameReport};
+        use crate::dns::zone::Zone;
+        let results = statuses
+            .iter()
+            .map(|(ip, status)| ProbeResult {
+                server: format!("ns-{ip}"),
+                address: ip.parse().unwrap(),
+                status: *status,
+                values: Vec::new(),
+                cname: None,
+                ttl: None,
+                serial: None,
+                primary: None,
+                negative_ttl: None,
+                rtt_us: None,
+                tcp: false,
+                beside_cname: false,
+                detail: None,
+            })
+            .collect();
+        let mut name = NameReport::new(&Expectation::new("_acme-challenge.a.test", vec![], None));
+        name.hops.push(HopReport {
+            name: "_acme-challenge.a.test".into(),
+            zone: Zone {
+                apex: "a.test".into(),
+                servers: Vec::new(),
+            },
+            rule: HopRule::Txt { values: Vec::new() },
+            leads_to: None,
+            results,
+        });
+        PropagationReport::new(vec![name], Vec::new(), 0, 0)
+    }
+
+    #[test]
+    fn an_address_silent_in_every_round_for_the_bound_is_named() {
+        let bound = Duration::from_secs(60);
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut silence = Silence::default();
+        let (a, b) = ("192.0.2.1", "192.0.2.2");
+        let silent_a = round(&[(a, Status::Timeout), (b, Status::Missing)]);
+        let both_answer = round(&[(a, Status::Missing), (b, Status::Missing)]);
+        let silent_b = round(&[(a, Status::Missing), (b, Status::Unreachable)]);
+        assert_eq!(silence.update(&silent_a, at(0), bound), None);
+        assert_eq!(silence.update(&silent_a, at(59), bound), None);
+        // One answer resets its clock.
+        assert_eq!(silence.update(&both_answer, at(61), bound), None);
+        assert_eq!(silence.update(&silent_a, at(70), bound), None);
+        assert_eq!(silence.update(&silent_b, at(80), bound), None);
+        assert_eq!(silence.update(&silent_b, at(139), bound), None);
+        let dead = silence.update(&silent_b, at(140), bound).unwrap();
+        assert_eq!(
+            (
+                dead.0.as_str(),
+                dead.1.to_string().as_str(),
+                dead.2.as_secs()
+            ),
+            ("ns-192.0.2.2", b, 60)
+        );
     }
 
     #[test]
