@@ -37,7 +37,6 @@ pub struct NameServer {
     /// Why some or all addresses could not be learned.
     pub problem: Option<String>,
     /// Where it is listed (parent's referral, the zone's own NS RRset) and its glue.
-    #[serde(default)]
     pub listing: Listing,
 }
 
