@@ -66,7 +66,8 @@ pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
                 .collect();
             let prober = Prober::new(env.resolvers())
                 .map_err(|e| Failure::Usage(e.to_string()))?
-                .ignoring(&ignored);
+                .ignoring(&ignored)
+                .on_port(env.config.settings.authoritative_port);
             rounds(&args, || async {
                 let report = prober.check(&expectations).await;
                 authoritative_round(&report, &caches())

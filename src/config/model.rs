@@ -90,6 +90,15 @@ pub struct Settings {
     /// a CNAME (by default the record goes to the end of the CNAME chain, as a CA reads it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub no_cname_follow: Vec<String>,
+    /// The port authoritative servers are asked on. Always 53 on the Internet; another port
+    /// only for a sandbox or test whose servers run unprivileged (`certpilot sandbox`).
+    #[serde(skip_serializing_if = "is_default_authoritative_port")]
+    pub authoritative_port: u16,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_authoritative_port(port: &u16) -> bool {
+    *port == 53
 }
 
 const DEFAULT_DEAD_SERVER_TIMEOUT: u64 = 60;
@@ -120,6 +129,7 @@ impl Default for Settings {
             ignore_servers: Vec::new(),
             max_cache_wait: DEFAULT_MAX_CACHE_WAIT,
             no_cname_follow: Vec::new(),
+            authoritative_port: 53,
         }
     }
 }

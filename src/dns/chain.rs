@@ -61,7 +61,14 @@ async fn authoritative_cname(transport: &Transport, zone: &Zone, name: &Name) ->
         .servers
         .iter()
         .flat_map(|s| &s.addresses)
-        .map(|a| transport.ask(SocketAddr::new(a.ip, 53), name, RecordType::CNAME, false))
+        .map(|a| {
+            transport.ask(
+                transport.authoritative(a.ip),
+                name,
+                RecordType::CNAME,
+                false,
+            )
+        })
         .collect();
     while let Some(answer) = asks.next().await {
         match answer {

@@ -7,7 +7,7 @@
 //! where it is listed, so parent-only and child-only servers and disagreeing glue can be named.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -104,8 +104,12 @@ impl Discovery {
     pub(super) async fn parent_referral(&self, subject: &Name, apex: &Name) -> Option<Delegation> {
         let addresses = self.parent_addresses(subject, apex).await?;
         let asks = addresses.iter().map(|ip| {
-            self.transport()
-                .ask(SocketAddr::new(*ip, 53), apex, RecordType::NS, false)
+            self.transport().ask(
+                self.transport().authoritative(*ip),
+                apex,
+                RecordType::NS,
+                false,
+            )
         });
         let mut found: Option<Delegation> = None;
         for message in gather(asks, |_| true).await {
@@ -183,8 +187,12 @@ impl Discovery {
     /// of every address directly; `None` when no server answered authoritatively.
     pub(super) async fn child_ns(&self, apex: &Name, servers: &[NameServer]) -> Option<Vec<Name>> {
         let asks = servers.iter().flat_map(|s| &s.addresses).map(|a| {
-            self.transport()
-                .ask(SocketAddr::new(a.ip, 53), apex, RecordType::NS, false)
+            self.transport().ask(
+                self.transport().authoritative(a.ip),
+                apex,
+                RecordType::NS,
+                false,
+            )
         });
         let mut hosts: Option<Vec<Name>> = None;
         for message in gather(asks, |m| m.metadata.authoritative).await {

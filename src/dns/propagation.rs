@@ -90,6 +90,14 @@ impl Prober {
         self
     }
 
+    /// Ask authoritative servers on `port` (53 but in a sandbox; see
+    /// `settings.authoritative_port`).
+    #[must_use]
+    pub fn on_port(mut self, port: u16) -> Self {
+        self.options.port = port;
+        self
+    }
+
     /// Its query timeouts.
     #[must_use]
     pub fn options(&self) -> QueryOptions {
@@ -330,7 +338,7 @@ impl Round<'_> {
         ip: IpAddr,
         rule: &HopRule,
     ) -> ProbeResult {
-        let server = SocketAddr::new(ip, 53);
+        let server = self.transport.authoritative(ip);
         let (answer, soa) = tokio::join!(
             self.transport.ask(server, qname, RecordType::TXT, false),
             self.serial(apex, ip)
@@ -390,7 +398,7 @@ impl Round<'_> {
             Arc::clone(serials.entry((apex.clone(), ip)).or_default())
         };
         cell.get_or_init(|| async {
-            let server = SocketAddr::new(ip, 53);
+            let server = self.transport.authoritative(ip);
             let response = self
                 .transport
                 .ask(server, apex, RecordType::SOA, false)
@@ -407,7 +415,7 @@ impl Round<'_> {
         let missing = |r: &&ProbeResult| matches!(r.status, Status::Missing | Status::Nxdomain);
         let asked = hop.results.iter().find(missing)?;
         let doubled = fqdn(&format!("{}.{}", hop.name, hop.zone.apex))?;
-        let server = SocketAddr::new(asked.address, 53);
+        let server = self.transport.authoritative(asked.address);
         let answer = self
             .transport
             .ask(server, &doubled, RecordType::TXT, false)

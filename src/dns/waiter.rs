@@ -118,6 +118,7 @@ pub struct Waiter {
     checker: Option<Checker>,
     dead_after: Duration,
     resolvers: Vec<String>,
+    port: u16,
 }
 
 /// How long one authoritative address may stay silent before waiting ends (the default of
@@ -141,6 +142,7 @@ impl Waiter {
             checker,
             dead_after: DEAD_SERVER_TIMEOUT,
             resolvers: resolvers.to_vec(),
+            port: 53,
         })
     }
 
@@ -163,8 +165,10 @@ impl Waiter {
             .chain(&settings.ignore_servers)
             .cloned()
             .collect();
-        waiter.prober = waiter.prober.map(|p| p.ignoring(&ignored));
+        let port = settings.authoritative_port;
+        waiter.prober = waiter.prober.map(|p| p.ignoring(&ignored).on_port(port));
         waiter.dead_after = Duration::from_secs(settings.dead_server_timeout.max(1));
+        waiter.port = port;
         Ok(waiter)
     }
 
@@ -183,6 +187,7 @@ impl Waiter {
             checker: None,
             dead_after: DEAD_SERVER_TIMEOUT,
             resolvers: prober.resolvers().iter().map(ToString::to_string).collect(),
+            port: prober.options().port,
             prober: Some(prober),
         }
     }
@@ -199,7 +204,7 @@ impl Waiter {
         let prober = match &self.prober {
             Some(prober) => prober.clone(),
             None => match Prober::new(&self.resolvers) {
-                Ok(prober) => prober,
+                Ok(prober) => prober.on_port(self.port),
                 Err(_) => return vec![owner.trim_end_matches('.').to_owned()],
             },
         };
