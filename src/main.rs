@@ -69,6 +69,7 @@ async fn run_tui(env: Env) -> Result<(), Failure> {
         theme: env.global.theme.clone(),
         config_dir: Some(env.paths.config_dir.clone()),
         state_dir: Some(env.paths.state.clone()),
+        sandbox: std::env::var_os("CERTPILOT_SANDBOX").map(std::path::PathBuf::from),
     };
     // Jobs read the config afresh; `Env` already refused a malformed one before the terminal
     // was touched.

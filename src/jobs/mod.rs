@@ -98,6 +98,15 @@ pub enum Job {
         /// Domains to add to the configured ones.
         domains: Vec<String>,
     },
+    /// Switch a sandbox fault on or off: [`Event::FaultSwitched`].
+    SwitchFault {
+        /// The sandbox directory.
+        root: std::path::PathBuf,
+        /// Index into [`crate::sandbox::Fault::ALL`].
+        index: usize,
+        /// On or off.
+        on: bool,
+    },
 }
 
 impl Job {
@@ -115,6 +124,7 @@ impl Job {
             Job::RunAcmeDnsServer(_) => "acme-dns-server".to_owned(),
             Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
             Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
+            Job::SwitchFault { .. } => "sandbox".to_owned(),
         }
     }
 
@@ -151,6 +161,14 @@ impl Job {
             Job::RunAcmeDnsServer(_) => "acme-dns server".to_owned(),
             Job::CheckParentRecords { .. } => "checking the parent zone".to_owned(),
             Job::RegisterOnServer { .. } => "registering on the acme-dns server".to_owned(),
+            Job::SwitchFault { index, on, .. } => format!(
+                "switching {} {}",
+                crate::sandbox::Fault::ALL
+                    .get(*index)
+                    .map(|f| f.label())
+                    .unwrap_or_default(),
+                if *on { "on" } else { "off" }
+            ),
         }
     }
 
@@ -174,6 +192,8 @@ pub enum Event {
     AccountRegistered(Result<account::Registered, String>),
     /// A certificate definition was saved: its name.
     CertificateSaved(Result<String, String>),
+    /// A sandbox fault was switched: (index, on).
+    FaultSwitched(Result<(usize, bool), String>),
     /// A certificate definition was removed: its name.
     CertificateDeleted(Result<String, String>),
     /// The issuance reached a step.

@@ -177,6 +177,22 @@ pub fn knotc(conf: &Path, args: &[&str]) -> Result<(), SandboxError> {
     )))
 }
 
+/// Stop the late updates a lagging ns2 still has pending (each runs in a session of its own,
+/// listed in `faults/pending`).
+pub fn stop_pending(layout: &Layout) {
+    let pending = layout.faults().join("pending");
+    let Ok(text) = std::fs::read_to_string(&pending) else {
+        return;
+    };
+    for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+            // Already finished is fine: nothing to stop.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+    let _ = std::fs::remove_file(pending);
+}
+
 /// The exec hook of the sandbox: writes TXT records through knotc to ns1 and (unless a fault
 /// says otherwise) ns2, like a provider's API.
 #[must_use]
@@ -201,11 +217,16 @@ update() {{
         else knotc -c "$conf" zone-abort {zone}. >/dev/null; [ "$action" = cleanup ]; fi
     ) 9>"$conf.lock"
 }}
+if [ "$action" = late ]; then
+    # The lagging secondary's late update, in a session of its own (the sandbox stops it).
+    sleep "$4"; action=$5; update '{ns2}'; exit 0
+fi
 update '{ns1}'
 [ -e '{faults}/stale' ] && exit 0
 lag=$(cat '{faults}/lag' 2>/dev/null || echo 0)
 if [ "${{lag:-0}}" -gt 0 ]; then
-    (sleep "$lag"; update '{ns2}') </dev/null >/dev/null 2>&1 &
+    setsid "$0" late "$fqdn" "$value" "$lag" "$action" </dev/null >/dev/null 2>&1 &
+    echo $! >>'{faults}/pending'
 else
     update '{ns2}'
 fi

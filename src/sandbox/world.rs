@@ -204,6 +204,7 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
+        super::faults::stop_pending(&self.layout);
         while let Some(guard) = self.guards.pop() {
             drop(guard);
         }

@@ -34,6 +34,10 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::AccountRegistered(result) => registered(state, id, result),
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
+        Event::FaultSwitched(result) => {
+            crate::tui::screens::sandbox::switched(state, result);
+            Vec::new()
+        }
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
         Event::ServerStarted(info) => server::started(state, id, info),
         Event::ServerStopped(result) => server::stopped(state, id, result),

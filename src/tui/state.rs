@@ -89,6 +89,11 @@ pub enum Popup {
         /// Another answer, e.g. `p` to purge when deleting.
         alternative: Option<(char, String, Confirmed)>,
     },
+    /// The sandbox's fault menu; `cursor` is the selected fault.
+    Sandbox {
+        /// Index into [`crate::sandbox::Fault::ALL`].
+        cursor: usize,
+    },
     /// The manual solver waits: create these records, then Enter (Esc cancels the order).
     Records {
         /// The certificate being issued.
@@ -157,6 +162,17 @@ pub struct State {
     pub themes: Vec<String>,
     /// Index of the current theme.
     pub theme: usize,
+    /// Inside `certpilot sandbox`: its directory and which faults are on.
+    pub sandbox: Option<SandboxFaults>,
+}
+
+/// The sandbox's faults as the dashboard knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxFaults {
+    /// The sandbox directory (its `sandbox.json` says where everything is).
+    pub root: std::path::PathBuf,
+    /// Per [`crate::sandbox::Fault::ALL`]: switched on.
+    pub on: Vec<bool>,
 }
 
 impl Default for State {
@@ -192,6 +208,7 @@ impl State {
             spinner: 0,
             themes,
             theme,
+            sandbox: None,
         }
     }
 

@@ -254,6 +254,7 @@ fn on_popup_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Popup::Sandbox { cursor } => crate::tui::screens::sandbox::on_key(state, cursor, key),
         Popup::Records { cert, job, lines } => match key.code {
             KeyCode::Enter => {
                 state.popup = None;
@@ -334,6 +335,7 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
         "acme-dns-server" => Event::ServerStopped(Err(message)),
         "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
         "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
+        "sandbox" => Event::FaultSwitched(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,

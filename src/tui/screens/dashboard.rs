@@ -232,6 +232,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Refresh => return reload(state),
         Action::Check => return domains::check(state),
         Action::AcmeDnsServer => crate::tui::screens::server::open(state),
+        Action::Sandbox => crate::tui::screens::sandbox::open(state),
         Action::AddAccount => {
             let wizard = crate::tui::screens::account::AccountWizard::new();
             state.stack.push(Screen::Account(wizard));

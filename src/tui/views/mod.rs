@@ -23,7 +23,7 @@ use ratatui::Frame;
 
 use crate::tui::action::Action;
 use crate::tui::layout;
-use crate::tui::state::{Screen, State};
+use crate::tui::state::{Popup, Screen, State};
 use crate::tui::theme::Theme;
 
 /// The smallest terminal the UI draws in.
@@ -60,8 +60,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     if state.help {
         help::render(frame, area, &state.keymap, theme);
     }
-    if let Some(p) = &state.popup {
-        popup::render(frame, area, p, theme);
+    match &state.popup {
+        Some(Popup::Sandbox { cursor }) => popup::sandbox(frame, area, state, *cursor, theme),
+        Some(p) => popup::render(frame, area, p, theme),
+        None => {}
     }
 }
 
