@@ -46,6 +46,7 @@ fn global() -> GlobalArgs {
         ca_timeout: 180,
         propagation: None,
         theme: None,
+        ignore_servers: Vec::new(),
     }
 }
 

@@ -115,7 +115,7 @@ fn simple_tree(net: u8) -> (Knot, Knot, Knot) {
         .with(format!("ns2 A {}", ip(net, 3)));
     (
         Knot::start(ip(net, 1), &[parent], &[]),
-        Knot::start(ip(net, 2), &[child.clone()], &[]),
+        Knot::start(ip(net, 2), std::slice::from_ref(&child), &[]),
         Knot::start(ip(net, 3), &[child], &[]),
     )
 }

@@ -229,7 +229,7 @@ pub fn forget_secrets(runner: &Runner) -> Result<usize, SandboxError> {
         SecretRef::Account("sandbox#rollover".into()),
         SecretRef::AcmeDns(format!("api.{ZONE}")),
     ];
-    let store = crate::cert::store::CertStore::new(&work.join("certificates"));
+    let store = crate::cert::store::CertStore::new(work.join("certificates"));
     for cert in ["web", "api", "manual"] {
         if let Ok(Some(meta)) = store.load_meta(cert) {
             secrets.push(SecretRef::CertKey {
