@@ -17,13 +17,17 @@ set -euo pipefail
 #   tmux               the real-terminal tests
 #   systemd            systemd-analyze verifies the timer units (no running systemd needed)
 #   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
+#   bind9 bind9-utils  named + tsig-keygen: RFC 2136 updates with an update-policy
+#   pdns-server pdns-backend-sqlite3 sqlite3   PowerDNS Authoritative with its HTTP API
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
+    bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
+    named tsig-keygen pdns_server sqlite3
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes

@@ -6,6 +6,7 @@
 
 mod exec;
 pub mod manual;
+pub mod trial;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -82,6 +83,14 @@ pub enum SolverError {
     /// The operator declined.
     #[error("cancelled by the operator")]
     Cancelled,
+    /// A DNS provider (RFC 2136 server, PowerDNS API) refused or failed; `detail` has the hint.
+    #[error("{solver}: {detail}")]
+    Provider {
+        /// The solver, as [`Solver::describe`] says it.
+        solver: String,
+        /// What went wrong and what to change.
+        detail: String,
+    },
 }
 
 /// A boxed future, so solvers can be trait objects.
@@ -132,6 +141,46 @@ pub fn from_config(
                 server,
                 deps.keystore.clone(),
                 options,
+            )
+            .map(|s| Arc::new(s) as Arc<dyn Solver>)
+            .map_err(|e| e.to_string())
+        }
+        DomainConfig::Rfc2136 {
+            server,
+            tsig_name,
+            tsig_algorithm,
+            zone,
+        } => {
+            let mapping = crate::rfc2136::solver::Mapping {
+                domain: deps.domain.to_owned(),
+                server: server.clone(),
+                zone: zone.clone(),
+                tsig_name: tsig_name.clone(),
+                algorithm: tsig_algorithm
+                    .parse()
+                    .map_err(|e: crate::rfc2136::Rfc2136Error| e.to_string())?,
+            };
+            let options = crate::rfc2136::Rfc2136Options {
+                resolvers: deps.config.settings.resolvers.clone(),
+                timeout: Duration::from_secs(30),
+            };
+            Ok(Arc::new(crate::rfc2136::Rfc2136Solver::new(
+                mapping,
+                deps.keystore.clone(),
+                options,
+            )))
+        }
+        DomainConfig::PowerDns { api_url, server_id } => {
+            let options = crate::powerdns::PowerDnsOptions {
+                ca_bundle: deps.config.settings.ca_bundle.clone(),
+                timeout: Duration::from_secs(30),
+            };
+            crate::powerdns::PowerDnsSolver::new(
+                deps.domain,
+                api_url,
+                server_id,
+                deps.keystore.clone(),
+                &options,
             )
             .map(|s| Arc::new(s) as Arc<dyn Solver>)
             .map_err(|e| e.to_string())
