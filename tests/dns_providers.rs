@@ -94,7 +94,20 @@ fn assert_secret_kept(wd: &Workdir, runs: &[&Run], secret: &str) {
 /// Issue `web` with `resolver` (the authoritative server) and check the certificate, the
 /// records removed afterwards, and what `domain list` says.
 fn issue_through(wd: &Workdir, server: SocketAddr, solver_word: &str) -> Run {
-    let run = wd.run(&["--resolver", &server.ip().to_string(), "issue", "web"]);
+    // Servers on port 53 of their own address are checked authoritatively (discovery finds
+    // them through their NS records); one on another port only through itself.
+    let run = if server.port() == 53 {
+        wd.run(&["--resolver", &server.ip().to_string(), "issue", "web"])
+    } else {
+        wd.run(&[
+            "--resolver",
+            &server.to_string(),
+            "--propagation",
+            "recursive",
+            "issue",
+            "web",
+        ])
+    };
     run.ok();
     assert!(wd.path().join("certificates/web/web.crt").exists());
     for owner in [
@@ -142,7 +155,8 @@ fn knot_with_tsig_issues_and_explains_a_wrong_secret_and_a_wrong_zone() {
     };
     let wd = workdir("knot-tsig", &pebble);
     let (_keep, file) = secret_file(&format!("{secret}\n"));
-    let set = set_rfc2136(&wd, &file, &["--server", &ns.to_string()]);
+    // No --server: the primary is the SOA MNAME (ns1.example.test), found through discovery.
+    let set = set_rfc2136(&wd, &file, &[]);
     set.ok();
     let issued = issue_through(&wd, knot.addr, "rfc2136");
     assert_eq!(
@@ -204,4 +218,155 @@ fn knot_with_tsig_issues_and_explains_a_wrong_secret_and_a_wrong_zone() {
     assert_eq!(serial(knot.addr, "example.test"), before);
 
     assert_secret_kept(&wd, &[&set, &issued, &wrong, &notzone], &secret);
+}
+
+/// A BIND key file as `tsig-keygen` writes it (the same file configures named and certpilot).
+fn bind_key_file() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "PATH=\"$PATH:/usr/sbin:/sbin\" tsig-keygen -a hmac-sha256 {KEY_NAME}"
+        ))
+        .output()
+        .expect("tsig-keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let secret = text
+        .split("secret \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a secret in the key file")
+        .to_owned();
+    let (dir, path) = secret_file(&text);
+    (dir, path, secret)
+}
+
+/// The UPDATE exchanges in named's log: distinct client connections that changed a zone
+/// (certpilot opens one TCP connection per UPDATE).
+fn update_clients(named_log: &str) -> usize {
+    let clients: std::collections::BTreeSet<&str> = named_log
+        .lines()
+        .filter(|l| l.contains("updating zone"))
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    clients.len()
+}
+
+/// UPDATE messages Knot processed for `zone` (it logs `DDNS, processing N updates` per
+/// batch of queued messages).
+fn knot_updates(knot_log: &str, zone: &str) -> usize {
+    knot_log
+        .lines()
+        .filter(|l| l.contains(&format!("[{zone}.] DDNS, processing")))
+        .filter_map(|l| {
+            l.split("processing ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum()
+}
+
+#[test]
+fn bind_with_an_update_policy_issues_with_the_primary_from_the_soa() {
+    let net = 121;
+    if !available(net, &["named", "tsig-keygen", "pebble"]) {
+        return;
+    }
+    let ns = ip(net, 2);
+    let (_keep, key_file, secret) = bind_key_file();
+    let zones = [("example.test", zone_text("example.test", ns, &[]))];
+    let bind = Server::bind(&zones, &key_file);
+    let server = bind.addr.to_string();
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &server) else {
+        return;
+    };
+    let wd = workdir("bind-tsig", &pebble);
+    let set = set_rfc2136(&wd, &key_file, &["--server", &server]);
+    set.ok();
+    let issued = issue_through(&wd, bind.addr, "rfc2136");
+    let log = bind.log();
+    assert_eq!(log.matches("adding an RR").count(), 3, "{log}");
+    assert_eq!(log.matches("deleting an RR").count(), 3, "{log}");
+    assert_eq!(
+        update_clients(&log),
+        2,
+        "one UPDATE to add, one to delete\n{log}"
+    );
+
+    // A wrong secret in the issuance path: the run fails with the hint, the zone is as it was.
+    let before = serial(bind.addr, "example.test");
+    let (_bad, bad_file) = secret_file(&random_secret());
+    set_rfc2136(&wd, &bad_file, &["--server", &server]).ok();
+    let failed = wd.run(&[
+        "--resolver",
+        &server,
+        "--propagation",
+        "recursive",
+        "renew",
+        "--only",
+        "web",
+        "--force",
+    ]);
+    failed.expect_code(1);
+    let said = format!("{}{}", failed.stdout(), failed.stderr());
+    assert!(said.contains("NOTAUTH/BADSIG"), "{said}");
+    assert!(said.contains("TSIG secret differs"), "{said}");
+    assert_eq!(serial(bind.addr, "example.test"), before);
+    assert_eq!(update_clients(&bind.log()), 2, "{}", bind.log());
+    assert_secret_kept(&wd, &[&set, &issued, &failed], &secret);
+}
+
+#[test]
+fn a_hundred_names_take_one_update_per_zone_to_add_and_one_to_remove() {
+    let net = 122;
+    if !available(net, &["knotd", "pebble"]) {
+        return;
+    }
+    let ns = ip(net, 2);
+    let secret = random_secret();
+    let (_keep, key_file) = secret_file(&secret);
+    let zones = [
+        ("example.test", zone_text("example.test", ns, &[])),
+        ("sub.example.test", zone_text("sub.example.test", ns, &[])),
+    ];
+    let knot = Server::knot(ns, &zones, &secret);
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{ns}:53")) else {
+        return;
+    };
+    let mut wd = Workdir::new("bind-100");
+    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    wd.add_pebble_account(&pebble.directory, &[]);
+    // 60 names in example.test, 40 in sub.example.test (a second zone, same primary); no
+    // --server: each zone's primary comes from its SOA.
+    let names: Vec<String> = (0..60)
+        .map(|i| format!("h{i}.example.test"))
+        .chain((0..40).map(|i| format!("h{i}.sub.example.test")))
+        .collect();
+    let mut args = vec!["cert", "add", "big"];
+    for name in &names {
+        args.extend(["--name", name.as_str()]);
+    }
+    wd.run(&args).ok();
+    set_rfc2136(&wd, &key_file, &[]).ok();
+    let run = wd.run(&["--resolver", &ns.to_string(), "issue", "big"]);
+    run.ok();
+    assert!(wd.path().join("certificates/big/big.crt").exists());
+    let log = knot.log();
+    assert_eq!(
+        knot_updates(&log, "example.test"),
+        2,
+        "one add and one delete\n{log}"
+    );
+    assert_eq!(
+        knot_updates(&log, "sub.example.test"),
+        2,
+        "one add and one delete\n{log}"
+    );
 }

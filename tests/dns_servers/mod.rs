@@ -13,6 +13,17 @@ use hickory_proto::rr::{RData, RecordType};
 
 use crate::dns_tree::ask;
 
+/// A loopback port free for both UDP and TCP (DNS listens on both).
+fn free_dns_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let port = udp.local_addr().expect("addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// How long a server may take to come up.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
@@ -107,7 +118,7 @@ impl Server {
 
     fn spawn(
         mut cmd: Command,
-        addr: Ipv4Addr,
+        addr: SocketAddr,
         dir: tempfile::TempDir,
         log_file: &'static str,
         zones: &[&str],
@@ -120,7 +131,7 @@ impl Server {
             .spawn()
             .expect("start the server");
         let mut server = Self {
-            addr: SocketAddr::from((addr, 53)),
+            addr,
             child,
             dir,
             log_file,
@@ -162,19 +173,24 @@ impl Server {
         let mut cmd = Command::new(tool("knotd"));
         cmd.arg("-c").arg(dir.path().join("knot.conf"));
         let names: Vec<&str> = zones.iter().map(|(z, _)| *z).collect();
-        Self::spawn(cmd, addr, dir, "knot.log", &names)
+        Self::spawn(cmd, SocketAddr::from((addr, 53)), dir, "knot.log", &names)
     }
 
     /// BIND 9 serving `zones` on `addr`:53 with the TSIG key clause in `key_file` (as
     /// `tsig-keygen` writes it) and `update-policy { grant KEY zonesub TXT; }`. Its log has
     /// one `approved` line per accepted UPDATE message.
-    pub fn bind(addr: Ipv4Addr, zones: &[(&str, String)], key_file: &Path) -> Self {
+    ///
+    /// named listens only on addresses configured on an interface, so it takes
+    /// `127.0.0.1` and a free port (the returned `addr`), not a test network's address.
+    pub fn bind(zones: &[(&str, String)], key_file: &Path) -> Self {
+        let port = free_dns_port();
+        let addr = Ipv4Addr::LOCALHOST;
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().display();
         let mut conf = format!(
             "include \"{key}\";\n\
              options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n\
-               listen-on port 53 {{ {addr}; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  dnssec-validation no;\n\
+               listen-on port {port} {{ {addr}; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  dnssec-validation no;\n\
                notify no;\n}};\n\
              controls {{ }};\n\
              logging {{\n  channel file {{ file \"{d}/named.log\"; severity info; print-category yes; }};\n\
@@ -194,7 +210,13 @@ impl Server {
             .arg("-c")
             .arg(dir.path().join("named.conf"));
         let names: Vec<&str> = zones.iter().map(|(z, _)| *z).collect();
-        Self::spawn(cmd, addr, dir, "named.log", &names)
+        Self::spawn(
+            cmd,
+            SocketAddr::from((addr, port)),
+            dir,
+            "named.log",
+            &names,
+        )
     }
 
     /// PowerDNS Authoritative on `addr`:53 with a fresh sqlite3 database, its HTTP API on
