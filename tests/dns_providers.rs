@@ -370,3 +370,106 @@ fn a_hundred_names_take_one_update_per_zone_to_add_and_one_to_remove() {
         "one add and one delete\n{log}"
     );
 }
+
+/// `domain set example.test --solver powerdns` with the key read from standard input.
+fn set_powerdns(wd: &Workdir, api: &str, key: &str) -> Run {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certpilot"))
+        .arg("--dir")
+        .arg(wd.path())
+        .args([
+            "domain",
+            "set",
+            "example.test",
+            "--solver",
+            "powerdns",
+            "--api-url",
+            api,
+            "--api-key-file",
+            "-",
+        ])
+        .envs(wd.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("certpilot");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{key}\n").as_bytes())
+        .unwrap();
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        args: vec![
+            "domain".into(),
+            "set".into(),
+            "--solver".into(),
+            "powerdns".into(),
+        ],
+        output,
+        elapsed: started.elapsed(),
+    }
+}
+
+#[test]
+fn powerdns_api_issues_keeps_other_txt_values_and_explains_a_wrong_key() {
+    let net = 123;
+    if !available(net, &["pdns_server", "pebble"]) {
+        return;
+    }
+    let ns = ip(net, 2);
+    let key = random_secret();
+    let pdns = Server::powerdns(ns, &key);
+    let keep = serde_json::json!([{
+        "name": "_acme-challenge.example.test.", "type": "TXT", "ttl": 60,
+        "records": [{"content": "\"keep-me\"", "disabled": false}]
+    }]);
+    pdns.create_zone("example.test", keep);
+    pdns.create_zone("test", serde_json::json!([]));
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{ns}:53")) else {
+        return;
+    };
+    let wd = workdir("powerdns", &pebble);
+    let set = set_powerdns(&wd, &pdns.api, &key);
+    set.ok();
+    let issued = issue_through(&wd, pdns.server.addr, "powerdns");
+    assert_eq!(
+        pdns.txt_contents("example.test", "_acme-challenge.example.test."),
+        ["\"keep-me\""],
+        "the other TXT value stays, ours are gone"
+    );
+    assert!(pdns
+        .txt_contents("example.test", "_acme-challenge.www.example.test.")
+        .is_empty());
+
+    // A wrong API key: a clear 401, nothing changed.
+    let wrong = set_powerdns(&wd, &pdns.api, "not-the-key");
+    wrong.ok();
+    let test = wd.run(&["domain", "test", "example.test"]);
+    test.expect_code(1);
+    let err = test.stderr();
+    assert!(err.contains("rejected the API key (401)"), "{err}");
+    assert!(err.contains("--api-key-file"), "{err}");
+    assert!(pdns
+        .txt_contents("example.test", "_certpilot-test.example.test.")
+        .is_empty());
+
+    // The right key again: the credentials test adds and removes its record.
+    set_powerdns(&wd, &pdns.api, &key).ok();
+    let ok = wd.run(&["domain", "test", "example.test"]);
+    ok.ok();
+    assert!(
+        ok.stdout()
+            .contains("added and removed _certpilot-test.example.test."),
+        "{}",
+        ok.stdout()
+    );
+    assert!(pdns
+        .txt_contents("example.test", "_certpilot-test.example.test.")
+        .is_empty());
+
+    assert_secret_kept(&wd, &[&set, &issued, &test, &ok], &key);
+}
