@@ -165,6 +165,13 @@ fn knot_with_tsig_issues_and_explains_a_wrong_secret_and_a_wrong_zone() {
         "the other TXT value stays"
     );
 
+    let check = wd.run(&["--resolver", &ns.to_string(), "check", "web"]);
+    assert!(
+        check.stdout().contains(&format!("writer: example.test records by rfc2136 SOA MNAME key {KEY_NAME} (hmac-sha256)")),
+        "{}",
+        check.stdout()
+    );
+
     // A wrong secret: BADSIG explained, nothing changed.
     let before = serial(knot.addr, "example.test");
     let (_bad, bad_file) = secret_file(&random_secret());
