@@ -167,7 +167,9 @@ fn knot_with_tsig_issues_and_explains_a_wrong_secret_and_a_wrong_zone() {
 
     let check = wd.run(&["--resolver", &ns.to_string(), "check", "web"]);
     assert!(
-        check.stdout().contains(&format!("writer: example.test records by rfc2136 SOA MNAME key {KEY_NAME} (hmac-sha256)")),
+        check.stdout().contains(&format!(
+            "writer: example.test records by rfc2136 SOA MNAME key {KEY_NAME} (hmac-sha256)"
+        )),
         "{}",
         check.stdout()
     );
@@ -380,45 +382,18 @@ fn a_hundred_names_take_one_update_per_zone_to_add_and_one_to_remove() {
 
 /// `domain set example.test --solver powerdns` with the key read from standard input.
 fn set_powerdns(wd: &Workdir, api: &str, key: &str) -> Run {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certpilot"))
-        .arg("--dir")
-        .arg(wd.path())
-        .args([
-            "domain",
-            "set",
-            "example.test",
-            "--solver",
-            "powerdns",
-            "--api-url",
-            api,
-            "--api-key-file",
-            "-",
-        ])
-        .envs(wd.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("certpilot");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{key}\n").as_bytes())
-        .unwrap();
-    let started = std::time::Instant::now();
-    let output = child.wait_with_output().unwrap();
-    Run {
-        args: vec![
-            "domain".into(),
-            "set".into(),
-            "--solver".into(),
-            "powerdns".into(),
-        ],
-        output,
-        elapsed: started.elapsed(),
-    }
+    let args = [
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "powerdns",
+        "--api-url",
+        api,
+        "--api-key-file",
+        "-",
+    ];
+    wd.run_with_stdin(&args, &format!("{key}\n"))
 }
 
 #[test]
