@@ -49,7 +49,7 @@ pub async fn send(target: &Target<'_>, mut message: Message) -> Result<(), Rfc21
         .map_err(|_| Rfc2136Error::Timeout {
             server: target.server,
             zone: target.zone.to_owned(),
-            secs: target.timeout.as_secs(),
+            waited: target.timeout,
         })?
         .map_err(|e| transport(e.to_string()))?;
     let response =
@@ -223,6 +223,75 @@ fn rcode_hint(rcode: ResponseCode, target: &Target<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rfc2136::Algorithm;
+
+    fn key() -> TsigKey {
+        TsigKey::new("k", Algorithm::HmacSha256, "c2VjcmV0LXNlY3JldC1zZWNyZXQ=").unwrap()
+    }
+
+    #[test]
+    fn every_rcode_gets_its_hint() {
+        let key = key();
+        let target = Target {
+            server: "192.0.2.1:53".parse().unwrap(),
+            zone: "example.com",
+            key: &key,
+            timeout: Duration::from_secs(1),
+        };
+        let cases = [
+            (ResponseCode::NotAuth, "not the primary of zone example.com"),
+            (ResponseCode::Refused, "update policy does not allow key k"),
+            (ResponseCode::NotZone, "the configured --zone is wrong"),
+            (ResponseCode::ServFail, "see its log"),
+            (ResponseCode::NotImp, "does not accept dynamic updates"),
+        ];
+        for (rcode, want) in cases {
+            let mut response = Message::query();
+            response.metadata.response_code = rcode;
+            let e = rejected(&target, &response, None);
+            assert!(e.to_string().contains(want), "{rcode:?}: {e}");
+            assert!(e.to_string().contains(&rcode_name(rcode)), "{e}");
+        }
+        let response = Message::query();
+        let badkey = rejected(&target, &response, Some(TsigError::BadKey)).to_string();
+        assert!(
+            badkey.contains("/BADKEY") && badkey.contains("no key k with algorithm hmac-sha256"),
+            "{badkey}"
+        );
+        let badsig = rejected(&target, &response, Some(TsigError::BadSig)).to_string();
+        assert!(
+            badsig.contains("/BADSIG") && badsig.contains("secret differs"),
+            "{badsig}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_with_the_hint() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = listener.local_addr().unwrap();
+        // Accept and hold the connection without answering.
+        let holder = tokio::spawn(async move {
+            let held = listener.accept().await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(held);
+        });
+        let key = key();
+        let target = Target {
+            server,
+            zone: "example.com",
+            key: &key,
+            timeout: Duration::from_millis(300),
+        };
+        let message = crate::rfc2136::update::message(
+            &hickory_proto::rr::Name::from_ascii("example.com.").unwrap(),
+            crate::rfc2136::update::Action::Add,
+            &[],
+        );
+        let e = send(&target, message).await.unwrap_err();
+        assert!(matches!(e, Rfc2136Error::Timeout { .. }), "{e}");
+        assert!(e.to_string().contains("is 127.0.0.1"), "{e}");
+        holder.abort();
+    }
 
     #[test]
     fn clock_offset_uses_the_servers_time_in_other_data() {

@@ -38,14 +38,14 @@ pub enum Rfc2136Error {
     #[error("{0}")]
     Discovery(String),
     /// The server did not answer in time.
-    #[error("update of zone {zone} at {server}: no answer within {secs}s; is {server} the zone's primary, and does it accept DNS over TCP from this host?")]
+    #[error("update of zone {zone} at {server}: no answer within {:.1}s; is {server} the zone's primary, and does it accept DNS over TCP from this host?", .waited.as_secs_f64())]
     Timeout {
         /// The server.
         server: SocketAddr,
         /// The zone.
         zone: String,
         /// The limit.
-        secs: u64,
+        waited: std::time::Duration,
     },
     /// The connection failed or the answer could not be read.
     #[error("update of zone {zone} at {server}: {detail}")]

@@ -61,6 +61,7 @@ pub fn message(zone: &Name, action: Action, values: &[TxtValue]) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::op::UpdateMessage;
 
     fn value(owner: &str, value: &str) -> TxtValue {
         TxtValue {
