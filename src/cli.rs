@@ -254,6 +254,8 @@ pub enum CertCommand {
 
 /// `domain ...`
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing `Set` would only make the matches noisier.
+#[allow(clippy::large_enum_variant)]
 pub enum DomainCommand {
     /// Choose the solver for a domain and its subdomains (the most specific domain wins).
     Set {
