@@ -8,7 +8,7 @@ use super::{Env, Failure, Outcome};
 use crate::cli::{DomainCommand, SolverArg};
 use crate::config::DomainConfig;
 use crate::domain::names;
-use crate::secrets::SecretRef;
+use crate::solver::credentials;
 use crate::solver::trial::{run_trial, trial_record};
 use crate::solver::{self, SolverDeps};
 
@@ -105,27 +105,13 @@ fn normalized(domain: &str) -> Result<String, Failure> {
 /// Read the secret the solver needs (from its file or standard input) into the keyring.
 /// Without a file, a secret already in the keyring is kept; none at all is a usage error.
 fn store_secret(env: &Env, domain: &str, cfg: &DomainConfig, input: &SecretInput<'_>) -> Outcome {
-    let (entry, file, option) = match cfg {
-        DomainConfig::Rfc2136 { tsig_algorithm, .. } => {
-            tsig_algorithm
-                .parse::<crate::rfc2136::Algorithm>()
-                .map_err(|e| Failure::Usage(e.to_string()))?;
-            (
-                SecretRef::Tsig(domain.to_owned()),
-                input.tsig_secret_file,
-                "--tsig-secret-file",
-            )
-        }
-        DomainConfig::PowerDns { api_url, .. } => {
-            crate::powerdns::client::api_root(api_url)
-                .map_err(|e| Failure::Usage(e.to_string()))?;
-            (
-                SecretRef::PowerDns(domain.to_owned()),
-                input.api_key_file,
-                "--api-key-file",
-            )
-        }
-        _ => return Ok(()),
+    credentials::check(cfg).map_err(Failure::Usage)?;
+    let Some(entry) = credentials::secret_entry(domain, cfg) else {
+        return Ok(());
+    };
+    let (file, option) = match cfg {
+        DomainConfig::Rfc2136 { .. } => (input.tsig_secret_file, "--tsig-secret-file"),
+        _ => (input.api_key_file, "--api-key-file"),
     };
     let keystore = env.keystore()?;
     let Some(file) = file else {
@@ -138,17 +124,8 @@ fn store_secret(env: &Env, domain: &str, cfg: &DomainConfig, input: &SecretInput
         )));
     };
     let text = read_secret(file, option)?;
-    let secret = match cfg {
-        DomainConfig::Rfc2136 { .. } => crate::rfc2136::key::secret_from_text(&text)
-            .map_err(|e| Failure::Usage(format!("{option} {}: {e}", file.display())))?,
-        _ => text.trim().to_owned(),
-    };
-    if secret.is_empty() {
-        return Err(Failure::Usage(format!(
-            "{option} {}: empty",
-            file.display()
-        )));
-    }
+    let secret = credentials::secret_from_text(cfg, &text)
+        .map_err(|e| Failure::Usage(format!("{option} {}: {e}", file.display())))?;
     keystore.put(&entry, &secret)?;
     Ok(())
 }

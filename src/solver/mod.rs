@@ -4,6 +4,7 @@
 //! share `_acme-challenge.<apex>`, so a solver must *add* values, never replace the record set.
 //! acme-dns drops in as another implementation of the same trait.
 
+pub mod credentials;
 mod exec;
 pub mod manual;
 pub mod trial;

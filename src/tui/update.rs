@@ -334,6 +334,7 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
         "acme-dns-server" => Event::ServerStopped(Err(message)),
         "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
         "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
+        "provider" => Event::ProviderSaved(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
