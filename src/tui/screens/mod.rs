@@ -8,5 +8,6 @@ pub mod domains;
 pub mod editor;
 pub mod issuance;
 pub mod propagation;
+pub mod provider;
 pub mod server;
 pub mod urgency;

@@ -9,6 +9,7 @@ mod editor;
 mod global;
 mod issuance;
 pub mod propagation;
+mod provider;
 mod server;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
