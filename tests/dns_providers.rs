@@ -455,3 +455,96 @@ fn powerdns_api_issues_keeps_other_txt_values_and_explains_a_wrong_key() {
 
     assert_secret_kept(&wd, &[&set, &issued, &test, &ok], &key);
 }
+
+/// The TUI wizard's job: a failed credentials test saves nothing and restores the keyring;
+/// a passing one saves the mapping. Through the job itself, against Knot.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provider_wizard_saves_only_after_a_passing_credentials_test() {
+    use certpilot::cli::Cli;
+    use certpilot::config::DomainConfig;
+    use certpilot::jobs::provider::{save, ProviderRequest};
+    use certpilot::jobs::Context;
+    use certpilot::paths::Paths;
+    use certpilot::secrets::{Keystore, SecretRef, StoreKind};
+    use clap::Parser as _;
+
+    let net = 124;
+    if !available(net, &["knotd"]) {
+        return;
+    }
+    if common::test_keystore() != "keyutils" {
+        eprintln!("SKIP: this test reads the secret back from the keyutils store");
+        return;
+    }
+    let ns = ip(net, 2);
+    let secret = random_secret();
+    let knot = Server::knot(
+        ns,
+        &[("example.test", zone_text("example.test", ns, &[]))],
+        &secret,
+    );
+    let wd = Workdir::new("provider-job");
+    std::env::set_var("CERTPILOT_KEYRING_SERVICE", &wd.service);
+    let dir = wd.path().to_str().unwrap();
+    let resolver = ns.to_string();
+    let cli = Cli::parse_from([
+        "certpilot",
+        "--dir",
+        dir,
+        "--keystore",
+        "keyutils",
+        "--resolver",
+        &resolver,
+    ]);
+    let ctx = std::sync::Arc::new(Context::new(
+        Paths::resolve(Some(wd.path())).unwrap(),
+        cli.global,
+    ));
+    let request = |file: &Path| ProviderRequest {
+        domain: "example.test".into(),
+        config: DomainConfig::Rfc2136 {
+            server: None,
+            tsig_name: KEY_NAME.into(),
+            tsig_algorithm: "hmac-sha256".into(),
+            zone: None,
+        },
+        secret_file: file.to_path_buf(),
+    };
+    let keystore = Keystore::open(StoreKind::Keyutils, &wd.service).unwrap();
+    let entry = SecretRef::Tsig("example.test".into());
+    let before = serial(knot.addr, "example.test");
+
+    let (_bad, bad_file) = secret_file(&random_secret());
+    let failed = save(&ctx, request(&bad_file)).await.unwrap_err();
+    assert!(failed.contains("NOTAUTH/BADSIG"), "{failed}");
+    assert_eq!(
+        keystore.get(&entry).unwrap(),
+        None,
+        "the failed secret is not kept"
+    );
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).unwrap_or_default();
+    assert!(!config.contains("rfc2136"), "nothing saved: {config}");
+    assert_eq!(serial(knot.addr, "example.test"), before);
+
+    let (_good, good_file) = secret_file(&secret);
+    let words = save(&ctx, request(&good_file)).await.unwrap();
+    assert!(
+        words.contains("added and removed _certpilot-test.example.test."),
+        "{words}"
+    );
+    assert_eq!(
+        keystore.get(&entry).unwrap().as_deref(),
+        Some(secret.as_str())
+    );
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).unwrap();
+    assert!(config.contains("solver = \"rfc2136\""), "{config}");
+    assert!(!config.contains(&secret));
+    assert_eq!(
+        knot_updates(&knot.log(), "example.test"),
+        2,
+        "{}",
+        knot.log()
+    );
+    assert!(txt(knot.addr, "_certpilot-test.example.test.").is_empty());
+    keystore.delete(&entry).unwrap();
+}
