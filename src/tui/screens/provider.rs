@@ -17,7 +17,7 @@ use crate::tui::update::{Effect, Nav};
 
 /// The providers offered, in the order of the kind field.
 pub const KINDS: [&str; 2] = [
-    "rfc2136 (TSIG dynamic update: BIND, Knot, PowerDNS, Windows)",
+    "rfc2136 (TSIG dynamic update)",
     "powerdns (PowerDNS HTTP API)",
 ];
 /// TSIG algorithms offered.

@@ -3,7 +3,7 @@
 //! ```text
 //! ┌ DNS provider ──────────────────────────────────────────────────┐
 //! │▶ Domain               example.com                              │
-//! │  Provider             ‹ rfc2136 (TSIG dynamic update: ...) ›   │
+//! │  Provider             ‹ rfc2136 (TSIG dynamic update) ›        │
 //! │    Server             ns1.example.com                          │
 //! │    TSIG key name      certpilot-key                            │
 //! │    ...                                                         │
