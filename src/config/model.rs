@@ -184,6 +184,7 @@ pub enum DomainConfig {
     },
     /// Patch the zone's record sets through the PowerDNS Authoritative HTTP API (the API key
     /// is in the keyring).
+    #[serde(rename = "powerdns")]
     PowerDns {
         /// The API's base URL (`http://127.0.0.1:8081`).
         api_url: String,
@@ -348,6 +349,26 @@ mod tests {
         for (domain, want) in cases {
             assert_eq!(cfg.solver_for(domain).map(|(s, _)| s), want, "{domain}");
         }
+    }
+
+    #[test]
+    fn provider_solvers_read_as_documented() {
+        let text = "[domains.\"example.org\"]\nsolver = \"rfc2136\"\ntsig_name = \"k\"\n\
+                    tsig_algorithm = \"hmac-sha256\"\n\n[domains.\"example.net\"]\n\
+                    solver = \"powerdns\"\napi_url = \"http://127.0.0.1:8081\"\n";
+        let cfg: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            cfg.domains["example.net"],
+            DomainConfig::PowerDns {
+                api_url: "http://127.0.0.1:8081".into(),
+                server_id: "localhost".into(),
+            }
+        );
+        assert_eq!(cfg.domains["example.org"].kind(), "rfc2136");
+        assert_eq!(cfg.domains["example.net"].kind(), "powerdns");
+        let back = toml::to_string(&cfg).unwrap();
+        assert!(back.contains("solver = \"powerdns\""), "{back}");
+        assert_eq!(toml::from_str::<Config>(&back).unwrap(), cfg);
     }
 
     #[test]
