@@ -230,11 +230,11 @@ fn knot_with_tsig_issues_and_explains_a_wrong_secret_and_a_wrong_zone() {
 }
 
 /// A BIND key file as `tsig-keygen` writes it (the same file configures named and certpilot).
-fn bind_key_file() -> (tempfile::TempDir, std::path::PathBuf, String) {
+fn bind_key_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "PATH=\"$PATH:/usr/sbin:/sbin\" tsig-keygen -a hmac-sha256 {KEY_NAME}"
+            "PATH=\"$PATH:/usr/sbin:/sbin\" tsig-keygen -a hmac-sha256 {name}"
         ))
         .output()
         .expect("tsig-keygen");
@@ -283,15 +283,16 @@ fn knot_updates(knot_log: &str, zone: &str) -> usize {
 }
 
 #[test]
-fn bind_with_an_update_policy_issues_with_the_primary_from_the_soa() {
+fn bind_with_an_update_policy_issues_and_explains_badsig_and_refused() {
     let net = 121;
     if !available(net, &["named", "tsig-keygen", "pebble"]) {
         return;
     }
     let ns = ip(net, 2);
-    let (_keep, key_file, secret) = bind_key_file();
+    let (_keep, key_file, secret) = bind_key_file(KEY_NAME);
+    let (_other, other_file, _) = bind_key_file("other-key");
     let zones = [("example.test", zone_text("example.test", ns, &[]))];
-    let bind = Server::bind(&zones, &key_file);
+    let bind = Server::bind(&zones, &[&key_file, &other_file]);
     let server = bind.addr.to_string();
     let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &server) else {
         return;
@@ -329,6 +330,37 @@ fn bind_with_an_update_policy_issues_with_the_primary_from_the_soa() {
     assert!(said.contains("TSIG secret differs"), "{said}");
     assert_eq!(serial(bind.addr, "example.test"), before);
     assert_eq!(update_clients(&bind.log()), 2, "{}", bind.log());
+
+    // A key the server knows but its update-policy does not grant: REFUSED explained.
+    let other = wd.run(&[
+        "domain",
+        "set",
+        "example.test",
+        "--solver",
+        "rfc2136",
+        "--tsig-name",
+        "other-key",
+        "--tsig-secret-file",
+        other_file.to_str().unwrap(),
+        "--server",
+        &server,
+    ]);
+    other.ok();
+    let refused = wd.run(&["--resolver", &server, "domain", "test", "example.test"]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr().contains("failed: REFUSED"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        refused
+            .stderr()
+            .contains("update policy does not allow key other-key"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(serial(bind.addr, "example.test"), before);
     assert_secret_kept(&wd, &[&set, &issued, &failed], &secret);
 }
 

@@ -182,21 +182,24 @@ impl Server {
     ///
     /// named listens only on addresses configured on an interface, so it takes
     /// `127.0.0.1` and a free port (the returned `addr`), not a test network's address.
-    pub fn bind(zones: &[(&str, String)], key_file: &Path) -> Self {
+    /// Every key of `key_files` is defined; only `KEY_NAME` is granted.
+    pub fn bind(zones: &[(&str, String)], key_files: &[&Path]) -> Self {
         let port = free_dns_port();
         let addr = Ipv4Addr::LOCALHOST;
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().display();
-        let mut conf = format!(
-            "include \"{key}\";\n\
-             options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n\
+        let mut conf: String = key_files
+            .iter()
+            .map(|k| format!("include \"{}\";\n", k.display()))
+            .collect();
+        conf.push_str(&format!(
+            "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n\
                listen-on port {port} {{ {addr}; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  dnssec-validation no;\n\
                notify no;\n}};\n\
              controls {{ }};\n\
              logging {{\n  channel file {{ file \"{d}/named.log\"; severity info; print-category yes; }};\n\
-               category default {{ file; }};\n  category update {{ file; }};\n  category update-security {{ file; }};\n  category security {{ file; }};\n}};\n",
-            key = key_file.display()
-        );
+               category default {{ file; }};\n  category update {{ file; }};\n  category update-security {{ file; }};\n  category security {{ file; }};\n}};\n"
+        ));
         for (zone, text) in zones {
             std::fs::write(dir.path().join(format!("{zone}.zone")), text).expect("zone");
             conf.push_str(&format!(
