@@ -13,7 +13,7 @@ use super::PowerDnsError;
 use crate::acme::engine::blocking;
 use crate::rfc2136::update::{Action, TTL};
 use crate::secrets::{Keystore, SecretRef};
-use crate::solver::{ChallengeRecord, Solver, SolverError, SolverFuture};
+use crate::solver::{provider_step, ChallengeRecord, Solver, SolverFuture};
 
 /// Settings of the solver besides its mapping.
 #[derive(Debug, Clone)]
@@ -111,13 +111,6 @@ impl PowerDnsSolver {
             self.ca_bundle.as_deref(),
         )
     }
-
-    fn fail(&self, e: &PowerDnsError) -> SolverError {
-        SolverError::Provider {
-            solver: self.describe(),
-            detail: e.to_string(),
-        }
-    }
 }
 
 /// The zone of `fqdn`: the longest zone name it ends in (label-wise).
@@ -200,21 +193,11 @@ impl Solver for PowerDnsSolver {
     }
 
     fn present<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {
-        Box::pin(async move {
-            self.apply(Action::Add, records)
-                .await
-                .map(|_| ())
-                .map_err(|e| self.fail(&e))
-        })
+        provider_step(self.describe(), self.apply(Action::Add, records))
     }
 
     fn cleanup<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {
-        Box::pin(async move {
-            self.apply(Action::Delete, records)
-                .await
-                .map(|_| ())
-                .map_err(|e| self.fail(&e))
-        })
+        provider_step(self.describe(), self.apply(Action::Delete, records))
     }
 }
 

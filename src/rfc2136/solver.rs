@@ -14,7 +14,7 @@ use super::update::{self, Action, TxtValue};
 use super::{Algorithm, Rfc2136Error, TsigKey};
 use crate::acme::engine::blocking;
 use crate::secrets::{Keystore, SecretRef};
-use crate::solver::{ChallengeRecord, Solver, SolverError, SolverFuture};
+use crate::solver::{provider_step, ChallengeRecord, Solver, SolverFuture};
 
 /// Settings of the solver besides its domain mapping.
 #[derive(Debug, Clone)]
@@ -187,13 +187,6 @@ impl Rfc2136Solver {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(fqdn.to_owned(), placement.clone());
     }
-
-    fn fail(&self, e: &Rfc2136Error) -> SolverError {
-        SolverError::Provider {
-            solver: self.describe(),
-            detail: e.to_string(),
-        }
-    }
 }
 
 impl Solver for Rfc2136Solver {
@@ -207,20 +200,10 @@ impl Solver for Rfc2136Solver {
     }
 
     fn present<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {
-        Box::pin(async move {
-            self.apply(Action::Add, records)
-                .await
-                .map(|_| ())
-                .map_err(|e| self.fail(&e))
-        })
+        provider_step(self.describe(), self.apply(Action::Add, records))
     }
 
     fn cleanup<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {
-        Box::pin(async move {
-            self.apply(Action::Delete, records)
-                .await
-                .map(|_| ())
-                .map_err(|e| self.fail(&e))
-        })
+        provider_step(self.describe(), self.apply(Action::Delete, records))
     }
 }

@@ -97,6 +97,20 @@ pub enum SolverError {
 /// A boxed future, so solvers can be trait objects.
 pub type SolverFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SolverError>> + Send + 'a>>;
 
+/// A DNS provider's step (`present` or `cleanup`) as a solver future: its error, with its
+/// hint, becomes [`SolverError::Provider`] naming `solver`.
+pub fn provider_step<'a, T, E: std::fmt::Display>(
+    solver: String,
+    step: impl Future<Output = Result<T, E>> + Send + 'a,
+) -> SolverFuture<'a> {
+    Box::pin(async move {
+        step.await.map(|_| ()).map_err(|e| SolverError::Provider {
+            solver,
+            detail: e.to_string(),
+        })
+    })
+}
+
 /// Publishes and removes challenge records.
 pub trait Solver: Send + Sync {
     /// A short name for messages (`exec /usr/local/bin/hook`).

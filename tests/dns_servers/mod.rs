@@ -54,13 +54,8 @@ fn rand_byte() -> u8 {
 }
 
 fn tool(name: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let found = path
-        .split(':')
-        .chain(["/usr/sbin", "/sbin"])
-        .map(|dir| Path::new(dir).join(name))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| panic!("{name} not installed (scripts/test-deps.sh)"))
+    crate::dns_tree::knot_tool(name)
+        .unwrap_or_else(|| panic!("{name} not installed (scripts/test-deps.sh)"))
 }
 
 /// The SOA serial `server` serves for `zone`, when it answers.
@@ -262,20 +257,8 @@ impl Server {
             .arg(format!("--webserver-address={addr}"))
             .arg(format!("--webserver-port={port}"));
         std::fs::write(dir.path().join("pdns.conf"), "").expect("pdns.conf");
-        let log = std::fs::File::create(dir.path().join("stderr.log")).expect("log");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start pdns_server");
         let pdns = PowerDns {
-            server: Self {
-                addr: SocketAddr::from((addr, 53)),
-                child,
-                dir,
-                log_file: "stderr.log",
-            },
+            server: Self::spawn(cmd, SocketAddr::from((addr, 53)), dir, "stderr.log", &[]),
             api: format!("http://{addr}:{port}"),
             api_key: api_key.to_owned(),
         };

@@ -34,14 +34,7 @@ pub fn render(
 ) {
     let block = panel("DNS provider", true, theme);
     let inner = block.inner(area);
-    let width = wizard
-        .form
-        .fields
-        .iter()
-        .map(|f| f.label.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_LABEL);
+    let width = form::label_width(&wizard.form, MAX_LABEL);
     let editing = wizard.stage == Stage::Editing;
     let (mut lines, cursor) = form::lines(&wizard.form, width, editing, theme);
     lines.push(Line::default());
