@@ -265,6 +265,98 @@ mod tests {
         );
     }
 
+    /// A TCP DNS server on loopback answering one request with `answer(request)`.
+    async fn one_answer_server(
+        answer: impl FnOnce(&Message) -> Message + Send + 'static,
+    ) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let len = stream.read_u16().await.unwrap();
+            let mut request = vec![0_u8; usize::from(len)];
+            stream.read_exact(&mut request).await.unwrap();
+            let reply = answer(&Message::from_vec(&request).unwrap())
+                .to_vec()
+                .unwrap();
+            let len = u16::try_from(reply.len()).unwrap().to_be_bytes();
+            stream
+                .write_all(&[&len[..], &reply].concat())
+                .await
+                .unwrap();
+        });
+        server
+    }
+
+    fn example_update() -> Message {
+        crate::rfc2136::update::message(
+            &hickory_proto::rr::Name::from_ascii("example.com.").unwrap(),
+            crate::rfc2136::update::Action::Add,
+            &[],
+        )
+    }
+
+    #[tokio::test]
+    async fn badtime_over_tcp_names_the_clock_offset() {
+        // The server's clock is 1000 s ahead: BADTIME with its time in Other Data.
+        let server = one_answer_server(|request| {
+            let sig = request.signature().expect("the request is signed");
+            let server_time = (unix_now() + 1000).to_be_bytes();
+            let tsig = TSIG::new(
+                sig.data.algorithm.clone(),
+                sig.data.time,
+                300,
+                Vec::new(),
+                request.metadata.id,
+                Some(TsigError::BadTime),
+                server_time[2..].to_vec(),
+            );
+            let mut answer = Message::response(request.metadata.id, request.metadata.op_code);
+            answer.metadata.response_code = ResponseCode::NotAuth;
+            answer.set_signature(Box::new(hickory_proto::rr::rdata::tsig::make_tsig_record(
+                sig.name.clone(),
+                tsig,
+            )));
+            answer
+        })
+        .await;
+        let key = key();
+        let target = Target {
+            server,
+            zone: "example.com",
+            key: &key,
+            timeout: Duration::from_secs(5),
+        };
+        let e = send(&target, example_update())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("failed: NOTAUTH/BADTIME"), "{e}");
+        assert!(
+            e.contains("1000s ahead of this machine's")
+                || e.contains("999s ahead of this machine's"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_success_is_not_trusted() {
+        let server = one_answer_server(|request| {
+            Message::response(request.metadata.id, request.metadata.op_code)
+        })
+        .await;
+        let key = key();
+        let target = Target {
+            server,
+            zone: "example.com",
+            key: &key,
+            timeout: Duration::from_secs(5),
+        };
+        let e = send(&target, example_update()).await.unwrap_err();
+        assert!(matches!(e, Rfc2136Error::Unverified { .. }), "{e}");
+        assert!(e.to_string().contains("not signed"), "{e}");
+    }
+
     #[tokio::test]
     async fn a_server_that_never_answers_times_out_with_the_hint() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -282,12 +374,7 @@ mod tests {
             key: &key,
             timeout: Duration::from_millis(300),
         };
-        let message = crate::rfc2136::update::message(
-            &hickory_proto::rr::Name::from_ascii("example.com.").unwrap(),
-            crate::rfc2136::update::Action::Add,
-            &[],
-        );
-        let e = send(&target, message).await.unwrap_err();
+        let e = send(&target, example_update()).await.unwrap_err();
         assert!(matches!(e, Rfc2136Error::Timeout { .. }), "{e}");
         assert!(e.to_string().contains("is 127.0.0.1"), "{e}");
         holder.abort();
