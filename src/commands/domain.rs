@@ -20,62 +20,7 @@ struct SecretInput<'a> {
 
 pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
     match cmd {
-        DomainCommand::Set {
-            domain,
-            solver,
-            command,
-            server,
-            tsig_name,
-            tsig_algorithm,
-            tsig_secret_file,
-            zone,
-            api_url,
-            server_id,
-            api_key_file,
-        } => {
-            let domain = normalized(&domain)?;
-            if domain.starts_with("*.") {
-                return Err(Failure::Usage(format!(
-                    "{domain}: map the domain without '*.'; it covers the wildcard too"
-                )));
-            }
-            let cfg = match (solver, command, server) {
-                (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command },
-                (SolverArg::Exec, None, _) => {
-                    return Err(Failure::Usage("--solver exec needs --command".into()))
-                }
-                (SolverArg::Manual, _, _) => DomainConfig::Manual,
-                (SolverArg::AcmeDns, _, Some(server)) => DomainConfig::AcmeDns { server },
-                (SolverArg::AcmeDns, _, None) => {
-                    return Err(Failure::Usage(
-                        "--solver acme-dns needs --server URL".into(),
-                    ))
-                }
-                (SolverArg::Rfc2136, _, server) => DomainConfig::Rfc2136 {
-                    server,
-                    tsig_name: tsig_name.ok_or_else(|| {
-                        Failure::Usage("--solver rfc2136 needs --tsig-name".into())
-                    })?,
-                    tsig_algorithm,
-                    zone: zone.map(|z| z.trim_end_matches('.').to_ascii_lowercase()),
-                },
-                (SolverArg::PowerDns, _, _) => DomainConfig::PowerDns {
-                    api_url: api_url.ok_or_else(|| {
-                        Failure::Usage("--solver powerdns needs --api-url".into())
-                    })?,
-                    server_id,
-                },
-            };
-            let input = SecretInput {
-                tsig_secret_file: tsig_secret_file.as_deref(),
-                api_key_file: api_key_file.as_deref(),
-            };
-            store_secret(env, &domain, &cfg, &input)?;
-            env.config.domains.insert(domain.clone(), cfg);
-            env.save_config()?;
-            println!("{domain}: solver set");
-            Ok(())
-        }
+        DomainCommand::Set { .. } => set(env, cmd),
         DomainCommand::Remove { domain } => {
             let domain = normalized(&domain)?;
             if env.config.domains.remove(&domain).is_none() {
@@ -96,6 +41,66 @@ pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
         }
         DomainCommand::Test { domain } => test(env, &normalized(&domain)?).await,
     }
+}
+
+/// `domain set`: the mapping into the config, its secret (if any) into the keyring.
+fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
+    let DomainCommand::Set {
+        domain,
+        solver,
+        command,
+        server,
+        tsig_name,
+        tsig_algorithm,
+        tsig_secret_file,
+        zone,
+        api_url,
+        server_id,
+        api_key_file,
+    } = cmd
+    else {
+        return Ok(());
+    };
+    let domain = normalized(&domain)?;
+    if domain.starts_with("*.") {
+        return Err(Failure::Usage(format!(
+            "{domain}: map the domain without '*.'; it covers the wildcard too"
+        )));
+    }
+    let cfg = match (solver, command, server) {
+        (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command },
+        (SolverArg::Exec, None, _) => {
+            return Err(Failure::Usage("--solver exec needs --command".into()))
+        }
+        (SolverArg::Manual, _, _) => DomainConfig::Manual,
+        (SolverArg::AcmeDns, _, Some(server)) => DomainConfig::AcmeDns { server },
+        (SolverArg::AcmeDns, _, None) => {
+            return Err(Failure::Usage(
+                "--solver acme-dns needs --server URL".into(),
+            ))
+        }
+        (SolverArg::Rfc2136, _, server) => DomainConfig::Rfc2136 {
+            server,
+            tsig_name: tsig_name
+                .ok_or_else(|| Failure::Usage("--solver rfc2136 needs --tsig-name".into()))?,
+            tsig_algorithm,
+            zone: zone.map(|z| z.trim_end_matches('.').to_ascii_lowercase()),
+        },
+        (SolverArg::PowerDns, _, _) => DomainConfig::PowerDns {
+            api_url: api_url
+                .ok_or_else(|| Failure::Usage("--solver powerdns needs --api-url".into()))?,
+            server_id,
+        },
+    };
+    let input = SecretInput {
+        tsig_secret_file: tsig_secret_file.as_deref(),
+        api_key_file: api_key_file.as_deref(),
+    };
+    store_secret(env, &domain, &cfg, &input)?;
+    env.config.domains.insert(domain.clone(), cfg);
+    env.save_config()?;
+    println!("{domain}: solver set");
+    Ok(())
 }
 
 fn normalized(domain: &str) -> Result<String, Failure> {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::client::{ApiKey, Entry, PowerDnsClient, RrSet, ZoneInfo};
 use super::PowerDnsError;
@@ -20,8 +19,6 @@ use crate::solver::{provider_step, ChallengeRecord, Solver, SolverFuture};
 pub struct PowerDnsOptions {
     /// Extra CA certificates for the API's TLS.
     pub ca_bundle: Option<PathBuf>,
-    /// Limit for one request (informational; the client has its own bound).
-    pub timeout: Duration,
 }
 
 /// Publishes challenge records through the PowerDNS API.

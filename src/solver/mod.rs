@@ -160,35 +160,10 @@ pub fn from_config(
             .map(|s| Arc::new(s) as Arc<dyn Solver>)
             .map_err(|e| e.to_string())
         }
-        DomainConfig::Rfc2136 {
-            server,
-            tsig_name,
-            tsig_algorithm,
-            zone,
-        } => {
-            let mapping = crate::rfc2136::solver::Mapping {
-                domain: deps.domain.to_owned(),
-                server: server.clone(),
-                zone: zone.clone(),
-                tsig_name: tsig_name.clone(),
-                algorithm: tsig_algorithm
-                    .parse()
-                    .map_err(|e: crate::rfc2136::Rfc2136Error| e.to_string())?,
-            };
-            let options = crate::rfc2136::Rfc2136Options {
-                resolvers: deps.config.settings.resolvers.clone(),
-                timeout: Duration::from_secs(30),
-            };
-            Ok(Arc::new(crate::rfc2136::Rfc2136Solver::new(
-                mapping,
-                deps.keystore.clone(),
-                options,
-            )))
-        }
+        DomainConfig::Rfc2136 { .. } => rfc2136(solver, deps),
         DomainConfig::PowerDns { api_url, server_id } => {
             let options = crate::powerdns::PowerDnsOptions {
                 ca_bundle: deps.config.settings.ca_bundle.clone(),
-                timeout: Duration::from_secs(30),
             };
             crate::powerdns::PowerDnsSolver::new(
                 deps.domain,
@@ -201,4 +176,35 @@ pub fn from_config(
             .map_err(|e| e.to_string())
         }
     }
+}
+
+/// The `rfc2136` solver of a mapping.
+fn rfc2136(solver: &DomainConfig, deps: &SolverDeps<'_>) -> Result<Arc<dyn Solver>, String> {
+    let DomainConfig::Rfc2136 {
+        server,
+        tsig_name,
+        tsig_algorithm,
+        zone,
+    } = solver
+    else {
+        return Err("not an rfc2136 mapping".into());
+    };
+    let mapping = crate::rfc2136::solver::Mapping {
+        domain: deps.domain.to_owned(),
+        server: server.clone(),
+        zone: zone.clone(),
+        tsig_name: tsig_name.clone(),
+        algorithm: tsig_algorithm
+            .parse()
+            .map_err(|e: crate::rfc2136::Rfc2136Error| e.to_string())?,
+    };
+    let options = crate::rfc2136::Rfc2136Options {
+        resolvers: deps.config.settings.resolvers.clone(),
+        timeout: Duration::from_secs(30),
+    };
+    Ok(Arc::new(crate::rfc2136::Rfc2136Solver::new(
+        mapping,
+        deps.keystore.clone(),
+        options,
+    )))
 }
