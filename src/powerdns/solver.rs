@@ -2,7 +2,9 @@
 //! each owner's TXT record set to what it held plus (or minus) our values.
 //!
 //! PowerDNS has no "add one record" operation: a PATCH replaces whole record sets, so each
-//! set is read first and written back with every other value kept.
+//! set is read first and written back with every other value kept. Within this process the
+//! read and the PATCH of a zone are one turn (a lock per zone); another writer between them
+//! is not guarded against by the API.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -80,6 +82,10 @@ impl PowerDnsSolver {
         }
         let mut sent = 0;
         for (zone_id, records) in by_zone {
+            // Read-modify-write: orders of this process on the same zone take turns, so
+            // parallel renewals cannot drop each other's values.
+            let lock = crate::lock::turn(&format!("powerdns {} {zone_id}", self.api_url));
+            let _turn = lock.lock().await;
             let existing = client.rrsets(&zone_id).await?;
             let changes = changes(action, &existing, &records);
             if changes.is_empty() {
