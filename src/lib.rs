@@ -18,6 +18,7 @@
 //! - [`inventory`]: what `list` and the dashboard show.
 //! - [`tui`]: the terminal UI (the only module that draws).
 //! - [`deploy`]: after an issuance: re-export to the configured target, run the deploy hook.
+//! - [`sandbox`]: `certpilot sandbox`, the whole product on loopback with faults on demand.
 //! - [`fuzz`]: invariants of every parser of outside input, for cargo fuzz and the tests.
 
 pub mod acme;
@@ -37,6 +38,7 @@ pub mod lock;
 pub mod paths;
 pub mod powerdns;
 pub mod rfc2136;
+pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod solver;

@@ -57,6 +57,7 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
         api_url,
         server_id,
         api_key_file,
+        no_cname_follow,
     } = cmd
     else {
         return Ok(());
@@ -98,6 +99,11 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
     };
     store_secret(env, &domain, &cfg, &input)?;
     env.config.domains.insert(domain.clone(), cfg);
+    let off = &mut env.config.settings.no_cname_follow;
+    off.retain(|d| *d != domain);
+    if no_cname_follow {
+        off.push(domain.clone());
+    }
     env.save_config()?;
     println!("{domain}: solver set");
     Ok(())

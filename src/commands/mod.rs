@@ -9,6 +9,7 @@ mod export;
 mod issue;
 mod list;
 mod revoke;
+mod sandbox;
 mod schedule;
 mod timer;
 
@@ -176,5 +177,6 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
+        Command::Sandbox(args) => sandbox::run(&env, &args).await,
     }
 }
