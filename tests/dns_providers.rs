@@ -580,3 +580,73 @@ async fn the_provider_wizard_saves_only_after_a_passing_credentials_test() {
     assert!(txt(knot.addr, "_certpilot-test.example.test.").is_empty());
     keystore.delete(&entry).unwrap();
 }
+
+/// CNAME following: `_acme-challenge.web.example.test` is a CNAME into other.test, whose
+/// solver is rfc2136; the UPDATE goes to other.test (its primary, from its SOA) and the
+/// example.test solver (manual, which would need a terminal) is never asked.
+#[test]
+fn rfc2136_writes_at_the_cname_target_in_the_targets_zone() {
+    use dns_tree::{Knot, Unbound, ZoneFile};
+    let net = 125;
+    if !available(net, &["knotd", "unbound", "pebble"]) {
+        return;
+    }
+    let parent = ZoneFile::new("test", 1)
+        .with("@ NS ns")
+        .with(format!("ns A {}", ip(net, 1)))
+        .with("example NS ns1.example")
+        .with(format!("ns1.example A {}", ip(net, 2)))
+        .with("other NS ns1.other")
+        .with(format!("ns1.other A {}", ip(net, 6)));
+    let example = ZoneFile::new("example.test", 1)
+        .with("@ NS ns1")
+        .with(format!("ns1 A {}", ip(net, 2)))
+        .with("_acme-challenge.web CNAME web-challenge.other.test.");
+    let _parent = Knot::start(ip(net, 1), &[parent], &[]);
+    let _example = Knot::start(ip(net, 2), &[example], &[]);
+    let secret = random_secret();
+    let other = Server::knot(
+        ip(net, 6),
+        &[("other.test", zone_text("other.test", ip(net, 6), &[]))],
+        &secret,
+    );
+    let unbound = Unbound::start(ip(net, 4), &[("test", ip(net, 1))]);
+    let resolver = format!("{}:53", unbound.addr);
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &resolver) else {
+        return;
+    };
+    let mut wd = Workdir::new("rfc2136-cname");
+    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    wd.add_pebble_account(&pebble.directory, &[]);
+    wd.run(&["cert", "add", "web", "--name", "web.example.test"])
+        .ok();
+    wd.run(&["domain", "set", "example.test", "--solver", "manual"])
+        .ok();
+    let (_keep, file) = secret_file(&secret);
+    let set = wd.run(&[
+        "domain",
+        "set",
+        "other.test",
+        "--solver",
+        "rfc2136",
+        "--tsig-name",
+        KEY_NAME,
+        "--tsig-secret-file",
+        file.to_str().unwrap(),
+    ]);
+    set.ok();
+    let issued = wd.run(&["--resolver", &resolver, "issue", "web"]);
+    issued.ok();
+    assert!(wd.path().join("certificates/web/web.crt").exists());
+    let log = other.log();
+    assert_eq!(
+        knot_updates(&log, "other.test"),
+        2,
+        "one add, one delete at the target\n{log}"
+    );
+    assert!(
+        txt(other.addr, "web-challenge.other.test.").is_empty(),
+        "removed after validation"
+    );
+    assert_secret_kept(&wd, &[&set, &issued], &secret);
+}
