@@ -21,14 +21,18 @@ pub struct Placer {
 }
 
 impl Placer {
-    /// Ask through `resolvers` (`IP[:PORT]`; the system's when empty).
+    /// Ask through `resolvers` (`IP[:PORT]`; the system's when empty); authoritative servers
+    /// (and the primary found from the SOA) on `port` (`settings.authoritative_port`).
     ///
     /// # Errors
     /// A resolver is not an address, or there is none.
-    pub fn new(resolvers: &[String]) -> Result<Self, Rfc2136Error> {
+    pub fn new(resolvers: &[String], port: u16) -> Result<Self, Rfc2136Error> {
         let prober = crate::dns::propagation::Prober::new(resolvers)
             .map_err(|e| Rfc2136Error::Discovery(e.to_string()))?;
-        let transport = Transport::new(QueryOptions::default());
+        let transport = Transport::new(QueryOptions {
+            port,
+            ..QueryOptions::default()
+        });
         Ok(Self {
             resolvers: resolvers.to_vec(),
             discovery: Discovery::new(transport.clone(), prober.resolvers().to_vec()),
@@ -62,7 +66,7 @@ impl Placer {
     }
 
     /// The zone's primary: its SOA MNAME, at an address the zone's own NS data or the
-    /// resolvers give, port 53.
+    /// resolvers give, on the authoritative port.
     ///
     /// # Errors
     /// No server answers the SOA question, or the MNAME has no address.
@@ -76,7 +80,7 @@ impl Placer {
             .flat_map(|s| s.addresses.iter().map(|a| a.ip))
             .collect();
         for ip in addresses {
-            let server = SocketAddr::new(ip, DNS_PORT);
+            let server = self.transport.authoritative(ip);
             match self
                 .transport
                 .ask(server, &apex, RecordType::SOA, false)
@@ -116,7 +120,7 @@ impl Placer {
                 ))
             })?,
         };
-        Ok(SocketAddr::new(ip, DNS_PORT))
+        Ok(self.transport.authoritative(ip))
     }
 
     async fn resolve(&self, host: &str) -> Result<IpAddr, Rfc2136Error> {

@@ -23,6 +23,9 @@ pub struct Rfc2136Options {
     pub resolvers: Vec<String>,
     /// Limit for one UPDATE exchange.
     pub timeout: Duration,
+    /// The port of authoritative servers and of the primary found from the SOA (53, except
+    /// in a sandbox: `settings.authoritative_port`).
+    pub authoritative_port: u16,
 }
 
 /// The mapping of one domain to `rfc2136` (see [`crate::config::DomainConfig::Rfc2136`]).
@@ -124,7 +127,10 @@ impl Rfc2136Solver {
                 None => {
                     let placer = match &mut placer {
                         Some(p) => p,
-                        None => placer.insert(Placer::new(&self.options.resolvers)?),
+                        None => placer.insert(Placer::new(
+                            &self.options.resolvers,
+                            self.options.authoritative_port,
+                        )?),
                     };
                     let p = self.place(placer, &owner, &mut primaries).await?;
                     self.placed_put(&record.fqdn, &p);

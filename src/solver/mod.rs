@@ -202,6 +202,7 @@ fn rfc2136(solver: &DomainConfig, deps: &SolverDeps<'_>) -> Result<Arc<dyn Solve
     let options = crate::rfc2136::Rfc2136Options {
         resolvers: deps.config.settings.resolvers.clone(),
         timeout: Duration::from_secs(30),
+        authoritative_port: deps.config.settings.authoritative_port,
     };
     Ok(Arc::new(crate::rfc2136::Rfc2136Solver::new(
         mapping,
