@@ -28,11 +28,16 @@ fn available(net: u8, tools: &[&str]) -> bool {
 
 /// A workdir with the Pebble account and the certificate `web` for [`NAMES`].
 fn workdir(tag: &str, pebble: &Pebble) -> Workdir {
+    workdir_with(tag, pebble, "web", &NAMES)
+}
+
+/// A workdir with the Pebble account and the certificate `cert` for `names`.
+fn workdir_with(tag: &str, pebble: &Pebble, cert: &str, names: &[&str]) -> Workdir {
     let mut wd = Workdir::new(tag);
     wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
     wd.add_pebble_account(&pebble.directory, &[]);
-    let mut args = vec!["cert", "add", "web"];
-    for name in NAMES {
+    let mut args = vec!["cert", "add", cert];
+    for name in names {
         args.extend(["--name", name]);
     }
     wd.run(&args).ok();
@@ -381,20 +386,14 @@ fn a_hundred_names_take_one_update_per_zone_to_add_and_one_to_remove() {
     let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{ns}:53")) else {
         return;
     };
-    let mut wd = Workdir::new("bind-100");
-    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    wd.add_pebble_account(&pebble.directory, &[]);
     // 60 names in example.test, 40 in sub.example.test (a second zone, same primary); no
     // --server: each zone's primary comes from its SOA.
     let names: Vec<String> = (0..60)
         .map(|i| format!("h{i}.example.test"))
         .chain((0..40).map(|i| format!("h{i}.sub.example.test")))
         .collect();
-    let mut args = vec!["cert", "add", "big"];
-    for name in &names {
-        args.extend(["--name", name.as_str()]);
-    }
-    wd.run(&args).ok();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let wd = workdir_with("knot-100", &pebble, "big", &names);
     set_rfc2136(&wd, &key_file, &[]).ok();
     let run = wd.run(&["--resolver", &ns.to_string(), "issue", "big"]);
     run.ok();
@@ -615,11 +614,7 @@ fn rfc2136_writes_at_the_cname_target_in_the_targets_zone() {
     let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &resolver) else {
         return;
     };
-    let mut wd = Workdir::new("rfc2136-cname");
-    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
-    wd.add_pebble_account(&pebble.directory, &[]);
-    wd.run(&["cert", "add", "web", "--name", "web.example.test"])
-        .ok();
+    let wd = workdir_with("rfc2136-cname", &pebble, "web", &["web.example.test"]);
     wd.run(&["domain", "set", "example.test", "--solver", "manual"])
         .ok();
     let (_keep, file) = secret_file(&secret);
