@@ -17,13 +17,18 @@ set -euo pipefail
 #   tmux               the real-terminal tests
 #   systemd            systemd-analyze verifies the timer units (no running systemd needed)
 #   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
+#   bind9              named + tsig-keygen: RFC 2136 updates with an update-policy
+#   pdns-server pdns-backend-sqlite3   PowerDNS Authoritative with its HTTP API (the test
+#                      creates the sqlite3 database from the package's schema)
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
+    bind9 pdns-server pdns-backend-sqlite3
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
+    named tsig-keygen pdns_server
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes
@@ -76,6 +81,9 @@ if command -v pkg-config >/dev/null 2>&1 && ! pkg-config --exists dbus-1; then
 fi
 if [[ ! -s /etc/ssl/certs/ca-certificates.crt ]]; then
     missing+=("ca-certificates.crt")
+fi
+if [[ ! -s /usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql ]]; then
+    missing+=("pdns-backend-sqlite3")
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
     install_python_deps

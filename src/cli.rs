@@ -262,6 +262,8 @@ pub enum CertCommand {
 
 /// `domain ...`
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing `Set` would only make the matches noisier.
+#[allow(clippy::large_enum_variant)]
 pub enum DomainCommand {
     /// Choose the solver for a domain and its subdomains (the most specific domain wins).
     Set {
@@ -273,14 +275,47 @@ pub enum DomainCommand {
         /// Hook program for --solver exec (called as COMMAND present|cleanup FQDN. VALUE).
         #[arg(long, value_name = "COMMAND", required_if_eq("solver", "exec"))]
         command: Option<PathBuf>,
-        /// acme-dns server URL for --solver acme-dns.
-        #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
+        /// acme-dns server URL for --solver acme-dns; the primary's HOST[:PORT] for --solver
+        /// rfc2136 (default: the zone's SOA MNAME).
+        #[arg(
+            long,
+            value_name = "URL|HOST[:PORT]",
+            required_if_eq("solver", "acme-dns")
+        )]
         server: Option<String>,
+        /// TSIG key name for --solver rfc2136, as the server knows it.
+        #[arg(long, value_name = "NAME", required_if_eq("solver", "rfc2136"))]
+        tsig_name: Option<String>,
+        /// TSIG algorithm for --solver rfc2136.
+        #[arg(long, value_name = "ALG", default_value = "hmac-sha256", value_parser = ["hmac-sha256", "hmac-sha384", "hmac-sha512"])]
+        tsig_algorithm: String,
+        /// File holding the base64 TSIG secret (a bare secret, or a tsig-keygen / keymgr key
+        /// file); `-` reads standard input. Stored in the keyring; the file may then go.
+        #[arg(long, value_name = "FILE")]
+        tsig_secret_file: Option<PathBuf>,
+        /// Zone to update for --solver rfc2136 (default: the zone each record lives in).
+        #[arg(long, value_name = "ZONE")]
+        zone: Option<String>,
+        /// PowerDNS API URL for --solver powerdns (https://, or http:// on loopback).
+        #[arg(long, value_name = "URL", required_if_eq("solver", "powerdns"))]
+        api_url: Option<String>,
+        /// PowerDNS server id for --solver powerdns.
+        #[arg(long, value_name = "ID", default_value = "localhost")]
+        server_id: String,
+        /// File holding the PowerDNS API key; `-` reads standard input. Stored in the keyring.
+        #[arg(long, value_name = "FILE")]
+        api_key_file: Option<PathBuf>,
         /// Write at `_acme-challenge.<name>` even when it is a CNAME (by default records go to
         /// the end of the CNAME chain, where the CA reads them, written by the solver of the
         /// target's domain).
         #[arg(long)]
         no_cname_follow: bool,
+    },
+    /// Publish and remove a harmless TXT record (`_certpilot-test.DOMAIN`) with the domain's
+    /// solver: checks the server, the credentials and the update policy.
+    Test {
+        /// Domain.
+        domain: String,
     },
     /// Remove a domain's solver.
     Remove {

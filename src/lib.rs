@@ -9,6 +9,8 @@
 //! - [`solver`]: publishing challenge records (exec, manual).
 //! - [`dns`]: zone discovery and propagation checks on every authoritative server.
 //! - [`acmedns`]: the acme-dns client, credential import and the `acme-dns` solver.
+//! - [`rfc2136`]: RFC 2136 dynamic updates signed with TSIG (the `rfc2136` solver).
+//! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
 //! - [`jobs`]: runs library work for the TUI and reports back as messages.
@@ -34,6 +36,8 @@ pub mod inventory;
 pub mod jobs;
 pub mod lock;
 pub mod paths;
+pub mod powerdns;
+pub mod rfc2136;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;

@@ -1071,3 +1071,31 @@ fn acme_dns_server_screen() {
     update(&mut state, key('j'));
     both_sizes("acme_dns_server_running", &mut state);
 }
+
+// ---------------------------------------------------------------- DNS provider wizard
+
+#[test]
+fn dns_provider_wizard() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, key('e'));
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "ns1.example.com:53");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "certpilot-key");
+    both_sizes("dns_provider_form", &mut state);
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "/root/tsig.key");
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    let refused = "rfc2136 solver for example.com (key certpilot-key, ns1.example.com:53): update \
+                   of zone example.com at 192.0.2.53:53 failed: NOTAUTH/BADSIG. The server knows \
+                   the key certpilot-key but the signature does not match: the TSIG secret differs \
+                   from the server's.";
+    update(
+        &mut state,
+        reply(id, Event::ProviderSaved(Err(refused.into()))),
+    );
+    both_sizes("dns_provider_refused", &mut state);
+}

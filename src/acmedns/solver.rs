@@ -7,9 +7,9 @@
 //! from `present` to `cleanup`, so a second order for the same account waits instead of
 //! evicting the first one's values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedMutexGuard;
@@ -124,16 +124,6 @@ fn capacity_message(plan: &AccountPlan) -> String {
     )
 }
 
-/// One lock per account in this process, held from `present` to `cleanup`.
-fn account_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(locks.entry(key.to_owned()).or_default())
-}
-
 /// The `acme-dns` solver of one domain mapping.
 pub struct AcmeDnsSolver {
     scope: String,
@@ -219,7 +209,8 @@ impl AcmeDnsSolver {
                 p.registration.server.trim_end_matches('/'),
                 p.registration.subdomain
             );
-            let lock = account_lock(&key);
+            // One lock per account in this process, held from `present` to `cleanup`.
+            let lock = crate::lock::turn(&key);
             let remaining = self.options.timeout.saturating_sub(started.elapsed());
             let guard = tokio::time::timeout(remaining, lock.lock_owned())
                 .await

@@ -51,6 +51,11 @@ pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
         None => Mode::Authoritative,
     };
     let expectations = expectations(env, &args)?;
+    let writers = writers(env, &expectations);
+    let with_writers = |mut round: Round| {
+        round.text.insert_str(0, &writers);
+        round
+    };
     let owners: Vec<String> = expectations.iter().map(|e| e.owner.clone()).collect();
     let ledger = Ledger::new(&env.paths.state);
     let cap = Duration::from_secs(env.config.settings.max_cache_wait);
@@ -70,18 +75,38 @@ pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
                 .on_port(env.config.settings.authoritative_port);
             rounds(&args, || async {
                 let report = prober.check(&expectations).await;
-                authoritative_round(&report, &caches())
+                with_writers(authoritative_round(&report, &caches()))
             })
             .await
         }
         Mode::Recursive => {
             let checker = env.checker()?;
-            rounds(&args, || recursive_round(&checker, &expectations)).await
+            rounds(&args, || async {
+                with_writers(recursive_round(&checker, &expectations).await)
+            })
+            .await
         }
         Mode::Wait(_) | Mode::Skip => Err(Failure::Usage(format!(
             "`check` checks; --propagation {mode} only applies to issuance (use authoritative or recursive)"
         ))),
     }
+}
+
+/// Which solver writes the records: one line per configured domain the names fall under.
+fn writers(env: &Env, expectations: &[Expectation]) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut text = String::new();
+    for e in expectations {
+        let owner = e.owner.trim_end_matches('.');
+        let base = owner.strip_prefix("_acme-challenge.").unwrap_or(owner);
+        if let Some((domain, cfg)) = env.config.solver_for(base) {
+            if seen.insert(domain) {
+                let target = cfg.target().map(|t| format!(" {t}")).unwrap_or_default();
+                let _ = writeln!(text, "writer: {domain} records by {}{target}", cfg.kind());
+            }
+        }
+    }
+    text
 }
 
 /// NAME as a certificate (all its challenge owners) or a domain (its `_acme-challenge`).

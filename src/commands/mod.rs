@@ -168,7 +168,7 @@ pub async fn run(env: Env, command: Command) -> Outcome {
     match command {
         Command::Account(cmd) => account::run(&mut env, cmd).await,
         Command::Cert(cmd) => cert::run(&mut env, cmd),
-        Command::Domain(cmd) => domain::run(&mut env, cmd),
+        Command::Domain(cmd) => domain::run(&mut env, cmd).await,
         Command::Issue { name } => issue::issue_one(&env, &name).await,
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),

@@ -213,6 +213,73 @@ pub enum DomainConfig {
         /// Server URL.
         server: String,
     },
+    /// Send RFC 2136 dynamic updates signed with TSIG (the secret is in the keyring).
+    Rfc2136 {
+        /// Primary server `HOST[:PORT]`; unset: the zone's SOA MNAME, port 53.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The TSIG key name, as the server knows it.
+        tsig_name: String,
+        /// The TSIG algorithm: `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+        tsig_algorithm: String,
+        /// The zone to update; unset: the zone each record lives in (its SOA).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
+    },
+    /// Patch the zone's record sets through the PowerDNS Authoritative HTTP API (the API key
+    /// is in the keyring).
+    #[serde(rename = "powerdns")]
+    PowerDns {
+        /// The API's base URL (`http://127.0.0.1:8081`).
+        api_url: String,
+        /// The server id in `/api/v1/servers/<id>`.
+        #[serde(default = "default_powerdns_server_id")]
+        server_id: String,
+    },
+}
+
+/// PowerDNS's only server id.
+fn default_powerdns_server_id() -> String {
+    "localhost".to_owned()
+}
+
+impl DomainConfig {
+    /// The solver's name as `--solver` spells it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DomainConfig::Exec { .. } => "exec",
+            DomainConfig::Manual => "manual",
+            DomainConfig::AcmeDns { .. } => "acme-dns",
+            DomainConfig::Rfc2136 { .. } => "rfc2136",
+            DomainConfig::PowerDns { .. } => "powerdns",
+        }
+    }
+
+    /// Where the records go, for listings: the hook, the server or the API (no secret).
+    #[must_use]
+    pub fn target(&self) -> Option<String> {
+        match self {
+            DomainConfig::Exec { command } => Some(command.display().to_string()),
+            DomainConfig::Manual => None,
+            DomainConfig::AcmeDns { server } => Some(server.clone()),
+            DomainConfig::Rfc2136 {
+                server,
+                tsig_name,
+                tsig_algorithm,
+                zone,
+            } => Some(format!(
+                "{} key {tsig_name} ({tsig_algorithm}){}",
+                server.as_deref().unwrap_or("SOA MNAME"),
+                zone.as_ref()
+                    .map(|z| format!(" zone {z}"))
+                    .unwrap_or_default()
+            )),
+            DomainConfig::PowerDns { api_url, server_id } => {
+                Some(format!("{api_url} server {server_id}"))
+            }
+        }
+    }
 }
 
 /// Certificate key algorithms.
@@ -336,6 +403,26 @@ mod tests {
         for (domain, want) in cases {
             assert_eq!(cfg.solver_for(domain).map(|(s, _)| s), want, "{domain}");
         }
+    }
+
+    #[test]
+    fn provider_solvers_read_as_documented() {
+        let text = "[domains.\"example.org\"]\nsolver = \"rfc2136\"\ntsig_name = \"k\"\n\
+                    tsig_algorithm = \"hmac-sha256\"\n\n[domains.\"example.net\"]\n\
+                    solver = \"powerdns\"\napi_url = \"http://127.0.0.1:8081\"\n";
+        let cfg: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            cfg.domains["example.net"],
+            DomainConfig::PowerDns {
+                api_url: "http://127.0.0.1:8081".into(),
+                server_id: "localhost".into(),
+            }
+        );
+        assert_eq!(cfg.domains["example.org"].kind(), "rfc2136");
+        assert_eq!(cfg.domains["example.net"].kind(), "powerdns");
+        let back = toml::to_string(&cfg).unwrap();
+        assert!(back.contains("solver = \"powerdns\""), "{back}");
+        assert_eq!(toml::from_str::<Config>(&back).unwrap(), cfg);
     }
 
     #[test]

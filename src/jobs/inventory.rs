@@ -58,11 +58,7 @@ pub fn domain_rows(config: &Config) -> Vec<DomainRow> {
         .domains
         .iter()
         .map(|(domain, cfg)| {
-            let (solver, target) = match cfg {
-                DomainConfig::Exec { command } => ("exec", Some(command.display().to_string())),
-                DomainConfig::Manual => ("manual", None),
-                DomainConfig::AcmeDns { server } => ("acme-dns", Some(server.clone())),
-            };
+            let (solver, target) = (cfg.kind(), cfg.target());
             let delegation = matches!(cfg, DomainConfig::AcmeDns { .. })
                 .then(|| config.acme_dns.get(domain).map(|r| r.fulldomain.clone()))
                 .flatten();

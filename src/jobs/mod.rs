@@ -11,6 +11,7 @@
 //! - [`account`]: a CA's directory and terms, registering an account.
 //! - [`acmedns`]: registering or importing acme-dns accounts.
 //! - [`certs`]: saving and deleting certificate definitions.
+//! - [`provider`]: mapping a domain to a DNS provider after testing its credentials.
 //! - [`issue`]: the issuance engine with progress and a cancel that removes the records.
 //! - [`propagation`]: one round of the propagation checker, answers streamed.
 //! - [`server`], [`parent`]: the embedded acme-dns server run from the UI, and the check of
@@ -25,6 +26,7 @@ pub mod inventory;
 pub mod issue;
 pub mod logs;
 pub mod propagation;
+pub mod provider;
 mod runner;
 pub mod server;
 
@@ -91,6 +93,8 @@ pub enum Job {
         /// The records to create once in the parent zone.
         records: Vec<parent::ParentRecord>,
     },
+    /// Test a DNS provider's credentials and map a domain to it: [`Event::ProviderSaved`].
+    SaveProvider(provider::ProviderRequest),
     /// Register the acme-dns domains on the running server: [`Event::ServerRegistered`].
     RegisterOnServer {
         /// The server's URL.
@@ -125,6 +129,7 @@ impl Job {
             Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
             Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
             Job::SwitchFault { .. } => "sandbox".to_owned(),
+            Job::SaveProvider(_) => "provider".to_owned(),
         }
     }
 
@@ -141,6 +146,7 @@ impl Job {
                 | Job::Issue { .. }
                 | Job::RunAcmeDnsServer(_)
                 | Job::RegisterOnServer { .. }
+                | Job::SaveProvider(_)
         )
     }
 
@@ -169,6 +175,7 @@ impl Job {
                     .unwrap_or_default(),
                 if *on { "on" } else { "off" }
             ),
+            Job::SaveProvider(r) => format!("testing the DNS provider of {}", r.domain),
         }
     }
 
@@ -222,6 +229,8 @@ pub enum Event {
     ParentChecked(Result<Vec<parent::RecordCheck>, String>),
     /// The acme-dns domains are registered on the running server.
     ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
+    /// A DNS provider mapping was tested and saved (the test's words), or why not.
+    ProviderSaved(Result<String, String>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

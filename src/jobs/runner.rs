@@ -203,6 +203,9 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::AcmeDnsImport(request) => {
             Event::AcmeDnsSaved(acmedns::import_file(&ctx, request).await)
         }
+        Job::SaveProvider(request) => {
+            Event::ProviderSaved(super::provider::save(&ctx, request).await)
+        }
         Job::CheckPropagation { target, .. } => {
             let probes = reply.clone();
             let result = propagation::check(&ctx, &target, move |e| probes.send(e)).await;

@@ -169,7 +169,7 @@ impl Action {
             Action::Filter => "Filter certificates by name",
             Action::Add => "Add a certificate (domains pane: acme-dns)",
             Action::AddAccount => "Register an ACME account",
-            Action::Edit => "Edit the selected certificate",
+            Action::Edit => "Edit the selected certificate (domains pane: DNS provider)",
             Action::Delete => "Delete the selected certificate",
             Action::Issue => "Issue or renew the selected certificate",
             Action::Check => "Check DNS propagation",

@@ -3,7 +3,7 @@
 use crate::jobs::{Event, JobId};
 use crate::tui::screens::account::{self, Stage};
 use crate::tui::screens::acmedns::{self, Stage as AcmeDnsStage};
-use crate::tui::screens::{dashboard, detail, editor, issuance, server};
+use crate::tui::screens::{dashboard, detail, editor, issuance, provider, server};
 use crate::tui::state::{Screen, State};
 use crate::tui::update::{Effect, Nav};
 
@@ -46,6 +46,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::ProviderSaved(result) => provider_saved(state, id, result),
         Event::RecordsToCreate(records) => {
             issuance::records_to_create(state, id, records);
             Vec::new()
@@ -102,6 +103,29 @@ fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+fn provider_saved(state: &mut State, id: JobId, result: Result<String, String>) -> Vec<Effect> {
+    let index = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::Provider(w) if w.stage == provider::Stage::Testing(id)));
+    let Some(index) = index else {
+        return match result {
+            Ok(_) => dashboard::reload(state),
+            Err(message) => {
+                state.fail("DNS provider test failed", message);
+                Vec::new()
+            }
+        };
+    };
+    let Screen::Provider(mut wizard) = state.stack.remove(index) else {
+        return Vec::new();
+    };
+    let effects = provider::saved(&mut wizard, state, result);
+    let index = index.min(state.stack.len());
+    state.stack.insert(index, Screen::Provider(wizard));
+    effects
 }
 
 fn acme_dns_saved(

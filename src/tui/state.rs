@@ -14,6 +14,7 @@ use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
 use crate::tui::screens::propagation::PropagationScreen;
+use crate::tui::screens::provider::ProviderWizard;
 use crate::tui::screens::server::ServerPanel;
 use crate::tui::update::Effect;
 use crate::tui::watch::Watch;
@@ -47,6 +48,8 @@ pub enum Screen {
     AcmeDns(AcmeDnsWizard),
     /// The acme-dns server (its state is in [`State::server`]).
     Server,
+    /// The DNS provider wizard (rfc2136, powerdns).
+    Provider(ProviderWizard),
 }
 
 /// What the user is asked to confirm, and what happens on yes.

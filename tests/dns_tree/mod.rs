@@ -33,7 +33,8 @@ fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-fn knot_tool(tool: &str) -> Option<PathBuf> {
+/// `tool` on PATH or in sbin.
+pub fn knot_tool(tool: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     let found = path
         .split(':')

@@ -9,5 +9,6 @@ pub mod editor;
 pub mod issuance;
 pub mod propagation;
 pub mod sandbox;
+pub mod provider;
 pub mod server;
 pub mod urgency;

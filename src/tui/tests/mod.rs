@@ -10,6 +10,7 @@ mod global;
 mod issuance;
 pub mod propagation;
 mod sandbox;
+mod provider;
 mod server;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

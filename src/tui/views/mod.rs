@@ -12,6 +12,7 @@ pub mod log;
 pub mod matrix;
 pub mod popup;
 pub mod propagation;
+pub mod provider;
 pub mod server;
 pub mod statusbar;
 pub mod widgets;
@@ -49,6 +50,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Screen::Issuance { cert }) => issuance::render(frame, areas.body, cert, state, theme),
         Some(Screen::AcmeDns(wizard)) => acmedns::render(frame, areas.body, wizard, state, theme),
         Some(Screen::Server) => server::render(frame, areas.body, state, theme),
+        Some(Screen::Provider(wizard)) => {
+            provider::render(frame, areas.body, wizard, state, theme);
+        }
         Some(Screen::Propagation(screen)) => {
             propagation::render(frame, areas.body, screen, state, theme);
         }
