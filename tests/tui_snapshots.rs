@@ -80,6 +80,8 @@ fn row(
         account: Some("pebble".to_owned()),
         renew_at: next.renew_at(),
         renewal: next.to_string(),
+        profile: None,
+        ari_explanation_url: None,
     }
 }
 
@@ -589,6 +591,8 @@ fn detail(renew_days: Option<u32>, ari: Option<AriWindow>) -> CertDetail {
         renewal_due: decision.renew_at().is_none(),
         renewal: decision.to_string(),
         ari,
+        ari_explanation: None,
+        profile: None,
         issued: Some(Issued {
             sans: vec!["example.com".into(), "www.example.com".into()],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),

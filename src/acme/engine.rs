@@ -38,6 +38,9 @@ pub struct IssueContext {
     pub ca_timeout: Duration,
     /// The state directory: issuance journals live in its `journal/` (see [`journal`]).
     pub state_dir: PathBuf,
+    /// `--ca-bundle`, which wins over the account's own (for the ARI request after
+    /// issuance, see [`super::ari::fetch_after_issuance`]).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// The engine's steps, in order.
@@ -213,10 +216,13 @@ pub async fn issue(
         };
     let mut run = Run::new(ctx, cert, (name, account_name), journal);
     match run.drive(&mut order, &solvers, key, &step).await {
-        Ok(meta) => Ok(IssueOutcome {
-            meta,
-            elapsed: started.elapsed(),
-        }),
+        Ok(meta) => {
+            super::ari::fetch_after_issuance(ctx, account_name, &meta).await;
+            Ok(IssueOutcome {
+                meta,
+                elapsed: started.elapsed(),
+            })
+        }
         Err(e) => {
             run.fail().await;
             Err(e)
@@ -233,9 +239,9 @@ async fn new_order(
     file: &JournalFile,
     mut journal: Journal,
 ) -> Result<(Order, Journal), IssueError> {
-    let replaces =
-        super::ari::replaces(&ctx.store, &ctx.state_dir, &journal.cert, &journal.account).await;
-    let order = order::create(account, &cert.names, replaces.as_ref()).await?;
+    let replaces = super::ari::replaces(&ctx.store, &journal.cert, &journal.account).await;
+    let profile = cert.profile.as_deref();
+    let order = order::create(account, &cert.names, replaces.as_ref(), profile).await?;
     journal.order_url = Some(order.url().to_owned());
     journal.step = JournalStep::OrderCreated;
     let file = file.clone();

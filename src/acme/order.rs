@@ -37,11 +37,14 @@ fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<()
 
 /// A new order for `names`. `replaces` names the certificate it renews (ARI, RFC 9773
 /// §5); a CA that refuses it (no ARI after all, or `alreadyReplaced`) gets the order
-/// without it: the renewal matters more than the CA's bookkeeping.
+/// without it: the renewal matters more than the CA's bookkeeping. `profile` is the
+/// certificate profile asked for (the ACME profiles extension); a CA that does not know it
+/// refuses the order, and its problem is shown.
 pub async fn create(
     account: &Account,
     names: &[String],
     replaces: Option<&CertificateIdentifier<'static>>,
+    profile: Option<&str>,
 ) -> Result<Order, IssueError> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
     let mut replaces = replaces.cloned();
@@ -52,8 +55,16 @@ pub async fn create(
         if let Some(id) = &replaces {
             new_order = new_order.replaces(id.clone());
         }
+        if let Some(profile) = profile {
+            new_order = new_order.profile(profile);
+        }
         match account.new_order(&new_order).await {
             Ok(order) => return Ok(order),
+            // Most CAs have no ARI: instant-acme refuses `replaces` before sending anything.
+            Err(Error::Unsupported(_)) if replaces.is_some() => {
+                tracing::debug!("the CA has no ARI; ordering without `replaces`");
+                replaces = None;
+            }
             Err(e) if replaces.is_some() && refuses_replaces(&e) => {
                 tracing::warn!(error = %problem::describe(&e), "the CA refused `replaces`; ordering without it");
                 replaces = None;

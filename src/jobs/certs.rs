@@ -55,6 +55,8 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
     // The form does not edit deploy settings: keep them.
     let deploy_hook = existing.and_then(|c| c.deploy_hook.clone());
     let export = existing.and_then(|c| c.export.clone());
+    // Nor the profile (set with `cert add --profile`): keep it.
+    let profile = existing.and_then(|c| c.profile.clone());
     for (domain, solver) in &request.solvers {
         let domain = names::normalize(domain).map_err(|e| format!("solver domain: {e}"))?;
         if let DomainConfig::Exec { command } = solver {
@@ -73,6 +75,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             renew_days,
             deploy_hook,
             export,
+            profile,
         },
     );
     crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;

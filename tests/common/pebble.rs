@@ -22,6 +22,33 @@ pub struct PebbleOptions {
     /// External account binding keys (key id, base64url HMAC key); when set, Pebble
     /// requires EAB for new accounts.
     pub eab_keys: Vec<(String, String)>,
+    /// The Pebble binary to run; `None`: Debian 12's `pebble` on PATH (2.4, no ARI, no
+    /// profiles). [`unstable_binary`] gives Debian unstable's 2.10.
+    pub binary: Option<PathBuf>,
+    /// Certificate profiles (name, description, validity in seconds); Pebble 2.10 offers
+    /// them in the directory's `meta.profiles`. Empty: Pebble's own default.
+    pub profiles: Vec<(String, String, u64)>,
+}
+
+/// Debian unstable's Pebble (2.10: ARI, `set-renewal-info`, profiles), unpacked into
+/// `target/pebble-2.10` by scripts/test-deps.sh. `None` (after printing why) when absent
+/// outside CI; panics in CI.
+pub fn unstable_binary() -> Option<PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pebble-2.10");
+    let binary = dir.join("usr/bin/pebble");
+    if binary.is_file() {
+        return Some(binary);
+    }
+    assert!(
+        !super::in_ci(),
+        "{} is required in CI (scripts/test-deps.sh fetches Debian unstable's pebble)",
+        binary.display()
+    );
+    eprintln!(
+        "SKIP: {} missing (run scripts/test-deps.sh)",
+        binary.display()
+    );
+    None
 }
 
 /// A running Pebble + challtestsrv pair.
@@ -104,7 +131,10 @@ impl Pebble {
     }
 
     fn start_inner(opts: PebbleOptions, validation_dns: Option<&str>) -> Option<Self> {
-        if !super::require_tool("pebble") || !super::require_tool("pebble-challtestsrv") {
+        if opts.binary.is_none() && !super::require_tool("pebble") {
+            return None;
+        }
+        if !super::require_tool("pebble-challtestsrv") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -121,7 +151,7 @@ impl Pebble {
             .expect("start pebble-challtestsrv");
         let acme_port = free_tcp_port();
         let mgmt_port = free_tcp_port();
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{acme_port}"),
                 "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
@@ -135,10 +165,24 @@ impl Pebble {
                 "domainBlocklist": opts.blocklist,
             }
         });
+        if !opts.profiles.is_empty() {
+            let profiles: serde_json::Map<String, serde_json::Value> = opts
+                .profiles
+                .iter()
+                .map(|(name, description, validity)| {
+                    let profile = serde_json::json!({
+                        "description": description,
+                        "validityPeriod": validity,
+                    });
+                    (name.clone(), profile)
+                })
+                .collect();
+            config["pebble"]["profiles"] = profiles.into();
+        }
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
         let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
-        let pebble = Command::new("pebble")
+        let pebble = Command::new(opts.binary.as_deref().unwrap_or("pebble".as_ref()))
             .arg("-config")
             .arg(&config_path)
             .args([
@@ -165,6 +209,29 @@ impl Pebble {
         wait_tcp(cts_port, "challtestsrv management port");
         wait_tcp(acme_port, "pebble ACME port");
         Some(me)
+    }
+
+    /// Pebble 2.10's management endpoint `POST /set-renewal-info/`: from now on its
+    /// `renewalInfo` answers for `cert_pem`'s leaf with `response` verbatim (any text, even
+    /// an inverted window or broken JSON).
+    pub fn set_renewal_info(&self, cert_pem: &str, response: &str) {
+        let ca = std::fs::read(&self.ca_bundle).unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .build()
+            .unwrap();
+        let body = serde_json::json!({ "certificate": cert_pem, "ariResponse": response });
+        let rsp = client
+            .post(format!("{}/set-renewal-info/", self.management))
+            .body(body.to_string())
+            .send()
+            .expect("POST set-renewal-info");
+        let status = rsp.status();
+        assert!(
+            status.is_success(),
+            "set-renewal-info: {status} {}",
+            rsp.text().unwrap_or_default()
+        );
     }
 
     /// Pebble's log so far (for failure messages).
