@@ -54,6 +54,9 @@ pub fn unstable_binary() -> Option<PathBuf> {
 /// A running Pebble + challtestsrv pair.
 pub struct Pebble {
     pebble: Child,
+    /// How Pebble was started (for [`Pebble::restart`]).
+    command: (PathBuf, Vec<String>, Vec<(String, String)>),
+    acme_port: u16,
     challtestsrv_proc: Child,
     _dir: tempfile::TempDir,
     /// ACME directory URL.
@@ -181,23 +184,28 @@ impl Pebble {
         }
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
-        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
-        let pebble = Command::new(opts.binary.as_deref().unwrap_or("pebble".as_ref()))
-            .arg("-config")
-            .arg(&config_path)
-            .args([
-                "-dnsserver",
-                &validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
-            ])
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
-            .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start pebble");
+        let command = (
+            opts.binary.clone().unwrap_or_else(|| "pebble".into()),
+            vec![
+                "-config".to_owned(),
+                config_path.to_str().unwrap().to_owned(),
+                "-dnsserver".to_owned(),
+                validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
+            ],
+            vec![
+                ("PEBBLE_VA_NOSLEEP".to_owned(), "1".to_owned()),
+                (
+                    "PEBBLE_WFE_NONCEREJECT".to_owned(),
+                    opts.nonce_reject.to_string(),
+                ),
+                ("PEBBLE_AUTHZREUSE".to_owned(), opts.authz_reuse.to_string()),
+            ],
+        );
+        let pebble = spawn_pebble(&command, dir.path());
         let me = Self {
             pebble,
+            command,
+            acme_port,
             challtestsrv_proc,
             _dir: dir,
             directory: format!("https://127.0.0.1:{acme_port}/dir"),
@@ -216,8 +224,10 @@ impl Pebble {
     /// an inverted window or broken JSON).
     pub fn set_renewal_info(&self, cert_pem: &str, response: &str) {
         let ca = std::fs::read(&self.ca_bundle).unwrap();
+        // Pebble refuses requests without a User-Agent.
         let client = reqwest::blocking::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .user_agent("certpilot-tests")
             .build()
             .unwrap();
         let body = serde_json::json!({ "certificate": cert_pem, "ariResponse": response });
@@ -237,6 +247,40 @@ impl Pebble {
     /// Pebble's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("pebble.log")).unwrap_or_default()
+    }
+}
+
+fn spawn_pebble(
+    command: &(PathBuf, Vec<String>, Vec<(String, String)>),
+    dir: &std::path::Path,
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("pebble.log"))
+        .unwrap();
+    Command::new(&command.0)
+        .args(&command.1)
+        .envs(command.2.iter().cloned())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start pebble")
+}
+
+impl Pebble {
+    /// Stop Pebble and start it again on the same ports with the same TLS certificate: a
+    /// CA that forgot everything (accounts, orders, certificates) and has new issuing keys.
+    pub fn restart(&mut self) {
+        let _ = self.pebble.kill();
+        let _ = self.pebble.wait();
+        wait_for(
+            "the old Pebble's port to close",
+            Duration::from_secs(20),
+            || TcpListener::bind(("127.0.0.1", self.acme_port)).is_ok(),
+        );
+        self.pebble = spawn_pebble(&self.command, self._dir.path());
+        wait_tcp(self.acme_port, "restarted pebble ACME port");
     }
 }
 
