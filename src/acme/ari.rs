@@ -86,7 +86,8 @@ pub enum AriError {
     Fetch(String),
     /// The CA answered with a window certpilot does not trust (see
     /// [`renewal::check_window`]).
-    #[error("the CA's ARI window {start} – {end} is ignored: {fault}{}",
+    #[error("the CA's ARI window {}..{} is ignored: {fault}{}",
+        renewal::minute(*start), renewal::minute(*end),
         explanation_url.as_ref().map(|u| format!(" (the CA explains: {u})")).unwrap_or_default())]
     Ignored {
         /// Window start as sent.

@@ -22,8 +22,8 @@ use crate::domain::renewal::{self, Decision, Reason, Wanted};
 use crate::fsutil;
 use crate::inventory;
 
-/// Accounts loaded while planning, by name (an error is kept so that one unreachable CA
-/// costs one attempt per run, not one per certificate).
+/// Accounts loaded by `renew`, by name (an error is kept so that one unreachable CA costs
+/// one attempt per run, not one per certificate).
 pub(super) type Accounts = HashMap<String, Result<Account, String>>;
 
 /// One ARI client per account name (an error is kept, as for [`Accounts`]).

@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime};
 mod text;
 mod window;
 
+pub use text::minute;
 pub use window::{check_window, WindowFault};
 
 /// Seconds per day, for flooring a remaining duration into whole days.
