@@ -8,8 +8,8 @@
 mod ca_proxy;
 mod common;
 
-use base64::Engine;
 use ca_proxy::CaProxy;
+use common::ari::{ari_id, retry_after_passed, rfc3339};
 use common::pebble::{unstable_binary, Pebble, PebbleOptions};
 use common::{hook_path, Workdir};
 use time::{Duration, OffsetDateTime};
@@ -101,30 +101,33 @@ impl Setup {
     }
 
     fn retry_after_passed(&self) {
-        let path = self.ari_state_path();
-        let mut state: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).expect("a stored ARI state")).unwrap();
-        state["retry_after"] = "2000-01-01T00:00:00Z".into();
-        std::fs::write(&path, state.to_string()).unwrap();
+        retry_after_passed(self.wd.path(), "web");
+    }
+
+    /// [`Setup::ca_says`] a window from `start` to `end` days from now.
+    fn ca_window(&self, start: i64, end: i64, explanation: Option<&str>) {
+        let now = OffsetDateTime::now_utc();
+        let (start, end) = (now + Duration::days(start), now + Duration::days(end));
+        self.ca_says(&window(start, end, explanation));
+    }
+
+    /// Whether `list --json` says the lifetime rule decides for `name`.
+    fn lifetime_rule_decides(&self, name: &str) -> bool {
+        let row = self.row(name);
+        row["renewal"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("(1/3 of lifetime left)"))
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+fn format_time(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
 
-fn parse(v: &serde_json::Value) -> OffsetDateTime {
-    OffsetDateTime::parse(
-        v.as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap()
-}
-
 fn window(start: OffsetDateTime, end: OffsetDateTime, explanation: Option<&str>) -> String {
     let mut doc = serde_json::json!({
-        "suggestedWindow": { "start": rfc3339(start), "end": rfc3339(end) },
+        "suggestedWindow": { "start": format_time(start), "end": format_time(end) },
     });
     if let Some(url) = explanation {
         doc["explanationURL"] = url.into();
@@ -132,31 +135,8 @@ fn window(start: OffsetDateTime, end: OffsetDateTime, explanation: Option<&str>)
     doc.to_string()
 }
 
-/// The ARI identifier of a PEM chain's leaf, computed here from the certificate:
-/// base64url(AKI keyIdentifier) "." base64url(DER serial).
-fn ari_id(chain_pem: &str) -> String {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(chain_pem.as_bytes()).unwrap();
-    let cert = pem.parse_x509().unwrap();
-    let aki = cert
-        .extensions()
-        .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                aki.key_identifier.as_ref().map(|k| k.0.to_vec())
-            }
-            _ => None,
-        })
-        .expect("Pebble's certificates carry an AKI");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}",
-        b64.encode(aki),
-        b64.encode(cert.tbs_certificate.raw_serial())
-    )
-}
-
 fn lifetime(meta: &serde_json::Value) -> Duration {
-    parse(&meta["not_after"]) - parse(&meta["not_before"])
+    rfc3339(&meta["not_after"]) - rfc3339(&meta["not_before"])
 }
 
 #[test]
@@ -166,7 +146,7 @@ fn the_window_is_fetched_at_issuance_and_listed_with_the_profile() {
     };
     assert!(s.ari_state_path().is_file(), "issue stored the window");
     let meta = s.meta("web");
-    let (nb, na) = (parse(&meta["not_before"]), parse(&meta["not_after"]));
+    let (nb, na) = (rfc3339(&meta["not_before"]), rfc3339(&meta["not_after"]));
     // Pebble's window: 2 days around the point a third of the lifetime before expiry.
     let ideal = na - (na - nb) / 3;
     let row = s.row("web");
@@ -174,7 +154,7 @@ fn the_window_is_fetched_at_issuance_and_listed_with_the_profile() {
         row["renewal"].as_str().unwrap().contains("ARI window"),
         "{row}"
     );
-    let at = parse(&row["renew_at"]);
+    let at = rfc3339(&row["renew_at"]);
     assert!(
         at >= ideal - Duration::days(1) - Duration::seconds(2)
             && at <= ideal + Duration::days(1) + Duration::seconds(2),
@@ -200,13 +180,8 @@ fn an_inverted_window_is_ignored_with_a_warning_and_the_lifetime_rule_decides() 
     let Some(s) = Setup::start("ari-inverted") else {
         return;
     };
-    let now = OffsetDateTime::now_utc();
     // Inverted, and all in the past: trusted, it would renew at once.
-    s.ca_says(&window(
-        now - Duration::days(1),
-        now - Duration::days(3),
-        None,
-    ));
+    s.ca_window(-1, -3, None);
     let run = s.run(&["renew", "--all"]);
     run.ok();
     let (out, err) = (run.stdout(), run.stderr());
@@ -225,14 +200,7 @@ fn an_inverted_window_is_ignored_with_a_warning_and_the_lifetime_rule_decides() 
     );
     // The window stored at issuance is forgotten too: list agrees with renew.
     assert!(!s.ari_state_path().exists());
-    let row = s.row("web");
-    assert!(
-        row["renewal"]
-            .as_str()
-            .unwrap()
-            .ends_with("(1/3 of lifetime left)"),
-        "{row}"
-    );
+    assert!(s.lifetime_rule_decides("web"), "{}", s.row("web"));
 }
 
 #[test]
@@ -241,12 +209,7 @@ fn a_past_window_renews_with_replaces_naming_the_old_certificate() {
         return;
     };
     let old = s.chain("web");
-    let now = OffsetDateTime::now_utc();
-    s.ca_says(&window(
-        now - Duration::days(2),
-        now - Duration::days(1),
-        None,
-    ));
+    s.ca_window(-2, -1, None);
     let run = s.run(&["renew", "--all"]);
     run.ok();
     assert!(
@@ -255,7 +218,7 @@ fn a_past_window_renews_with_replaces_naming_the_old_certificate() {
         "{}",
         run.stdout()
     );
-    assert_eq!(s.proxy.replaces(), vec![None, Some(ari_id(&old))]);
+    assert_eq!(s.proxy.replaces(), vec![None, Some(ari_id(old.as_bytes()))]);
     assert_ne!(s.chain("web"), old);
     // The new certificate's window was fetched right away: Pebble's ordinary one.
     let row = s.row("web");
@@ -300,7 +263,11 @@ fn forced_renewal_and_issue_right_after_issuance_send_replaces() {
     s.run(&["issue", "web"]).ok();
     assert_eq!(
         s.proxy.replaces(),
-        vec![None, Some(ari_id(&first)), Some(ari_id(&second))]
+        vec![
+            None,
+            Some(ari_id(first.as_bytes())),
+            Some(ari_id(second.as_bytes()))
+        ]
     );
 }
 
@@ -310,12 +277,7 @@ fn the_explanation_url_is_shown_by_renew_list_and_the_detail_screen() {
         return;
     };
     let url = "https://ca.example.test/incidents/42";
-    let now = OffsetDateTime::now_utc();
-    s.ca_says(&window(
-        now + Duration::days(10),
-        now + Duration::days(11),
-        Some(url),
-    ));
+    s.ca_window(10, 11, Some(url));
     let run = s.run(&["renew", "--all"]);
     run.ok();
     assert!(
@@ -338,7 +300,7 @@ fn a_window_after_expiry_is_not_trusted() {
     let Some(s) = Setup::start("ari-late") else {
         return;
     };
-    let na = parse(&s.meta("web")["not_after"]);
+    let na = rfc3339(&s.meta("web")["not_after"]);
     s.ca_says(&window(
         na + Duration::days(700),
         na + Duration::days(701),
@@ -352,14 +314,8 @@ fn a_window_after_expiry_is_not_trusted() {
         "{err}"
     );
     let row = s.row("web");
-    assert!(
-        row["renewal"]
-            .as_str()
-            .unwrap()
-            .ends_with("(1/3 of lifetime left)"),
-        "{row}"
-    );
-    assert!(parse(&row["renew_at"]) < na, "{row}");
+    assert!(s.lifetime_rule_decides("web"), "{row}");
+    assert!(rfc3339(&row["renew_at"]) < na, "{row}");
 }
 
 #[test]
@@ -402,8 +358,8 @@ fn profiles_choose_the_lifetime_and_unknown_ones_are_refused_with_the_list() {
     // The 6-day certificate's own window comes from the CA; without it, the lifetime rule
     // would renew at half its lifetime.
     let row = s.row("short");
-    let at = parse(&row["renew_at"]);
-    let na = parse(&s.meta("short")["not_after"]);
+    let at = rfc3339(&row["renew_at"]);
+    let na = rfc3339(&s.meta("short")["not_after"]);
     assert!(at <= na - Duration::days(1), "{row}");
     assert!(
         row["renewal"].as_str().unwrap().contains("ARI window"),
@@ -426,36 +382,27 @@ fn detail_screen(wd: &Workdir, name: &str) -> String {
     let global = <certpilot::cli::Cli as clap::Parser>::parse_from(["certpilot"]).global;
     let ctx = Context::new(paths, global);
     let now = OffsetDateTime::now_utc();
-    let job = |effects: &[Effect]| {
-        effects
-            .iter()
-            .find_map(|e| match e {
-                Effect::Start { id, .. } => Some(*id),
-                _ => None,
-            })
-            .expect("a job")
+    // What the job runner does: answer the job the effects started with `event`.
+    let answer = |state: &mut State, effects: Vec<Effect>, event: Event| {
+        let started = effects.into_iter().find_map(|effect| {
+            if let Effect::Start { id, .. } = effect {
+                Some(id)
+            } else {
+                None
+            }
+        });
+        let id = started.expect("a job started");
+        update(state, Msg::Job(Tagged { id, event }));
     };
     let mut state = State::new();
-    let id = job(&update(&mut state, Msg::Action(Action::Refresh)));
+    let refresh = update(&mut state, Msg::Action(Action::Refresh));
     let rows = inventory::load(&ctx, now).unwrap();
-    update(
-        &mut state,
-        Msg::Job(Tagged {
-            id,
-            event: Event::InventoryLoaded(Ok(rows)),
-        }),
-    );
+    answer(&mut state, refresh, Event::InventoryLoaded(Ok(rows)));
     state.dashboard.selected = state.dashboard.position(name).expect("row");
     let enter = Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    let id = job(&update(&mut state, enter));
+    let open = update(&mut state, enter);
     let detail = inventory::detail(&ctx, name, now).unwrap();
-    update(
-        &mut state,
-        Msg::Job(Tagged {
-            id,
-            event: Event::DetailLoaded(Ok(Box::new(detail))),
-        }),
-    );
+    answer(&mut state, open, Event::DetailLoaded(Ok(Box::new(detail))));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let theme = Theme::builtin("default", false).unwrap();
     terminal

@@ -10,8 +10,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use ca_proxy::CaProxy;
+use common::ari::{ari_id, retry_after_passed, rfc3339};
 use common::pebble::{Pebble, PebbleOptions};
 use common::{hook_path, Workdir};
 use time::OffsetDateTime;
@@ -64,52 +64,12 @@ impl Setup {
         serde_json::from_slice(&self.files().1).unwrap()
     }
 
-    /// Let the stored window's Retry-After pass (as hours later), so the next run asks.
-    fn retry_after_passed(&self) {
-        let path = self.wd.path().join("state/ari/web.json");
-        let mut state: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).expect("a stored ARI state")).unwrap();
-        state["retry_after"] = "2000-01-01T00:00:00Z".into();
-        std::fs::write(&path, state.to_string()).unwrap();
-    }
-
     fn list_json(&self) -> serde_json::Value {
         let run = self.wd.run(&["list", "--json"]);
         run.ok();
         let rows: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
         rows[0].clone()
     }
-}
-
-/// The ARI identifier of a PEM chain's leaf, computed here from the certificate itself:
-/// base64url(AKI keyIdentifier) "." base64url(DER serial).
-fn ari_id(chain_pem: &[u8]) -> String {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(chain_pem).unwrap();
-    let cert = pem.parse_x509().unwrap();
-    let aki = cert
-        .extensions()
-        .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                aki.key_identifier.as_ref().map(|k| k.0.to_vec())
-            }
-            _ => None,
-        })
-        .expect("Pebble's certificates carry an AKI");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}",
-        b64.encode(aki),
-        b64.encode(cert.tbs_certificate.raw_serial())
-    )
-}
-
-fn rfc3339(v: &serde_json::Value) -> OffsetDateTime {
-    OffsetDateTime::parse(
-        v.as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap()
 }
 
 #[test]
@@ -154,7 +114,7 @@ fn an_ari_window_in_the_past_renews_with_replaces_naming_the_old_certificate() {
         now + time::Duration::days(31),
         3600,
     );
-    s.retry_after_passed();
+    retry_after_passed(s.wd.path(), "web");
     let run = s.run(&["renew", "--all"]);
     run.ok();
     assert!(
