@@ -682,7 +682,7 @@ fn account_wizard() {
 #[test]
 fn certificate_editor() {
     let mut state = loaded(fixture_rows());
-    update(&mut state, key('a'));
+    let profiles = job(&update(&mut state, key('a')));
     typed(&mut state, "blog");
     update(&mut state, code(KeyCode::Tab));
     typed(
@@ -694,6 +694,24 @@ fn certificate_editor() {
         update(&mut state, code(KeyCode::Backspace));
     }
     both_sizes("editor", &mut state);
+    // The CA's profiles arrive; the 6-day one is picked, its description shown.
+    let listed = vec![
+        (
+            "classic".to_owned(),
+            "The same profile you've been getting".to_owned(),
+        ),
+        (
+            "shortlived".to_owned(),
+            "Six-day certificates, renew often".to_owned(),
+        ),
+    ];
+    let offered = [("pebble".to_owned(), Ok(listed))].into_iter().collect();
+    update(&mut state, reply(profiles, Event::ProfilesLoaded(offered)));
+    for _ in 0..3 {
+        update(&mut state, code(KeyCode::Tab));
+    }
+    update(&mut state, code(KeyCode::Left));
+    both_sizes("editor_profiles", &mut state);
 }
 
 // ---------------------------------------------------------------- issuance

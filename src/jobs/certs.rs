@@ -23,6 +23,8 @@ pub struct CertRequest {
     pub account: Option<String>,
     /// Solver mappings to add: (domain, solver).
     pub solvers: Vec<(String, DomainConfig)>,
+    /// Certificate profile (`None`: the CA's default).
+    pub profile: Option<String>,
 }
 
 /// Validate and save. Returns the certificate name.
@@ -55,8 +57,6 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
     // The form does not edit deploy settings: keep them.
     let deploy_hook = existing.and_then(|c| c.deploy_hook.clone());
     let export = existing.and_then(|c| c.export.clone());
-    // Nor the profile (set with `cert add --profile`): keep it.
-    let profile = existing.and_then(|c| c.profile.clone());
     for (domain, solver) in &request.solvers {
         let domain = names::normalize(domain).map_err(|e| format!("solver domain: {e}"))?;
         if let DomainConfig::Exec { command } = solver {
@@ -75,7 +75,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             renew_days,
             deploy_hook,
             export,
-            profile,
+            profile: request.profile.clone(),
         },
     );
     crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
@@ -140,6 +140,7 @@ mod tests {
                     command: "/bin/hook".into(),
                 },
             )],
+            profile: None,
         }
     }
 
