@@ -16,8 +16,6 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::engine::IssueContext;
-use super::http;
 use super::renewal_info::AriClient;
 use crate::cert::store::{CertMeta, CertStore};
 use crate::domain::renewal::{self, AriWindow, WindowFault};
@@ -290,36 +288,6 @@ pub async fn refresh(
     let (dir, name, saved) = (state_dir.to_owned(), meta.name.clone(), state.clone());
     fsutil::blocking_io(move || save(&dir, &name, &saved)).await?;
     Ok((state, Freshness::Fetched))
-}
-
-/// Ask for a just-issued certificate's window at once, so `list` and the dashboard show it
-/// before the next `renew`. Best effort: a CA without ARI, or one that fails to answer,
-/// leaves the lifetime rule until then (logged, never failing the issuance).
-pub async fn fetch_after_issuance(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
-    let Some(account) = ctx.config.accounts.get(account_name) else {
-        return;
-    };
-    let bundle = ctx.ca_bundle.clone().or_else(|| account.ca_bundle.clone());
-    let http = match http::client(bundle.as_deref()) {
-        Ok(http) => http,
-        Err(e) => {
-            tracing::warn!(cert = %meta.name, error = %e, "no ARI request after issuance");
-            return;
-        }
-    };
-    let client = AriClient::new(http, ctx.ca_timeout, &account.directory);
-    let (store, name) = (ctx.store.clone(), meta.name.clone());
-    let Some(stored) = fsutil::blocking_io(move || store.load(&name).ok().flatten()).await else {
-        return;
-    };
-    let now = OffsetDateTime::now_utc();
-    let (state_dir, chain) = (&ctx.state_dir, &stored.chain_pem);
-    match refresh(&client, account_name, state_dir, &stored.meta, chain, now).await {
-        Ok((state, _)) => tracing::info!(cert = %meta.name, start = %state.start,
-            end = %state.end, chosen = %state.chosen, "ARI window of the new certificate"),
-        Err(AriError::Unsupported) => {}
-        Err(e) => tracing::warn!(cert = %meta.name, error = %e, "ARI after issuance"),
-    }
 }
 
 /// Remove the stored state of `name` (absent is fine).
