@@ -74,10 +74,20 @@ pub async fn create(
     }
 }
 
+/// Whether the CA may have refused the order because of its `replaces`: `alreadyReplaced`,
+/// or `malformed`, which is what a CA answers when it does not know the certificate named
+/// (another CA issued it, or the account's directory changed). A `malformed` order with
+/// another cause fails again without `replaces`, and that answer is the one shown.
 fn refuses_replaces(err: &Error) -> bool {
     match err {
         Error::Unsupported(_) => true,
-        Error::Api(p) => p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyReplaced"),
+        Error::Api(p) => matches!(
+            p.r#type.as_deref(),
+            Some(
+                "urn:ietf:params:acme:error:alreadyReplaced"
+                    | "urn:ietf:params:acme:error:malformed"
+            )
+        ),
         _ => false,
     }
 }
@@ -229,6 +239,31 @@ pub async fn finalize(
         match order.poll_certificate(&retry_policy(timeout)).await {
             Ok(chain) => return Ok(chain),
             Err(e) => retry_or_fail("downloading the certificate", &e, attempt)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(kind: &str) -> Error {
+        let json = format!(r#"{{"type":"urn:ietf:params:acme:error:{kind}","detail":"x"}}"#);
+        Error::Api(serde_json::from_str(&json).unwrap())
+    }
+
+    #[test]
+    fn an_order_is_retried_without_replaces_only_for_problems_replaces_can_cause() {
+        assert!(refuses_replaces(&Error::Unsupported("ARI")));
+        assert!(refuses_replaces(&api("alreadyReplaced")));
+        assert!(refuses_replaces(&api("malformed")));
+        for kind in [
+            "rateLimited",
+            "rejectedIdentifier",
+            "badNonce",
+            "serverInternal",
+        ] {
+            assert!(!refuses_replaces(&api(kind)), "{kind}");
         }
     }
 }
