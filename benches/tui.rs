@@ -75,6 +75,7 @@ fn workdir() -> (tempfile::TempDir, Context) {
                 renew_days: None,
                 deploy_hook: None,
                 export: None,
+                profile: None,
             },
         );
         if i % 10 != 0 {

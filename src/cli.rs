@@ -238,6 +238,10 @@ pub enum CertCommand {
         /// Layout of the export target.
         #[arg(long, value_enum, requires = "export_dir")]
         export_layout: Option<ExportLayoutArg>,
+        /// Certificate profile to order (one the CA lists in its directory, e.g.
+        /// `shortlived`); checked against the CA's list. Default: the CA's choice.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
         /// Replace an existing definition.
         #[arg(long)]
         replace: bool,
@@ -360,7 +364,9 @@ pub struct RenewArgs {
     /// Only this certificate.
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
-    /// Renew when fewer than this many days are left (default: per certificate, else 30).
+    /// Renew when this many days or fewer are left (default: the certificate's renew_days,
+    /// else settings.renew_days, else the CA's ARI window, else when a third of the
+    /// lifetime is left, half for lifetimes under 10 days).
     #[arg(long, value_name = "N")]
     pub days: Option<u32>,
     /// Renew even when not due.

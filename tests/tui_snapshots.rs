@@ -80,6 +80,8 @@ fn row(
         account: Some("pebble".to_owned()),
         renew_at: next.renew_at(),
         renewal: next.to_string(),
+        profile: None,
+        ari_explanation_url: None,
     }
 }
 
@@ -592,6 +594,8 @@ fn detail(renew_days: Option<u32>, ari: Option<AriWindow>) -> CertDetail {
         renewal_due: decision.renew_at().is_none(),
         renewal: decision.to_string(),
         ari,
+        ari_explanation: None,
+        profile: None,
         issued: Some(Issued {
             sans: vec!["example.com".into(), "www.example.com".into()],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),
@@ -681,7 +685,7 @@ fn account_wizard() {
 #[test]
 fn certificate_editor() {
     let mut state = loaded(fixture_rows());
-    update(&mut state, key('a'));
+    let profiles = job(&update(&mut state, key('a')));
     typed(&mut state, "blog");
     update(&mut state, code(KeyCode::Tab));
     typed(
@@ -693,6 +697,24 @@ fn certificate_editor() {
         update(&mut state, code(KeyCode::Backspace));
     }
     both_sizes("editor", &mut state);
+    // The CA's profiles arrive; the 6-day one is picked, its description shown.
+    let listed = vec![
+        (
+            "classic".to_owned(),
+            "The same profile you've been getting".to_owned(),
+        ),
+        (
+            "shortlived".to_owned(),
+            "Six-day certificates, renew often".to_owned(),
+        ),
+    ];
+    let offered = [("pebble".to_owned(), Ok(listed))].into_iter().collect();
+    update(&mut state, reply(profiles, Event::ProfilesLoaded(offered)));
+    for _ in 0..3 {
+        update(&mut state, code(KeyCode::Tab));
+    }
+    update(&mut state, code(KeyCode::Left));
+    both_sizes("editor_profiles", &mut state);
 }
 
 // ---------------------------------------------------------------- issuance

@@ -13,5 +13,6 @@ pub mod keys;
 pub mod order;
 pub mod problem;
 pub mod recovery;
+pub mod renewal_info;
 
 pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};

@@ -37,6 +37,7 @@ fn context(env: &Env) -> Result<IssueContext, Failure> {
         propagation_timeout: env.propagation_timeout(),
         ca_timeout: env.ca_timeout(),
         state_dir: env.paths.state.clone(),
+        ca_bundle: env.global.ca_bundle.clone(),
     })
 }
 
@@ -155,12 +156,9 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
 type RenewResult = (String, String, Result<acme::IssueOutcome, IssueError>);
 
 pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
-    let schedule::Plan {
-        work,
-        idle,
-        accounts: mut loaded,
-    } = schedule::plan(env, args).await?;
-    for line in &idle {
+    let schedule::Plan { work, idle, notes } = schedule::plan(env, args).await?;
+    let mut loaded = schedule::Accounts::new();
+    for line in notes.iter().chain(&idle) {
         println!("{line}");
     }
     // Deploys that failed after an earlier renewal, for certificates not renewed now.

@@ -8,6 +8,7 @@ mod domain;
 mod export;
 mod issue;
 mod list;
+mod profile;
 mod revoke;
 mod sandbox;
 mod schedule;
@@ -167,7 +168,10 @@ pub async fn run(env: Env, command: Command) -> Outcome {
     let mut env = env;
     match command {
         Command::Account(cmd) => account::run(&mut env, cmd).await,
-        Command::Cert(cmd) => cert::run(&mut env, cmd),
+        Command::Cert(cmd) => {
+            profile::check(&env, &cmd).await?;
+            cert::run(&mut env, cmd)
+        }
         Command::Domain(cmd) => domain::run(&mut env, cmd).await,
         Command::Issue { name } => issue::issue_one(&env, &name).await,
         Command::Renew(args) => issue::renew(&env, &args).await,

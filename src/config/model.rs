@@ -173,6 +173,10 @@ pub struct CertConfig {
     /// Where to re-export certificate and key after each issuance or renewal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<ExportConfig>,
+    /// Certificate profile asked for in each order (the ACME profiles extension, e.g. Let's
+    /// Encrypt's `shortlived`); unset: the CA's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// An export target: the only place a private key is written outside the keyring.

@@ -23,6 +23,8 @@ pub struct CertRequest {
     pub account: Option<String>,
     /// Solver mappings to add: (domain, solver).
     pub solvers: Vec<(String, DomainConfig)>,
+    /// Certificate profile (`None`: the CA's default).
+    pub profile: Option<String>,
 }
 
 /// Validate and save. Returns the certificate name.
@@ -73,6 +75,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             renew_days,
             deploy_hook,
             export,
+            profile: request.profile.clone(),
         },
     );
     crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
@@ -138,6 +141,7 @@ mod tests {
                     command: "/bin/hook".into(),
                 },
             )],
+            profile: None,
         }
     }
 

@@ -229,6 +229,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
         propagation_timeout: ctx.propagation_timeout(&config),
         ca_timeout: ctx.ca_timeout(),
         state_dir: ctx.paths.state.clone(),
+        ca_bundle: ctx.ca_bundle_for(&config, &account_name),
     };
     Ok((config, lock, issue_ctx, account, account_name))
 }

@@ -25,6 +25,7 @@ pub mod context;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
+pub mod profiles;
 pub mod propagation;
 pub mod provider;
 mod runner;
@@ -53,6 +54,8 @@ pub enum Job {
         /// Certificate name.
         name: String,
     },
+    /// Read the certificate profiles each account's CA offers: [`Event::ProfilesLoaded`].
+    LoadProfiles,
     /// Fetch a CA's directory (terms, EAB): [`Event::DirectoryFetched`].
     FetchDirectory {
         /// A preset name or an https URL.
@@ -120,6 +123,7 @@ impl Job {
         match self {
             Job::LoadInventory => "inventory".to_owned(),
             Job::LoadDetail { .. } => "detail".to_owned(),
+            Job::LoadProfiles => "profiles".to_owned(),
             Job::FetchDirectory { .. } | Job::RegisterAccount(_) => "account".to_owned(),
             Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => "certs".to_owned(),
             Job::Issue { cert } => format!("issue:{cert}"),
@@ -156,6 +160,7 @@ impl Job {
         match self {
             Job::LoadInventory => "reading certificates".to_owned(),
             Job::LoadDetail { name } => format!("reading {name}"),
+            Job::LoadProfiles => "reading the CAs' profiles".to_owned(),
             Job::FetchDirectory { .. } => "fetching the CA's directory".to_owned(),
             Job::RegisterAccount(request) => format!("registering account {}", request.name),
             Job::SaveCertificate(request) => format!("saving {}", request.name),
@@ -193,6 +198,8 @@ pub enum Event {
     InventoryLoaded(Result<inventory::Inventory, String>),
     /// One certificate's detail.
     DetailLoaded(Result<Box<inventory::CertDetail>, String>),
+    /// The CA profiles of each account (name → its CA's profiles, or why not).
+    ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.
     DirectoryFetched(Result<account::DirectoryInfo, String>),
     /// An account was registered (or why not).

@@ -176,6 +176,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
             Event::DetailLoaded(result.map(Box::new))
         }
+        Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
         Job::FetchDirectory { directory } => {
             Event::DirectoryFetched(account::fetch_directory(&ctx, &directory).await)
         }

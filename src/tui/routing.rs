@@ -25,6 +25,16 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Event::ProfilesLoaded(offered) => {
+            for screen in &mut state.stack {
+                if let Screen::Editor(e) = screen {
+                    if e.profiles_request == Some(id) {
+                        e.profiles_loaded(offered.clone());
+                    }
+                }
+            }
+            Vec::new()
+        }
         Event::DirectoryFetched(result) => {
             if let Some(wizard) = wizard_waiting_for(state, id) {
                 account::fetched(wizard, result);

@@ -331,6 +331,9 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
     match slot {
         "inventory" => Event::InventoryLoaded(Err(message)),
         "detail" => Event::DetailLoaded(Err(message)),
+        "profiles" => {
+            Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
+        }
         "account" => Event::AccountRegistered(Err(message)),
         "certs" => Event::CertificateSaved(Err(message)),
         "acme-dns" => Event::AcmeDnsSaved(Err(message)),

@@ -2,6 +2,7 @@
 //! and a runner for the certpilot binary.
 #![allow(dead_code)]
 
+pub mod ari;
 pub mod pebble;
 pub mod recording;
 

@@ -36,6 +36,8 @@ pub fn row(name: &str, days: Option<i64>, status: CertStatus) -> CertRow {
         account: Some("pebble".to_owned()),
         renew_at: None,
         renewal: String::new(),
+        profile: None,
+        ari_explanation_url: None,
     }
 }
 
