@@ -115,6 +115,18 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Print a shell completion script (install: see the README's "Shell completions").
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with --out write one page per command into a directory.
+    Manpage {
+        /// Write certpilot.1 and certpilot-COMMAND.1 pages here instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The environment every deploy hook gets (shown by `--help`; the README says the same).
@@ -187,6 +199,19 @@ pub enum AccountCommand {
         /// External account binding HMAC key (base64url).
         #[arg(long, requires = "eab_kid")]
         eab_hmac_key: Option<String>,
+        /// Register again under an existing name (new key, new account at the CA), e.g. after
+        /// the CA forgot the account; certificates naming it keep working.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Remove an account: its key from the keyring and its entry from the configuration (the
+    /// CA is not told). Refused while certificates use it, unless --reassign moves them.
+    Remove {
+        /// Account name.
+        name: String,
+        /// Move the certificates that use this account to account OTHER.
+        #[arg(long, value_name = "OTHER")]
+        reassign: Option<String>,
     },
     /// Replace the account's key at the CA (RFC 8555 key rollover); the old key stops working.
     Rollover {

@@ -34,7 +34,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
             };
             env.config.domains.insert(domain.clone(), cfg);
             env.save_config()?;
-            println!("{domain}: solver set");
+            outln!("{domain}: solver set");
             Ok(())
         }
         DomainCommand::Remove { domain } => {
@@ -43,17 +43,17 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                 return Err(Failure::Usage(format!("{domain}: no solver configured")));
             }
             env.save_config()?;
-            println!("{domain}: solver removed");
+            outln!("{domain}: solver removed");
             Ok(())
         }
         DomainCommand::List => {
             for (domain, cfg) in &env.config.domains {
                 match cfg {
                     DomainConfig::Exec { command } => {
-                        println!("{domain}\texec\t{}", command.display());
+                        outln!("{domain}\texec\t{}", command.display());
                     }
-                    DomainConfig::Manual => println!("{domain}\tmanual"),
-                    DomainConfig::AcmeDns { server } => println!("{domain}\tacme-dns\t{server}"),
+                    DomainConfig::Manual => outln!("{domain}\tmanual"),
+                    DomainConfig::AcmeDns { server } => outln!("{domain}\tacme-dns\t{server}"),
                 }
             }
             Ok(())

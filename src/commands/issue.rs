@@ -70,14 +70,17 @@ pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
 pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
     let keystore = env.keystore()?;
     let owned = name.to_owned();
-    let creds = blocking(move || account::stored_credentials(&keystore, &owned))
-        .await?
-        .ok_or_else(|| {
-            Failure::Failed(format!(
-                "account {name}: its credentials are not in the keyring ({}); register it again",
-                SecretRef::Account(name.to_owned()).user()
+    let creds =
+        blocking(move || account::stored_credentials(&keystore, &owned))
+            .await?
+            .ok_or_else(|| {
+                Failure::Failed(format!(
+                "account {name}: its credentials are not in the keyring ({}); register it again \
+                 with `certpilot account add {name} --directory {} --agree-tos --replace`",
+                SecretRef::Account(name.to_owned()).user(),
+                env.config.accounts.get(name).map_or("URL", |a| a.directory.as_str())
             ))
-        })?;
+            })?;
     let http = http::client(env.ca_bundle_for(name).as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
@@ -117,7 +120,7 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let deployed =
         deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
     let days = renewal::days_left(outcome.meta.not_after, OffsetDateTime::now_utc());
-    println!(
+    outln!(
         "{name}: issued in {:.1}s, expires {} ({days} days){}",
         outcome.elapsed.as_secs_f64(),
         outcome.meta.not_after.date(),
@@ -141,7 +144,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         accounts: mut loaded,
     } = schedule::plan(env, args).await?;
     for line in &idle {
-        println!("{line}");
+        outln!("{line}");
     }
     // Deploys that failed after an earlier renewal, for certificates not renewed now.
     let retries: Vec<String> = deploy::pending(&env.paths.state)
@@ -151,7 +154,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .filter(|name| args.only.as_ref().is_none_or(|only| only == name))
         .collect();
     if work.is_empty() && retries.is_empty() {
-        println!("nothing to renew");
+        outln!("nothing to renew");
         return Ok(());
     }
     // Options are checked before any lock: a usage error must leave no file behind.
@@ -245,7 +248,7 @@ async fn retry_deploys(env: &Env, ctx: &IssueContext, names: &[String]) -> usize
     let mut failed = 0;
     for name in names {
         let Ok(_lock) = CertLock::try_acquire(&env.paths.state, name) else {
-            println!("{name}: deploy retry skipped (another run holds the certificate)");
+            outln!("{name}: deploy retry skipped (another run holds the certificate)");
             continue;
         };
         let (config, store, keys) = (&ctx.config, &ctx.store, &ctx.keystore);
@@ -253,9 +256,10 @@ async fn retry_deploys(env: &Env, ctx: &IssueContext, names: &[String]) -> usize
         match report.failure() {
             Some(why) => {
                 failed += 1;
-                println!("{name}: deploy retry FAILED: {why}");
+                tracing::error!(cert = %name, error = %why, "deploy retry failed");
+                outln!("{name}: deploy retry FAILED: {why}");
             }
-            None => println!("{name}: deploy retried{}", report.summary_suffix()),
+            None => outln!("{name}: deploy retried{}", report.summary_suffix()),
         }
     }
     failed
@@ -270,7 +274,7 @@ fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployRepo
             Ok(outcome) => {
                 let deployed = deploys.get(name);
                 deploy_failed += usize::from(deployed.is_some_and(|d| d.failure().is_some()));
-                println!(
+                outln!(
                     "{name}: renewed ({reason}); expires {}{}",
                     outcome.meta.not_after.date(),
                     deployed
@@ -280,7 +284,9 @@ fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployRepo
             }
             Err(e) => {
                 failed += 1;
-                println!(
+                // The log keeps the reason too: cron mails and journald may drop stdout.
+                tracing::error!(cert = %name, due = %reason, error = %e, "renewal failed");
+                outln!(
                     "{name}: FAILED ({reason}): {}",
                     e.to_string().replace('\n', "\n    ")
                 );

@@ -1,9 +1,14 @@
 //! The headless subcommands. Each calls the same library functions the TUI uses.
 
+// First: its `out!`/`outln!` macros are used by every command module below.
+#[macro_use]
+pub mod output;
 mod account;
+mod account_remove;
 mod acmedns;
 mod cert;
 mod check;
+mod completions;
 mod domain;
 mod export;
 mod issue;
@@ -176,5 +181,7 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Manpage { out } => completions::manpage(out.as_deref()),
     }
 }

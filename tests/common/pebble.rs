@@ -27,6 +27,9 @@ pub struct PebbleOptions {
 /// A running Pebble + challtestsrv pair.
 pub struct Pebble {
     pebble: Child,
+    acme_port: u16,
+    validation_dns: String,
+    opts: PebbleOptions,
     challtestsrv_proc: Child,
     _dir: tempfile::TempDir,
     /// ACME directory URL.
@@ -137,23 +140,14 @@ impl Pebble {
         });
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
-        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
-        let pebble = Command::new("pebble")
-            .arg("-config")
-            .arg(&config_path)
-            .args([
-                "-dnsserver",
-                &validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
-            ])
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
-            .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start pebble");
+        let validation_dns =
+            validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned);
+        let pebble = spawn_pebble(dir.path(), &validation_dns, &opts);
         let me = Self {
             pebble,
+            acme_port,
+            validation_dns,
+            opts,
             challtestsrv_proc,
             _dir: dir,
             directory: format!("https://127.0.0.1:{acme_port}/dir"),
@@ -167,10 +161,39 @@ impl Pebble {
         Some(me)
     }
 
+    /// Kill Pebble and start it again on the same ports: it keeps nothing, so every account,
+    /// order and authorization is forgotten (a CA reset, a staging wipe).
+    pub fn restart(&mut self) {
+        let _ = self.pebble.kill();
+        let _ = self.pebble.wait();
+        self.pebble = spawn_pebble(self._dir.path(), &self.validation_dns, &self.opts);
+        wait_tcp(self.acme_port, "pebble ACME port after a restart");
+    }
+
     /// Pebble's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("pebble.log")).unwrap_or_default()
     }
+}
+
+/// Start `pebble` with the config in `dir`, appending to `dir/pebble.log`.
+fn spawn_pebble(dir: &std::path::Path, validation_dns: &str, opts: &PebbleOptions) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("pebble.log"))
+        .unwrap();
+    Command::new("pebble")
+        .arg("-config")
+        .arg(dir.join("pebble.json"))
+        .args(["-dnsserver", validation_dns])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
+        .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start pebble")
 }
 
 impl Drop for Pebble {
