@@ -354,6 +354,8 @@ fn ca_error(e: &instant_acme::Error) -> AccountError {
     let detail = problem::describe(e);
     AccountError::Acme(if matches!(e, instant_acme::Error::Api(_)) {
         format!("the CA refused: {detail}")
+    } else if http::transport_hint(e).is_some() {
+        format!("the CA could not be reached: {detail}")
     } else {
         format!("the CA's answer could not be used (is the directory URL an ACME CA?): {detail}")
     })

@@ -88,7 +88,7 @@ where
 pub fn describe(err: &Error) -> String {
     match err {
         Error::Api(problem) => render(problem),
-        other => super::http::error_chain(other),
+        other => super::http::describe_ca_failure(other),
     }
 }
 
