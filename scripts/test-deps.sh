@@ -18,15 +18,16 @@ set -euo pipefail
 #   systemd            systemd-analyze verifies the timer units (no running systemd needed)
 #   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
 #   man-db             man renders the generated man pages (tests/ops_cli.rs)
+#   openssl            the README's Pebble recipe makes its TLS files with it (tests/readme_recipe.rs)
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
-    man-db
+    man-db openssl
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
-    man
+    man openssl
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes
