@@ -89,7 +89,10 @@ fn the_readme_pebble_recipe_works_as_written() {
         "the recipe failed ({})\n--- script\n{wrapped}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
-    let listed = stdout.lines().find(|l| l.starts_with("demo ")).unwrap_or("");
+    let listed = stdout
+        .lines()
+        .find(|l| l.starts_with("demo "))
+        .unwrap_or("");
     assert!(
         listed.contains("valid"),
         "list shows the issued certificate:\n{stdout}"

@@ -9,6 +9,7 @@ pub mod http;
 mod issuance;
 pub mod journal;
 pub mod keys;
+pub mod leftovers;
 pub mod order;
 pub mod problem;
 pub mod recovery;

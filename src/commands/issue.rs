@@ -119,6 +119,7 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     // Still under the lock: an export must not race another run's renewal.
     let deployed =
         deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
+    super::leftovers::warn(env, name);
     let days = renewal::days_left(outcome.meta.not_after, OffsetDateTime::now_utc());
     outln!(
         "{name}: issued in {:.1}s, expires {} ({days} days){}",
@@ -153,12 +154,23 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .filter(|name| !work.iter().any(|(due, _)| due == name))
         .filter(|name| args.only.as_ref().is_none_or(|only| only == name))
         .collect();
-    if work.is_empty() && retries.is_empty() {
+    // Records a failed cleanup left in DNS, for certificates not renewed now.
+    let cleanups = super::leftovers::retryable(
+        env,
+        env.config
+            .certificates
+            .keys()
+            .filter(|name| !work.iter().any(|(due, _)| due == *name))
+            .filter(|name| args.only.as_ref().is_none_or(|only| only == *name))
+            .cloned(),
+    );
+    if work.is_empty() && retries.is_empty() && cleanups.is_empty() {
         outln!("nothing to renew");
         return Ok(());
     }
     // Options are checked before any lock: a usage error must leave no file behind.
     let ctx = Arc::new(context(env)?);
+    super::leftovers::retry(env, &ctx, &cleanups).await;
     let retry_failed = retry_deploys(env, &ctx, &retries).await;
     if work.is_empty() {
         return match retry_failed {
@@ -232,6 +244,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .await;
     let mut deploys = HashMap::new();
     for (result, deployed) in done {
+        super::leftovers::warn(env, &result.0);
         deploys.insert(result.0.clone(), deployed);
         results.push(result);
     }

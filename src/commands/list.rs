@@ -18,5 +18,8 @@ pub(super) fn run(env: &Env, json: bool) -> Outcome {
         return Ok(());
     }
     out!("{}", inventory::table(&rows));
+    for note in super::leftovers::notes(env) {
+        outln!("note: {note}");
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod completions;
 mod domain;
 mod export;
 mod issue;
+mod leftovers;
 mod list;
 mod revoke;
 mod schedule;
