@@ -149,6 +149,15 @@ impl IssueError {
     pub fn is_usage(&self) -> bool {
         matches!(self, IssueError::Config(_))
     }
+
+    /// Whether the run stopped to wait for the operator to create manual records (exit 3);
+    /// the order is kept for the rerun.
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })
+        )
+    }
 }
 
 /// Check, before anything is sent to the CA, that `name` is configured and every one of its
@@ -217,6 +226,9 @@ pub async fn issue(
             meta,
             elapsed: started.elapsed(),
         }),
+        // Waiting for the operator to create manual records: the order (and its values)
+        // stays in the journal for the rerun.
+        Err(e @ IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })) => Err(e),
         Err(e) => {
             run.fail().await;
             Err(e)

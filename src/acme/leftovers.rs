@@ -5,38 +5,30 @@
 use std::path::Path;
 
 use super::engine::IssueContext;
-use super::journal::{JournalFile, JournalStep};
+use super::journal::JournalFile;
 use super::recovery;
 use crate::cert::store::CertStore;
 use crate::fsutil::blocking_io;
 use crate::solver::ChallengeRecord;
 
-/// The records certificate `name`'s journal still lists; empty without a journal (or with
-/// one that cannot be read: the issuance engine reports that).
+/// The records certificate `name`'s journal still lists although its issuance finished (the
+/// metadata names the journal's key): what its cleanup left in DNS. Empty otherwise; the
+/// journal of an issuance still under way (one waiting for manual records, one interrupted)
+/// is the engine's to finish.
 #[must_use]
-pub fn left_behind(state_dir: &Path, name: &str) -> Vec<ChallengeRecord> {
-    match JournalFile::new(state_dir, name).load() {
-        Ok(Some(journal)) => journal.records.iter().map(|r| r.challenge()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Whether certificate `name` has leftover records that [`retry_cleanup`] may remove now:
-/// its issuance finished (the metadata names its key) or never got its certificate. An
-/// issuance past the download but not stored is the engine's to finish.
-#[must_use]
-pub fn retryable(state_dir: &Path, store: &CertStore, name: &str) -> bool {
+pub fn left_behind(state_dir: &Path, store: &CertStore, name: &str) -> Vec<ChallengeRecord> {
     let Ok(Some(journal)) = JournalFile::new(state_dir, name).load() else {
-        return false;
+        return Vec::new();
     };
     let current = store.load_meta(name).ok().flatten().map(|m| m.key_id);
-    !journal.records.is_empty()
-        && (journal.completed(current.as_deref()) || journal.step < JournalStep::Downloaded)
+    if !journal.completed(current.as_deref()) {
+        return Vec::new();
+    }
+    journal.records.iter().map(|r| r.challenge()).collect()
 }
 
-/// Ask the solvers again to remove what certificate `name`'s journal lists (see
-/// [`retryable`]); the journal goes once everything is removed. Returns the records still
-/// left (empty: all removed).
+/// Ask the solvers again to remove what [`left_behind`] lists; the journal goes once
+/// everything is removed. Returns the records still left (empty: all removed).
 pub async fn retry_cleanup(ctx: &IssueContext, name: &str) -> Vec<ChallengeRecord> {
     let (state, store, owned) = (ctx.state_dir.clone(), ctx.store.clone(), name.to_owned());
     let loaded = blocking_io(move || {
@@ -47,6 +39,9 @@ pub async fn retry_cleanup(ctx: &IssueContext, name: &str) -> Vec<ChallengeRecor
     let (Ok(Some(journal)), current) = loaded else {
         return Vec::new();
     };
+    if journal.records.is_empty() || !journal.completed(current.as_deref()) {
+        return Vec::new();
+    }
     if recovery::abandon(ctx, &journal, current.as_deref()).await {
         let file = JournalFile::new(&ctx.state_dir, name);
         match blocking_io(move || file.remove()).await {
@@ -54,5 +49,5 @@ pub async fn retry_cleanup(ctx: &IssueContext, name: &str) -> Vec<ChallengeRecor
             Err(e) => tracing::warn!(cert = name, error = %e, "could not remove the journal"),
         }
     }
-    left_behind(&ctx.state_dir, name)
+    left_behind(&ctx.state_dir, &ctx.store, name)
 }

@@ -13,5 +13,6 @@ pub mod leftovers;
 pub mod order;
 pub mod problem;
 pub mod recovery;
+pub mod waiting;
 
 pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};

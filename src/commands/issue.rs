@@ -17,11 +17,14 @@ use crate::dns::{Mode, Waiter};
 use crate::domain::renewal;
 use crate::lock::CertLock;
 use crate::secrets::SecretRef;
+use crate::solver::manual;
 
 impl From<IssueError> for Failure {
     fn from(e: IssueError) -> Self {
         if e.is_usage() {
             Failure::Usage(e.to_string())
+        } else if e.is_waiting() {
+            Failure::Waiting(e.to_string())
         } else {
             Failure::Failed(e.to_string())
         }
@@ -115,7 +118,8 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let _lock = CertLock::try_acquire(&env.paths.state, name)
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let account = load_account(env, &account_name).await?;
-    let outcome = acme::issue(&ctx, &account, &account_name, name, &print_progress).await?;
+    let issuing = acme::issue(&ctx, &account, &account_name, name, &print_progress);
+    let outcome = manual::probing(acme::waiting::visible_now(&ctx), issuing).await?;
     // Still under the lock: an export must not race another run's renewal.
     let deployed =
         deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
@@ -193,7 +197,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         acme::engine::preflight(&env.config, &name)?;
         if !loaded.contains_key(&account_name) {
             let account = load_account(env, &account_name).await.map_err(|e| match e {
-                Failure::Usage(m) | Failure::Failed(m) => m,
+                Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
             });
             loaded.insert(account_name.clone(), account);
         }
@@ -225,8 +229,8 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
             let accounts = Arc::clone(&accounts);
             async move {
                 let account = &accounts[&account_name];
-                let result =
-                    acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
+                let issuing = acme::issue(&ctx, account, &account_name, &name, &print_progress);
+                let result = manual::probing(acme::waiting::visible_now(&ctx), issuing).await;
                 // Under the lock: an export must not race another run's renewal.
                 let deployed = match &result {
                     Ok(_) => {
@@ -305,6 +309,15 @@ fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployRepo
                 );
             }
         }
+    }
+    let waiting = results
+        .iter()
+        .filter(|(_, _, r)| r.as_ref().is_err_and(IssueError::is_waiting))
+        .count();
+    if failed > 0 && waiting == failed && deploy_failed == 0 {
+        return Err(Failure::Waiting(format!(
+            "{waiting} renewal(s) wait for manual DNS records; run `certpilot renew` again once they exist"
+        )));
     }
     if failed > 0 {
         return Err(Failure::Failed(format!(

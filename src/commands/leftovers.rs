@@ -3,6 +3,7 @@
 
 use super::Env;
 use crate::acme::{leftovers, IssueContext};
+use crate::cert::store::CertStore;
 use crate::lock::CertLock;
 use crate::solver::ChallengeRecord;
 
@@ -17,7 +18,7 @@ fn lines(records: &[ChallengeRecord]) -> String {
 /// After an issuance of `name`: a warning on stderr (and in the log) naming every record
 /// its solver could not remove. Returns whether there were any.
 pub(super) fn warn(env: &Env, name: &str) -> bool {
-    let records = leftovers::left_behind(&env.paths.state, name);
+    let records = leftovers::left_behind(&env.paths.state, &store(env), name);
     if records.is_empty() {
         return false;
     }
@@ -40,10 +41,14 @@ pub(super) fn warn(env: &Env, name: &str) -> bool {
 
 /// Certificates among `names` with records a later run may remove now.
 pub(super) fn retryable(env: &Env, names: impl Iterator<Item = String>) -> Vec<String> {
-    let store = crate::cert::store::CertStore::new(&env.paths.certificates);
+    let store = store(env);
     names
-        .filter(|name| leftovers::retryable(&env.paths.state, &store, name))
+        .filter(|name| !leftovers::left_behind(&env.paths.state, &store, name).is_empty())
         .collect()
+}
+
+fn store(env: &Env) -> CertStore {
+    CertStore::new(&env.paths.certificates)
 }
 
 /// Remove the leftover records of `names` (each under its certificate's lock); one line per
@@ -65,11 +70,12 @@ pub(super) async fn retry(env: &Env, ctx: &IssueContext, names: &[String]) {
 
 /// `list`'s notes: one per certificate with records left in DNS.
 pub(super) fn notes(env: &Env) -> Vec<String> {
+    let store = store(env);
     env.config
         .certificates
         .keys()
         .filter_map(|name| {
-            let records = leftovers::left_behind(&env.paths.state, name);
+            let records = leftovers::left_behind(&env.paths.state, &store, name);
             (!records.is_empty()).then(|| {
                 format!(
                     "{name}: {} challenge record(s) left in DNS by a failed cleanup (the next \

@@ -35,6 +35,9 @@ pub enum Failure {
     Usage(String),
     /// The operation failed (exit 1).
     Failed(String),
+    /// Waiting for the operator to create manual DNS records; the order is kept and the same
+    /// command continues it (exit 3).
+    Waiting(String),
 }
 
 impl Failure {
@@ -43,13 +46,14 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Waiting(_) => 3,
         }
     }
 
     /// The message.
     pub fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Failed(m) => m,
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
         }
     }
 }

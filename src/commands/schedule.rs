@@ -161,7 +161,7 @@ async fn fetch_windows(
         if let Some(account) = &candidates[i].account {
             if !accounts.contains_key(account) {
                 let loaded = load_account(env, account).await.map_err(|e| match e {
-                    Failure::Usage(m) | Failure::Failed(m) => m,
+                    Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
                 });
                 accounts.insert(account.clone(), loaded);
             }
