@@ -7,9 +7,9 @@ use futures::stream::{self, StreamExt};
 use instant_acme::Account;
 use time::OffsetDateTime;
 
-use super::{schedule, Env, Failure, Outcome};
+use super::{progress, schedule, Env, Failure, Outcome};
 use crate::acme::engine::blocking;
-use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
+use crate::acme::{self, account, http, IssueContext, IssueError};
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
 use crate::deploy::{self, DeployReport};
@@ -89,25 +89,9 @@ pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failu
     Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
 }
 
-fn print_progress(p: Progress) {
-    let what = match &p.step {
-        Step::AccountReady => "account ready".to_owned(),
-        Step::OrderCreated { pending, .. } => {
-            format!("order created, {pending} challenge(s) to answer")
-        }
-        Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
-        Step::Propagation(report) => report.verdict(),
-        Step::RecordsVisible => "records visible".to_owned(),
-        Step::ChallengesAnswered => "challenges answered".to_owned(),
-        Step::Validated => "validated".to_owned(),
-        Step::Finalized => "certificate issued".to_owned(),
-        Step::Stored { serial, not_after } => {
-            format!("stored (serial {serial}, expires {})", not_after.date())
-        }
-    };
-    eprintln!("[{:>6.2}s] {}: {what}", p.elapsed.as_secs_f64(), p.cert);
-    // The line, not the step: a propagation round's report can be large.
-    tracing::info!(cert = %p.cert, step = %what, "progress");
+/// The progress printer for a run with `ctx`'s propagation mode.
+fn printer(env: &Env, ctx: &IssueContext) -> progress::Printer {
+    progress::Printer::new(ctx.checker.mode(), env.propagation_timeout())
 }
 
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
@@ -118,8 +102,12 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let _lock = CertLock::try_acquire(&env.paths.state, name)
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let account = load_account(env, &account_name).await?;
-    let issuing = acme::issue(&ctx, &account, &account_name, name, &print_progress);
-    let outcome = manual::probing(acme::waiting::visible_now(&ctx), issuing).await?;
+    let printer = printer(env, &ctx);
+    let report = |p| printer.report(p);
+    let issuing = acme::issue(&ctx, &account, &account_name, name, &report);
+    let outcome = manual::probing(acme::waiting::visible_now(&ctx), issuing).await;
+    printer.done(name);
+    let outcome = outcome?;
     // Still under the lock: an export must not race another run's renewal.
     let deployed =
         deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
@@ -223,14 +211,18 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .collect();
     let accounts = Arc::new(accounts);
     let parallel = env.config.settings.parallel.max(1);
+    let printer = Arc::new(printer(env, &ctx));
     let done: Vec<(RenewResult, DeployReport)> = stream::iter(jobs)
         .map(|(name, reason, account_name, lock)| {
             let ctx = Arc::clone(&ctx);
             let accounts = Arc::clone(&accounts);
+            let printer = Arc::clone(&printer);
             async move {
                 let account = &accounts[&account_name];
-                let issuing = acme::issue(&ctx, account, &account_name, &name, &print_progress);
+                let report = |p| printer.report(p);
+                let issuing = acme::issue(&ctx, account, &account_name, &name, &report);
                 let result = manual::probing(acme::waiting::visible_now(&ctx), issuing).await;
+                printer.done(&name);
                 // Under the lock: an export must not race another run's renewal.
                 let deployed = match &result {
                     Ok(_) => {

@@ -14,6 +14,7 @@ mod export;
 mod issue;
 mod leftovers;
 mod list;
+mod progress;
 mod revoke;
 mod schedule;
 mod timer;
