@@ -71,6 +71,14 @@ pub enum Command {
     Issue {
         /// Certificate name.
         name: String,
+        /// Run the whole flow against the account CA's staging twin (letsencrypt →
+        /// letsencrypt-staging, google → google-staging) with a throwaway account: nothing is
+        /// stored, replaced or deployed.
+        #[arg(long)]
+        dry_run: bool,
+        /// The ACME directory for --dry-run (a CA without a known staging twin, or a test CA).
+        #[arg(long, value_name = "URL", requires = "dry_run")]
+        dry_run_directory: Option<String>,
     },
     /// Renew certificates that are due (expiring, expired, names or key type changed).
     #[command(after_long_help = DEPLOY_HOOK_HELP)]

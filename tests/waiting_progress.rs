@@ -33,5 +33,8 @@ fn a_recursive_wait_reports_what_elapsed_and_the_limit_and_the_log_keeps_the_rea
         .lines()
         .find(|l| l.contains("renewal failed") && l.contains("web"))
         .unwrap_or_else(|| panic!("no failure line in the log:\n{log}"));
-    assert!(failed.contains("still do not serve every value"), "{failed}");
+    assert!(
+        failed.contains("still do not serve every value"),
+        "{failed}"
+    );
 }

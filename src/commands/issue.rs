@@ -31,7 +31,7 @@ impl From<IssueError> for Failure {
     }
 }
 
-fn context(env: &Env) -> Result<IssueContext, Failure> {
+pub(super) fn context(env: &Env) -> Result<IssueContext, Failure> {
     Ok(IssueContext {
         config: env.shared_config(),
         keystore: env.keystore()?,
@@ -90,7 +90,7 @@ pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failu
 }
 
 /// The progress printer for a run with `ctx`'s propagation mode.
-fn printer(env: &Env, ctx: &IssueContext) -> progress::Printer {
+pub(super) fn printer(env: &Env, ctx: &IssueContext) -> progress::Printer {
     progress::Printer::new(ctx.checker.mode(), env.propagation_timeout())
 }
 

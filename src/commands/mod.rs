@@ -10,6 +10,7 @@ mod cert;
 mod check;
 mod completions;
 mod domain;
+mod dry_run;
 mod export;
 mod issue;
 mod leftovers;
@@ -179,7 +180,16 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Account(cmd) => account::run(&mut env, cmd).await,
         Command::Cert(cmd) => cert::run(&mut env, cmd),
         Command::Domain(cmd) => domain::run(&mut env, cmd),
-        Command::Issue { name } => issue::issue_one(&env, &name).await,
+        Command::Issue {
+            name,
+            dry_run: false,
+            ..
+        } => issue::issue_one(&env, &name).await,
+        Command::Issue {
+            name,
+            dry_run: true,
+            dry_run_directory,
+        } => dry_run::run(&env, &name, dry_run_directory.as_deref()).await,
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),
         Command::Export { name, out, layout } => export::run(&env, &name, out, layout),
