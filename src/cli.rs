@@ -123,6 +123,15 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// CAA audit: the records that govern each name (RFC 8659, CNAMEs followed) and whether
+    /// they let the account's CA issue by DNS-01 (RFC 8657 accounturi/validationmethods).
+    Caa {
+        /// A certificate name (all of its names) or a DNS name.
+        name: String,
+        /// The account whose CA is checked (default: the certificate's, else the only one).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Print a shell completion script (install: see the README's "Shell completions").
     Completions {
         /// The shell.

@@ -99,6 +99,9 @@ pub struct DirectoryMeta {
     /// Whether EAB is required.
     #[serde(default)]
     pub external_account_required: bool,
+    /// The issuer domain names CAA records use for this CA (RFC 8555 §7.1.1).
+    #[serde(default)]
+    pub caa_identities: Vec<String>,
 }
 
 #[derive(Deserialize)]

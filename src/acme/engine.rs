@@ -139,6 +139,9 @@ pub enum IssueError {
     /// Another run holds the certificate's lock.
     #[error("{0}")]
     Busy(String),
+    /// CAA records forbid the account's CA; nothing was sent to the CA.
+    #[error("{0}")]
+    Caa(String),
     /// The issuance journal could not be read or written (nothing was left unrecorded).
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -197,6 +200,7 @@ pub async fn issue(
         .ok_or_else(|| IssueError::Config(format!("certificate {name:?} is not configured")))?;
     let solvers = challenges::solvers_for(ctx, &cert.names)?;
     verify_delegation(ctx, &cert.names).await?;
+    super::caa_check::verify(&ctx.config, account_name, account.id(), &cert.names).await?;
     step(Step::AccountReady);
 
     let file = JournalFile::new(&ctx.state_dir, name);

@@ -178,6 +178,12 @@ async fn add(env: &mut Env, request: &AddRequest<'_>, eab: Option<Eab>) -> Outco
     env.config.accounts.insert(
         name.to_owned(),
         AccountConfig {
+            caa_identities: env
+                .config
+                .accounts
+                .get(name)
+                .map(|a| a.caa_identities.clone())
+                .unwrap_or_default(),
             directory: url,
             email: email.map(str::to_owned),
             ca_bundle,

@@ -6,6 +6,7 @@ pub mod output;
 mod account;
 mod account_remove;
 mod acmedns;
+mod caa;
 mod cert;
 mod check;
 mod completions;
@@ -197,6 +198,7 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
+        Command::Caa { name, account } => caa::run(&env, &name, account.as_deref()).await,
         Command::Completions { shell } => completions::completions(shell),
         Command::Manpage { out } => completions::manpage(out.as_deref()),
     }

@@ -173,6 +173,7 @@ fn save(
     config.accounts.insert(
         request.name.clone(),
         AccountConfig {
+            caa_identities: Vec::new(),
             directory: request.url.clone(),
             email: request.email.clone(),
             ca_bundle: ctx.global_ca_bundle().map(std::path::Path::to_path_buf),
