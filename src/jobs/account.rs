@@ -170,6 +170,8 @@ fn save(
     .save(&ctx.paths.accounts)
     .map_err(|e| e.to_string())?;
     let mut config = ctx.config()?;
+    // Certificates that named no account keep the one they used (see `account add`).
+    config.pin_default_account();
     config.accounts.insert(
         request.name.clone(),
         AccountConfig {
