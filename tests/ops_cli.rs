@@ -13,7 +13,7 @@ use common::Workdir;
 /// Run certpilot with stdout on a pipe whose read end is already closed: every write to it
 /// fails with EPIPE, as after `| head -1` has exited.
 fn run_into_closed_pipe(wd: &Workdir, args: &[&str]) -> (std::process::ExitStatus, String) {
-    let (reader, writer) = std::io::pipe().expect("pipe");
+    let (reader, writer) = rustix::pipe::pipe().expect("pipe");
     drop(reader);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
     cmd.arg("--dir").arg(wd.path()).args(args);
