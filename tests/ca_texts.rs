@@ -37,8 +37,7 @@ fn a_ca_refusing_connections_says_so_and_what_to_check() {
         return;
     };
     let wd = Workdir::new("ca-refused").enrol(&pebble, &hook_path());
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
-        .ok();
+    wd.add_cert("web", &["www.example.test"], &[]);
     let (directory, dns) = (pebble.directory.clone(), pebble.dns.clone());
     // Pebble's TLS root outlives Pebble: the failure must be the refused connection.
     let bundle = wd.path().join("pebble-ca.pem");

@@ -95,8 +95,7 @@ fn caa_records_are_audited_and_an_order_they_forbid_is_refused() {
         hook_path().to_str().unwrap(),
     ])
     .ok();
-    wd.run(&["cert", "add", "web", "--name", "www.caa.test"])
-        .ok();
+    wd.add_cert("web", &["www.caa.test"], &[]);
     let issued = wd.run(&[
         "--resolver",
         &resolver,

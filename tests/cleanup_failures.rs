@@ -19,8 +19,7 @@ fn txt_visible(wd: &Workdir, pebble: &Pebble) -> bool {
 fn start(tag: &str) -> Option<(Pebble, Workdir)> {
     let pebble = Pebble::start(PebbleOptions::default())?;
     let wd = Workdir::new(tag).enrol(&pebble, &hook_path());
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
-        .ok();
+    wd.add_cert("web", &["www.example.test"], &[]);
     Some((pebble, wd))
 }
 

@@ -33,16 +33,7 @@ fn a_dry_run_issues_against_the_given_directory_and_changes_nothing() {
     let wd = Workdir::new("dry-run").enrol(&pebble, &hook_path());
     let deployed = wd.path().join("deployed");
     let hook = format!("touch '{}'", deployed.display());
-    wd.run(&[
-        "cert",
-        "add",
-        "web",
-        "--name",
-        "www.example.test",
-        "--deploy-hook",
-        &hook,
-    ])
-    .ok();
+    wd.add_cert("web", &["www.example.test"], &["--deploy-hook", &hook]);
     wd.run_dns(&pebble, &["issue", "web"]).ok();
     std::fs::remove_file(&deployed).expect("the real issuance deployed");
     let before = snapshot(wd.path());

@@ -41,8 +41,7 @@ fn without_a_terminal_the_order_waits_for_the_records_and_a_rerun_finishes_it() 
     wd.add_pebble_account(&pebble.directory, &[]);
     wd.run(&["domain", "set", "example.test", "--solver", "manual"])
         .ok();
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
-        .ok();
+    wd.add_cert("web", &["www.example.test"], &[]);
 
     let first = wd.run_dns(&pebble, &["issue", "web"]);
     first.expect_code(3);
@@ -82,17 +81,7 @@ fn without_a_terminal_the_order_waits_for_the_records_and_a_rerun_finishes_it() 
     assert!(!wd.path().join("state/journal/web.json").exists());
 
     // `renew` waits the same way, with the same status.
-    wd.run(&[
-        "cert",
-        "add",
-        "web",
-        "--name",
-        "www.example.test",
-        "--name",
-        "example.test",
-        "--replace",
-    ])
-    .ok();
+    wd.add_cert("web", &["www.example.test", "example.test"], &["--replace"]);
     let renew = wd.run_dns(&pebble, &["renew", "--all"]);
     renew.expect_code(3);
     assert!(

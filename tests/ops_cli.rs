@@ -15,13 +15,7 @@ use common::Workdir;
 fn run_into_closed_pipe(wd: &Workdir, args: &[&str]) -> (std::process::ExitStatus, String) {
     let (reader, writer) = rustix::pipe::pipe().expect("pipe");
     drop(reader);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
-    cmd.arg("--dir").arg(wd.path()).args(args);
-    cmd.env_remove("CERTPILOT_DIR")
-        .env_remove("CERTPILOT_CA_BUNDLE");
-    for (k, v) in &wd.envs {
-        cmd.env(k, v);
-    }
+    let mut cmd = wd.command(args);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(writer)

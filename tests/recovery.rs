@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::pebble::{Pebble, PebbleOptions};
-use common::{hook_path, wait_for, Workdir};
+use common::{
+    deploy_hook_command as hook_command, hook_path, side_file as side, wait_for, Workdir,
+};
 
 fn account_url(wd: &Workdir, name: &str) -> String {
     let path = wd.path().join(format!("accounts/{name}.json"));
@@ -32,8 +33,7 @@ fn a_forgotten_account_is_registered_again_under_its_name_and_can_be_removed() {
         return;
     };
     let wd = Workdir::new("reregister").enrol(&pebble, &hook_path());
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
-        .ok();
+    wd.add_cert("web", &["www.example.test"], &[]);
     wd.run_dns(&pebble, &["issue", "web"]).ok();
     let first_url = account_url(&wd, "pebble");
 
@@ -53,37 +53,20 @@ fn a_forgotten_account_is_registered_again_under_its_name_and_can_be_removed() {
         wd.log()
     );
 
+    let add_account = |name: &str, extra: &[&str]| {
+        let mut args = vec!["account", "add", name, "--directory", &pebble.directory];
+        args.push("--agree-tos");
+        args.extend_from_slice(extra);
+        wd.run(&args)
+    };
     // The plain add says what to do instead of a dead end.
-    let again = wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        &pebble.directory,
-        "--agree-tos",
-    ]);
+    let again = add_account("pebble", &[]);
     again.expect_code(2);
     assert!(again.stderr().contains("--replace"), "{}", again.stderr());
-    let nothing = wd.run(&[
-        "account",
-        "add",
-        "nobody",
-        "--directory",
-        &pebble.directory,
-        "--agree-tos",
-        "--replace",
-    ]);
+    let nothing = add_account("nobody", &["--replace"]);
     nothing.expect_code(2);
 
-    let replaced = wd.run(&[
-        "account",
-        "add",
-        "pebble",
-        "--directory",
-        &pebble.directory,
-        "--agree-tos",
-        "--replace",
-    ]);
+    let replaced = add_account("pebble", &["--replace"]);
     replaced.ok();
     assert!(
         replaced.stdout().contains("registered again"),
@@ -104,14 +87,7 @@ fn a_forgotten_account_is_registered_again_under_its_name_and_can_be_removed() {
     );
 
     // A second account: the certificate that named none is pinned to the first.
-    let second = wd.run(&[
-        "account",
-        "add",
-        "other",
-        "--directory",
-        &pebble.directory,
-        "--agree-tos",
-    ]);
+    let second = add_account("other", &[]);
     second.ok();
     assert_eq!(
         config(&wd)["certificates"]["web"]["account"].as_str(),
@@ -146,18 +122,6 @@ fn a_forgotten_account_is_registered_again_under_its_name_and_can_be_removed() {
     wd.run(&["account", "remove", "other"]).expect_code(2);
 }
 
-fn deploy_hook() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy-hook.sh")
-}
-
-fn hook_command(out: &Path, mode: &str) -> String {
-    format!("'{}' '{}' {mode}", deploy_hook().display(), out.display())
-}
-
-fn side(out: &Path, suffix: &str) -> PathBuf {
-    PathBuf::from(format!("{}.{suffix}", out.display()))
-}
-
 #[test]
 fn a_deploy_killed_during_its_hook_is_retried_by_the_next_renew() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
@@ -166,34 +130,22 @@ fn a_deploy_killed_during_its_hook_is_retried_by_the_next_renew() {
     let wd = Workdir::new("deploy-kill").enrol(&pebble, &hook_path());
     let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("env.txt");
-    wd.run(&[
-        "cert",
-        "add",
+    wd.add_cert(
         "web",
-        "--name",
-        "www.example.test",
-        "--deploy-hook",
-        &hook_command(&out, "hang"),
-    ])
-    .ok();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
-    cmd.arg("--dir")
-        .arg(wd.path())
-        .args([
-            "--resolver",
-            &pebble.dns,
-            "--propagation",
-            "recursive",
-            "issue",
-            "web",
-        ])
-        .env_remove("CERTPILOT_DIR")
-        .stdin(Stdio::null())
+        &["www.example.test"],
+        &["--deploy-hook", &hook_command(&out, "hang")],
+    );
+    let mut cmd = wd.command(&[
+        "--resolver",
+        &pebble.dns,
+        "--propagation",
+        "recursive",
+        "issue",
+        "web",
+    ]);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (k, v) in &wd.envs {
-        cmd.env(k, v);
-    }
     let mut child = cmd.spawn().unwrap();
     // The hook is running once its sleeper's pid is written.
     let pid_file = side(&out, "pid");
@@ -206,26 +158,7 @@ fn a_deploy_killed_during_its_hook_is_retried_by_the_next_renew() {
     let _ = Command::new("kill").arg(sleeper.trim()).status();
 
     // The web server is fine now; the next timer run deploys though nothing is due.
-    wd.run(&[
-        "cert",
-        "add",
-        "web",
-        "--name",
-        "www.example.test",
-        "--deploy-hook",
-        &hook_command(&out, "ok"),
-        "--replace",
-    ])
-    .ok();
-    let retried = wd.run_dns(&pebble, &["renew", "--all"]);
-    retried.ok();
-    assert!(
-        retried
-            .stdout()
-            .contains("web: deploy retried; deploy hook ran"),
-        "{}",
-        retried.stdout()
-    );
+    common::expect_deploy_retry(&wd, &pebble, &out);
     let runs = std::fs::read_to_string(side(&out, "runs")).unwrap();
     assert_eq!(runs.lines().count(), 2, "killed run + retry");
     let quiet = wd.run_dns(&pebble, &["renew", "--all"]);

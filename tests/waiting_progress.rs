@@ -14,8 +14,7 @@ fn a_recursive_wait_reports_what_elapsed_and_the_limit_and_the_log_keeps_the_rea
     };
     // A solver that "publishes" nothing: the records never appear.
     let wd = Workdir::new("wait-progress").enrol(&pebble, std::path::Path::new("/bin/true"));
-    wd.run(&["cert", "add", "web", "--name", "www.example.test"])
-        .ok();
+    wd.add_cert("web", &["www.example.test"], &[]);
     let run = wd.run_dns(&pebble, &["--propagation-timeout", "4", "renew", "--all"]);
     run.expect_code(1);
     let err = run.stderr();
