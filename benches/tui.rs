@@ -203,6 +203,7 @@ fn zone() -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -224,6 +225,8 @@ fn answer(owner: &str, n: u8) -> ProbeEvent {
             cname: None,
             ttl: Some(60),
             serial: Some(7),
+            primary: None,
+            negative_ttl: None,
             rtt_us: Some(1_500),
             tcp: false,
             beside_cname: false,

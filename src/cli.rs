@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// Theme for the dashboard.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Leave this authoritative server (host name or address) out of the propagation check,
+    /// e.g. one that is down; the CA may still pick it. Repeatable.
+    #[arg(long = "ignore-server", global = true, value_name = "SERVER")]
+    pub ignore_servers: Vec<String>,
 }
 
 /// The commands.
@@ -94,6 +98,10 @@ pub enum Command {
     /// acme-dns: delegated challenge records (client and embedded server).
     #[command(subcommand, name = "acme-dns")]
     AcmeDns(AcmeDnsCommand),
+    /// The whole product on loopback, no domain needed: Pebble, two knot servers, a caching
+    /// resolver and the acme-dns server, an account and certificates, then the dashboard (or,
+    /// with --check, the whole flow without a terminal).
+    Sandbox(SandboxArgs),
     /// Write a certificate and its key as PEM files.
     ///
     /// `--out` rather than `--dir`: `--dir` is the global working-directory option.
@@ -310,6 +318,11 @@ pub enum DomainCommand {
         /// acme-dns server URL for --solver acme-dns.
         #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
         server: Option<String>,
+        /// Write at `_acme-challenge.<name>` even when it is a CNAME (by default records go to
+        /// the end of the CNAME chain, where the CA reads them, written by the solver of the
+        /// target's domain).
+        #[arg(long)]
+        no_cname_follow: bool,
     },
     /// Remove a domain's solver.
     Remove {
@@ -318,6 +331,31 @@ pub enum DomainCommand {
     },
     /// List the solver mapping.
     List,
+}
+
+/// `sandbox ...`
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Run the flow without a terminal (issue, renew, renew while ns2 lags), print a report,
+    /// stop everything; exit 0 only if every step worked.
+    #[arg(long)]
+    pub check: bool,
+    /// Start with ns2 lagging this many seconds behind ns1.
+    #[arg(long, value_name = "SECONDS")]
+    pub lag: Option<u64>,
+    /// Start with ns2 not answering.
+    #[arg(long)]
+    pub silent: bool,
+    /// Start with ns2 serving stale values.
+    #[arg(long)]
+    pub stale: bool,
+    /// Start with the acme-dns CNAME of api.sandbox.test pointing elsewhere.
+    #[arg(long)]
+    pub broken_cname: bool,
+    /// Percentage of good nonces the CA rejects (badNonce).
+    #[arg(long, default_value_t = 0, value_name = "PERCENT",
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub nonce_reject: u8,
 }
 
 /// `renew ...`

@@ -16,6 +16,7 @@
 //! - [`inventory`]: what `list` and the dashboard show.
 //! - [`tui`]: the terminal UI (the only module that draws).
 //! - [`deploy`]: after an issuance: re-export to the configured target, run the deploy hook.
+//! - [`sandbox`]: `certpilot sandbox`, the whole product on loopback with faults on demand.
 //! - [`fuzz`]: invariants of every parser of outside input, for cargo fuzz and the tests.
 
 pub mod acme;
@@ -33,6 +34,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod lock;
 pub mod paths;
+pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod solver;

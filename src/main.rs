@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         Ok(env) => env,
         Err(failure) => return report(&failure),
     };
-    let _log_guard = init_logging(&env);
+    // The sandbox leaves the user's state alone: its own runs log into the sandbox.
+    let sandbox = matches!(cli.command, Some(certpilot::cli::Command::Sandbox(_)));
+    let _log_guard = if sandbox { None } else { init_logging(&env) };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -225,6 +225,7 @@ fn zone(apex: &str, hosts: &[(&str, u8)]) -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -239,6 +240,8 @@ fn result(host: &str, last: u8, status: Status, values: &[&str]) -> ProbeResult 
         cname: None,
         ttl: (status == Status::Match).then_some(60),
         serial: Some(2_025_053_101),
+        primary: None,
+        negative_ttl: None,
         rtt_us: Some(2_340),
         tcp: false,
         beside_cname: false,
@@ -908,6 +911,38 @@ fn propagation_matrix() {
     update(&mut state, key('j'));
     update(&mut state, key('j'));
     both_sizes("propagation", &mut state);
+}
+
+#[test]
+fn propagation_matrix_marks_servers_only_one_side_of_the_delegation_lists() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "wildcard");
+    let id = job(&update(&mut state, key('c')));
+    let mut zone = zone(
+        "example.com",
+        &[
+            ("ns1.example.com", 1),
+            ("ns3.example.com", 3),
+            ("ns4.example.com", 4),
+        ],
+    );
+    zone.servers[1].listing.parent = Some(true);
+    zone.servers[1].listing.child = Some(false);
+    zone.servers[2].listing.parent = Some(false);
+    zone.servers[2].listing.child = Some(true);
+    let owner = "_acme-challenge.example.com";
+    let event = ProbeEvent::ZoneDiscovered {
+        owner: owner.into(),
+        hop: 0,
+        name: owner.into(),
+        zone,
+        rule: HopRule::Txt { values: Vec::new() },
+    };
+    update(&mut state, reply(id, Event::Probe(event)));
+    let screen = text(&draw(&state, &default_theme(), 120, 40));
+    assert!(screen.contains("ns3.example.com (parent only)"), "{screen}");
+    assert!(screen.contains("ns4.example.com (child only)"), "{screen}");
+    assert!(!screen.contains("ns1.example.com ("), "{screen}");
 }
 
 // ---------------------------------------------------------------- acme-dns wizard

@@ -62,6 +62,14 @@ pub enum Step {
     Propagation(Box<PropagationReport>),
     /// Every value is visible (in the `--propagation` mode's sense).
     RecordsVisible,
+    /// Resolver caches may still hold the answer certpilot's previous validation at these
+    /// names was served: waiting until they expire (sent at the start and every few seconds).
+    CacheWait {
+        /// Each name, its TTL and until when.
+        waits: Vec<crate::dns::horizon::CacheWait>,
+    },
+    /// A warning worth the operator's attention that does not stop the issuance.
+    Warning(String),
     /// The CA was told to validate.
     ChallengesAnswered,
     /// The CA validated every authorization.

@@ -4,6 +4,7 @@ pub mod account;
 pub mod ari;
 pub mod ca_client;
 pub mod caa_check;
+pub mod caches;
 pub mod challenges;
 pub mod engine;
 pub mod http;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedMutexGuard;
 
-use super::delegation::{check_delegation, expected_record};
+use super::delegation::{check_delegation_on, expected_record};
 use super::slots::{self, TxtView};
 use super::{AcmeDnsClient, AcmeDnsError, Credentials, Password, ServerUrl};
 use crate::acme::engine::blocking;
@@ -35,6 +35,8 @@ pub struct SolverOptions {
     pub resolvers: Vec<String>,
     /// How long to wait for the values to be served (and for another order to finish).
     pub timeout: Duration,
+    /// The port authoritative servers are asked on (`settings.authoritative_port`).
+    pub port: u16,
 }
 
 /// The TXT values one account must serve for one order.
@@ -196,7 +198,9 @@ impl AcmeDnsSolver {
                 continue;
             }
             seen.push(cname.owner.clone());
-            let check = check_delegation(&cname, domain, &self.options.resolvers).await?;
+            let check =
+                check_delegation_on(&cname, domain, &self.options.resolvers, self.options.port)
+                    .await?;
             problems.extend(check.problems());
         }
         if problems.is_empty() {
@@ -240,7 +244,7 @@ impl AcmeDnsSolver {
             tracing::warn!(server = %url, "acme-dns update over plain http to a remote server");
         }
         let client = AcmeDnsClient::new(url, self.options.ca_bundle.as_deref())?;
-        let mut view = TxtView::new(&self.options.resolvers)?;
+        let mut view = TxtView::new(&self.options.resolvers, self.options.port)?;
         slots::publish(
             &client,
             &creds,

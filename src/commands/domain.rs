@@ -12,6 +12,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
             solver,
             command,
             server,
+            no_cname_follow,
         } => {
             let domain = names::normalize(&domain).map_err(|e| Failure::Usage(e.to_string()))?;
             if domain.starts_with("*.") {
@@ -33,6 +34,11 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                 }
             };
             env.config.domains.insert(domain.clone(), cfg);
+            let off = &mut env.config.settings.no_cname_follow;
+            off.retain(|d| *d != domain);
+            if no_cname_follow {
+                off.push(domain.clone());
+            }
             env.save_config()?;
             outln!("{domain}: solver set");
             Ok(())

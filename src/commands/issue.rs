@@ -13,7 +13,7 @@ use crate::acme::{self, account, http, IssueContext, IssueError};
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
 use crate::deploy::{self, DeployReport};
-use crate::dns::{Mode, Waiter};
+use crate::dns::Waiter;
 use crate::domain::renewal;
 use crate::lock::CertLock;
 use crate::secrets::SecretRef;
@@ -45,12 +45,13 @@ pub(super) fn context(env: &Env) -> Result<IssueContext, Failure> {
 
 /// The `--propagation` mode (authoritative unless told) on the chosen resolvers.
 fn waiter(env: &Env) -> Result<Waiter, Failure> {
-    let mode = match &env.global.propagation {
-        Some(text) => text.parse::<Mode>(),
-        None => Ok(Mode::default()),
-    };
-    mode.and_then(|mode| Waiter::new(mode, env.resolvers()))
-        .map_err(|e| Failure::Usage(e.to_string()))
+    Waiter::for_run(
+        env.global.propagation.as_deref(),
+        env.resolvers(),
+        &env.config.settings,
+        &env.global.ignore_servers,
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// The account a certificate uses, checked before anything is sent.

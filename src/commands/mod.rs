@@ -18,6 +18,7 @@ mod leftovers;
 mod list;
 mod progress;
 mod revoke;
+mod sandbox;
 mod schedule;
 mod timer;
 
@@ -201,5 +202,6 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Caa { name, account } => caa::run(&env, &name, account.as_deref()).await,
         Command::Completions { shell } => completions::completions(shell),
         Command::Manpage { out } => completions::manpage(out.as_deref()),
+        Command::Sandbox(args) => sandbox::run(&env, &args).await,
     }
 }

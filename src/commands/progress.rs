@@ -103,6 +103,8 @@ fn describe(step: &Step) -> String {
         Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
         Step::Propagation(report) => report.verdict(),
         Step::RecordsVisible => "records visible".to_owned(),
+        Step::CacheWait { waits } => cache_wait_line(waits),
+        Step::Warning(text) => format!("warning: {text}"),
         Step::ChallengesAnswered => "challenges answered".to_owned(),
         Step::Validated => "validated".to_owned(),
         Step::Finalized => "certificate issued".to_owned(),
@@ -110,4 +112,21 @@ fn describe(step: &Step) -> String {
             format!("stored (serial {serial}, expires {})", not_after.date())
         }
     }
+}
+
+/// The cache-horizon countdown: the longest wait and why.
+fn cache_wait_line(waits: &[crate::dns::horizon::CacheWait]) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let Some(longest) = waits.iter().max_by_key(|w| w.until) else {
+        return "resolver caches: nothing to wait for".to_owned();
+    };
+    let left = longest.remaining(now).as_secs();
+    let more = match waits.len() {
+        1 => String::new(),
+        n => format!(" (and {} more name(s))", n - 1),
+    };
+    format!(
+        "waiting {left} s more for resolver caches before asking the CA: {}{more}",
+        longest.reason(now)
+    )
 }

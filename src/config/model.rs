@@ -74,6 +74,45 @@ pub struct Settings {
     /// `deploy_hook` wins); see `deploy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy_hook: Option<String>,
+    /// Seconds one authoritative address may stay silent before waiting for propagation
+    /// ends with its name (instead of the whole propagation timeout).
+    #[serde(skip_serializing_if = "is_default_dead_server_timeout")]
+    pub dead_server_timeout: u64,
+    /// Authoritative servers (host names or addresses) left out of the propagation check:
+    /// the operator accepts that the CA may still pick them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore_servers: Vec<String>,
+    /// Longest wait, in seconds, for resolver caches to forget a challenge name's previous
+    /// answer before the CA is asked (the cache horizon); beyond it certpilot warns and goes on.
+    #[serde(skip_serializing_if = "is_default_max_cache_wait")]
+    pub max_cache_wait: u64,
+    /// Domains whose solver writes at `_acme-challenge.<name>` itself even when that name is
+    /// a CNAME (by default the record goes to the end of the CNAME chain, as a CA reads it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_cname_follow: Vec<String>,
+    /// The port authoritative servers are asked on. Always 53 on the Internet; another port
+    /// only for a sandbox or test whose servers run unprivileged (`certpilot sandbox`).
+    #[serde(skip_serializing_if = "is_default_authoritative_port")]
+    pub authoritative_port: u16,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_authoritative_port(port: &u16) -> bool {
+    *port == 53
+}
+
+const DEFAULT_DEAD_SERVER_TIMEOUT: u64 = 60;
+const DEFAULT_MAX_CACHE_WAIT: u64 = 900;
+
+// serde's skip_serializing_if takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_dead_server_timeout(value: &u64) -> bool {
+    *value == DEFAULT_DEAD_SERVER_TIMEOUT
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_max_cache_wait(value: &u64) -> bool {
+    *value == DEFAULT_MAX_CACHE_WAIT
 }
 
 impl Default for Settings {
@@ -86,6 +125,11 @@ impl Default for Settings {
             hook_timeout: 120,
             ca_bundle: None,
             deploy_hook: None,
+            dead_server_timeout: DEFAULT_DEAD_SERVER_TIMEOUT,
+            ignore_servers: Vec::new(),
+            max_cache_wait: DEFAULT_MAX_CACHE_WAIT,
+            no_cname_follow: Vec::new(),
+            authoritative_port: 53,
         }
     }
 }
@@ -248,6 +292,16 @@ impl Config {
             })
             .max_by_key(|(suffix, _)| suffix.len())
             .map(|(suffix, cfg)| (suffix.as_str(), cfg))
+    }
+
+    /// Whether records of `name` go to the end of its `_acme-challenge` CNAME chain: for every
+    /// solver that writes records (not acme-dns, whose CNAME is the point), unless the
+    /// domain is listed in `settings.no_cname_follow`.
+    pub fn follows_cname(&self, name: &str) -> bool {
+        match self.solver_for(name) {
+            Some((_, DomainConfig::AcmeDns { .. })) | None => false,
+            Some((suffix, _)) => !self.settings.no_cname_follow.iter().any(|d| d == suffix),
+        }
     }
 
     /// The account a certificate uses: its own, or the only one configured.

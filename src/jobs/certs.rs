@@ -121,6 +121,7 @@ mod tests {
             ca_timeout: 180,
             propagation: None,
             theme: None,
+            ignore_servers: Vec::new(),
         }
     }
 

@@ -125,6 +125,7 @@ pub fn from_config(
                 ca_bundle: deps.config.settings.ca_bundle.clone(),
                 resolvers: deps.config.settings.resolvers.clone(),
                 timeout: Duration::from_secs(deps.config.settings.propagation_timeout),
+                port: deps.config.settings.authoritative_port,
             };
             crate::acmedns::AcmeDnsSolver::new(
                 deps.config,
