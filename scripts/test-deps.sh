@@ -20,15 +20,17 @@ set -euo pipefail
 #   bind9              named + tsig-keygen: RFC 2136 updates with an update-policy
 #   pdns-server pdns-backend-sqlite3   PowerDNS Authoritative with its HTTP API (the test
 #                      creates the sqlite3 database from the package's schema)
+#   man-db             man renders the generated man pages (tests/ops_cli.rs)
+#   openssl            the README's Pebble recipe makes its TLS files with it (tests/readme_recipe.rs)
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
-    bind9 pdns-server pdns-backend-sqlite3
+    bind9 pdns-server pdns-backend-sqlite3 man-db openssl
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
-    named tsig-keygen pdns_server
+    named tsig-keygen pdns_server man openssl
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes

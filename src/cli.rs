@@ -75,6 +75,14 @@ pub enum Command {
     Issue {
         /// Certificate name.
         name: String,
+        /// Run the whole flow against the account CA's staging twin (letsencrypt →
+        /// letsencrypt-staging, google → google-staging) with a throwaway account: nothing is
+        /// stored, replaced or deployed.
+        #[arg(long)]
+        dry_run: bool,
+        /// The ACME directory for --dry-run (a CA without a known staging twin, or a test CA).
+        #[arg(long, value_name = "URL", requires = "dry_run")]
+        dry_run_directory: Option<String>,
     },
     /// Renew certificates that are due (expiring, expired, names or key type changed).
     #[command(after_long_help = DEPLOY_HOOK_HELP)]
@@ -122,6 +130,27 @@ pub enum Command {
         /// Do not ask for confirmation (required without a terminal).
         #[arg(long)]
         yes: bool,
+    },
+    /// CAA audit: the records that govern each name (RFC 8659, CNAMEs followed) and whether
+    /// they let the account's CA issue by DNS-01 (RFC 8657 accounturi/validationmethods).
+    Caa {
+        /// A certificate name (all of its names) or a DNS name.
+        name: String,
+        /// The account whose CA is checked (default: the certificate's, else the only one).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print a shell completion script (install: see the README's "Shell completions").
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with --out write one page per command into a directory.
+    Manpage {
+        /// Write certpilot.1 and certpilot-COMMAND.1 pages here instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -195,6 +224,19 @@ pub enum AccountCommand {
         /// External account binding HMAC key (base64url).
         #[arg(long, requires = "eab_kid")]
         eab_hmac_key: Option<String>,
+        /// Register again under an existing name (new key, new account at the CA), e.g. after
+        /// the CA forgot the account; certificates naming it keep working.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Remove an account: its key from the keyring and its entry from the configuration (the
+    /// CA is not told). Refused while certificates use it, unless --reassign moves them.
+    Remove {
+        /// Account name.
+        name: String,
+        /// Move the certificates that use this account to account OTHER.
+        #[arg(long, value_name = "OTHER")]
+        reassign: Option<String>,
     },
     /// Replace the account's key at the CA (RFC 8555 key rollover); the old key stops working.
     Rollover {

@@ -249,6 +249,20 @@ impl DeployReport {
     }
 }
 
+/// The export target and the deploy hook (its own, else the global one) of certificate `name`.
+fn configured(
+    config: &Config,
+    name: &str,
+) -> (Option<crate::config::ExportConfig>, Option<String>) {
+    let cert = config.certificates.get(name);
+    let target = cert.and_then(|c| c.export.clone());
+    let hook = cert
+        .and_then(|c| c.deploy_hook.clone())
+        .or_else(|| config.settings.deploy_hook.clone())
+        .filter(|h| !h.trim().is_empty());
+    (target, hook)
+}
+
 /// Deploy certificate `name` after a successful issuance or renewal: re-export to its export
 /// target (if any), then run its deploy hook (its own, else `settings.deploy_hook`) bounded
 /// by `settings.hook_timeout`. Never touches the stored certificate or key: a failure here is
@@ -259,12 +273,7 @@ pub async fn after_issue(
     keystore: &Keystore,
     name: &str,
 ) -> DeployReport {
-    let cert = config.certificates.get(name);
-    let target = cert.and_then(|c| c.export.clone());
-    let hook = cert
-        .and_then(|c| c.deploy_hook.clone())
-        .or_else(|| config.settings.deploy_hook.clone())
-        .filter(|h| !h.trim().is_empty());
+    let (target, hook) = configured(config, name);
     if target.is_none() && hook.is_none() {
         return DeployReport::default();
     }
@@ -309,8 +318,9 @@ fn pending_marker(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join("deploy-pending").join(name)
 }
 
-/// [`after_issue`], remembering a failure (and forgetting it after a success) so that the
-/// next `renew` runs a failed deploy again.
+/// [`after_issue`], marked pending before it starts and until it succeeds, so that the next
+/// `renew` runs a failed or interrupted deploy again: a run killed while the hook runs (a
+/// reboot, `kill -9`, the OOM killer) leaves the marker behind.
 pub async fn deploy(
     state_dir: &Path,
     config: &Config,
@@ -318,11 +328,21 @@ pub async fn deploy(
     keystore: &Keystore,
     name: &str,
 ) -> DeployReport {
+    let (target, hook) = configured(config, name);
+    if target.is_some() || hook.is_some() {
+        note_pending(state_dir, name, true).await;
+    }
     let report = after_issue(config, store, keystore, name).await;
+    note_pending(state_dir, name, report.failure().is_some()).await;
+    report
+}
+
+/// Create (`pending`) or remove the pending-deploy marker of `name`; a failure is logged, as
+/// the deploy itself already happened or is about to.
+async fn note_pending(state_dir: &Path, name: &str, pending: bool) {
     let marker = pending_marker(state_dir, name);
-    let failed = report.failure().is_some();
     let noted = fsutil::blocking_io(move || {
-        if failed {
+        if pending {
             fsutil::write_atomic(&marker, b"", Mode::Private)
         } else {
             match std::fs::remove_file(&marker) {
@@ -335,7 +355,6 @@ pub async fn deploy(
     if let Err(e) = noted {
         tracing::warn!(cert = name, error = %e, "could not record the deploy's outcome");
     }
-    report
 }
 
 /// Certificates whose last deploy failed, to run again.

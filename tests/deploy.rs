@@ -11,16 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::pebble::{Pebble, PebbleOptions};
-use common::{hook_path, wait_for, Workdir};
-
-fn deploy_hook() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy-hook.sh")
-}
-
-/// `deploy-hook.sh OUT MODE` as a shell command line.
-fn hook_command(out: &Path, mode: &str) -> String {
-    format!("'{}' '{}' {mode}", deploy_hook().display(), out.display())
-}
+use common::{
+    deploy_hook_command as hook_command, hook_path, side_file as side, wait_for, Workdir,
+};
 
 /// The variables the hook recorded on its last run.
 fn recorded(out: &Path) -> BTreeMap<String, String> {
@@ -30,11 +23,6 @@ fn recorded(out: &Path) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
-}
-
-/// `OUT.suffix`, where the fixture keeps its side files.
-fn side(out: &Path, suffix: &str) -> PathBuf {
-    PathBuf::from(format!("{}.{suffix}", out.display()))
 }
 
 fn runs(out: &Path) -> usize {
@@ -287,26 +275,7 @@ fn failing_hook_fails_the_run_but_keeps_the_new_certificate() {
 
     // The web server is fixed: the next timer run retries the failed deploy although the
     // certificate is not due, and then forgets it.
-    wd.run(&[
-        "cert",
-        "add",
-        "web",
-        "--name",
-        "www.example.test",
-        "--deploy-hook",
-        &hook_command(&out, "ok"),
-        "--replace",
-    ])
-    .ok();
-    let retried = wd.run_dns(&pebble, &["renew", "--all"]);
-    retried.ok();
-    assert!(
-        retried
-            .stdout()
-            .contains("web: deploy retried; deploy hook ran"),
-        "{}",
-        retried.stdout()
-    );
+    common::expect_deploy_retry(&wd, &pebble, &out);
     assert_eq!(runs(&out), 3);
     assert_eq!(
         recorded(&out)["CERTPILOT_SERIAL"],

@@ -561,9 +561,10 @@ fn manual_solver_without_a_terminal_fails_with_the_records_to_create() {
     ])
     .ok();
     let run = wd.run_dns(&pebble, &["issue", "m"]);
-    run.expect_code(1);
+    // 3: waiting for the operator; the order is kept (tests/manual_waiting.rs).
+    run.expect_code(3);
     let err = run.stderr();
-    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("waiting for you"), "{err}");
     // Both values of the shared owner name, in zone-file form.
     assert_eq!(
         err.matches("_acme-challenge.manual.example.test. 60 IN TXT \"")

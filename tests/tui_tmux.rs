@@ -678,6 +678,7 @@ fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
     assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
     assert!(wd.path().join("certificates/api/api.crt").exists());
     tmux.send("Escape");
+    tmux.wait_for("certificates (2)");
     quit_and_check_restored(&tmux, &status_file, "certificates (2)");
 }
 

@@ -103,6 +103,9 @@ pub struct DirectoryMeta {
     /// extension), in name order.
     #[serde(default)]
     pub profiles: std::collections::BTreeMap<String, String>,
+    /// The issuer domain names CAA records use for this CA (RFC 8555 §7.1.1).
+    #[serde(default)]
+    pub caa_identities: Vec<String>,
 }
 
 /// The parts of a CA's directory certpilot reads itself (instant-acme keeps its copy
@@ -371,6 +374,8 @@ fn ca_error(e: &instant_acme::Error) -> AccountError {
     let detail = problem::describe(e);
     AccountError::Acme(if matches!(e, instant_acme::Error::Api(_)) {
         format!("the CA refused: {detail}")
+    } else if http::transport_hint(e).is_some() {
+        format!("the CA could not be reached: {detail}")
     } else {
         format!("the CA's answer could not be used (is the directory URL an ACME CA?): {detail}")
     })

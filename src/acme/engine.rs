@@ -153,6 +153,9 @@ pub enum IssueError {
     /// Another run holds the certificate's lock.
     #[error("{0}")]
     Busy(String),
+    /// CAA records forbid the account's CA; nothing was sent to the CA.
+    #[error("{0}")]
+    Caa(String),
     /// The issuance journal could not be read or written (nothing was left unrecorded).
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -162,6 +165,15 @@ impl IssueError {
     /// Whether the operator's input is at fault (exit 2) rather than the run (exit 1).
     pub fn is_usage(&self) -> bool {
         matches!(self, IssueError::Config(_))
+    }
+
+    /// Whether the run stopped to wait for the operator to create manual records (exit 3);
+    /// the order is kept for the rerun.
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })
+        )
     }
 }
 
@@ -202,6 +214,7 @@ pub async fn issue(
         .ok_or_else(|| IssueError::Config(format!("certificate {name:?} is not configured")))?;
     let solvers = challenges::solvers_for(ctx, &cert.names)?;
     verify_delegation(ctx, &cert.names).await?;
+    super::caa_check::verify(&ctx.config, account_name, account.id(), &cert.names).await?;
     step(Step::AccountReady);
 
     let file = JournalFile::new(&ctx.state_dir, name);
@@ -234,6 +247,9 @@ pub async fn issue(
                 elapsed: started.elapsed(),
             })
         }
+        // Waiting for the operator to create manual records: the order (and its values)
+        // stays in the journal for the rerun.
+        Err(e @ IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })) => Err(e),
         Err(e) => {
             run.fail().await;
             Err(e)

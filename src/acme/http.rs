@@ -124,7 +124,7 @@ pub async fn get_with_headers(
         .map_err(|e| fail(e.to_string()))?;
     let mut rsp = HttpClient::request(http, req)
         .await
-        .map_err(|e| fail(error_chain(&e)))?;
+        .map_err(|e| fail(describe_ca_failure(&e)))?;
     let status = rsp.parts.status;
     let body = rsp
         .body
@@ -146,6 +146,65 @@ fn problem_detail(body: &[u8]) -> String {
             format!(": {}", super::problem::render(&problem))
         }
         _ => String::new(),
+    }
+}
+
+/// Nothing listens at the address: the CA is down, or the URL names the wrong host or port.
+const REFUSED: &str = "nothing accepts connections at the CA's address: check that the CA is \
+     up and that the directory URL's host and port are right (`certpilot account list`)";
+/// The CA's certificate chains to no trusted root.
+const UNKNOWN_ISSUER: &str = "the CA's TLS certificate comes from an issuer this system does \
+     not trust: for a private or test CA pass its root certificate with --ca-bundle FILE (or \
+     CERTPILOT_CA_BUNDLE); verification is never switched off";
+/// Any other certificate problem (expired, wrong name).
+const BAD_CERTIFICATE: &str = "the CA's TLS certificate was refused: check the directory URL's \
+     host name and the machine's clock";
+/// No answer in time.
+const TIMED_OUT: &str = "the CA did not answer in time: check the network path to it, or \
+     raise --ca-timeout";
+
+/// What the operator can do about a request to the CA that got no answer, judged from the
+/// error's causes; `None` when the causes say nothing actionable.
+pub fn transport_hint(err: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(hint) = tls_hint(e) {
+            return Some(hint);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some(REFUSED),
+                std::io::ErrorKind::TimedOut => return Some(TIMED_OUT),
+                _ => {}
+            }
+            // An io::Error wrapping another error (hyper-rustls wraps an io::Error holding the
+            // rustls::Error) does not list it as its source: descend into it instead.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner as &(dyn std::error::Error + 'static));
+                continue;
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+fn tls_hint(err: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    match err.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            Some(UNKNOWN_ISSUER)
+        }
+        rustls::Error::InvalidCertificate(_) => Some(BAD_CERTIFICATE),
+        _ => None,
+    }
+}
+
+/// [`error_chain`] plus the [`transport_hint`], for requests to an ACME CA.
+pub fn describe_ca_failure(err: &(dyn std::error::Error + 'static)) -> String {
+    let text = error_chain(err);
+    match transport_hint(err) {
+        Some(hint) => format!("{text}\n  hint: {hint}"),
+        None => text,
     }
 }
 

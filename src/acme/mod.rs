@@ -3,6 +3,7 @@
 pub mod account;
 pub mod ari;
 pub mod ca_client;
+pub mod caa_check;
 pub mod caches;
 pub mod challenges;
 pub mod engine;
@@ -10,9 +11,11 @@ pub mod http;
 mod issuance;
 pub mod journal;
 pub mod keys;
+pub mod leftovers;
 pub mod order;
 pub mod problem;
 pub mod recovery;
 pub mod renewal_info;
+pub mod waiting;
 
 pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};

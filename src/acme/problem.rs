@@ -15,7 +15,7 @@ pub fn hint(problem_type: &str) -> Option<&'static str> {
         "rejectedIdentifier" => "the CA will not issue for this name (its policy, a reserved or invalid name)",
         "incorrectResponse" => "the TXT value served does not match: an old value may still be cached or another record shadows it",
         "connection" => "the CA could not reach the domain's nameservers",
-        "accountDoesNotExist" => "the CA no longer knows this account: register it again with `certpilot account add`",
+        "accountDoesNotExist" => "the CA no longer knows this account (reset or wiped): register it again under the same name, and its certificates keep it, with `certpilot account add NAME --directory URL --agree-tos --replace`",
         "externalAccountRequired" => "this CA needs external account binding: pass --eab-kid and --eab-hmac-key",
         "malformed" => "the CA rejected the request as malformed; if a name is involved, check its spelling",
         "serverInternal" => "the CA had an internal error: try again later",
@@ -88,7 +88,7 @@ where
 pub fn describe(err: &Error) -> String {
     match err {
         Error::Api(problem) => render(problem),
-        other => super::http::error_chain(other),
+        other => super::http::describe_ca_failure(other),
     }
 }
 

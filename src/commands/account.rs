@@ -1,4 +1,4 @@
-//! `certpilot account add|list|rollover`.
+//! `certpilot account add|list|rollover` (`remove` is in `account_remove`).
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -34,11 +34,22 @@ pub(super) async fn run(env: &mut Env, cmd: AccountCommand) -> Outcome {
             agree_tos,
             eab_kid,
             eab_hmac_key,
+            replace,
         } => {
             let eab = eab_kid
                 .zip(eab_hmac_key)
                 .map(|(kid, hmac_b64)| Eab { kid, hmac_b64 });
-            add(env, &name, &directory, email.as_deref(), agree_tos, eab).await
+            let request = AddRequest {
+                name: &name,
+                directory: &directory,
+                email: email.as_deref(),
+                agree_tos,
+                replace,
+            };
+            add(env, &request, eab).await
+        }
+        AccountCommand::Remove { name, reassign } => {
+            super::account_remove::remove(env, &name, reassign.as_deref()).await
         }
         AccountCommand::List { json } => list(env, json),
         AccountCommand::Rollover { name } => rollover(env, &name).await,
@@ -59,24 +70,45 @@ async fn rollover(env: &Env, name: &str) -> Outcome {
         crate::acme::journal::pause_point(&state, "rollover-pending").await;
     })
     .await?;
-    println!(
+    outln!(
         "account {name}: new key in place (thumbprint {}); the old key no longer works",
         acme_account.key_thumbprint()
     );
     Ok(())
 }
 
-async fn add(
-    env: &mut Env,
-    name: &str,
-    directory: &str,
-    email: Option<&str>,
+/// What `account add` was asked for.
+struct AddRequest<'a> {
+    name: &'a str,
+    directory: &'a str,
+    email: Option<&'a str>,
     agree_tos: bool,
-    eab: Option<Eab>,
-) -> Outcome {
+    /// Register again under an existing name.
+    replace: bool,
+}
+
+async fn add(env: &mut Env, request: &AddRequest<'_>, eab: Option<Eab>) -> Outcome {
+    let AddRequest {
+        name,
+        directory,
+        email,
+        agree_tos,
+        replace,
+    } = *request;
     names::validate_cert_name(name).map_err(|e| Failure::Usage(format!("account name: {e}")))?;
-    if env.config.accounts.contains_key(name) {
-        return Err(Failure::Usage(format!("account {name:?} already exists")));
+    match (env.config.accounts.contains_key(name), replace) {
+        (true, false) => {
+            return Err(Failure::Usage(format!(
+                "account {name:?} already exists; to register it again (new key, same name, \
+                 its certificates keep it), add --replace; to drop it: `certpilot account remove {name}`"
+            )))
+        }
+        (false, true) => {
+            return Err(Failure::Usage(format!(
+                "account {name:?} does not exist, so there is nothing to replace; drop --replace"
+            )))
+        }
+        _ => {}
     }
     if let Some(email) = email {
         if !email.contains('@') || email.contains(char::is_whitespace) {
@@ -90,12 +122,13 @@ async fn add(
     }
     let url = account::directory_url(directory)?;
     let keystore = env.keystore()?;
-    let ca_bundle = env.global.ca_bundle.clone();
+    // --replace keeps the account's own bundle unless another is given.
+    let ca_bundle = env.ca_bundle_for(name);
     let http = http::client(ca_bundle.as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
     let meta = account::directory_meta(&http, &url).await?;
     match &meta.terms_of_service {
-        Some(tos) => println!("Terms of service of {url}:\n  {tos}"),
-        None => println!("{url} publishes no terms of service."),
+        Some(tos) => outln!("Terms of service of {url}:\n  {tos}"),
+        None => outln!("{url} publishes no terms of service."),
     }
     if !agree_tos && !confirm("Do you agree to these terms? [y/N] ") {
         return Err(Failure::Usage(
@@ -111,7 +144,13 @@ async fn add(
         account::register(&http, &url, email, eab.as_ref()).await?;
     let entry = SecretRef::Account(name.to_owned());
     let ks = keystore.clone();
-    blocking(move || ks.put(&entry, &credentials)).await?;
+    let pending = account::rollover_entry(name);
+    // A leftover rollover entry would win over the new key on the next load.
+    blocking(move || {
+        ks.delete(&pending)
+            .and_then(|_| ks.put(&entry, &credentials))
+    })
+    .await?;
     if let Some(eab) = eab {
         let ks = keystore.clone();
         let entry = SecretRef::EabHmac(name.to_owned());
@@ -131,9 +170,20 @@ async fn add(
         ),
     }
     .save(&env.paths.accounts)?;
+    let pinned = if replace {
+        Vec::new()
+    } else {
+        env.config.pin_default_account()
+    };
     env.config.accounts.insert(
         name.to_owned(),
         AccountConfig {
+            caa_identities: env
+                .config
+                .accounts
+                .get(name)
+                .map(|a| a.caa_identities.clone())
+                .unwrap_or_default(),
             directory: url,
             email: email.map(str::to_owned),
             ca_bundle,
@@ -141,8 +191,19 @@ async fn add(
         },
     );
     env.save_config()?;
-    println!("account {name} registered: {account_url}");
-    println!(
+    let verb = if replace {
+        "registered again"
+    } else {
+        "registered"
+    };
+    outln!("account {name} {verb}: {account_url}");
+    if !pinned.is_empty() {
+        outln!(
+            "certificate(s) {} now name their account explicitly (there are two accounts now)",
+            pinned.join(", ")
+        );
+    }
+    outln!(
         "its key is in the {} keyring (service {:?})",
         keystore.kind().as_str(),
         keystore.service()
@@ -193,14 +254,14 @@ fn list(env: &Env, json: bool) -> Outcome {
     if json {
         let text =
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no accounts; add one with: certpilot account add NAME --directory letsencrypt-staging --email you@example.com --agree-tos");
+        outln!("no accounts; add one with: certpilot account add NAME --directory letsencrypt-staging --email you@example.com --agree-tos");
     }
     for r in rows {
-        println!("{}\t{}\t{}", r.name, r.directory, r.email.unwrap_or("-"));
+        outln!("{}\t{}\t{}", r.name, r.directory, r.email.unwrap_or("-"));
     }
     Ok(())
 }

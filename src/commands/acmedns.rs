@@ -72,24 +72,24 @@ async fn register(
         .insert(domain.clone(), registration.clone());
     env.save_config()?;
 
-    println!(
+    outln!(
         "Registered {domain} (and *.{domain}) on {url}: fulldomain {}.",
         registration.fulldomain
     );
-    println!("The password is in the keyring; certpilot.toml holds the rest.");
+    outln!("The password is in the keyring; certpilot.toml holds the rest.");
     if let Some(old) = previous.filter(|old| old.fulldomain != registration.fulldomain) {
-        println!(
+        outln!(
             "This replaces the registration on {} ({}): the CNAME must point at the new fulldomain.",
             old.server, old.fulldomain
         );
     }
-    println!();
+    outln!();
     let record = CnameRecord::new(&domain, &registration.fulldomain);
     let zone = zone_of(&record.owner, env.resolvers(), ZONE_DISCOVERY_WITHIN).await;
-    println!("{}", record.instructions(zone.as_deref()));
-    println!();
+    outln!("{}", record.instructions(zone.as_deref()));
+    outln!();
     suggest_mapping(env, &domain, url.as_str());
-    println!("Check the CNAME with: certpilot acme-dns check {domain}");
+    outln!("Check the CNAME with: certpilot acme-dns check {domain}");
     Ok(())
 }
 
@@ -104,7 +104,7 @@ fn suggest_mapping(env: &Env, domain: &str, server: &str) {
         } else {
             ""
         };
-        println!(
+        outln!(
             "Use it for issuance{note}: certpilot domain set {domain} --solver acme-dns --server {server}"
         );
     }
@@ -138,7 +138,7 @@ async fn import_file(
 }
 
 fn print_imported(env: &Env, file: &import::ImportedFile, replaced: &[String]) {
-    println!(
+    outln!(
         "Imported {} acme-dns account(s) from {} ({}):",
         file.accounts.len(),
         file.path.display(),
@@ -146,19 +146,19 @@ fn print_imported(env: &Env, file: &import::ImportedFile, replaced: &[String]) {
     );
     for account in &file.accounts {
         let reg = &account.registration;
-        println!("  {}\t{}\t{}", account.domain, reg.fulldomain, reg.server);
+        outln!("  {}\t{}\t{}", account.domain, reg.fulldomain, reg.server);
     }
     for old in &file.replaced_servers {
-        println!("  (server_url {old} replaced by --server)");
+        outln!("  (server_url {old} replaced by --server)");
     }
     for line in replaced {
-        println!("{line}");
+        outln!("{line}");
     }
     for account in &file.accounts {
         suggest_mapping(env, &account.domain, &account.registration.server);
     }
     let absolute = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
-    println!(
+    outln!(
         "\nThe passwords are now in the keyring. {} still holds them in plain text: delete it \
          once nothing else uses it:\n  rm -- {}",
         file.path.display(),
@@ -198,11 +198,11 @@ fn list(env: &Env, json: bool) -> Outcome {
             .collect();
         let text = serde_json::to_string_pretty(&rows)
             .map_err(|e| Failure::Failed(format!("cannot render JSON: {e}")))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     if regs.is_empty() {
-        println!("No acme-dns registrations. Add one with: certpilot acme-dns register DOMAIN --server URL");
+        outln!("No acme-dns registrations. Add one with: certpilot acme-dns register DOMAIN --server URL");
         return Ok(());
     }
     for (domain, reg) in regs {
@@ -211,9 +211,10 @@ fn list(env: &Env, json: bool) -> Outcome {
         } else {
             reg.allowfrom.join(",")
         };
-        println!(
+        outln!(
             "{domain}\t{}\t{}\tallow-from {allow}",
-            reg.server, reg.fulldomain
+            reg.server,
+            reg.fulldomain
         );
     }
     Ok(())
@@ -228,18 +229,18 @@ async fn check(env: &Env, domain: &str) -> Outcome {
     let (registration, _, record) = expected_record(&env.config.acme_dns, &domain, mapped)?;
     let port = env.config.settings.authoritative_port;
     let report = check_delegation_on(&record, registration, env.resolvers(), port).await?;
-    println!("{}", record.zone_line());
+    outln!("{}", record.zone_line());
     for (source, state) in &report.answers {
-        println!("  {source}: {state}");
+        outln!("  {source}: {state}");
     }
     for warning in report.silent() {
         eprintln!("warning: {warning}");
     }
     if report.is_delegated() {
-        println!("{domain}: delegated to the acme-dns account of {registration}");
+        outln!("{domain}: delegated to the acme-dns account of {registration}");
         Ok(())
     } else {
-        println!("\n{}", record.instructions(report.zone.as_deref()));
+        outln!("\n{}", record.instructions(report.zone.as_deref()));
         Err(Failure::Failed(report.problems().join("\n")))
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             let count = cert.names.len();
             env.config.certificates.insert(name.clone(), cert);
             env.save_config()?;
-            println!("certificate {name}: {count} name(s); issue it with `certpilot issue {name}`");
+            outln!("certificate {name}: {count} name(s); issue it with `certpilot issue {name}`");
             Ok(())
         }
         CertCommand::Remove { name, purge } => remove(env, &name, purge),
@@ -114,7 +114,7 @@ fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
             .map_err(|e| Failure::Failed(e.to_string()))?;
     }
     env.save_config()?;
-    println!(
+    outln!(
         "certificate {name} removed{}",
         if purge { " with its files and key" } else { "" }
     );
@@ -152,7 +152,7 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Out
             Some(old) if old.names == cert.names => "unchanged",
             Some(_) => "names updated",
         };
-        println!("{name}: {verb} ({} names)", cert.names.len());
+        outln!("{name}: {verb} ({} names)", cert.names.len());
         env.config.certificates.insert(name, cert);
     }
     env.save_config()

@@ -27,14 +27,14 @@ pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                 return Err(Failure::Usage(format!("{domain}: no solver configured")));
             }
             env.save_config()?;
-            println!("{domain}: solver removed");
+            outln!("{domain}: solver removed");
             Ok(())
         }
         DomainCommand::List => {
             for (domain, cfg) in &env.config.domains {
                 match cfg.target() {
-                    Some(target) => println!("{domain}\t{}\t{target}", cfg.kind()),
-                    None => println!("{domain}\t{}", cfg.kind()),
+                    Some(target) => outln!("{domain}\t{}\t{target}", cfg.kind()),
+                    None => outln!("{domain}\t{}", cfg.kind()),
                 }
             }
             Ok(())
@@ -105,7 +105,7 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
         off.push(domain.clone());
     }
     env.save_config()?;
-    println!("{domain}: solver set");
+    outln!("{domain}: solver set");
     Ok(())
 }
 
@@ -176,7 +176,7 @@ async fn test(env: &Env, domain: &str) -> Outcome {
     run_trial(solver.as_ref(), &record)
         .await
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    println!(
+    outln!(
         "{domain}: {} added and removed {} TXT",
         solver.describe(),
         record.fqdn

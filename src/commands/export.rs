@@ -42,7 +42,7 @@ pub(super) fn run(
         .unwrap_or_default();
     let store = CertStore::new(&env.paths.certificates);
     let (files, _) = deploy::export(&store, &env.keystore()?, name, &dir, layout)?;
-    println!(
+    outln!(
         "{name}: wrote cert.pem, chain.pem, fullchain.pem and privkey.pem (0600) to {}",
         files.lineage.display()
     );

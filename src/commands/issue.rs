@@ -7,9 +7,9 @@ use futures::stream::{self, StreamExt};
 use instant_acme::Account;
 use time::OffsetDateTime;
 
-use super::{schedule, Env, Failure, Outcome};
+use super::{progress, schedule, Env, Failure, Outcome};
 use crate::acme::engine::blocking;
-use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
+use crate::acme::{self, account, http, IssueContext, IssueError};
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
 use crate::deploy::{self, DeployReport};
@@ -17,18 +17,21 @@ use crate::dns::Waiter;
 use crate::domain::renewal;
 use crate::lock::CertLock;
 use crate::secrets::SecretRef;
+use crate::solver::manual;
 
 impl From<IssueError> for Failure {
     fn from(e: IssueError) -> Self {
         if e.is_usage() {
             Failure::Usage(e.to_string())
+        } else if e.is_waiting() {
+            Failure::Waiting(e.to_string())
         } else {
             Failure::Failed(e.to_string())
         }
     }
 }
 
-fn context(env: &Env) -> Result<IssueContext, Failure> {
+pub(super) fn context(env: &Env) -> Result<IssueContext, Failure> {
     Ok(IssueContext {
         config: env.shared_config(),
         keystore: env.keystore()?,
@@ -72,57 +75,25 @@ pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
 pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
     let keystore = env.keystore()?;
     let owned = name.to_owned();
-    let creds = blocking(move || account::stored_credentials(&keystore, &owned))
-        .await?
-        .ok_or_else(|| {
-            Failure::Failed(format!(
-                "account {name}: its credentials are not in the keyring ({}); register it again",
-                SecretRef::Account(name.to_owned()).user()
+    let creds =
+        blocking(move || account::stored_credentials(&keystore, &owned))
+            .await?
+            .ok_or_else(|| {
+                Failure::Failed(format!(
+                "account {name}: its credentials are not in the keyring ({}); register it again \
+                 with `certpilot account add {name} --directory {} --agree-tos --replace`",
+                SecretRef::Account(name.to_owned()).user(),
+                env.config.accounts.get(name).map_or("URL", |a| a.directory.as_str())
             ))
-        })?;
+            })?;
     let http = http::client(env.ca_bundle_for(name).as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
 }
 
-fn print_progress(p: Progress) {
-    let what = match &p.step {
-        Step::AccountReady => "account ready".to_owned(),
-        Step::OrderCreated { pending, .. } => {
-            format!("order created, {pending} challenge(s) to answer")
-        }
-        Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
-        Step::Propagation(report) => report.verdict(),
-        Step::RecordsVisible => "records visible".to_owned(),
-        Step::CacheWait { waits } => cache_wait_line(waits),
-        Step::Warning(text) => format!("warning: {text}"),
-        Step::ChallengesAnswered => "challenges answered".to_owned(),
-        Step::Validated => "validated".to_owned(),
-        Step::Finalized => "certificate issued".to_owned(),
-        Step::Stored { serial, not_after } => {
-            format!("stored (serial {serial}, expires {})", not_after.date())
-        }
-    };
-    eprintln!("[{:>6.2}s] {}: {what}", p.elapsed.as_secs_f64(), p.cert);
-    // The line, not the step: a propagation round's report can be large.
-    tracing::info!(cert = %p.cert, step = %what, "progress");
-}
-
-/// The cache-horizon countdown: the longest wait and why.
-fn cache_wait_line(waits: &[crate::dns::horizon::CacheWait]) -> String {
-    let now = OffsetDateTime::now_utc();
-    let Some(longest) = waits.iter().max_by_key(|w| w.until) else {
-        return "resolver caches: nothing to wait for".to_owned();
-    };
-    let left = longest.remaining(now).as_secs();
-    let more = match waits.len() {
-        1 => String::new(),
-        n => format!(" (and {} more name(s))", n - 1),
-    };
-    format!(
-        "waiting {left} s more for resolver caches before asking the CA: {}{more}",
-        longest.reason(now)
-    )
+/// The progress printer for a run with `ctx`'s propagation mode.
+pub(super) fn printer(env: &Env, ctx: &IssueContext) -> progress::Printer {
+    progress::Printer::new(ctx.checker.mode(), env.propagation_timeout())
 }
 
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
@@ -133,12 +104,18 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
     let _lock = CertLock::try_acquire(&env.paths.state, name)
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let account = load_account(env, &account_name).await?;
-    let outcome = acme::issue(&ctx, &account, &account_name, name, &print_progress).await?;
+    let printer = printer(env, &ctx);
+    let report = |p| printer.report(p);
+    let issuing = acme::issue(&ctx, &account, &account_name, name, &report);
+    let outcome = manual::probing(acme::waiting::visible_now(&ctx), issuing).await;
+    printer.done(name);
+    let outcome = outcome?;
     // Still under the lock: an export must not race another run's renewal.
     let deployed =
         deploy::deploy(&ctx.state_dir, &ctx.config, &ctx.store, &ctx.keystore, name).await;
+    super::leftovers::warn(env, name);
     let days = renewal::days_left(outcome.meta.not_after, OffsetDateTime::now_utc());
-    println!(
+    outln!(
         "{name}: issued in {:.1}s, expires {} ({days} days){}",
         outcome.elapsed.as_secs_f64(),
         outcome.meta.not_after.date(),
@@ -159,7 +136,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
     let schedule::Plan { work, idle, notes } = schedule::plan(env, args).await?;
     let mut loaded = schedule::Accounts::new();
     for line in notes.iter().chain(&idle) {
-        println!("{line}");
+        outln!("{line}");
     }
     // Deploys that failed after an earlier renewal, for certificates not renewed now.
     let retries: Vec<String> = deploy::pending(&env.paths.state)
@@ -168,12 +145,23 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .filter(|name| !work.iter().any(|(due, _)| due == name))
         .filter(|name| args.only.as_ref().is_none_or(|only| only == name))
         .collect();
-    if work.is_empty() && retries.is_empty() {
-        println!("nothing to renew");
+    // Records a failed cleanup left in DNS, for certificates not renewed now.
+    let cleanups = super::leftovers::retryable(
+        env,
+        env.config
+            .certificates
+            .keys()
+            .filter(|name| !work.iter().any(|(due, _)| due == *name))
+            .filter(|name| args.only.as_ref().is_none_or(|only| only == *name))
+            .cloned(),
+    );
+    if work.is_empty() && retries.is_empty() && cleanups.is_empty() {
+        outln!("nothing to renew");
         return Ok(());
     }
     // Options are checked before any lock: a usage error must leave no file behind.
     let ctx = Arc::new(context(env)?);
+    super::leftovers::retry(env, &ctx, &cleanups).await;
     let retry_failed = retry_deploys(env, &ctx, &retries).await;
     if work.is_empty() {
         return match retry_failed {
@@ -196,7 +184,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         acme::engine::preflight(&env.config, &name)?;
         if !loaded.contains_key(&account_name) {
             let account = load_account(env, &account_name).await.map_err(|e| match e {
-                Failure::Usage(m) | Failure::Failed(m) => m,
+                Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
             });
             loaded.insert(account_name.clone(), account);
         }
@@ -222,14 +210,18 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .collect();
     let accounts = Arc::new(accounts);
     let parallel = env.config.settings.parallel.max(1);
+    let printer = Arc::new(printer(env, &ctx));
     let done: Vec<(RenewResult, DeployReport)> = stream::iter(jobs)
         .map(|(name, reason, account_name, lock)| {
             let ctx = Arc::clone(&ctx);
             let accounts = Arc::clone(&accounts);
+            let printer = Arc::clone(&printer);
             async move {
                 let account = &accounts[&account_name];
-                let result =
-                    acme::issue(&ctx, account, &account_name, &name, &print_progress).await;
+                let report = |p| printer.report(p);
+                let issuing = acme::issue(&ctx, account, &account_name, &name, &report);
+                let result = manual::probing(acme::waiting::visible_now(&ctx), issuing).await;
+                printer.done(&name);
                 // Under the lock: an export must not race another run's renewal.
                 let deployed = match &result {
                     Ok(_) => {
@@ -247,6 +239,7 @@ pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
         .await;
     let mut deploys = HashMap::new();
     for (result, deployed) in done {
+        super::leftovers::warn(env, &result.0);
         deploys.insert(result.0.clone(), deployed);
         results.push(result);
     }
@@ -263,7 +256,7 @@ async fn retry_deploys(env: &Env, ctx: &IssueContext, names: &[String]) -> usize
     let mut failed = 0;
     for name in names {
         let Ok(_lock) = CertLock::try_acquire(&env.paths.state, name) else {
-            println!("{name}: deploy retry skipped (another run holds the certificate)");
+            outln!("{name}: deploy retry skipped (another run holds the certificate)");
             continue;
         };
         let (config, store, keys) = (&ctx.config, &ctx.store, &ctx.keystore);
@@ -271,9 +264,10 @@ async fn retry_deploys(env: &Env, ctx: &IssueContext, names: &[String]) -> usize
         match report.failure() {
             Some(why) => {
                 failed += 1;
-                println!("{name}: deploy retry FAILED: {why}");
+                tracing::error!(cert = %name, error = %why, "deploy retry failed");
+                outln!("{name}: deploy retry FAILED: {why}");
             }
-            None => println!("{name}: deploy retried{}", report.summary_suffix()),
+            None => outln!("{name}: deploy retried{}", report.summary_suffix()),
         }
     }
     failed
@@ -288,7 +282,7 @@ fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployRepo
             Ok(outcome) => {
                 let deployed = deploys.get(name);
                 deploy_failed += usize::from(deployed.is_some_and(|d| d.failure().is_some()));
-                println!(
+                outln!(
                     "{name}: renewed ({reason}); expires {}{}",
                     outcome.meta.not_after.date(),
                     deployed
@@ -298,12 +292,23 @@ fn summarize(mut results: Vec<RenewResult>, deploys: &HashMap<String, DeployRepo
             }
             Err(e) => {
                 failed += 1;
-                println!(
+                // The log keeps the reason too: cron mails and journald may drop stdout.
+                tracing::error!(cert = %name, due = %reason, error = %e, "renewal failed");
+                outln!(
                     "{name}: FAILED ({reason}): {}",
                     e.to_string().replace('\n', "\n    ")
                 );
             }
         }
+    }
+    let waiting = results
+        .iter()
+        .filter(|(_, _, r)| r.as_ref().is_err_and(IssueError::is_waiting))
+        .count();
+    if failed > 0 && waiting == failed && deploy_failed == 0 {
+        return Err(Failure::Waiting(format!(
+            "{waiting} renewal(s) wait for manual DNS records; run `certpilot renew` again once they exist"
+        )));
     }
     if failed > 0 {
         return Err(Failure::Failed(format!(

@@ -10,13 +10,16 @@ pub(super) fn run(env: &Env, json: bool) -> Outcome {
     if json {
         let text =
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::Failed(e.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no certificates; add one with: certpilot cert add NAME --name example.com");
+        outln!("no certificates; add one with: certpilot cert add NAME --name example.com");
         return Ok(());
     }
-    print!("{}", inventory::table(&rows));
+    out!("{}", inventory::table(&rows));
+    for note in super::leftovers::notes(env) {
+        outln!("note: {note}");
+    }
     Ok(())
 }

@@ -1,14 +1,23 @@
 //! The headless subcommands. Each calls the same library functions the TUI uses.
 
+// First: its `out!`/`outln!` macros are used by every command module below.
+#[macro_use]
+pub mod output;
 mod account;
+mod account_remove;
 mod acmedns;
+mod caa;
 mod cert;
 mod check;
+mod completions;
 mod domain;
+mod dry_run;
 mod export;
 mod issue;
+mod leftovers;
 mod list;
 mod profile;
+mod progress;
 mod revoke;
 mod sandbox;
 mod schedule;
@@ -31,6 +40,9 @@ pub enum Failure {
     Usage(String),
     /// The operation failed (exit 1).
     Failed(String),
+    /// Waiting for the operator to create manual DNS records; the order is kept and the same
+    /// command continues it (exit 3).
+    Waiting(String),
 }
 
 impl Failure {
@@ -39,13 +51,14 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Waiting(_) => 3,
         }
     }
 
     /// The message.
     pub fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Failed(m) => m,
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
         }
     }
 }
@@ -173,7 +186,16 @@ pub async fn run(env: Env, command: Command) -> Outcome {
             cert::run(&mut env, cmd)
         }
         Command::Domain(cmd) => domain::run(&mut env, cmd).await,
-        Command::Issue { name } => issue::issue_one(&env, &name).await,
+        Command::Issue {
+            name,
+            dry_run: false,
+            ..
+        } => issue::issue_one(&env, &name).await,
+        Command::Issue {
+            name,
+            dry_run: true,
+            dry_run_directory,
+        } => dry_run::run(&env, &name, dry_run_directory.as_deref()).await,
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),
         Command::Export { name, out, layout } => export::run(&env, &name, out, layout),
@@ -181,6 +203,9 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
+        Command::Caa { name, account } => caa::run(&env, &name, account.as_deref()).await,
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Manpage { out } => completions::manpage(out.as_deref()),
         Command::Sandbox(args) => sandbox::run(&env, &args).await,
     }
 }

@@ -77,9 +77,9 @@ pub(super) async fn run(env: &Env, name: &str, reason_arg: RevokeReasonArg, yes:
     match result {
         Ok(()) => {
             record(&store, name, reason_name)?;
-            println!("{name}: revoked (serial {serial}, reason {reason_name}); `certpilot renew` replaces it");
+            outln!("{name}: revoked (serial {serial}, reason {reason_name}); `certpilot renew` replaces it");
             if reason_arg == RevokeReasonArg::KeyCompromise {
-                println!("  renew now: the new certificate gets a new key, and the compromised key is deleted once it is replaced");
+                outln!("  renew now: the new certificate gets a new key, and the compromised key is deleted once it is replaced");
             }
             Ok(())
         }

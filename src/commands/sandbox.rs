@@ -88,9 +88,9 @@ async fn check(runner: &Runner) -> Outcome {
     let started = Instant::now();
     let steps = blocking(move || flow::check(&checking)).await?;
     for step in &steps {
-        println!("ok  {:>6.1}s  {}", step.took.as_secs_f64(), step.what);
+        outln!("ok  {:>6.1}s  {}", step.took.as_secs_f64(), step.what);
     }
-    println!(
+    outln!(
         "sandbox check: {} steps passed in {:.1}s",
         steps.len(),
         started.elapsed().as_secs_f64()

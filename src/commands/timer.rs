@@ -91,7 +91,7 @@ fn install(env: &Env, args: &TimerArgs) -> Outcome {
     let timer = render_timer(args.every);
     let (service_path, timer_path) = (scope.dir.join(SERVICE), scope.dir.join(TIMER));
     if args.print {
-        print!(
+        out!(
             "# {}\n{service}\n# {}\n{timer}",
             service_path.display(),
             timer_path.display()
@@ -110,7 +110,7 @@ fn install(env: &Env, args: &TimerArgs) -> Outcome {
         timer_path.display()
     );
     if args.no_enable {
-        println!("{wrote}; enable with: {}", scope.enable_hint());
+        outln!("{wrote}; enable with: {}", scope.enable_hint());
         return Ok(());
     }
     enable(&scope, &wrote, args.every)
@@ -132,7 +132,7 @@ fn enable(scope: &Scope, wrote: &str, every: u32) -> Outcome {
             ))
         })?;
     }
-    println!(
+    outln!(
         "{wrote}; {TIMER} enabled (renew --all every {every} h); see {}",
         scope.command_line(&["list-timers", TIMER])
     );
@@ -146,12 +146,12 @@ fn remove(args: &TimerArgs) -> Outcome {
     let wants = scope.dir.join("timers.target.wants").join(TIMER);
     if args.print {
         for path in &paths {
-            println!("would delete {}", path.display());
+            outln!("would delete {}", path.display());
         }
         return Ok(());
     }
     if !paths.iter().any(|p| p.exists()) {
-        println!("no certpilot timer units in {}", scope.dir.display());
+        outln!("no certpilot timer units in {}", scope.dir.display());
         return Ok(());
     }
     let systemctl = find_systemctl();
@@ -166,7 +166,7 @@ fn remove(args: &TimerArgs) -> Outcome {
     }
     for path in paths.iter().chain([&wants]) {
         match std::fs::remove_file(path) {
-            Ok(()) => println!("deleted {}", path.display()),
+            Ok(()) => outln!("deleted {}", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Failure::Failed(format!("{}: {e}", path.display()))),
         }

@@ -1,5 +1,6 @@
 //! `certpilot.toml`: model, loading with precise errors, validation, atomic saving.
 
+mod accounts;
 pub mod certs_json;
 mod model;
 mod store;

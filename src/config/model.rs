@@ -149,6 +149,10 @@ pub struct AccountConfig {
     /// External account binding key id, when the CA needs one (the HMAC is in the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eab_kid: Option<String>,
+    /// The CA's CAA issuer domains, for a CA whose directory publishes no `caaIdentities`
+    /// (used by the CAA check before ordering; the directory's own list is used too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caa_identities: Vec<String>,
 }
 
 /// One certificate to obtain and keep.

@@ -32,6 +32,15 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The file is there but is no config the operator can have meant: not UTF-8, a
+    /// directory, a path through a file, or not readable by this user (bad input, exit 2).
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// The file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -47,14 +56,36 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Config::default()),
-        Err(source) => {
-            return Err(ConfigError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(read_error(path, source)),
     };
     parse(path, &text)
+}
+
+/// A read error: the operator's doing (exit 2) when the path itself is wrong, else I/O.
+fn read_error(path: &Path, source: io::Error) -> ConfigError {
+    let reason = match source.kind() {
+        io::ErrorKind::InvalidData => {
+            "not UTF-8 text; save the config as UTF-8 (TOML requires it)".to_owned()
+        }
+        io::ErrorKind::IsADirectory => "is a directory, not a config file".to_owned(),
+        io::ErrorKind::NotADirectory => {
+            "a part of this path is a file, not a directory (check --dir / CERTPILOT_DIR)"
+                .to_owned()
+        }
+        io::ErrorKind::PermissionDenied => {
+            format!("cannot be read ({source}); check its owner and permissions")
+        }
+        _ => {
+            return ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    };
+    ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// Parse config text; `path` is only used in messages.

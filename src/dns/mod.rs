@@ -17,6 +17,7 @@
 //! - [`parent`]: the one-time NS and glue records a self-hosted challenge zone needs in its
 //!   parent zone, and their check on every parent server (the TUI's acme-dns server screen).
 
+pub mod caa;
 pub mod chain;
 pub mod delegation;
 pub mod expect;

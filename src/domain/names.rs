@@ -111,6 +111,20 @@ pub enum NameError {
         /// The input as given.
         input: String,
     },
+    /// A name that fits DNS, but whose `_acme-challenge.` owner does not: its DNS-01
+    /// record could never be created (RFC 1035 §2.3.4 limits the owner to 253 octets).
+    #[error(
+        "{input:?}: its challenge name _acme-challenge.{base} would be {len} octets long \
+         (at most 253), so no DNS-01 record can prove it; shorten the name to at most 237 octets"
+    )]
+    ChallengeOwnerTooLong {
+        /// The input as given.
+        input: String,
+        /// The name the owner is built from (without any wildcard label).
+        base: String,
+        /// The owner's length in octets.
+        len: usize,
+    },
     /// An empty name list.
     #[error("a certificate needs at least one name")]
     NoNames,
@@ -302,8 +316,8 @@ fn check_structure(input: &str, ascii: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Normalise a certificate's name list: 1..=100 names, each through [`normalize`], no
-/// duplicates after normalisation; order is kept.
+/// Normalise a certificate's name list: 1..=100 names, each through [`normalize`] and short
+/// enough for its `_acme-challenge.` owner, no duplicates after normalisation; order is kept.
 ///
 /// # Errors
 /// [`NameError::NoNames`], [`NameError::TooManyNames`], [`NameError::Duplicate`], or the
@@ -321,6 +335,7 @@ pub fn normalize_set(inputs: &[String]) -> Result<Vec<String>, NameError> {
     let mut out = Vec::with_capacity(inputs.len());
     for input in inputs {
         let name = normalize(input)?;
+        check_challenge_owner(input, &name)?;
         if let Some(first) = seen.get(name.as_str()) {
             return Err(NameError::Duplicate {
                 name,
@@ -332,6 +347,19 @@ pub fn normalize_set(inputs: &[String]) -> Result<Vec<String>, NameError> {
         out.push(name);
     }
     Ok(out)
+}
+
+/// A certificate name must also leave room for its DNS-01 owner, `_acme-challenge.<base>`.
+fn check_challenge_owner(input: &str, name: &str) -> Result<(), NameError> {
+    let owner = challenge_owner(name);
+    if owner.len() > MAX_NAME_OCTETS {
+        return Err(NameError::ChallengeOwnerTooLong {
+            input: input.to_string(),
+            base: base_domain(name).to_string(),
+            len: owner.len(),
+        });
+    }
+    Ok(())
 }
 
 /// Check a certificate or account name used as a folder/file name: 1..=64 characters of
@@ -592,6 +620,28 @@ mod tests {
 
     type SetCase = (Vec<String>, Result<Vec<String>, NameError>);
 
+    /// A valid name of exactly `len` octets (labels of up to 63 octets, ending in `.com`).
+    fn owner_base(len: usize) -> String {
+        let mut labels = Vec::new();
+        let mut left = len - ".com".len();
+        while left > 0 {
+            let take = left.min(63);
+            // Leave no room for a lone dot: a label needs at least one octet after it.
+            let take = if left > take && left - take == 1 {
+                take - 1
+            } else {
+                take
+            };
+            labels.push(label('x', take));
+            left -= take;
+            left = left.saturating_sub(1);
+        }
+        labels.push("com".into());
+        let name = labels.join(".");
+        assert_eq!(name.len(), len, "{name}");
+        name
+    }
+
     #[test]
     fn normalize_set_cases() {
         let hundred: Vec<String> = (0..100).map(|i| format!("h{i}.example.com")).collect();
@@ -629,6 +679,21 @@ mod tests {
                 Err(NameError::EmptyLabel {
                     input: "a..b".into(),
                 }),
+            ),
+            // 237 octets: `_acme-challenge.` (16) + 237 = 253, the longest owner.
+            (vec![owner_base(237)], Ok(vec![owner_base(237)])),
+            (
+                vec![owner_base(238)],
+                Err(NameError::ChallengeOwnerTooLong {
+                    input: owner_base(238),
+                    base: owner_base(238),
+                    len: 254,
+                }),
+            ),
+            // A wildcard shares its base's owner, so `*.` does not count.
+            (
+                vec![format!("*.{}", owner_base(237))],
+                Ok(vec![format!("*.{}", owner_base(237))]),
             ),
         ];
         for (input, want) in cases {

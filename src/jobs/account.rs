@@ -58,6 +58,9 @@ pub struct AccountRequest {
     pub eab: Option<(String, String)>,
     /// The terms the operator agreed to.
     pub terms: Option<String>,
+    /// Register again under an existing name (new key; its certificates keep it), as
+    /// `account add --replace`.
+    pub replace: bool,
 }
 
 impl fmt::Debug for AccountRequest {
@@ -105,8 +108,18 @@ pub fn validate(name: &str, email: &str, eab_hmac: Option<&str>) -> Result<(), S
 pub async fn register(ctx: &Arc<Context>, request: AccountRequest) -> Result<Registered, String> {
     let hmac = request.eab.as_ref().map(|(_, hmac)| hmac.as_str());
     validate(&request.name, request.email.as_deref().unwrap_or(""), hmac)?;
-    if ctx.config()?.accounts.contains_key(&request.name) {
-        return Err(format!("account {:?} already exists", request.name));
+    match (
+        ctx.config()?.accounts.contains_key(&request.name),
+        request.replace,
+    ) {
+        (true, false) => return Err(format!("account {:?} already exists", request.name)),
+        (false, true) => {
+            return Err(format!(
+                "account {:?} does not exist, so there is nothing to register again",
+                request.name
+            ))
+        }
+        _ => {}
     }
     let opener = Arc::clone(ctx);
     let keystore = blocking(move || opener.keystore()).await?;
@@ -127,6 +140,9 @@ pub async fn register(ctx: &Arc<Context>, request: AccountRequest) -> Result<Reg
     let eab_secret = eab.map(|eab| eab.hmac_b64);
     let ks = keystore.clone();
     blocking(move || {
+        // A leftover rollover entry would win over the new key on the next load.
+        ks.delete(&account::rollover_entry(&name))
+            .map_err(|e| e.to_string())?;
         ks.put(&SecretRef::Account(name.clone()), &credentials)
             .map_err(|e| e.to_string())?;
         if let Some(hmac) = eab_secret {
@@ -170,9 +186,19 @@ fn save(
     .save(&ctx.paths.accounts)
     .map_err(|e| e.to_string())?;
     let mut config = ctx.config()?;
+    // Certificates that named no account keep the one they used (see `account add`).
+    if !request.replace {
+        config.pin_default_account();
+    }
+    let caa_identities = config
+        .accounts
+        .get(&request.name)
+        .map(|a| a.caa_identities.clone())
+        .unwrap_or_default();
     config.accounts.insert(
         request.name.clone(),
         AccountConfig {
+            caa_identities,
             directory: request.url.clone(),
             email: request.email.clone(),
             ca_bundle: ctx.global_ca_bundle().map(std::path::Path::to_path_buf),
@@ -211,6 +237,7 @@ mod tests {
             email: None,
             eab: Some(("kid-1".into(), "c2VjcmV0LWhtYWM".into())),
             terms: None,
+            replace: false,
         };
         let text = format!("{request:?}");
         assert!(

@@ -18,8 +18,20 @@ use super::{ChallengeRecord, Solver, SolverError, SolverFuture};
 pub type Confirm =
     Arc<dyn Fn(Vec<ChallengeRecord>) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
+/// Without a terminal: whether the records are visible already (the operator created them
+/// after an earlier run stopped to wait for them).
+pub type Probe =
+    Arc<dyn Fn(Vec<ChallengeRecord>) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
 tokio::task_local! {
     static CONFIRM: Confirm;
+    static PROBE: Probe;
+}
+
+/// Run `work` so that manual solvers built inside it, with neither a callback nor a terminal,
+/// carry on when `probe` finds their records visible instead of stopping to wait.
+pub async fn probing<F: Future>(probe: Probe, work: F) -> F::Output {
+    PROBE.scope(probe, work).await
 }
 
 /// Run `work` (the issuance engine) so that manual solvers built inside it ask `confirm`
@@ -29,11 +41,13 @@ pub async fn confirming<F: Future>(confirm: Confirm, work: F) -> F::Output {
 }
 
 /// Asks a human: through a [`Confirm`] callback, else on the terminal. Without either it
-/// fails with the records in the message, so a cron job says exactly what was needed
-/// instead of hanging.
+/// carries on if a [`Probe`] finds the records visible, else it fails with the records in the
+/// message ([`SolverError::NoTerminal`]), so a cron job says exactly what is needed instead of
+/// hanging; the engine then keeps the order for the rerun.
 #[derive(Clone, Default)]
 pub struct ManualSolver {
     confirm: Option<Confirm>,
+    probe: Option<Probe>,
 }
 
 impl std::fmt::Debug for ManualSolver {
@@ -50,6 +64,7 @@ impl ManualSolver {
     pub fn new() -> Self {
         Self {
             confirm: CONFIRM.try_with(Arc::clone).ok(),
+            probe: PROBE.try_with(Arc::clone).ok(),
         }
     }
 
@@ -57,6 +72,7 @@ impl ManualSolver {
     pub fn with_confirm(confirm: Confirm) -> Self {
         Self {
             confirm: Some(confirm),
+            probe: None,
         }
     }
 }
@@ -69,9 +85,20 @@ fn zone_lines(records: &[ChallengeRecord]) -> String {
         .join("\n")
 }
 
-async fn ask(prompt: String, records: String) -> Result<(), SolverError> {
+async fn ask(
+    prompt: String,
+    records: &[ChallengeRecord],
+    probe: Option<Probe>,
+) -> Result<(), SolverError> {
     if !std::io::stdin().is_terminal() {
-        return Err(SolverError::NoTerminal { records });
+        if let Some(probe) = probe {
+            if probe(records.to_vec()).await {
+                return Ok(());
+            }
+        }
+        return Err(SolverError::NoTerminal {
+            records: zone_lines(records),
+        });
     }
     let answer = tokio::task::spawn_blocking(move || {
         let mut err = std::io::stderr();
@@ -107,7 +134,7 @@ impl Solver for ManualSolver {
         let prompt = format!(
             "Create these TXT records (keep existing values; apex and wildcard share a name):\n{lines}\nPress Enter when they are published (n to cancel): "
         );
-        Box::pin(ask(prompt, lines))
+        Box::pin(ask(prompt, records, self.probe.clone()))
     }
 
     fn cleanup<'a>(&'a self, records: &'a [ChallengeRecord]) -> SolverFuture<'a> {

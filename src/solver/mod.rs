@@ -76,7 +76,7 @@ pub enum SolverError {
         source: std::io::Error,
     },
     /// The manual solver needs an operator and there is none.
-    #[error("the manual solver needs a terminal to confirm; create these records, then run again from a terminal:\n{records}")]
+    #[error("waiting for you: create these TXT records (keep existing values), then run the same command again (with or without a terminal); the order and its values are kept:\n{records}")]
     NoTerminal {
         /// The records, one zone-file line each.
         records: String,

@@ -85,7 +85,9 @@ impl Workdir {
         self.run_with(args, &[])
     }
 
-    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+    /// The certpilot command with `--dir`, `args` and this workdir's environment, not run:
+    /// for tests that wire its standard streams or kill it themselves.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_certpilot"));
         cmd.arg("--dir").arg(self.path()).args(args);
         cmd.env_remove("CERTPILOT_DIR")
@@ -93,6 +95,11 @@ impl Workdir {
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -177,6 +184,51 @@ impl Run {
 /// The exec hook that talks to challtestsrv.
 pub fn hook_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/challtest-hook.sh")
+}
+
+impl Workdir {
+    /// `cert add NAME --name N… EXTRA…`, which must succeed.
+    pub fn add_cert(&self, name: &str, names: &[&str], extra: &[&str]) -> Run {
+        let mut args = vec!["cert", "add", name];
+        for n in names {
+            args.extend(["--name", n]);
+        }
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
+        run.ok();
+        run
+    }
+}
+
+/// The deploy hook of certificate `web` (www.example.test) works again (`ok` mode, writing to
+/// `out`): the next `renew --all` must retry its pending deploy although nothing is due.
+pub fn expect_deploy_retry(wd: &Workdir, pebble: &pebble::Pebble, out: &Path) {
+    let hook = deploy_hook_command(out, "ok");
+    wd.add_cert(
+        "web",
+        &["www.example.test"],
+        &["--deploy-hook", &hook, "--replace"],
+    );
+    let retried = wd.run_dns(pebble, &["renew", "--all"]);
+    retried.ok();
+    assert!(
+        retried
+            .stdout()
+            .contains("web: deploy retried; deploy hook ran"),
+        "{}",
+        retried.stdout()
+    );
+}
+
+/// `tests/fixtures/deploy-hook.sh OUT MODE` as a shell command line (MODE: ok, fail, hang).
+pub fn deploy_hook_command(out: &Path, mode: &str) -> String {
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy-hook.sh");
+    format!("'{}' '{}' {mode}", hook.display(), out.display())
+}
+
+/// `OUT.suffix`, where the deploy-hook fixture keeps its side files (`runs`, `pid`).
+pub fn side_file(out: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}.{suffix}", out.display()))
 }
 
 /// Every file below `dir` (not the directories), in no particular order.

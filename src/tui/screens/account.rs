@@ -179,8 +179,20 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 wizard.error = Some(e);
                 return (Nav::Stay, Vec::new());
             }
-            if state.dashboard.accounts.contains(&name) {
-                wizard.error = Some(format!("account {name:?} already exists"));
+            if state.dashboard.accounts.contains(&name) && !wizard.form.checked("replace") {
+                // The way back when the CA forgot the account: register again, same name.
+                wizard.toggle("replace", true, || {
+                    Field::check(
+                        "replace",
+                        "Register it again (new key; its certificates keep it)",
+                        false,
+                    )
+                });
+                wizard.form.focus_on("replace");
+                wizard.error = Some(format!(
+                    "account {name:?} exists: tick \"register it again\" (Space) to replace it \
+                     at the CA, e.g. after it answered accountDoesNotExist; or choose another name"
+                ));
                 return (Nav::Stay, Vec::new());
             }
             let directory = wizard.directory();
@@ -218,6 +230,7 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 email: (!email.is_empty()).then_some(email),
                 eab,
                 terms: info.terms.clone(),
+                replace: wizard.form.checked("replace"),
             };
             let (id, effect) = state.start(Job::RegisterAccount(request));
             wizard.stage = Stage::Registering(id, info);

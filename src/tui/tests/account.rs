@@ -195,11 +195,53 @@ fn failures_keep_the_wizard_open_and_bad_input_sends_nothing() {
     );
     typed(&mut state, "pebble");
     assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
+    // An existing name is refused unless re-registration is ticked (see below).
     assert!(wizard(&state)
         .error
         .as_deref()
         .unwrap()
-        .contains("already exists"));
+        .contains("\"pebble\" exists"));
     update(&mut state, code(KeyCode::Esc));
     assert!(state.stack.is_empty());
+}
+
+#[test]
+fn an_existing_name_is_registered_again_only_when_ticked() {
+    let mut state = loaded();
+    update(&mut state, key('A'));
+    update(
+        &mut state,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    typed(&mut state, "pebble");
+    // The name exists: nothing is fetched, the box to register again appears.
+    assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
+    let w = wizard(&state);
+    assert!(
+        w.error.as_deref().unwrap().contains("register it again"),
+        "{:?}",
+        w.error
+    );
+    assert_eq!(w.form.focused_id(), "replace");
+    assert_eq!(
+        update(&mut state, code(KeyCode::Enter)),
+        [],
+        "not ticked yet"
+    );
+    update(&mut state, key(' '));
+    let (fetch, _) = started(&update(&mut state, code(KeyCode::Enter)));
+    update(
+        &mut state,
+        reply(fetch, Event::DirectoryFetched(Ok(info(false)))),
+    );
+    update(&mut state, key(' '));
+    let (_, job) = started(&update(&mut state, code(KeyCode::Enter)));
+    let Job::RegisterAccount(request) = job else {
+        panic!("{job:?}")
+    };
+    assert_eq!(request.name, "pebble");
+    assert!(request.replace);
 }
