@@ -9,7 +9,7 @@ pub mod editor;
 pub mod issuance;
 pub mod profiles;
 pub mod propagation;
-pub mod sandbox;
 pub mod provider;
+pub mod sandbox;
 pub mod server;
 pub mod urgency;

@@ -9,8 +9,8 @@ mod editor;
 mod global;
 mod issuance;
 pub mod propagation;
-mod sandbox;
 mod provider;
+mod sandbox;
 mod server;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
