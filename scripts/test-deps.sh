@@ -17,13 +17,17 @@ set -euo pipefail
 #   tmux               the real-terminal tests
 #   systemd            systemd-analyze verifies the timer units (no running systemd needed)
 #   curl python3 python3-pip ca-certificates util-linux (flock)   helpers
+#   postgresql         initdb/postgres (in /usr/lib/postgresql/*/bin) + pg_isready: the acme-dns
+#                      server's shared database in its HA tests (tests/acmedns_postgres.rs)
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
+    postgresql
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
+    pg_isready
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes

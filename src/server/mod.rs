@@ -12,7 +12,11 @@ mod api;
 mod auth;
 mod body;
 mod config;
+mod cors;
 mod dns;
+mod dns_tcp;
+mod http;
+mod limits;
 mod store;
 
 use std::net::SocketAddr;
@@ -67,6 +71,7 @@ pub enum ServerError {
 /// running until the runtime ends.
 pub struct RunningServer {
     dns: DnsServer<dns::DnsHandler>,
+    dns_tcp: Vec<JoinHandle<()>>,
     http: JoinHandle<std::io::Result<()>>,
     stop_http: watch::Sender<bool>,
     store: Arc<store::Store>,
@@ -83,23 +88,30 @@ pub struct RunningServer {
 /// # Errors
 /// An invalid configuration, a database that cannot be opened or migrated, or an address
 /// that cannot be bound (each error names the file or address).
-pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerError> {
     let zone = config.zone_data()?;
-    let database = config.database.clone();
+    let open_files = limits::raise_open_files();
+    let listeners = config.dns.listen.len();
+    let mut dns_total = config.dns.max_tcp_connections.saturating_mul(listeners);
+    limits::fit_caps(
+        open_files,
+        &mut [&mut config.http.max_connections, &mut dns_total],
+    );
+    config.dns.max_tcp_connections = (dns_total / listeners.max(1)).max(1);
     let cost = config.bcrypt_cost;
-    let opened = tokio::task::spawn_blocking(move || {
-        let store = Arc::new(store::Store::open(&database)?);
-        let checker = auth::Authenticator::new(Arc::clone(&store), cost)
-            .map_err(|e| ServerError::Crypto(e.to_string()))?;
-        Ok::<_, ServerError>((store, checker))
+    let store = Arc::new(store::Store::open(&config.database).await?);
+    let for_checker = Arc::clone(&store);
+    let checker = tokio::task::spawn_blocking(move || {
+        auth::Authenticator::new(for_checker, cost).map_err(|e| ServerError::Crypto(e.to_string()))
     });
-    let (store, checker) = opened.await.map_err(|e| ServerError::Runtime {
+    let checker = checker.await.map_err(|e| ServerError::Runtime {
         part: "startup",
         message: e.to_string(),
     })??;
     let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
     let mut dns = DnsServer::new(dns::DnsHandler(Arc::clone(&authority)));
-    let (udp, tcp) = bind_dns(&mut dns, &config).await?;
+    let (stop_http, stopped) = watch::channel(false);
+    let (udp, tcp, dns_tcp) = bind_dns(&mut dns, &config, &authority, &stopped).await?;
     let api = Arc::new(api::Api {
         store: Arc::clone(&store),
         auth: Arc::new(checker),
@@ -110,19 +122,25 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .and_then(|h| h.parse().ok()),
         bcrypt_cost: cost,
         registration: !config.disable_registration,
+        cors_origins: config.corsorigins.clone(),
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs.max(1)),
     });
-    let (http, http_addr, stop_http) = spawn_http(api, config.http.listen).await?;
+    let (http, http_addr) = spawn_http(api, &config.http, stopped).await?;
     tracing::info!(
         zone = %zone.apex,
         dns_udp = ?udp,
         dns_tcp = ?tcp,
         http = %http_addr,
-        database = %config.database.display(),
+        http_max_connections = config.http.max_connections,
+        dns_max_tcp_connections = config.dns.max_tcp_connections,
+        open_files = ?open_files,
+        database = %store::describe(&config.database),
         registration = !config.disable_registration,
         "acme-dns server listening"
     );
     Ok(RunningServer {
         dns,
+        dns_tcp,
         http,
         stop_http,
         store,
@@ -134,21 +152,33 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Bind a UDP socket and a TCP listener on every configured DNS address.
+type DnsBound = (Vec<SocketAddr>, Vec<SocketAddr>, Vec<JoinHandle<()>>);
+
+/// Bind a UDP socket (served by hickory) and a TCP listener (served by [`dns_tcp`], which
+/// caps connections) on every configured DNS address.
 async fn bind_dns(
     dns: &mut DnsServer<dns::DnsHandler>,
     config: &ServerConfig,
-) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), ServerError> {
-    let timeout = Duration::from_secs(config.dns.tcp_timeout_secs.max(1));
-    let (mut udp, mut tcp) = (Vec::new(), Vec::new());
+    authority: &Arc<Authority>,
+    stop: &watch::Receiver<bool>,
+) -> Result<DnsBound, ServerError> {
+    let idle = Duration::from_secs(config.dns.tcp_timeout_secs.max(1));
+    let (mut udp, mut tcp, mut tasks) = (Vec::new(), Vec::new(), Vec::new());
     for &addr in &config.dns.listen {
         let (socket, listener, bound) = bind_pair(addr).await?;
         dns.register_socket(socket);
-        dns.register_listener(listener, timeout, 64);
+        let cap = limits::ConnectionCap::new("DNS/TCP", config.dns.max_tcp_connections);
+        tasks.push(tokio::spawn(dns_tcp::serve(
+            listener,
+            Arc::clone(authority),
+            idle,
+            cap,
+            stop.clone(),
+        )));
         udp.push(bound);
         tcp.push(bound);
     }
-    Ok((udp, tcp))
+    Ok((udp, tcp, tasks))
 }
 
 /// UDP and TCP on the same address and port. With port 0, TCP takes the port UDP got; when
@@ -178,13 +208,14 @@ async fn bind_pair(
     }
 }
 
-type HttpTask = (
-    JoinHandle<std::io::Result<()>>,
-    SocketAddr,
-    watch::Sender<bool>,
-);
+type HttpTask = (JoinHandle<std::io::Result<()>>, SocketAddr);
 
-async fn spawn_http(api: Arc<api::Api>, addr: SocketAddr) -> Result<HttpTask, ServerError> {
+async fn spawn_http(
+    api: Arc<api::Api>,
+    settings: &HttpListen,
+    stop: watch::Receiver<bool>,
+) -> Result<HttpTask, ServerError> {
+    let addr = settings.listen;
     let bind_error = |source| ServerError::Bind {
         protocol: "HTTP",
         addr,
@@ -194,17 +225,12 @@ async fn spawn_http(api: Arc<api::Api>, addr: SocketAddr) -> Result<HttpTask, Se
         .await
         .map_err(bind_error)?;
     let bound = listener.local_addr().map_err(bind_error)?;
-    let (stop, mut stopped) = watch::channel(false);
-    let app = api::router(api).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // An error means the sender is gone: stop as well.
-                let _closed = stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
-    Ok((task, bound, stop))
+    let limits = http::HttpLimits {
+        header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
+        max_connections: settings.max_connections,
+    };
+    let task = tokio::spawn(http::serve(listener, api::router(api), limits, stop));
+    Ok((task, bound))
 }
 
 impl RunningServer {
@@ -256,9 +282,11 @@ impl RunningServer {
                 Ok(())
             }
         };
+        for task in self.dns_tcp {
+            let _stopped = task.await;
+        }
         let dns_result = self.dns.shutdown_gracefully().await;
-        let store = self.store;
-        let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint()).await;
+        let closed = self.store.close().await;
         tracing::info!("acme-dns server stopped");
         http_result.map_err(|message| ServerError::Runtime {
             part: "HTTP",
@@ -268,13 +296,7 @@ impl RunningServer {
             part: "DNS",
             message: e.to_string(),
         })?;
-        match checkpoint {
-            Ok(result) => result.map_err(ServerError::from),
-            Err(join) => Err(ServerError::Runtime {
-                part: "database",
-                message: join.to_string(),
-            }),
-        }
+        closed.map_err(ServerError::from)
     }
 }
 

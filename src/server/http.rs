@@ -1,0 +1,106 @@
+//! The HTTP API's accept loop (hyper's HTTP/1 server under axum's router) with the limits a
+//! public server needs: a deadline for request headers that also closes idle keep-alive
+//! connections, a cap on concurrent connections (beyond it: a 503 and close), back-off when
+//! the process runs out of descriptors, and a graceful stop that lets requests finish.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::limits::{stop_signal, ConnectionCap, LimitLog};
+
+/// What one connection may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HttpLimits {
+    /// Time to send a complete request head, and the longest idle gap between requests.
+    pub header_timeout: Duration,
+    /// Concurrent connections.
+    pub max_connections: usize,
+}
+
+/// The answer a connection over the cap gets before it is closed.
+const REFUSAL: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+
+/// Pause after a failed `accept` (out of descriptors): the pending connection stays in the
+/// backlog, and looping at once would spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serve `router` on `listener` until `stop` turns true, then wait for open requests.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let cap = ConnectionCap::new("HTTP", limits.max_connections);
+    let accept_failed = LimitLog::new("HTTP", "accept failed (open-file limit?)");
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let stopped = stop_signal(stop);
+    tokio::pin!(stopped);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed.hit(error);
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut stopped => break,
+        };
+        let Some(permit) = cap.admit() else {
+            refuse(&stream);
+            continue;
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service(&router, peer));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                // Header deadline, reset, malformed request: the client's problem.
+                tracing::debug!(%peer, %error, "HTTP connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Best effort: tell the client why (the socket buffer of a new connection takes it at once),
+/// then close.
+fn refuse(stream: &TcpStream) {
+    let _unsent = stream.try_write(REFUSAL);
+}
+
+/// The router for one connection, with the peer address for `ConnectInfo`.
+fn service(
+    router: &Router,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> {
+    let router = router.clone();
+    hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move { tower_service::Service::call(&mut router, request).await }
+    })
+}
