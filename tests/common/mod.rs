@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pebble;
+pub mod postgres;
 pub mod recording;
 
 use std::path::{Path, PathBuf};
