@@ -2,7 +2,8 @@
 //! an account registered on one updates through the other, both answer DNS with every commit
 //! at once, updates on both evict in order, and killing one instance (SIGKILL) under load loses
 //! no acknowledged update. The database keeps acme-dns' own layout (checked with `psql`).
-//! Addresses: 127.0.151.0/24 (servers .1/.2, PostgreSQL .10) and 127.0.152.0/24.
+//! Also: an acme-dns PostgreSQL database served in place. Addresses: 127.0.151.0/24 (servers
+//! .1/.2, PostgreSQL .10), 127.0.152.0/24 and 127.0.154.0/24.
 
 mod common;
 
@@ -240,4 +241,51 @@ fn update_at(
         .send()
         .ok()
         .map(|r| r.status().as_u16())
+}
+
+#[test]
+fn an_acme_dns_postgres_database_is_served_in_place() {
+    if !common::postgres::available() {
+        return;
+    }
+    let pg = Postgres::start("127.0.154.10", 5432);
+    // acme-dns' PostgreSQL tables (db.go: acmeTable, userTable, txtTablePG) and an account as
+    // lib/pq stores it (the bcrypt hash as text; AllowFrom `null`).
+    let hash = bcrypt::hash("A".repeat(40), 10).expect("hash");
+    psql(
+        &pg,
+        &format!(
+            "CREATE TABLE acmedns (Name TEXT, Value TEXT);
+             CREATE TABLE records (Username TEXT UNIQUE NOT NULL PRIMARY KEY,
+                 Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, AllowFrom TEXT);
+             CREATE TABLE txt (rowid SERIAL, Subdomain TEXT NOT NULL,
+                 Value TEXT NOT NULL DEFAULT '', LastUpdate INT);
+             INSERT INTO acmedns VALUES ('db_version', '1');
+             INSERT INTO records VALUES ('0b6c2e1a-1111-4000-8000-000000000001', '{hash}',
+                 '5d4c3b2a-1111-4000-8000-000000000001', 'null');
+             INSERT INTO txt (Subdomain, LastUpdate) VALUES
+                 ('5d4c3b2a-1111-4000-8000-000000000001', 0),
+                 ('5d4c3b2a-1111-4000-8000-000000000001', 0);"
+        ),
+    );
+    let server = Served::start_on("127.0.154.1", &pg.url(), "", "", "");
+    let account = Account {
+        username: "0b6c2e1a-1111-4000-8000-000000000001".into(),
+        password: "A".repeat(40),
+        subdomain: "5d4c3b2a-1111-4000-8000-000000000001".into(),
+    };
+    let http = client();
+    assert_eq!(update(&http, &server, &account, &txt(7)), Some(200));
+    assert_eq!(server.txt(&account.subdomain), Some(vec![txt(7)]));
+    // acme-dns' own read, and its LastUpdate in seconds.
+    assert_eq!(
+        psql(
+            &pg,
+            &format!(
+                "SELECT Value FROM txt WHERE Subdomain = '{}' AND LastUpdate > 1700000000",
+                account.subdomain
+            )
+        ),
+        txt(7)
+    );
 }
