@@ -39,10 +39,13 @@ pub(super) async fn run(env: &mut Env, cmd: AcmeDnsCommand) -> Outcome {
         AcmeDnsCommand::List { json } => list(env, json),
         AcmeDnsCommand::Check { domain } => check(env, &domain).await,
         AcmeDnsCommand::Serve { config } => {
-            crate::server::serve(&config).await.map_err(|e| match e {
-                ServerError::Config(_) => Failure::Usage(e.to_string()),
-                _ => Failure::Failed(e.to_string()),
-            })
+            let keystore = || env.keystore().map_err(|e| e.message().to_owned());
+            crate::server::serve(&config, keystore)
+                .await
+                .map_err(|e| match e {
+                    ServerError::Config(_) => Failure::Usage(e.to_string()),
+                    _ => Failure::Failed(e.to_string()),
+                })
         }
     }
 }

@@ -38,7 +38,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.into(),
         message: message.into(),
@@ -84,6 +84,9 @@ pub struct ServerConfig {
     /// are wildcards. The reference server's `corsorigins`; default: every origin.
     #[serde(default = "default_cors_origins")]
     pub corsorigins: Vec<String>,
+    /// HTTPS for the API (default: plain HTTP).
+    #[serde(default)]
+    pub tls: super::tls::TlsConfig,
 }
 
 /// Where DNS is served: every address gets a UDP socket and a TCP listener.
@@ -238,6 +241,7 @@ impl ServerConfig {
             },
             records: Vec::new(),
             corsorigins: default_cors_origins(),
+            tls: super::tls::TlsConfig::default(),
             zone,
         }
     }
@@ -260,6 +264,9 @@ impl ServerConfig {
             let base = path.parent().unwrap_or_else(|| Path::new("."));
             config.database = base.join(&config.database);
         }
+        config
+            .tls
+            .resolve_paths(path.parent().unwrap_or_else(|| Path::new(".")));
         Ok(config)
     }
 

@@ -57,6 +57,8 @@ pub struct Authority {
     /// The SOA as sent in negative answers (RFC 2308 TTL).
     negative_soa: Record,
     store: Arc<Store>,
+    /// The server's own DNS-01 challenges (its API certificate), by owner name.
+    challenges: std::sync::RwLock<HashMap<LowerName, Vec<String>>>,
 }
 
 impl Authority {
@@ -75,7 +77,40 @@ impl Authority {
             names,
             negative_soa,
             store,
+            challenges: std::sync::RwLock::default(),
         }
+    }
+
+    /// Serve these DNS-01 records (the server's own certificate order) until cleared.
+    pub(crate) fn set_challenges(&self, records: &[crate::solver::ChallengeRecord]) {
+        let mut map = self
+            .challenges
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.clear();
+        for record in records {
+            if let Ok(name) = hickory_proto::rr::Name::from_ascii(&record.fqdn) {
+                map.entry(LowerName::new(&name))
+                    .or_default()
+                    .push(record.value.clone());
+            }
+        }
+    }
+
+    /// Stop serving the server's own challenges.
+    pub(crate) fn clear_challenges(&self) {
+        self.challenges
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn challenge_values(&self, name: &LowerName) -> Option<Vec<String>> {
+        self.challenges
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     async fn answer(&self, request: &MessageRequest) -> Answer {
@@ -103,6 +138,14 @@ impl Authority {
             authorities: Vec::new(),
         };
         let known = self.names.get(name);
+        if let Some(values) = self.challenge_values(name) {
+            if qtype == RecordType::TXT {
+                answer.answers = txt_records(owner, values);
+            } else {
+                answer.authorities.push(self.negative_soa.clone());
+            }
+            return answer;
+        }
         if let Some(records) = known {
             answer.answers = records
                 .iter()
@@ -120,12 +163,7 @@ impl Authority {
                     return Answer::code(ResponseCode::ServFail);
                 }
             };
-            answer.answers = values
-                .into_iter()
-                .map(|value| {
-                    Record::from_rdata(owner.clone(), 1, RData::TXT(TXT::new(vec![value])))
-                })
-                .collect();
+            answer.answers = txt_records(owner, values);
         }
         if answer.answers.is_empty() {
             // An empty non-terminal (a name above a static record) exists: NODATA, not NXDOMAIN.
@@ -208,6 +246,14 @@ impl Authority {
         response.destructive_emit(&mut encoder).ok()?;
         Some(bytes)
     }
+}
+
+/// TXT records at `owner` with TTL 1, one per value.
+fn txt_records(owner: &hickory_proto::rr::Name, values: Vec<String>) -> Vec<Record> {
+    values
+        .into_iter()
+        .map(|value| Record::from_rdata(owner.clone(), 1, RData::TXT(TXT::new(vec![value]))))
+        .collect()
 }
 
 /// `record` with the query's spelling of the owner (0x20-randomising resolvers compare it).

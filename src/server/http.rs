@@ -17,12 +17,14 @@ use tokio::sync::watch;
 use super::limits::{stop_signal, ConnectionCap, LimitLog};
 
 /// What one connection may take.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct HttpLimits {
     /// Time to send a complete request head, and the longest idle gap between requests.
     pub header_timeout: Duration,
     /// Concurrent connections.
     pub max_connections: usize,
+    /// HTTPS: the handshake must finish within `header_timeout` too.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// The answer a connection over the cap gets before it is closed.
@@ -66,10 +68,33 @@ pub(crate) async fn serve(
             refuse(&stream);
             continue;
         };
-        let connection = builder.serve_connection(TokioIo::new(stream), service(&router, peer));
-        let connection = graceful.watch(connection);
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let (service, tls) = (service(&router, peer), limits.tls.clone());
+        let deadline = limits.header_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let served = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => match tokio::time::timeout(deadline, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Ok(Err(error)) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(error) = served {
                 // Header deadline, reset, malformed request: the client's problem.
                 tracing::debug!(%peer, %error, "HTTP connection ended");
             }

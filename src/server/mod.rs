@@ -18,6 +18,7 @@ mod dns_tcp;
 mod http;
 mod limits;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 pub use config::{ConfigError, DnsListen, HttpListen, ServerConfig, SoaConfig, StaticRecord};
 pub use dns::Authority;
 pub use store::StoreError;
+pub use tls::{TlsConfig, TlsError, TlsMode};
 
 /// How long shutdown waits for in-flight HTTP requests before cutting them off.
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
@@ -54,6 +56,9 @@ pub enum ServerError {
         /// What the OS said (e.g. address in use, permission denied for port 53).
         source: std::io::Error,
     },
+    /// HTTPS for the API could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// Setting up accounts' crypto failed (no OS randomness).
     #[error("cannot prepare password checks: {0}")]
     Crypto(String),
@@ -72,6 +77,7 @@ pub enum ServerError {
 pub struct RunningServer {
     dns: DnsServer<dns::DnsHandler>,
     dns_tcp: Vec<JoinHandle<()>>,
+    tls_task: Option<JoinHandle<()>>,
     http: JoinHandle<std::io::Result<()>>,
     stop_http: watch::Sender<bool>,
     store: Arc<store::Store>,
@@ -88,7 +94,18 @@ pub struct RunningServer {
 /// # Errors
 /// An invalid configuration, a database that cannot be opened or migrated, or an address
 /// that cannot be bound (each error names the file or address).
-pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerError> {
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    start_with_keystore(config, None).await
+}
+
+/// [`start`] with the keyring that `tls.mode = "acme"` keeps its ACME account and key in.
+///
+/// # Errors
+/// As [`start`], and an API certificate that cannot be loaded or obtained.
+pub async fn start_with_keystore(
+    mut config: ServerConfig,
+    keystore: Option<crate::secrets::Keystore>,
+) -> Result<RunningServer, ServerError> {
     let zone = config.zone_data()?;
     let open_files = limits::raise_open_files();
     let listeners = config.dns.listen.len();
@@ -99,19 +116,20 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerErro
     );
     config.dns.max_tcp_connections = (dns_total / listeners.max(1)).max(1);
     let cost = config.bcrypt_cost;
-    let store = Arc::new(store::Store::open(&config.database).await?);
-    let for_checker = Arc::clone(&store);
-    let checker = tokio::task::spawn_blocking(move || {
-        auth::Authenticator::new(for_checker, cost).map_err(|e| ServerError::Crypto(e.to_string()))
-    });
-    let checker = checker.await.map_err(|e| ServerError::Runtime {
-        part: "startup",
-        message: e.to_string(),
-    })??;
+    let (store, checker) = open_store(&config.database, cost).await?;
     let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
     let mut dns = DnsServer::new(dns::DnsHandler(Arc::clone(&authority)));
     let (stop_http, stopped) = watch::channel(false);
     let (udp, tcp, dns_tcp) = bind_dns(&mut dns, &config, &authority, &stopped).await?;
+    let zone_name = zone.lower_apex.to_string().trim_end_matches('.').to_owned();
+    // DNS answers already: `tls.mode = "acme"` is validated through it.
+    let tls = match tls::prepare(&config.tls, &zone_name, &authority, keystore).await {
+        Ok(tls) => tls,
+        Err(error) => {
+            let _stopping = stop_http.send(true);
+            return Err(error);
+        }
+    };
     let api = Arc::new(api::Api {
         store: Arc::clone(&store),
         auth: Arc::new(checker),
@@ -125,12 +143,14 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerErro
         cors_origins: config.corsorigins.clone(),
         request_timeout: Duration::from_secs(config.http.request_timeout_secs.max(1)),
     });
-    let (http, http_addr) = spawn_http(api, &config.http, stopped).await?;
+    let (tls_acceptor, tls_task) = tls.map(|t| (t.acceptor, t.task)).unzip();
+    let (http, http_addr) = spawn_http(api, &config.http, tls_acceptor, stopped).await?;
     tracing::info!(
         zone = %zone.apex,
         dns_udp = ?udp,
         dns_tcp = ?tcp,
         http = %http_addr,
+        https = tls_task.is_some(),
         http_max_connections = config.http.max_connections,
         dns_max_tcp_connections = config.dns.max_tcp_connections,
         open_files = ?open_files,
@@ -141,6 +161,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerErro
     Ok(RunningServer {
         dns,
         dns_tcp,
+        tls_task,
         http,
         stop_http,
         store,
@@ -150,6 +171,23 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, ServerErro
         http_addr,
         database: config.database,
     })
+}
+
+/// Open the database and prepare login checks (a dummy bcrypt hash at `cost`).
+async fn open_store(
+    database: &Path,
+    cost: u32,
+) -> Result<(Arc<store::Store>, auth::Authenticator), ServerError> {
+    let store = Arc::new(store::Store::open(database).await?);
+    let for_checker = Arc::clone(&store);
+    let checker = tokio::task::spawn_blocking(move || {
+        auth::Authenticator::new(for_checker, cost).map_err(|e| ServerError::Crypto(e.to_string()))
+    });
+    let checker = checker.await.map_err(|e| ServerError::Runtime {
+        part: "startup",
+        message: e.to_string(),
+    })??;
+    Ok((store, checker))
 }
 
 type DnsBound = (Vec<SocketAddr>, Vec<SocketAddr>, Vec<JoinHandle<()>>);
@@ -213,6 +251,7 @@ type HttpTask = (JoinHandle<std::io::Result<()>>, SocketAddr);
 async fn spawn_http(
     api: Arc<api::Api>,
     settings: &HttpListen,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stop: watch::Receiver<bool>,
 ) -> Result<HttpTask, ServerError> {
     let addr = settings.listen;
@@ -228,6 +267,7 @@ async fn spawn_http(
     let limits = http::HttpLimits {
         header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
         max_connections: settings.max_connections,
+        tls,
     };
     let task = tokio::spawn(http::serve(listener, api::router(api), limits, stop));
     Ok((task, bound))
@@ -272,6 +312,9 @@ impl RunningServer {
     /// still consistent: `SQLite` replays its write-ahead log on the next open).
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
         let _ignored = self.stop_http.send(true);
+        if let Some(task) = &self.tls_task {
+            task.abort();
+        }
         let mut http = self.http;
         let http_result = match tokio::time::timeout(HTTP_DRAIN, &mut http).await {
             Ok(Ok(result)) => result.map_err(|e| e.to_string()),
@@ -307,10 +350,19 @@ impl RunningServer {
 /// # Errors
 /// Everything [`start`] reports, a signal handler that cannot be installed, and failures
 /// while shutting down.
-pub async fn serve(config_path: &Path) -> Result<(), ServerError> {
+pub async fn serve(
+    config_path: &Path,
+    open_keystore: impl FnOnce() -> Result<crate::secrets::Keystore, String>,
+) -> Result<(), ServerError> {
     let config = ServerConfig::load(config_path)?;
     install_logger(&config.log_level);
-    let server = start(config).await?;
+    // Only `tls.mode = "acme"` needs the keyring; a server without it must not require one.
+    let keystore = if config.tls.mode == TlsMode::Acme {
+        Some(open_keystore().map_err(TlsError::Keystore)?)
+    } else {
+        None
+    };
+    let server = start_with_keystore(config, keystore).await?;
     let signal = wait_for_signal().await;
     tracing::info!("shutting down");
     let stopped = server.shutdown().await;

@@ -46,6 +46,22 @@ impl Served {
         dns_extra: &str,
         top_extra: &str,
     ) -> Self {
+        let served = Self::spawn(ip, database, http_extra, dns_extra, top_extra, &[]);
+        wait_until("the server answers /health", || {
+            served.health() == Some(200)
+        });
+        served
+    }
+
+    /// Start without waiting for plain-HTTP `/health` (HTTPS servers), with extra `envs`.
+    pub fn spawn(
+        ip: &str,
+        database: &str,
+        http_extra: &str,
+        dns_extra: &str,
+        top_extra: &str,
+        envs: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let http: SocketAddr = format!("{ip}:8080").parse().expect("addr");
         let dns: SocketAddr = format!("{ip}:5300").parse().expect("addr");
@@ -71,21 +87,18 @@ impl Served {
             .arg(&config)
             .env("CERTPILOT_LOG", "info")
             .env("CERTPILOT_DIR", &home)
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the server");
-        let served = Self {
+        Self {
             child,
             log,
             http,
             dns,
             _dir: dir,
-        };
-        wait_until("the server answers /health", || {
-            served.health() == Some(200)
-        });
-        served
+        }
     }
 
     pub fn log(&self) -> String {
@@ -156,8 +169,13 @@ impl Served {
     }
 }
 
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
+pub fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    wait_until_within(what, WAIT, cond);
+}
+
+/// [`wait_until`] with its own deadline (e.g. a CA issuing a certificate).
+pub fn wait_until_within(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(50));
