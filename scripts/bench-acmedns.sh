@@ -3,11 +3,14 @@
 # registers ACCOUNTS accounts, runs ACCOUNTS x UPDATES concurrent /update calls (each account's
 # in order) while DNS workers query the TXT records over UDP, then QUERIES queries alone, then
 # checks that every account serves exactly the last two values written to it ("nothing lost").
-# Prints updates/s and queries/s; exits 1 when a value, an update or a query was lost.
+# Prints updates/s, queries/s over UDP and TCP (one TCP connection per worker), p50/p99
+# latency of each, and the server's peak memory (VmHWM, binary mode); exits 1 when a value, an
+# update or a query was lost. 1,000 concurrent clients: CONCURRENCY=1000 ACCOUNTS=1000.
 #
 #   scripts/bench-acmedns.sh     env: ACCOUNTS (40), UPDATES (6 per account), CONCURRENCY (16
 #                                HTTP workers; a quarter as many DNS workers during updates),
-#                                QUERIES (20000), BCRYPT_COST (10, the reference server's),
+#                                QUERIES (20000), TCP_QUERIES (20000),
+#                                BCRYPT_COST (10, the reference server's),
 #                                MODE=auto|binary|inprocess (auto: `certpilot acme-dns serve`
 #                                as a child process when the binary builds, else in-process),
 #                                KEEP=1 keeps the temp dir.
@@ -17,6 +20,9 @@ export LC_ALL=C
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ACCOUNTS=${ACCOUNTS:-40} UPDATES=${UPDATES:-6} CONCURRENCY=${CONCURRENCY:-16}
 QUERIES=${QUERIES:-20000} BCRYPT_COST=${BCRYPT_COST:-10} MODE=${MODE:-auto}
+TCP_QUERIES=${TCP_QUERIES:-20000}
+# Thousands of sockets on both sides: use the hard descriptor limit (the server raises its own).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-acmedns.XXXXXX")
 server_pid=""
 
@@ -45,7 +51,8 @@ if [[ $MODE != inprocess ]]; then
     fi
 fi
 load=(target/release/examples/acmedns_load --accounts "$ACCOUNTS" --updates "$UPDATES"
-    --concurrency "$CONCURRENCY" --queries "$QUERIES" --bcrypt-cost "$BCRYPT_COST")
+    --concurrency "$CONCURRENCY" --queries "$QUERIES" --tcp-queries "$TCP_QUERIES"
+    --bcrypt-cost "$BCRYPT_COST")
 
 # One python3 call holds every port while picking, so none is picked twice; the DNS port must
 # be free for UDP and TCP.
@@ -109,6 +116,9 @@ TOML
     wait_health "$http"
     log "certpilot acme-dns serve (pid $server_pid): DNS 127.0.0.1:$dns, HTTP 127.0.0.1:$http"
     "${load[@]}" --http "http://127.0.0.1:$http" --dns "127.0.0.1:$dns" | tee "$tmp/result" || status=$?
+    # Peak and current resident memory of the server after the load.
+    awk '/^VmHWM|^VmRSS/ {printf "server_%s=%s_kB\n", tolower(substr($1, 1, length($1) - 1)), $2}' \
+        "/proc/$server_pid/status" 2>/dev/null || true
     kill -TERM "$server_pid"
     server_status=0
     wait "$server_pid" || server_status=$?
