@@ -14,10 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::dns::Authority;
-use super::limits::{stop_signal, ConnectionCap, LimitLog};
-
-/// Pause after a failed `accept` (out of descriptors) so the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+use super::limits::{accept, stop_signal, ConnectionCap, LimitLog};
 
 /// Serve DNS/TCP on `listener` until `stop` turns true; open connections are then closed.
 pub(crate) async fn serve(
@@ -33,14 +30,7 @@ pub(crate) async fn serve(
     tokio::pin!(stopped);
     loop {
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    accept_failed.hit(error);
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = accept(&listener, &accept_failed) => accepted,
             () = &mut stopped => break,
         };
         // Reap finished connections so the set does not grow without bound.

@@ -14,7 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::limits::{stop_signal, ConnectionCap, LimitLog};
+use super::limits::{accept, stop_signal, ConnectionCap, LimitLog};
 
 /// What one connection may take.
 #[derive(Clone)]
@@ -30,10 +30,6 @@ pub(crate) struct HttpLimits {
 /// The answer a connection over the cap gets before it is closed.
 const REFUSAL: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
-
-/// Pause after a failed `accept` (out of descriptors): the pending connection stays in the
-/// backlog, and looping at once would spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serve `router` on `listener` until `stop` turns true, then wait for open requests.
 pub(crate) async fn serve(
@@ -54,14 +50,7 @@ pub(crate) async fn serve(
     tokio::pin!(stopped);
     loop {
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    accept_failed.hit(error);
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = accept(&listener, &accept_failed) => accepted,
             () = &mut stopped => break,
         };
         let Some(permit) = cap.admit() else {

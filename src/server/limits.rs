@@ -104,6 +104,27 @@ impl ConnectionCap {
     }
 }
 
+/// Pause after a failed `accept` (out of descriptors): the pending connection stays in the
+/// backlog, and trying again at once would spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The next connection on `listener`; a failed accept is logged to `failed` and retried after
+/// a pause. Cancel-safe (for `select!` with a stop signal).
+pub(crate) async fn accept(
+    listener: &tokio::net::TcpListener,
+    failed: &LimitLog,
+) -> (tokio::net::TcpStream, std::net::SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(error) => {
+                failed.hit(error);
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
 /// Resolves when `stop` turns true or its sender is gone (then stop as well).
 pub(crate) async fn stop_signal(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _stopped = stop.wait_for(|stop| *stop).await.map(|_| ());
