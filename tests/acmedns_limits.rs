@@ -89,7 +89,7 @@ fn a_flood_of_unfinished_connections_leaves_health_and_dns_tcp_answering() {
 fn caps_refuse_with_a_log_line_and_deadlines_close_slow_and_idle_connections() {
     let served = Served::start(
         "127.0.150.2",
-        "header_timeout_secs = 1\nmax_connections = 3",
+        "header_timeout_secs = 2\nmax_connections = 3",
         "tcp_timeout_secs = 1\nmax_tcp_connections = 2",
         "",
     );

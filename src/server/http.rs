@@ -11,8 +11,11 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use super::limits::{accept, stop_signal, ConnectionCap, LimitLog};
 
@@ -39,6 +42,7 @@ pub(crate) async fn serve(
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let cap = ConnectionCap::new("HTTP", limits.max_connections);
+    let refusing = Arc::new(Semaphore::new(REFUSING));
     let accept_failed = LimitLog::new("HTTP", "accept failed (open-file limit?)");
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -54,7 +58,7 @@ pub(crate) async fn serve(
             () = &mut stopped => break,
         };
         let Some(permit) = cap.admit() else {
-            refuse(&stream);
+            refuse(stream, &refusing);
             continue;
         };
         let (builder, watcher) = (builder.clone(), graceful.watcher());
@@ -95,10 +99,30 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// Best effort: tell the client why (the socket buffer of a new connection takes it at once),
-/// then close.
-fn refuse(stream: &TcpStream) {
-    let _unsent = stream.try_write(REFUSAL);
+/// Refusals being delivered at once (each holds a descriptor for up to [`REFUSAL_LINGER`]);
+/// beyond that a connection over the cap is just closed.
+const REFUSING: usize = 256;
+/// How long a refused connection is kept to deliver the 503.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+
+/// Tell the client why, then close without a reset: the request it already sent is read and
+/// discarded first (closing a socket with unread data sends RST, and the client would lose
+/// the 503).
+fn refuse(mut stream: TcpStream, refusing: &Arc<Semaphore>) {
+    let Ok(permit) = Arc::clone(refusing).try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let deliver = async {
+            stream.write_all(REFUSAL).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 1024];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<_, std::io::Error>(())
+        };
+        let _delivered = tokio::time::timeout(REFUSAL_LINGER, deliver).await;
+        drop(permit);
+    });
 }
 
 /// The router for one connection, with the peer address for `ConnectInfo`.
