@@ -116,6 +116,9 @@ fn caps_refuse_with_a_log_line_and_deadlines_close_slow_and_idle_connections() {
     wait_until("/health answers after the deadline", || {
         served.health() == Some(200)
     });
+    wait_until("the deadline is logged", || {
+        served.log().contains("header or idle deadline")
+    });
     // A keep-alive connection idle after its answer is closed by the same deadline.
     let mut idle = connect(served.http).expect("connect");
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -141,6 +144,9 @@ fn caps_refuse_with_a_log_line_and_deadlines_close_slow_and_idle_connections() {
             "idle DNS/TCP connection closed"
         );
     }
+    wait_until("the DNS idle deadline is logged", || {
+        served.log().contains("closed at the idle deadline")
+    });
     wait_until("DNS/TCP answers after the idle deadline", || {
         served.dns_tcp_soa() == Some(ResponseCode::NoError)
     });

@@ -25,6 +25,10 @@ pub(crate) async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let accept_failed = LimitLog::new("DNS/TCP", "accept failed (open-file limit?)");
+    let idle_closed = Arc::new(LimitLog::new(
+        "DNS/TCP",
+        "connections closed at the idle deadline",
+    ));
     let mut connections = JoinSet::new();
     let stopped = stop_signal(stop);
     tokio::pin!(stopped);
@@ -39,10 +43,14 @@ pub(crate) async fn serve(
             drop(stream);
             continue;
         };
-        let authority = Arc::clone(&authority);
+        let (authority, idle_closed) = (Arc::clone(&authority), Arc::clone(&idle_closed));
         connections.spawn(async move {
-            if let Err(error) = connection(stream, peer, &authority, idle).await {
-                tracing::debug!(%peer, %error, "DNS/TCP connection ended");
+            match connection(stream, peer, &authority, idle).await {
+                Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
+                    idle_closed.hit(format!("{} s", idle.as_secs()));
+                }
+                Err(error) => tracing::debug!(%peer, %error, "DNS/TCP connection ended"),
+                Ok(()) => {}
             }
             drop(permit);
         });

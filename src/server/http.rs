@@ -44,6 +44,10 @@ pub(crate) async fn serve(
     let cap = ConnectionCap::new("HTTP", limits.max_connections);
     let refusing = Arc::new(Semaphore::new(REFUSING));
     let accept_failed = LimitLog::new("HTTP", "accept failed (open-file limit?)");
+    let too_slow = Arc::new(LimitLog::new(
+        "HTTP",
+        "connections closed at the header or idle deadline",
+    ));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -61,42 +65,74 @@ pub(crate) async fn serve(
             refuse(stream, &refusing);
             continue;
         };
-        let (builder, watcher) = (builder.clone(), graceful.watcher());
-        let (service, tls) = (service(&router, peer), limits.tls.clone());
-        let deadline = limits.header_timeout;
+        let connection = Connection {
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+            tls: limits.tls.clone(),
+            deadline: limits.header_timeout,
+            too_slow: Arc::clone(&too_slow),
+        };
+        let service = service(&router, peer);
         tokio::spawn(async move {
-            let served = match tls {
-                None => {
-                    watcher
-                        .watch(builder.serve_connection(TokioIo::new(stream), service))
-                        .await
-                }
-                Some(tls) => match tokio::time::timeout(deadline, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => {
-                        watcher
-                            .watch(builder.serve_connection(TokioIo::new(stream), service))
-                            .await
-                    }
-                    Ok(Err(error)) => {
-                        tracing::debug!(%peer, %error, "TLS handshake failed");
-                        Ok(())
-                    }
-                    Err(_) => {
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                        Ok(())
-                    }
-                },
-            };
-            if let Err(error) = served {
-                // Header deadline, reset, malformed request: the client's problem.
-                tracing::debug!(%peer, %error, "HTTP connection ended");
-            }
+            connection.serve(stream, peer, service).await;
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// What one accepted connection is served with.
+struct Connection {
+    builder: hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    deadline: Duration,
+    too_slow: Arc<LimitLog>,
+}
+
+impl Connection {
+    /// Serve HTTP/1 (after the TLS handshake, within the header deadline, when HTTPS).
+    async fn serve<S>(self, stream: TcpStream, peer: SocketAddr, service: S)
+    where
+        S: hyper::service::Service<
+                hyper::Request<Incoming>,
+                Response = axum::response::Response,
+                Error = std::convert::Infallible,
+            > + Send
+            + 'static,
+        S::Future: Send,
+    {
+        let served = match self.tls {
+            None => {
+                let connection = self.builder.serve_connection(TokioIo::new(stream), service);
+                self.watcher.watch(connection).await
+            }
+            Some(tls) => match tokio::time::timeout(self.deadline, tls.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    let connection = self.builder.serve_connection(TokioIo::new(stream), service);
+                    self.watcher.watch(connection).await
+                }
+                Ok(Err(error)) => {
+                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                    Ok(())
+                }
+                Err(_) => {
+                    self.too_slow.hit(format!("{} s", self.deadline.as_secs()));
+                    Ok(())
+                }
+            },
+        };
+        match served {
+            Err(error) if error.is_timeout() => {
+                self.too_slow.hit(format!("{} s", self.deadline.as_secs()));
+            }
+            // A reset or a malformed request: the client's problem.
+            Err(error) => tracing::debug!(%peer, %error, "HTTP connection ended"),
+            Ok(()) => {}
+        }
+    }
 }
 
 /// Refusals being delivered at once (each holds a descriptor for up to [`REFUSAL_LINGER`]);
