@@ -17,6 +17,7 @@ mod dns;
 mod dns_tcp;
 mod http;
 mod limits;
+mod serve;
 mod store;
 mod tls;
 
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{ConfigError, DnsListen, HttpListen, ServerConfig, SoaConfig, StaticRecord};
 pub use dns::Authority;
+pub use serve::serve;
 pub use store::StoreError;
 pub use tls::{TlsConfig, TlsError, TlsMode};
 
@@ -107,14 +109,7 @@ pub async fn start_with_keystore(
     keystore: Option<crate::secrets::Keystore>,
 ) -> Result<RunningServer, ServerError> {
     let zone = config.zone_data()?;
-    let open_files = limits::raise_open_files();
-    let listeners = config.dns.listen.len();
-    let mut dns_total = config.dns.max_tcp_connections.saturating_mul(listeners);
-    limits::fit_caps(
-        open_files,
-        &mut [&mut config.http.max_connections, &mut dns_total],
-    );
-    config.dns.max_tcp_connections = (dns_total / listeners.max(1)).max(1);
+    let open_files = fit_limits(&mut config);
     let cost = config.bcrypt_cost;
     let (store, checker) = open_store(&config.database, cost).await?;
     let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
@@ -171,6 +166,19 @@ pub async fn start_with_keystore(
         http_addr,
         database: config.database,
     })
+}
+
+/// Raise the open-file limit and fit the connection caps into it; the limit in effect.
+fn fit_limits(config: &mut ServerConfig) -> Option<u64> {
+    let open_files = limits::raise_open_files();
+    let listeners = config.dns.listen.len();
+    let mut dns_total = config.dns.max_tcp_connections.saturating_mul(listeners);
+    limits::fit_caps(
+        open_files,
+        &mut [&mut config.http.max_connections, &mut dns_total],
+    );
+    config.dns.max_tcp_connections = (dns_total / listeners.max(1)).max(1);
+    open_files
 }
 
 /// Open the database and prepare login checks (a dummy bcrypt hash at `cost`).
@@ -340,67 +348,5 @@ impl RunningServer {
             message: e.to_string(),
         })?;
         closed.map_err(ServerError::from)
-    }
-}
-
-/// `certpilot acme-dns serve --config FILE`: load the config, install a stderr logger at its
-/// `log_level` (unless the program already installed one; `CERTPILOT_LOG` overrides), start,
-/// and run until SIGINT or SIGTERM, then shut down gracefully.
-///
-/// # Errors
-/// Everything [`start`] reports, a signal handler that cannot be installed, and failures
-/// while shutting down.
-pub async fn serve(
-    config_path: &Path,
-    open_keystore: impl FnOnce() -> Result<crate::secrets::Keystore, String>,
-) -> Result<(), ServerError> {
-    let config = ServerConfig::load(config_path)?;
-    install_logger(&config.log_level);
-    // Only `tls.mode = "acme"` needs the keyring; a server without it must not require one.
-    let keystore = if config.tls.mode == TlsMode::Acme {
-        Some(open_keystore().map_err(TlsError::Keystore)?)
-    } else {
-        None
-    };
-    let server = start_with_keystore(config, keystore).await?;
-    let signal = wait_for_signal().await;
-    tracing::info!("shutting down");
-    let stopped = server.shutdown().await;
-    signal?;
-    stopped
-}
-
-fn install_logger(level: &str) {
-    // hickory logs every query at info; keep it quiet unless asked for by name.
-    let directives = format!("hickory_server=warn,hickory_proto=warn,{level}");
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&directives))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    if installed.is_err() {
-        tracing::debug!("a logger is already installed; log_level from the config not applied");
-    }
-}
-
-async fn wait_for_signal() -> Result<(), ServerError> {
-    let signal_error = |e: std::io::Error| ServerError::Runtime {
-        part: "signals",
-        message: e.to_string(),
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map_err(signal_error),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(signal_error)
     }
 }
