@@ -289,3 +289,92 @@ fn an_acme_dns_postgres_database_is_served_in_place() {
         txt(7)
     );
 }
+
+/// A minimal server config for `database` (for the commands that only read `database`).
+fn config_file(dir: &std::path::Path, database: &str) -> std::path::PathBuf {
+    let path = dir.join("server.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "zone = \"auth.example.test\"\ndatabase = \"{database}\"\n\
+             nameservers = [\"ns1.auth.example.test\"]\n\
+             [dns]\nlisten = [\"127.0.157.3:5300\"]\n[http]\nlisten = \"127.0.157.3:8080\"\n\
+             [soa]\nmname = \"ns1.auth.example.test\"\nrname = \"hostmaster.auth.example.test\"\n"
+        ),
+    )
+    .expect("config");
+    path
+}
+
+#[test]
+fn the_database_password_lives_in_the_keyring_not_in_the_url() {
+    if !common::postgres::available() {
+        return;
+    }
+    let pg = Postgres::start_with_password("127.0.157.10", 5432, "pg-secret-7");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let service = common::unique_service("acmedns-pg");
+    let keystore = common::test_keystore();
+    let envs = [
+        ("CERTPILOT_KEYRING_SERVICE", service.as_str()),
+        ("CERTPILOT_KEYSTORE", keystore.as_str()),
+    ];
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certpilot"))
+            .args(args)
+            .env("CERTPILOT_DIR", dir.path().join("home"))
+            .envs(envs)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin.as_bytes())
+            .expect("stdin");
+        child.wait_with_output().expect("output")
+    };
+    // A password in the URL is refused, naming the way to store it.
+    let with_password = pg.url().replace("postgres@", "postgres:pg-secret-7@");
+    let refused = config_file(dir.path(), &with_password);
+    let out = run(
+        &[
+            "acme-dns",
+            "serve",
+            "--config",
+            refused.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("acme-dns db-password") && !stderr.contains("pg-secret-7"),
+        "{stderr}"
+    );
+    // Stored through the command, read by the server from the keyring.
+    let config = config_file(dir.path(), &pg.url());
+    let out = run(
+        &[
+            "acme-dns",
+            "db-password",
+            "--config",
+            config.to_str().expect("path"),
+        ],
+        "pg-secret-7\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Served::spawn("127.0.157.1", &pg.url(), "", "", "", &envs);
+    wait_until(
+        "the server answers on the password-protected database",
+        || server.health() == Some(200),
+    );
+    let http = client();
+    let account = register(&http, &server);
+    assert_eq!(update(&http, &server, &account, &txt(9)), Some(200));
+    assert_eq!(server.txt(&account.subdomain), Some(vec![txt(9)]));
+    assert!(!server.log().contains("pg-secret-7"));
+}

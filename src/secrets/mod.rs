@@ -122,6 +122,8 @@ pub enum SecretRef {
     EabHmac(String),
     /// The acme-dns password for a domain.
     AcmeDns(String),
+    /// The password of the acme-dns server's PostgreSQL database, by `user@host:port/dbname`.
+    DbPassword(String),
 }
 
 impl SecretRef {
@@ -134,6 +136,7 @@ impl SecretRef {
             Self::CertKey { cert, key_id } => format!("cert-key:{cert}:{key_id}"),
             Self::EabHmac(account) => format!("eab-hmac:{account}"),
             Self::AcmeDns(domain) => format!("acme-dns:{domain}"),
+            Self::DbPassword(database) => format!("db-password:{database}"),
         }
     }
 }

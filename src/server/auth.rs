@@ -138,7 +138,11 @@ mod tests {
     #[tokio::test]
     async fn logins_need_the_right_key_for_an_existing_user() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(Store::open(&dir.path().join("db")).await.expect("open"));
+        let store = Arc::new(
+            Store::open(&dir.path().join("db"), None)
+                .await
+                .expect("open"),
+        );
         let new = register(&store, 4, vec![]).await.expect("register");
         let auth = Arc::new(Authenticator::new(Arc::clone(&store), 4).expect("auth"));
         let user = new.account.username.to_uppercase();

@@ -280,6 +280,16 @@ impl ServerConfig {
             ));
         }
         let lower_apex = LowerName::new(&apex);
+        if let Some((entry, true)) = super::store::password_entry(&self.database) {
+            return Err(invalid(
+                "database",
+                format!(
+                    "remove the password from the URL (it would sit in a plain file); store it \
+                     in the keyring with `certpilot acme-dns db-password --config FILE` \
+                     (entry db-password:{entry})"
+                ),
+            ));
+        }
         if !(4..=31).contains(&self.bcrypt_cost) {
             return Err(invalid("bcrypt_cost", "must be between 4 and 31"));
         }

@@ -331,7 +331,7 @@ mod tests {
 
     async fn authority(dir: &std::path::Path) -> (Authority, Arc<Store>) {
         let config = ServerConfig::new("Auth.Example.Test", dir.join("db"));
-        let store = Arc::new(Store::open(&config.database).await.expect("store"));
+        let store = Arc::new(Store::open(&config.database, None).await.expect("store"));
         let zone = config.zone_data().expect("zone");
         (Authority::new(zone, Arc::clone(&store)), store)
     }

@@ -111,7 +111,8 @@ pub async fn start_with_keystore(
     let zone = config.zone_data()?;
     let open_files = fit_limits(&mut config);
     let cost = config.bcrypt_cost;
-    let (store, checker) = open_store(&config.database, cost).await?;
+    let password = database_password(&config, keystore.as_ref()).await;
+    let (store, checker) = open_store(&config.database, password.as_deref(), cost).await?;
     let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
     let mut dns = DnsServer::new(dns::DnsHandler(Arc::clone(&authority)));
     let (stop_http, stopped) = watch::channel(false);
@@ -168,6 +169,28 @@ pub async fn start_with_keystore(
     })
 }
 
+/// The keyring entry for the password of `config`'s PostgreSQL database (`None` for `SQLite`).
+#[must_use]
+pub fn database_password_entry(config: &ServerConfig) -> Option<crate::secrets::SecretRef> {
+    store::password_entry(&config.database)
+        .map(|(entry, _)| crate::secrets::SecretRef::DbPassword(entry))
+}
+
+/// The PostgreSQL password from the keyring, if there is a keyring and an entry.
+async fn database_password(
+    config: &ServerConfig,
+    keystore: Option<&crate::secrets::Keystore>,
+) -> Option<String> {
+    let (entry, keystore) = (database_password_entry(config)?, keystore?.clone());
+    match crate::acme::engine::blocking(move || keystore.get(&entry)).await {
+        Ok(password) => password,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the database password from the keyring");
+            None
+        }
+    }
+}
+
 /// Raise the open-file limit and fit the connection caps into it; the limit in effect.
 fn fit_limits(config: &mut ServerConfig) -> Option<u64> {
     let open_files = limits::raise_open_files();
@@ -184,9 +207,10 @@ fn fit_limits(config: &mut ServerConfig) -> Option<u64> {
 /// Open the database and prepare login checks (a dummy bcrypt hash at `cost`).
 async fn open_store(
     database: &Path,
+    password: Option<&str>,
     cost: u32,
 ) -> Result<(Arc<store::Store>, auth::Authenticator), ServerError> {
-    let store = Arc::new(store::Store::open(database).await?);
+    let store = Arc::new(store::Store::open(database, password).await?);
     let for_checker = Arc::clone(&store);
     let checker = tokio::task::spawn_blocking(move || {
         auth::Authenticator::new(for_checker, cost).map_err(|e| ServerError::Crypto(e.to_string()))

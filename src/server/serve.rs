@@ -18,9 +18,16 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let config = ServerConfig::load(config_path)?;
     install_logger(&config.log_level);
-    // Only `tls.mode = "acme"` needs the keyring; a server without it must not require one.
+    // `tls.mode = "acme"` needs the keyring; a PostgreSQL password may be in it. A server
+    // with neither must not require a keyring.
     let keystore = if config.tls.mode == TlsMode::Acme {
         Some(open_keystore().map_err(TlsError::Keystore)?)
+    } else if super::database_password_entry(&config).is_some() {
+        open_keystore()
+            .inspect_err(
+                |error| tracing::info!(%error, "no keyring: connecting without a password"),
+            )
+            .ok()
     } else {
         None
     };

@@ -57,6 +57,16 @@ fn as_server_user(program: &Path) -> Command {
 impl Postgres {
     /// initdb + start on `host:port` (a loopback address of the calling test's own range).
     pub fn start(host: &str, port: u16) -> Self {
+        Self::start_inner(host, port, None)
+    }
+
+    /// Like [`Postgres::start`], but TCP connections must give `password` (SCRAM) for the
+    /// `postgres` role.
+    pub fn start_with_password(host: &str, port: u16, password: &str) -> Self {
+        Self::start_inner(host, port, Some(password))
+    }
+
+    fn start_inner(host: &str, port: u16, password: Option<&str>) -> Self {
         let bin = bin_dir().expect("postgresql installed");
         let dir = tempfile::Builder::new()
             .prefix("certpilot-pg")
@@ -75,18 +85,19 @@ impl Postgres {
             std::os::unix::fs::chown(dir.path(), Some(uid), None).expect("chown");
         }
         let data = dir.path().join("data");
-        let out = as_server_user(&bin.join("initdb"))
-            .args([
-                "--auth=trust",
-                "--username=postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "-D",
-            ])
-            .arg(&data)
-            .output()
-            .expect("run initdb");
+        let mut initdb = as_server_user(&bin.join("initdb"));
+        initdb.args(["--username=postgres", "--no-sync", "-E", "UTF8"]);
+        match password {
+            None => initdb.arg("--auth=trust"),
+            Some(password) => {
+                let file = dir.path().join("pwfile");
+                std::fs::write(&file, password).expect("pwfile");
+                initdb
+                    .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+                    .arg(format!("--pwfile={}", file.display()))
+            }
+        };
+        let out = initdb.arg("-D").arg(&data).output().expect("run initdb");
         assert!(
             out.status.success(),
             "initdb failed: {}",

@@ -121,9 +121,13 @@ fn joined<T>(
 
 impl Store {
     /// Open `database`: a `postgres://` or `postgresql://` URL, otherwise a `SQLite` file.
-    pub async fn open(database: &std::path::Path) -> Result<Self, StoreError> {
+    /// `password`: PostgreSQL's, from the keyring (never in the URL).
+    pub async fn open(
+        database: &std::path::Path,
+        password: Option<&str>,
+    ) -> Result<Self, StoreError> {
         if let Some(url) = postgres_url(database) {
-            return Ok(Self::Postgres(PgStore::connect(url).await?));
+            return Ok(Self::Postgres(PgStore::connect(url, password).await?));
         }
         let path = database.to_path_buf();
         let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await;
@@ -194,6 +198,18 @@ impl Store {
 pub(crate) fn postgres_url(database: &std::path::Path) -> Option<&str> {
     let text = database.to_str()?;
     (text.starts_with("postgres://") || text.starts_with("postgresql://")).then_some(text)
+}
+
+/// The keyring entry of a PostgreSQL `database`'s password (`user@host:port/dbname`), and
+/// whether the URL itself holds a password (refused: it would sit in a plain file).
+pub(crate) fn password_entry(database: &std::path::Path) -> Option<(String, bool)> {
+    let config = postgres_url(database)?
+        .parse::<tokio_postgres::Config>()
+        .ok()?;
+    let user = config.get_user().unwrap_or("postgres");
+    let place = postgres::describe(&config);
+    let place = place.trim_start_matches("postgres://");
+    Some((format!("{user}@{place}"), config.get_password().is_some()))
 }
 
 /// How to name `database` in logs: the file, or the server without its password.

@@ -32,12 +32,15 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Connect to `url`, and create acme-dns' tables if the database has none yet (an existing
     /// acme-dns database is used as it is).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Postgres {
+    pub async fn connect(url: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Postgres {
             target: "(the database URL)".into(),
             action: "read the URL",
             message: format!("{e}"),
         })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
         let target = describe(&config);
         let manager = Manager::from_config(
             config,
