@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::dns::Authority;
-use super::limits::{accept, stop_signal, ConnectionCap, LimitLog};
+use super::limits::{Acceptor, ConnectionCap, LimitLog};
 
 /// Serve DNS/TCP on `listener` until `stop` turns true; open connections are then closed.
 pub(crate) async fn serve(
@@ -24,19 +24,13 @@ pub(crate) async fn serve(
     cap: ConnectionCap,
     stop: watch::Receiver<bool>,
 ) {
-    let accept_failed = LimitLog::new("DNS/TCP", "accept failed (open-file limit?)");
     let idle_closed = Arc::new(LimitLog::new(
         "DNS/TCP",
         "connections closed at the idle deadline",
     ));
     let mut connections = JoinSet::new();
-    let stopped = stop_signal(stop);
-    tokio::pin!(stopped);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = accept(&listener, &accept_failed) => accepted,
-            () = &mut stopped => break,
-        };
+    let mut acceptor = Acceptor::new(listener, "DNS/TCP", stop);
+    while let Some((stream, peer)) = acceptor.next().await {
         // Reap finished connections so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
         let Some(permit) = cap.admit() else {

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use super::limits::{accept, stop_signal, ConnectionCap, LimitLog};
+use super::limits::{Acceptor, ConnectionCap, LimitLog};
 
 /// What one connection may take.
 #[derive(Clone)]
@@ -43,7 +43,6 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let cap = ConnectionCap::new("HTTP", limits.max_connections);
     let refusing = Arc::new(Semaphore::new(REFUSING));
-    let accept_failed = LimitLog::new("HTTP", "accept failed (open-file limit?)");
     let too_slow = Arc::new(LimitLog::new(
         "HTTP",
         "connections closed at the header or idle deadline",
@@ -54,13 +53,8 @@ pub(crate) async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
-    let stopped = stop_signal(stop);
-    tokio::pin!(stopped);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = accept(&listener, &accept_failed) => accepted,
-            () = &mut stopped => break,
-        };
+    let mut acceptor = Acceptor::new(listener, "HTTP", stop);
+    while let Some((stream, peer)) = acceptor.next().await {
         let Some(permit) = cap.admit() else {
             refuse(stream, &refusing);
             continue;
@@ -78,7 +72,7 @@ pub(crate) async fn serve(
             drop(permit);
         });
     }
-    drop(listener);
+    drop(acceptor);
     graceful.shutdown().await;
     Ok(())
 }

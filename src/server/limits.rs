@@ -110,7 +110,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The next connection on `listener`; a failed accept is logged to `failed` and retried after
 /// a pause. Cancel-safe (for `select!` with a stop signal).
-pub(crate) async fn accept(
+async fn accept(
     listener: &tokio::net::TcpListener,
     failed: &LimitLog,
 ) -> (tokio::net::TcpStream, std::net::SocketAddr) {
@@ -126,8 +126,38 @@ pub(crate) async fn accept(
 }
 
 /// Resolves when `stop` turns true or its sender is gone (then stop as well).
-pub(crate) async fn stop_signal(mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn stop_signal(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _stopped = stop.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// A listener's connections until the stop signal.
+pub(crate) struct Acceptor {
+    listener: tokio::net::TcpListener,
+    failed: LimitLog,
+    stopped: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl Acceptor {
+    /// Accept on `listener` (failures logged under `protocol`) until `stop` turns true.
+    pub fn new(
+        listener: tokio::net::TcpListener,
+        protocol: &'static str,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            listener,
+            failed: LimitLog::new(protocol, "accept failed (open-file limit?)"),
+            stopped: Box::pin(stop_signal(stop)),
+        }
+    }
+
+    /// The next connection, or `None` once stopped.
+    pub async fn next(&mut self) -> Option<(tokio::net::TcpStream, std::net::SocketAddr)> {
+        tokio::select! {
+            accepted = accept(&self.listener, &self.failed) => Some(accepted),
+            () = &mut self.stopped => None,
+        }
+    }
 }
 
 /// Counts events of one kind and logs a warning at most every [`LOG_INTERVAL`].
