@@ -13,14 +13,17 @@
 #                                BCRYPT_COST (10, the reference server's),
 #                                MODE=auto|binary|inprocess (auto: `certpilot acme-dns serve`
 #                                as a child process when the binary builds, else in-process),
-#                                KEEP=1 keeps the temp dir.
+#                                KEEP=1 keeps the temp dir, PROFILE=release|debug (debug:
+#                                quick and much slower; never quote its figures as the speed).
 set -euo pipefail
 export LC_ALL=C
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ACCOUNTS=${ACCOUNTS:-40} UPDATES=${UPDATES:-6} CONCURRENCY=${CONCURRENCY:-16}
 QUERIES=${QUERIES:-20000} BCRYPT_COST=${BCRYPT_COST:-10} MODE=${MODE:-auto}
-TCP_QUERIES=${TCP_QUERIES:-20000}
+TCP_QUERIES=${TCP_QUERIES:-20000} PROFILE=${PROFILE:-release}
+profile_flag=(--release)
+[[ $PROFILE == release ]] || profile_flag=()
 # Thousands of sockets on both sides: use the hard descriptor limit (the server raises its own).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-acmedns.XXXXXX")
@@ -37,10 +40,10 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$repo"
-log "building (release): the load driver$([[ $MODE != inprocess ]] && echo ' and certpilot')"
-cargo build --release --quiet --example acmedns_load
+log "building ($PROFILE): the load driver$([[ $MODE != inprocess ]] && echo ' and certpilot')"
+cargo build "${profile_flag[@]}" --quiet --example acmedns_load
 if [[ $MODE != inprocess ]]; then
-    if cargo build --release --quiet --bin certpilot 2>"$tmp/build.err"; then
+    if cargo build "${profile_flag[@]}" --quiet --bin certpilot 2>"$tmp/build.err"; then
         MODE=binary
     elif [[ $MODE == binary ]]; then
         cat "$tmp/build.err" >&2
@@ -50,7 +53,7 @@ if [[ $MODE != inprocess ]]; then
         MODE=inprocess
     fi
 fi
-load=(target/release/examples/acmedns_load --accounts "$ACCOUNTS" --updates "$UPDATES"
+load=("target/$PROFILE/examples/acmedns_load" --accounts "$ACCOUNTS" --updates "$UPDATES"
     --concurrency "$CONCURRENCY" --queries "$QUERIES" --tcp-queries "$TCP_QUERIES"
     --bcrypt-cost "$BCRYPT_COST")
 
@@ -110,7 +113,7 @@ listen = "127.0.0.1:$http"
 mname = "ns1.auth.example.test"
 rname = "hostmaster.auth.example.test"
 TOML
-    CERTPILOT_LOG=warn target/release/certpilot --dir "$tmp/certpilot" acme-dns serve \
+    CERTPILOT_LOG=warn "target/$PROFILE/certpilot" --dir "$tmp/certpilot" acme-dns serve \
         --config "$tmp/server.toml" >"$tmp/server.log" 2>&1 &
     server_pid=$!
     wait_health "$http"
