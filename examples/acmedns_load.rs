@@ -3,7 +3,12 @@
 //! the TXT records over UDP, then queries alone, then checks that every account serves exactly
 //! its last two values. Prints `key=value` lines; exits 1 if anything was lost. Options:
 //! `[--http URL --dns ADDR] [--accounts 40] [--updates 6] [--concurrency 16] [--queries 20000]
-//! [--bcrypt-cost 10]`; without `--http`/`--dns` the server runs in-process.
+//! [--bcrypt-cost 10] [--tcp-queries 20000]`; without `--http`/`--dns` the server runs
+//! in-process. Latencies are reported as p50/p99 per phase; DNS over TCP keeps one connection
+//! per worker (`--concurrency` of them at once).
+
+#[path = "acmedns_load/measure.rs"]
+mod measure;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +25,7 @@ struct Options {
     updates: usize,
     concurrency: usize,
     queries: u64,
+    tcp_queries: u64,
     bcrypt_cost: u32,
 }
 
@@ -39,6 +45,7 @@ fn parse_options() -> Result<Options, String> {
         updates: 6,
         concurrency: 16,
         queries: 20_000,
+        tcp_queries: 20_000,
         bcrypt_cost: 10,
     };
     let mut args = std::env::args().skip(1);
@@ -52,6 +59,7 @@ fn parse_options() -> Result<Options, String> {
             "--updates" => options.updates = value.parse().map_err(|e| bad(&e))?,
             "--concurrency" => options.concurrency = value.parse().map_err(|e| bad(&e))?,
             "--queries" => options.queries = value.parse().map_err(|e| bad(&e))?,
+            "--tcp-queries" => options.tcp_queries = value.parse().map_err(|e| bad(&e))?,
             "--bcrypt-cost" => options.bcrypt_cost = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown option {flag}")),
         }
@@ -121,6 +129,7 @@ async fn run() -> Result<bool, String> {
     let per_worker = options.queries.div_ceil(workers as u64);
     let never = Arc::new(AtomicBool::new(false));
     let alone = queries(dns, Arc::clone(&names), workers, Some(per_worker), never).await;
+    let mut tcp = measure::tcp_queries(dns, Arc::clone(&names), workers, options.tcp_queries).await;
     let lost = verify(dns, &accounts, options.updates).await;
 
     let (ok, failed, per_s) = (
@@ -129,8 +138,19 @@ async fn run() -> Result<bool, String> {
         rate(updates.ok, updates.elapsed),
     );
     println!("updates_ok={ok} updates_failed={failed} updates_per_s={per_s:.1}");
+    let mut update_latencies = updates.latencies;
+    measure::report_latency("updates", &mut update_latencies);
     mixed.report("mixed_queries");
+    let mut alone = alone;
     alone.report("queries");
+    measure::report_latency("queries", &mut alone.latencies);
+    println!(
+        "tcp_queries={} tcp_queries_per_s={:.0} tcp_queries_failed={}",
+        tcp.answered,
+        rate(tcp.answered, tcp.elapsed),
+        tcp.failed
+    );
+    measure::report_latency("tcp_queries", &mut tcp.latencies);
     println!(
         "accounts_checked={} accounts_lost_values={lost}",
         accounts.len()
@@ -138,7 +158,7 @@ async fn run() -> Result<bool, String> {
     if let Some(server) = server {
         server.shutdown().await.map_err(|e| e.to_string())?;
     }
-    Ok(lost == 0 && updates.failed == 0 && alone.unanswered == 0)
+    Ok(lost == 0 && updates.failed == 0 && alone.unanswered == 0 && tcp.failed == 0)
 }
 
 fn rate(count: u64, elapsed: Duration) -> f64 {
@@ -183,12 +203,14 @@ struct UpdateStats {
     ok: u64,
     failed: u64,
     elapsed: Duration,
+    latencies: Vec<Duration>,
 }
 
 struct QueryStats {
     answered: u64,
     unanswered: u64,
     elapsed: Duration,
+    latencies: Vec<Duration>,
 }
 
 impl QueryStats {
@@ -238,19 +260,29 @@ async fn mixed_phase(
     let results = futures::future::join_all(tasks).await;
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
-    let (ok, failed) = results.into_iter().fold((0, 0), |(o, f), r| {
-        r.map_or((o, f + 1), |(ro, rf)| (o + ro, f + rf))
-    });
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+    for result in results {
+        match result {
+            Ok((o, f, l)) => {
+                ok += o;
+                failed += f;
+                latencies.extend(l);
+            }
+            Err(_) => failed += 1,
+        }
+    }
     let query_stats = queries.await.unwrap_or(QueryStats {
         answered: 0,
         unanswered: 1,
         elapsed,
+        latencies: Vec::new(),
     });
     (
         UpdateStats {
             ok,
             failed,
             elapsed,
+            latencies,
         },
         query_stats,
     )
@@ -262,12 +294,13 @@ async fn update_worker(
     http: String,
     mine: Vec<(usize, Account)>,
     updates: usize,
-) -> (u64, u64) {
-    let (mut ok, mut failed) = (0, 0);
+) -> (u64, u64, Vec<Duration>) {
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
     for seq in 0..updates {
         for (index, account) in &mine {
             let txt = value(*index, seq);
             let body = format!(r#"{{"subdomain":"{}","txt":"{txt}"}}"#, account.subdomain);
+            let started = Instant::now();
             let sent = client
                 .post(format!("{http}/update"))
                 .header("X-Api-User", &account.username)
@@ -277,12 +310,13 @@ async fn update_worker(
                 .await;
             if sent.is_ok_and(|r| r.status().as_u16() == 200) {
                 ok += 1;
+                latencies.push(started.elapsed());
             } else {
                 failed += 1;
             }
         }
     }
-    (ok, failed)
+    (ok, failed, latencies)
 }
 
 /// One TXT query over UDP with up to three tries of 1 s each.
@@ -314,23 +348,25 @@ async fn query_worker(
     worker: usize,
     limit: Option<u64>,
     done: Arc<AtomicBool>,
-) -> (u64, u64) {
+) -> (u64, u64, Vec<Duration>) {
     let Ok(socket) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else {
-        return (0, 1);
+        return (0, 1, Vec::new());
     };
-    let (mut answered, mut unanswered) = (0, 0);
+    let (mut answered, mut unanswered, mut latencies) = (0, 0, Vec::new());
     let mut buf = vec![0u8; 4096];
     let mut i = worker;
     while limit.map_or(!done.load(Ordering::Relaxed), |l| answered + unanswered < l) {
         let name = &names[i % names.len()];
         i += 7;
+        let started = Instant::now();
         if ask(&socket, dns, name, &mut buf).await.is_some() {
             answered += 1;
+            latencies.push(started.elapsed());
         } else {
             unanswered += 1;
         }
     }
-    (answered, unanswered)
+    (answered, unanswered, latencies)
 }
 
 /// `workers` query tasks, each sending `per_worker` queries, or until `done` when `None`.
@@ -348,15 +384,19 @@ async fn queries(
     });
     let results = futures::future::join_all(tasks).await;
     let elapsed = started.elapsed();
-    let (answered, unanswered) = results.into_iter().fold((0, 0), |(a, u), r| {
-        let (ra, ru) = r.unwrap_or((0, 1));
-        (a + ra, u + ru)
-    });
-    QueryStats {
-        answered,
-        unanswered,
+    let mut stats = QueryStats {
+        answered: 0,
+        unanswered: 0,
         elapsed,
+        latencies: Vec::new(),
+    };
+    for result in results {
+        let (answered, unanswered, latencies) = result.unwrap_or((0, 1, Vec::new()));
+        stats.answered += answered;
+        stats.unanswered += unanswered;
+        stats.latencies.extend(latencies);
     }
+    stats
 }
 
 /// The TXT values in a reply, sorted.

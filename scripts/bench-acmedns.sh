@@ -3,20 +3,29 @@
 # registers ACCOUNTS accounts, runs ACCOUNTS x UPDATES concurrent /update calls (each account's
 # in order) while DNS workers query the TXT records over UDP, then QUERIES queries alone, then
 # checks that every account serves exactly the last two values written to it ("nothing lost").
-# Prints updates/s and queries/s; exits 1 when a value, an update or a query was lost.
+# Prints updates/s, queries/s over UDP and TCP (one TCP connection per worker), p50/p99
+# latency of each, and the server's peak memory (VmHWM, binary mode); exits 1 when a value, an
+# update or a query was lost. 1,000 concurrent clients: CONCURRENCY=1000 ACCOUNTS=1000.
 #
 #   scripts/bench-acmedns.sh     env: ACCOUNTS (40), UPDATES (6 per account), CONCURRENCY (16
 #                                HTTP workers; a quarter as many DNS workers during updates),
-#                                QUERIES (20000), BCRYPT_COST (10, the reference server's),
+#                                QUERIES (20000), TCP_QUERIES (20000),
+#                                BCRYPT_COST (10, the reference server's),
 #                                MODE=auto|binary|inprocess (auto: `certpilot acme-dns serve`
 #                                as a child process when the binary builds, else in-process),
-#                                KEEP=1 keeps the temp dir.
+#                                KEEP=1 keeps the temp dir, PROFILE=release|debug (debug:
+#                                quick and much slower; never quote its figures as the speed).
 set -euo pipefail
 export LC_ALL=C
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ACCOUNTS=${ACCOUNTS:-40} UPDATES=${UPDATES:-6} CONCURRENCY=${CONCURRENCY:-16}
 QUERIES=${QUERIES:-20000} BCRYPT_COST=${BCRYPT_COST:-10} MODE=${MODE:-auto}
+TCP_QUERIES=${TCP_QUERIES:-20000} PROFILE=${PROFILE:-release}
+profile_flag=(--release)
+[[ $PROFILE == release ]] || profile_flag=()
+# Thousands of sockets on both sides: use the hard descriptor limit (the server raises its own).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/certpilot-bench-acmedns.XXXXXX")
 server_pid=""
 
@@ -31,10 +40,10 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$repo"
-log "building (release): the load driver$([[ $MODE != inprocess ]] && echo ' and certpilot')"
-cargo build --release --quiet --example acmedns_load
+log "building ($PROFILE): the load driver$([[ $MODE != inprocess ]] && echo ' and certpilot')"
+cargo build "${profile_flag[@]}" --quiet --example acmedns_load
 if [[ $MODE != inprocess ]]; then
-    if cargo build --release --quiet --bin certpilot 2>"$tmp/build.err"; then
+    if cargo build "${profile_flag[@]}" --quiet --bin certpilot 2>"$tmp/build.err"; then
         MODE=binary
     elif [[ $MODE == binary ]]; then
         cat "$tmp/build.err" >&2
@@ -44,8 +53,9 @@ if [[ $MODE != inprocess ]]; then
         MODE=inprocess
     fi
 fi
-load=(target/release/examples/acmedns_load --accounts "$ACCOUNTS" --updates "$UPDATES"
-    --concurrency "$CONCURRENCY" --queries "$QUERIES" --bcrypt-cost "$BCRYPT_COST")
+load=("target/$PROFILE/examples/acmedns_load" --accounts "$ACCOUNTS" --updates "$UPDATES"
+    --concurrency "$CONCURRENCY" --queries "$QUERIES" --tcp-queries "$TCP_QUERIES"
+    --bcrypt-cost "$BCRYPT_COST")
 
 # One python3 call holds every port while picking, so none is picked twice; the DNS port must
 # be free for UDP and TCP.
@@ -103,12 +113,15 @@ listen = "127.0.0.1:$http"
 mname = "ns1.auth.example.test"
 rname = "hostmaster.auth.example.test"
 TOML
-    CERTPILOT_LOG=warn target/release/certpilot --dir "$tmp/certpilot" acme-dns serve \
+    CERTPILOT_LOG=warn "target/$PROFILE/certpilot" --dir "$tmp/certpilot" acme-dns serve \
         --config "$tmp/server.toml" >"$tmp/server.log" 2>&1 &
     server_pid=$!
     wait_health "$http"
     log "certpilot acme-dns serve (pid $server_pid): DNS 127.0.0.1:$dns, HTTP 127.0.0.1:$http"
     "${load[@]}" --http "http://127.0.0.1:$http" --dns "127.0.0.1:$dns" | tee "$tmp/result" || status=$?
+    # Peak and current resident memory of the server after the load.
+    awk '/^VmHWM|^VmRSS/ {printf "server_%s=%s_kB\n", tolower(substr($1, 1, length($1) - 1)), $2}' \
+        "/proc/$server_pid/status" 2>/dev/null || true
     kill -TERM "$server_pid"
     server_status=0
     wait "$server_pid" || server_status=$?

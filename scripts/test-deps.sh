@@ -22,15 +22,17 @@ set -euo pipefail
 #                      creates the sqlite3 database from the package's schema)
 #   man-db             man renders the generated man pages (tests/ops_cli.rs)
 #   openssl            the README's Pebble recipe makes its TLS files with it (tests/readme_recipe.rs)
+#   postgresql         initdb/postgres (in /usr/lib/postgresql/*/bin) + pg_isready: the acme-dns
+#                      server's shared database in its HA tests (tests/acmedns_postgres.rs)
 packages=(
     pebble gnome-keyring dbus dbus-x11 keyutils libdbus-1-dev pkg-config
     knot knot-dnsutils unbound tmux curl python3 python3-pip ca-certificates util-linux systemd
-    bind9 pdns-server pdns-backend-sqlite3 man-db openssl
+    bind9 pdns-server pdns-backend-sqlite3 man-db openssl postgresql
 )
 commands=(
     pebble pebble-challtestsrv gnome-keyring-daemon dbus-run-session dbus-daemon dbus-send
     keyctl pkg-config knotd knotc kdig unbound tmux curl python3 flock systemd-analyze
-    named tsig-keygen pdns_server man openssl
+    named tsig-keygen pdns_server man openssl pg_isready
 )
 
 # pyacmedns (PyPI) is the acme-dns client no one here wrote (tests/acmedns_server.rs). It goes

@@ -480,4 +480,11 @@ pub enum AcmeDnsCommand {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Store the password of the server's PostgreSQL database in the keyring (read from
+    /// standard input), so that it never sits in the config file.
+    DbPassword {
+        /// Server configuration file (TOML) whose `database` URL it is for.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }

@@ -1,4 +1,4 @@
-//! `certpilot acme-dns register|import|list|check|serve`.
+//! `certpilot acme-dns register|import|list|check|serve|db-password`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -38,13 +38,46 @@ pub(super) async fn run(env: &mut Env, cmd: AcmeDnsCommand) -> Outcome {
         } => import_file(env, &file, server.as_deref(), allow_insecure_http).await,
         AcmeDnsCommand::List { json } => list(env, json),
         AcmeDnsCommand::Check { domain } => check(env, &domain).await,
+        AcmeDnsCommand::DbPassword { config } => store_db_password(env, &config),
         AcmeDnsCommand::Serve { config } => {
-            crate::server::serve(&config).await.map_err(|e| match e {
-                ServerError::Config(_) => Failure::Usage(e.to_string()),
-                _ => Failure::Failed(e.to_string()),
-            })
+            let keystore = || env.keystore().map_err(|e| e.message().to_owned());
+            crate::server::serve(&config, keystore)
+                .await
+                .map_err(|e| match e {
+                    ServerError::Config(_) => Failure::Usage(e.to_string()),
+                    _ => Failure::Failed(e.to_string()),
+                })
         }
     }
+}
+
+/// `acme-dns db-password --config FILE`: the PostgreSQL password from standard input into the
+/// keyring entry the server reads it from.
+fn store_db_password(env: &Env, config_path: &Path) -> Outcome {
+    let config = crate::server::ServerConfig::load(config_path)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let entry = crate::server::database_password_entry(&config).ok_or_else(|| {
+        Failure::Usage(format!(
+            "{}: `database` is not a postgres:// URL; a SQLite file has no password",
+            config_path.display()
+        ))
+    })?;
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Failed(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(Failure::Usage(
+            "no password on standard input (pipe it in: printf %s \"$PW\" | certpilot ...)".into(),
+        ));
+    }
+    env.keystore()?.put(&entry, password)?;
+    println!(
+        "stored the database password in the keyring as {}",
+        entry.user()
+    );
+    Ok(())
 }
 
 fn domain_key(input: &str) -> Result<String, Failure> {

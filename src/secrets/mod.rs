@@ -126,6 +126,8 @@ pub enum SecretRef {
     Tsig(String),
     /// The PowerDNS API key of a domain mapped to the `powerdns` solver.
     PowerDns(String),
+    /// The password of the acme-dns server's PostgreSQL database, by `user@host:port/dbname`.
+    DbPassword(String),
 }
 
 impl SecretRef {
@@ -140,6 +142,7 @@ impl SecretRef {
             Self::AcmeDns(domain) => format!("acme-dns:{domain}"),
             Self::Tsig(domain) => format!("tsig:{domain}"),
             Self::PowerDns(domain) => format!("powerdns:{domain}"),
+            Self::DbPassword(database) => format!("db-password:{database}"),
         }
     }
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
+use tower_http::timeout::TimeoutLayer;
 
 use super::auth::{self, Authenticator};
 use super::body;
@@ -34,6 +35,10 @@ pub(crate) struct Api {
     pub bcrypt_cost: u32,
     /// Whether `/register` exists.
     pub registration: bool,
+    /// The `corsorigins` setting.
+    pub cors_origins: Vec<String>,
+    /// Longest time for one request, body included (then 408).
+    pub request_timeout: std::time::Duration,
 }
 
 type Shared = State<Arc<Api>>;
@@ -42,13 +47,24 @@ type Shared = State<Arc<Api>>;
 pub(crate) fn router(api: Arc<Api>) -> Router {
     let mut router = Router::new()
         .route("/update", post(update).fallback(method_not_allowed))
-        .route("/health", get(health).fallback(method_not_allowed));
+        // httprouter serves HEAD only where a HEAD route exists: 405 here, not GET's answer.
+        .route(
+            "/health",
+            get(health)
+                .head(method_not_allowed)
+                .fallback(method_not_allowed),
+        );
     if api.registration {
         router = router.route("/register", post(register).fallback(method_not_allowed));
     }
+    let cors = super::cors::layer(&api.cors_origins);
+    let deadline = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, api.request_timeout);
     router
         .fallback(not_found_or_redirect)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(deadline)
+        .layer(cors)
+        .layer(axum::middleware::from_fn(super::cors::preflight_status))
         .with_state(api)
 }
 
@@ -103,17 +119,10 @@ async fn register(State(api): Shared, request_body: Bytes) -> Response {
             None => return json_error(StatusCode::BAD_REQUEST, "invalid_allowfrom_cidr"),
         }
     }
-    let store = Arc::clone(&api.store);
-    let cost = api.bcrypt_cost;
-    let created = tokio::task::spawn_blocking(move || auth::register(&store, cost, allowfrom));
-    let new = match created.await {
-        Ok(Ok(new)) => new,
-        Ok(Err(error)) => {
-            tracing::error!(%error, "registration failed");
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "db_error");
-        }
+    let new = match auth::register(&api.store, api.bcrypt_cost, allowfrom).await {
+        Ok(new) => new,
         Err(error) => {
-            tracing::error!(%error, "registration task failed");
+            tracing::error!(%error, "registration failed");
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, "db_error");
         }
     };
@@ -175,21 +184,13 @@ async fn update(
     if !body::valid_txt(&txt) {
         return json_error(StatusCode::BAD_REQUEST, "bad_txt");
     }
-    let store = Arc::clone(&api.store);
-    let subdomain = account.subdomain.clone();
-    let value = txt.clone();
-    let written = tokio::task::spawn_blocking(move || store.update_txt(&subdomain, &value)).await;
-    match written {
-        Ok(Ok(())) => {
+    match api.store.update_txt(&account.subdomain, &txt).await {
+        Ok(()) => {
             tracing::debug!(subdomain = %account.subdomain, "TXT updated");
             json(StatusCode::OK, format!("{{\"txt\": \"{txt}\"}}"))
         }
-        Ok(Err(error)) => {
-            tracing::error!(%error, "update failed");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "db_error")
-        }
         Err(error) => {
-            tracing::error!(%error, "update task failed");
+            tracing::error!(%error, "update failed");
             json_error(StatusCode::INTERNAL_SERVER_ERROR, "db_error")
         }
     }

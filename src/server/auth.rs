@@ -52,21 +52,26 @@ fn random_password() -> Result<String, rand_core::Error> {
         .collect())
 }
 
-/// Create and store an account. Blocking (bcrypt + SQLite): call from `spawn_blocking`.
-pub(crate) fn register(
+/// Create and store an account (bcrypt runs on the blocking pool).
+pub(crate) async fn register(
     store: &Store,
     cost: u32,
     allowfrom: Vec<String>,
 ) -> Result<NewAccount, RegisterError> {
-    let password = random_password()?;
-    let account = Account {
-        username: random_uuid()?.hyphenated().to_string(),
-        password_hash: bcrypt::hash(&password, cost)?,
-        subdomain: random_uuid()?.hyphenated().to_string(),
-        allowfrom,
-    };
-    store.register(&account)?;
-    Ok(NewAccount { account, password })
+    let created = tokio::task::spawn_blocking(move || {
+        let password = random_password()?;
+        let account = Account {
+            username: random_uuid()?.hyphenated().to_string(),
+            password_hash: bcrypt::hash(&password, cost)?,
+            subdomain: random_uuid()?.hyphenated().to_string(),
+            allowfrom,
+        };
+        Ok::<_, RegisterError>(NewAccount { account, password })
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))??;
+    store.register(&created.account).await?;
+    Ok(created)
 }
 
 /// Checks `X-Api-User`/`X-Api-Key` pairs.
@@ -91,14 +96,7 @@ impl Authenticator {
             tracing::info!(%username, "update refused: malformed API key");
             return None;
         }
-        let this = Arc::clone(self);
-        let key = key.to_owned();
-        let checked = tokio::task::spawn_blocking(move || this.check_blocking(&username, &key));
-        checked.await.ok().flatten()
-    }
-
-    fn check_blocking(&self, username: &str, key: &str) -> Option<Account> {
-        let account = match self.store.account(username) {
+        let account = match self.store.account(&username).await {
             Ok(account) => account,
             Err(error) => {
                 tracing::error!(%error, "account lookup failed");
@@ -107,8 +105,10 @@ impl Authenticator {
         };
         let hash = account
             .as_ref()
-            .map_or(self.dummy_hash.as_str(), |a| a.password_hash.as_str());
-        let matches = bcrypt::verify(key, hash).unwrap_or(false);
+            .map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let key = key.to_owned();
+        let verified = tokio::task::spawn_blocking(move || bcrypt::verify(key, &hash));
+        let matches = matches!(verified.await, Ok(Ok(true)));
         match account {
             Some(account) if matches => Some(account),
             Some(_) => {
@@ -138,8 +138,12 @@ mod tests {
     #[tokio::test]
     async fn logins_need_the_right_key_for_an_existing_user() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(Store::open(&dir.path().join("db")).expect("open"));
-        let new = register(&store, 4, vec![]).expect("register");
+        let store = Arc::new(
+            Store::open(&dir.path().join("db"), None)
+                .await
+                .expect("open"),
+        );
+        let new = register(&store, 4, vec![]).await.expect("register");
         let auth = Arc::new(Authenticator::new(Arc::clone(&store), 4).expect("auth"));
         let user = new.account.username.to_uppercase();
         assert!(auth.check(&user, &new.password).await.is_some());

@@ -38,7 +38,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.into(),
         message: message.into(),
@@ -52,7 +52,9 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
 pub struct ServerConfig {
     /// The delegated zone, e.g. `auth.example.com`; accounts live at `<uuid>.<zone>`.
     pub zone: String,
-    /// `SQLite` database file; a relative path is relative to the config file's directory.
+    /// `SQLite` database file (a relative path is relative to the config file's directory),
+    /// or a `postgres://user@host:port/dbname` URL of a database shared by several instances.
+    /// An acme-dns 1.x/2.x database (its file or URL) is used in place.
     pub database: PathBuf,
     /// When true, `POST /register` answers 404 like an unknown path.
     #[serde(default)]
@@ -78,6 +80,13 @@ pub struct ServerConfig {
     /// Static A/AAAA records inside the zone (e.g. the nameserver's own name).
     #[serde(default)]
     pub records: Vec<StaticRecord>,
+    /// Origins allowed to call the API from a browser (CORS); `*` and one `*` inside an origin
+    /// are wildcards. The reference server's `corsorigins`; default: every origin.
+    #[serde(default = "default_cors_origins")]
+    pub corsorigins: Vec<String>,
+    /// HTTPS for the API (default: plain HTTP).
+    #[serde(default)]
+    pub tls: super::tls::TlsConfig,
 }
 
 /// Where DNS is served: every address gets a UDP socket and a TCP listener.
@@ -89,6 +98,9 @@ pub struct DnsListen {
     /// Idle timeout of a DNS-over-TCP connection, in seconds.
     #[serde(default = "default_tcp_timeout")]
     pub tcp_timeout_secs: u64,
+    /// Concurrent DNS-over-TCP connections per address; more are closed at once.
+    #[serde(default = "default_max_connections")]
+    pub max_tcp_connections: usize,
 }
 
 /// Where the HTTP API is served (plain HTTP; put a TLS proxy in front for remote clients).
@@ -97,6 +109,16 @@ pub struct DnsListen {
 pub struct HttpListen {
     /// Socket address (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// Time a client has to send a complete request head, and the longest idle time of a
+    /// keep-alive connection between requests, in seconds.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Longest time for one request (reading the body and answering), in seconds; then 408.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Concurrent connections; more get 503 and are closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 /// The zone's SOA record.
@@ -152,6 +174,18 @@ fn default_bcrypt_cost() -> u32 {
 fn default_tcp_timeout() -> u64 {
     10
 }
+fn default_max_connections() -> usize {
+    4096
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_cors_origins() -> Vec<String> {
+    vec!["*".into()]
+}
 fn default_serial() -> u32 {
     1
 }
@@ -187,8 +221,14 @@ impl ServerConfig {
             dns: DnsListen {
                 listen: vec![loopback],
                 tcp_timeout_secs: default_tcp_timeout(),
+                max_tcp_connections: default_max_connections(),
             },
-            http: HttpListen { listen: loopback },
+            http: HttpListen {
+                listen: loopback,
+                header_timeout_secs: default_header_timeout(),
+                request_timeout_secs: default_request_timeout(),
+                max_connections: default_max_connections(),
+            },
             soa: SoaConfig {
                 mname: format!("ns1.{zone}"),
                 rname: format!("hostmaster.{zone}"),
@@ -200,6 +240,8 @@ impl ServerConfig {
                 ttl: default_ttl(),
             },
             records: Vec::new(),
+            corsorigins: default_cors_origins(),
+            tls: super::tls::TlsConfig::default(),
             zone,
         }
     }
@@ -218,10 +260,13 @@ impl ServerConfig {
             path: path.to_path_buf(),
             source: Box::new(source),
         })?;
-        if config.database.is_relative() {
+        if config.database.is_relative() && super::store::postgres_url(&config.database).is_none() {
             let base = path.parent().unwrap_or_else(|| Path::new("."));
             config.database = base.join(&config.database);
         }
+        config
+            .tls
+            .resolve_paths(path.parent().unwrap_or_else(|| Path::new(".")));
         Ok(config)
     }
 
@@ -235,6 +280,16 @@ impl ServerConfig {
             ));
         }
         let lower_apex = LowerName::new(&apex);
+        if let Some((entry, true)) = super::store::password_entry(&self.database) {
+            return Err(invalid(
+                "database",
+                format!(
+                    "remove the password from the URL (it would sit in a plain file); store it \
+                     in the keyring with `certpilot acme-dns db-password --config FILE` \
+                     (entry db-password:{entry})"
+                ),
+            ));
+        }
         if !(4..=31).contains(&self.bcrypt_cost) {
             return Err(invalid("bcrypt_cost", "must be between 4 and 31"));
         }

@@ -57,6 +57,8 @@ pub struct Authority {
     /// The SOA as sent in negative answers (RFC 2308 TTL).
     negative_soa: Record,
     store: Arc<Store>,
+    /// The server's own DNS-01 challenges (its API certificate), by owner name.
+    challenges: std::sync::RwLock<HashMap<LowerName, Vec<String>>>,
 }
 
 impl Authority {
@@ -75,13 +77,46 @@ impl Authority {
             names,
             negative_soa,
             store,
+            challenges: std::sync::RwLock::default(),
         }
     }
 
-    fn answer(&self, request: &MessageRequest) -> Answer {
+    /// Serve these DNS-01 records (the server's own certificate order) until cleared.
+    pub(crate) fn set_challenges(&self, records: &[crate::solver::ChallengeRecord]) {
+        let mut map = self
+            .challenges
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.clear();
+        for record in records {
+            if let Ok(name) = hickory_proto::rr::Name::from_ascii(&record.fqdn) {
+                map.entry(LowerName::new(&name))
+                    .or_default()
+                    .push(record.value.clone());
+            }
+        }
+    }
+
+    /// Stop serving the server's own challenges.
+    pub(crate) fn clear_challenges(&self) {
+        self.challenges
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn challenge_values(&self, name: &LowerName) -> Option<Vec<String>> {
+        self.challenges
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    async fn answer(&self, request: &MessageRequest) -> Answer {
         match (request.metadata.message_type, request.metadata.op_code) {
             (MessageType::Query, OpCode::Query) => match request.queries.queries() {
-                [query] => self.answer_query(query),
+                [query] => self.answer_query(query).await,
                 _ => Answer::code(ResponseCode::FormErr),
             },
             // Dynamic UPDATE and the rest: accounts change only through the HTTP API.
@@ -89,7 +124,7 @@ impl Authority {
         }
     }
 
-    fn answer_query(&self, query: &LowerQuery) -> Answer {
+    async fn answer_query(&self, query: &LowerQuery) -> Answer {
         let name = query.name();
         if query.query_class() != DNSClass::IN || !self.zone.lower_apex.zone_of(name) {
             return Answer::code(ResponseCode::Refused);
@@ -103,6 +138,14 @@ impl Authority {
             authorities: Vec::new(),
         };
         let known = self.names.get(name);
+        if let Some(values) = self.challenge_values(name) {
+            if qtype == RecordType::TXT {
+                answer.answers = txt_records(owner, values);
+            } else {
+                answer.authorities.push(self.negative_soa.clone());
+            }
+            return answer;
+        }
         if let Some(records) = known {
             answer.answers = records
                 .iter()
@@ -113,14 +156,14 @@ impl Authority {
             .account_label(name)
             .filter(|_| qtype == RecordType::TXT)
         {
-            answer.answers = self
-                .store
-                .txt_values(&subdomain)
-                .into_iter()
-                .map(|value| {
-                    Record::from_rdata(owner.clone(), 1, RData::TXT(TXT::new(vec![value])))
-                })
-                .collect();
+            let values = match self.store.txt_values(&subdomain).await {
+                Ok(values) => values,
+                Err(error) => {
+                    tracing::error!(%error, "TXT lookup failed");
+                    return Answer::code(ResponseCode::ServFail);
+                }
+            };
+            answer.answers = txt_records(owner, values);
         }
         if answer.answers.is_empty() {
             // An empty non-terminal (a name above a static record) exists: NODATA, not NXDOMAIN.
@@ -151,21 +194,33 @@ impl Authority {
         Some(edns)
     }
 
-    fn answer_with_edns(&self, request: &MessageRequest) -> (Answer, Option<Edns>) {
+    async fn answer_with_edns(&self, request: &MessageRequest) -> (Answer, Option<Edns>) {
         let edns = Self::response_edns(request);
         if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
             return (Answer::code(ResponseCode::BADVERS), edns);
         }
-        (self.answer(request), edns)
+        (self.answer(request).await, edns)
     }
 
     /// Answer one raw DNS message as the UDP listener does: `None` when no reply is due
     /// (shorter than a header, or a response), FORMERR when the body does not parse.
     /// The fuzz tests drive the handler through this; it does no I/O.
-    pub fn respond(&self, packet: &[u8]) -> Option<Vec<u8>> {
+    pub async fn respond(&self, packet: &[u8]) -> Option<Vec<u8>> {
+        self.respond_to(packet, SocketAddr::from(([127, 0, 0, 1], 0)), false)
+            .await
+    }
+
+    /// Answer one raw DNS message from `src`; over TCP (`tcp`) the answer is not truncated to
+    /// the UDP size. Used by the DNS/TCP listener.
+    pub(crate) async fn respond_to(
+        &self,
+        packet: &[u8],
+        src: SocketAddr,
+        tcp: bool,
+    ) -> Option<Vec<u8>> {
         let header = Header::read(&mut BinDecoder::new(packet)).ok()?;
-        let src = SocketAddr::from(([127, 0, 0, 1], 0));
-        let Ok(request) = Request::from_bytes(packet.to_vec(), src, Protocol::Udp) else {
+        let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
+        let Ok(request) = Request::from_bytes(packet.to_vec(), src, protocol) else {
             let mut reply = Message::new(
                 header.metadata.id,
                 MessageType::Response,
@@ -178,8 +233,12 @@ impl Authority {
         if request.metadata.message_type == MessageType::Response {
             return None;
         }
-        let (answer, edns) = self.answer_with_edns(&request);
-        let max = edns.as_ref().map_or(512, Edns::max_payload);
+        let (answer, edns) = self.answer_with_edns(&request).await;
+        let max = if tcp {
+            u16::MAX
+        } else {
+            edns.as_ref().map_or(512, Edns::max_payload)
+        };
         let response = build_response(&request, &answer, edns.as_ref());
         let mut bytes = Vec::with_capacity(512);
         let mut encoder = BinEncoder::new(&mut bytes);
@@ -187,6 +246,14 @@ impl Authority {
         response.destructive_emit(&mut encoder).ok()?;
         Some(bytes)
     }
+}
+
+/// TXT records at `owner` with TTL 1, one per value.
+fn txt_records(owner: &hickory_proto::rr::Name, values: Vec<String>) -> Vec<Record> {
+    values
+        .into_iter()
+        .map(|value| Record::from_rdata(owner.clone(), 1, RData::TXT(TXT::new(vec![value]))))
+        .collect()
 }
 
 /// `record` with the query's spelling of the owner (0x20-randomising resolvers compare it).
@@ -239,7 +306,7 @@ impl RequestHandler for DnsHandler {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            let (answer, edns) = self.0.answer_with_edns(request);
+            let (answer, edns) = self.0.answer_with_edns(request).await;
             let response = build_response(request, &answer, edns.as_ref());
             match response_handle.send_response(response).await {
                 Ok(info) => info,
@@ -262,72 +329,77 @@ mod tests {
     use super::*;
     use crate::server::config::ServerConfig;
 
-    fn authority(dir: &std::path::Path) -> (Authority, Arc<Store>) {
+    async fn authority(dir: &std::path::Path) -> (Authority, Arc<Store>) {
         let config = ServerConfig::new("Auth.Example.Test", dir.join("db"));
-        let store = Arc::new(Store::open(&config.database).expect("store"));
+        let store = Arc::new(Store::open(&config.database, None).await.expect("store"));
         let zone = config.zone_data().expect("zone");
         (Authority::new(zone, Arc::clone(&store)), store)
     }
 
-    fn ask(authority: &Authority, name: &str, qtype: RecordType) -> Message {
+    async fn ask(authority: &Authority, name: &str, qtype: RecordType) -> Message {
         let mut query = Message::query();
         let name = hickory_proto::rr::Name::from_ascii(name).expect("name");
         query.add_query(hickory_proto::op::Query::query(name, qtype));
         let reply = authority
             .respond(&query.to_vec().expect("encode"))
+            .await
             .expect("reply");
         Message::from_vec(&reply).expect("decode")
     }
 
-    #[test]
-    fn answers_by_name_and_type() {
+    #[tokio::test]
+    async fn answers_by_name_and_type() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (authority, store) = authority(dir.path());
+        let (authority, store) = authority(dir.path()).await;
         let account = crate::server::store::Account {
             username: "u".into(),
             password_hash: "h".into(),
             subdomain: "sub".into(),
             allowfrom: Vec::new(),
         };
-        store.register(&account).expect("register");
-        let code = |name: &str, qtype| ask(&authority, name, qtype).metadata.response_code;
+        store.register(&account).await.expect("register");
+        let authority = &authority;
+        let code = |name: &'static str, qtype| async move {
+            ask(authority, name, qtype).await.metadata.response_code
+        };
         assert_eq!(
-            code("sub.auth.example.test.", RecordType::TXT),
+            code("sub.auth.example.test.", RecordType::TXT).await,
             ResponseCode::NXDomain
         );
-        store.update_txt("sub", "v1").expect("update");
-        let reply = ask(&authority, "SUB.auth.example.test.", RecordType::TXT);
+        store.update_txt("sub", "v1").await.expect("update");
+        let reply = ask(authority, "SUB.auth.example.test.", RecordType::TXT).await;
         assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
         assert!(reply.metadata.authoritative);
         assert_eq!(reply.answers[0].name.to_string(), "SUB.auth.example.test.");
         assert_eq!(
-            code("sub.auth.example.test.", RecordType::A),
+            code("sub.auth.example.test.", RecordType::A).await,
             ResponseCode::NXDomain
         );
         assert_eq!(
-            code("auth.example.test.", RecordType::TXT),
+            code("auth.example.test.", RecordType::TXT).await,
             ResponseCode::NoError
         );
         assert_eq!(
-            code("example.test.", RecordType::SOA),
+            code("example.test.", RecordType::SOA).await,
             ResponseCode::Refused
         );
-        let soa = ask(&authority, "nothing.auth.example.test.", RecordType::TXT);
+        let soa = ask(authority, "nothing.auth.example.test.", RecordType::TXT).await;
         assert_eq!(
             soa.authorities[0].ttl, 60,
             "negative TTL from the SOA minimum"
         );
     }
 
-    #[test]
-    fn no_reply_to_responses_or_scraps() {
+    #[tokio::test]
+    async fn no_reply_to_responses_or_scraps() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (authority, _) = authority(dir.path());
-        assert!(authority.respond(&[0x12, 0x34, 0x81]).is_none());
+        let (authority, _) = authority(dir.path()).await;
+        assert!(authority.respond(&[0x12, 0x34, 0x81]).await.is_none());
         let mut response = Message::query();
         response.metadata.message_type = MessageType::Response;
         assert!(authority
             .respond(&response.to_vec().expect("encode"))
+            .await
             .is_none());
     }
 }

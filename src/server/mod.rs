@@ -12,8 +12,14 @@ mod api;
 mod auth;
 mod body;
 mod config;
+mod cors;
 mod dns;
+mod dns_tcp;
+mod http;
+mod limits;
+mod serve;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,7 +32,9 @@ use tokio::task::JoinHandle;
 
 pub use config::{ConfigError, DnsListen, HttpListen, ServerConfig, SoaConfig, StaticRecord};
 pub use dns::Authority;
+pub use serve::serve;
 pub use store::StoreError;
+pub use tls::{TlsConfig, TlsError, TlsMode};
 
 /// How long shutdown waits for in-flight HTTP requests before cutting them off.
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
@@ -50,6 +58,9 @@ pub enum ServerError {
         /// What the OS said (e.g. address in use, permission denied for port 53).
         source: std::io::Error,
     },
+    /// HTTPS for the API could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// Setting up accounts' crypto failed (no OS randomness).
     #[error("cannot prepare password checks: {0}")]
     Crypto(String),
@@ -67,6 +78,8 @@ pub enum ServerError {
 /// running until the runtime ends.
 pub struct RunningServer {
     dns: DnsServer<dns::DnsHandler>,
+    dns_tcp: Vec<JoinHandle<()>>,
+    tls_task: Option<JoinHandle<()>>,
     http: JoinHandle<std::io::Result<()>>,
     stop_http: watch::Sender<bool>,
     store: Arc<store::Store>,
@@ -84,22 +97,35 @@ pub struct RunningServer {
 /// An invalid configuration, a database that cannot be opened or migrated, or an address
 /// that cannot be bound (each error names the file or address).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    start_with_keystore(config, None).await
+}
+
+/// [`start`] with the keyring that `tls.mode = "acme"` keeps its ACME account and key in.
+///
+/// # Errors
+/// As [`start`], and an API certificate that cannot be loaded or obtained.
+pub async fn start_with_keystore(
+    mut config: ServerConfig,
+    keystore: Option<crate::secrets::Keystore>,
+) -> Result<RunningServer, ServerError> {
     let zone = config.zone_data()?;
-    let database = config.database.clone();
+    let open_files = fit_limits(&mut config);
     let cost = config.bcrypt_cost;
-    let opened = tokio::task::spawn_blocking(move || {
-        let store = Arc::new(store::Store::open(&database)?);
-        let checker = auth::Authenticator::new(Arc::clone(&store), cost)
-            .map_err(|e| ServerError::Crypto(e.to_string()))?;
-        Ok::<_, ServerError>((store, checker))
-    });
-    let (store, checker) = opened.await.map_err(|e| ServerError::Runtime {
-        part: "startup",
-        message: e.to_string(),
-    })??;
+    let password = database_password(&config, keystore.as_ref()).await;
+    let (store, checker) = open_store(&config.database, password.as_deref(), cost).await?;
     let authority = Arc::new(Authority::new(zone.clone(), Arc::clone(&store)));
     let mut dns = DnsServer::new(dns::DnsHandler(Arc::clone(&authority)));
-    let (udp, tcp) = bind_dns(&mut dns, &config).await?;
+    let (stop_http, stopped) = watch::channel(false);
+    let (udp, tcp, dns_tcp) = bind_dns(&mut dns, &config, &authority, &stopped).await?;
+    let zone_name = zone.lower_apex.to_string().trim_end_matches('.').to_owned();
+    // DNS answers already: `tls.mode = "acme"` is validated through it.
+    let tls = match tls::prepare(&config.tls, &zone_name, &authority, keystore).await {
+        Ok(tls) => tls,
+        Err(error) => {
+            let _stopping = stop_http.send(true);
+            return Err(error);
+        }
+    };
     let api = Arc::new(api::Api {
         store: Arc::clone(&store),
         auth: Arc::new(checker),
@@ -110,19 +136,28 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .and_then(|h| h.parse().ok()),
         bcrypt_cost: cost,
         registration: !config.disable_registration,
+        cors_origins: config.corsorigins.clone(),
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs.max(1)),
     });
-    let (http, http_addr, stop_http) = spawn_http(api, config.http.listen).await?;
+    let (tls_acceptor, tls_task) = tls.map(|t| (t.acceptor, t.task)).unzip();
+    let (http, http_addr) = spawn_http(api, &config.http, tls_acceptor, stopped).await?;
     tracing::info!(
         zone = %zone.apex,
         dns_udp = ?udp,
         dns_tcp = ?tcp,
         http = %http_addr,
-        database = %config.database.display(),
+        https = tls_task.is_some(),
+        http_max_connections = config.http.max_connections,
+        dns_max_tcp_connections = config.dns.max_tcp_connections,
+        open_files = ?open_files,
+        database = %store::describe(&config.database),
         registration = !config.disable_registration,
         "acme-dns server listening"
     );
     Ok(RunningServer {
         dns,
+        dns_tcp,
+        tls_task,
         http,
         stop_http,
         store,
@@ -134,21 +169,86 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Bind a UDP socket and a TCP listener on every configured DNS address.
+/// The keyring entry for the password of `config`'s PostgreSQL database (`None` for `SQLite`).
+#[must_use]
+pub fn database_password_entry(config: &ServerConfig) -> Option<crate::secrets::SecretRef> {
+    store::password_entry(&config.database)
+        .map(|(entry, _)| crate::secrets::SecretRef::DbPassword(entry))
+}
+
+/// The PostgreSQL password from the keyring, if there is a keyring and an entry.
+async fn database_password(
+    config: &ServerConfig,
+    keystore: Option<&crate::secrets::Keystore>,
+) -> Option<String> {
+    let (entry, keystore) = (database_password_entry(config)?, keystore?.clone());
+    match crate::acme::engine::blocking(move || keystore.get(&entry)).await {
+        Ok(password) => password,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the database password from the keyring");
+            None
+        }
+    }
+}
+
+/// Raise the open-file limit and fit the connection caps into it; the limit in effect.
+fn fit_limits(config: &mut ServerConfig) -> Option<u64> {
+    let open_files = limits::raise_open_files();
+    let listeners = config.dns.listen.len();
+    let mut dns_total = config.dns.max_tcp_connections.saturating_mul(listeners);
+    limits::fit_caps(
+        open_files,
+        &mut [&mut config.http.max_connections, &mut dns_total],
+    );
+    config.dns.max_tcp_connections = (dns_total / listeners.max(1)).max(1);
+    open_files
+}
+
+/// Open the database and prepare login checks (a dummy bcrypt hash at `cost`).
+async fn open_store(
+    database: &Path,
+    password: Option<&str>,
+    cost: u32,
+) -> Result<(Arc<store::Store>, auth::Authenticator), ServerError> {
+    let store = Arc::new(store::Store::open(database, password).await?);
+    let for_checker = Arc::clone(&store);
+    let checker = tokio::task::spawn_blocking(move || {
+        auth::Authenticator::new(for_checker, cost).map_err(|e| ServerError::Crypto(e.to_string()))
+    });
+    let checker = checker.await.map_err(|e| ServerError::Runtime {
+        part: "startup",
+        message: e.to_string(),
+    })??;
+    Ok((store, checker))
+}
+
+type DnsBound = (Vec<SocketAddr>, Vec<SocketAddr>, Vec<JoinHandle<()>>);
+
+/// Bind a UDP socket (served by hickory) and a TCP listener (served by [`dns_tcp`], which
+/// caps connections) on every configured DNS address.
 async fn bind_dns(
     dns: &mut DnsServer<dns::DnsHandler>,
     config: &ServerConfig,
-) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), ServerError> {
-    let timeout = Duration::from_secs(config.dns.tcp_timeout_secs.max(1));
-    let (mut udp, mut tcp) = (Vec::new(), Vec::new());
+    authority: &Arc<Authority>,
+    stop: &watch::Receiver<bool>,
+) -> Result<DnsBound, ServerError> {
+    let idle = Duration::from_secs(config.dns.tcp_timeout_secs.max(1));
+    let (mut udp, mut tcp, mut tasks) = (Vec::new(), Vec::new(), Vec::new());
     for &addr in &config.dns.listen {
         let (socket, listener, bound) = bind_pair(addr).await?;
         dns.register_socket(socket);
-        dns.register_listener(listener, timeout, 64);
+        let cap = limits::ConnectionCap::new("DNS/TCP", config.dns.max_tcp_connections);
+        tasks.push(tokio::spawn(dns_tcp::serve(
+            listener,
+            Arc::clone(authority),
+            idle,
+            cap,
+            stop.clone(),
+        )));
         udp.push(bound);
         tcp.push(bound);
     }
-    Ok((udp, tcp))
+    Ok((udp, tcp, tasks))
 }
 
 /// UDP and TCP on the same address and port. With port 0, TCP takes the port UDP got; when
@@ -178,13 +278,15 @@ async fn bind_pair(
     }
 }
 
-type HttpTask = (
-    JoinHandle<std::io::Result<()>>,
-    SocketAddr,
-    watch::Sender<bool>,
-);
+type HttpTask = (JoinHandle<std::io::Result<()>>, SocketAddr);
 
-async fn spawn_http(api: Arc<api::Api>, addr: SocketAddr) -> Result<HttpTask, ServerError> {
+async fn spawn_http(
+    api: Arc<api::Api>,
+    settings: &HttpListen,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: watch::Receiver<bool>,
+) -> Result<HttpTask, ServerError> {
+    let addr = settings.listen;
     let bind_error = |source| ServerError::Bind {
         protocol: "HTTP",
         addr,
@@ -194,17 +296,13 @@ async fn spawn_http(api: Arc<api::Api>, addr: SocketAddr) -> Result<HttpTask, Se
         .await
         .map_err(bind_error)?;
     let bound = listener.local_addr().map_err(bind_error)?;
-    let (stop, mut stopped) = watch::channel(false);
-    let app = api::router(api).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // An error means the sender is gone: stop as well.
-                let _closed = stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
-    Ok((task, bound, stop))
+    let limits = http::HttpLimits {
+        header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
+        max_connections: settings.max_connections,
+        tls,
+    };
+    let task = tokio::spawn(http::serve(listener, api::router(api), limits, stop));
+    Ok((task, bound))
 }
 
 impl RunningServer {
@@ -246,6 +344,9 @@ impl RunningServer {
     /// still consistent: `SQLite` replays its write-ahead log on the next open).
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
         let _ignored = self.stop_http.send(true);
+        if let Some(task) = &self.tls_task {
+            task.abort();
+        }
         let mut http = self.http;
         let http_result = match tokio::time::timeout(HTTP_DRAIN, &mut http).await {
             Ok(Ok(result)) => result.map_err(|e| e.to_string()),
@@ -256,9 +357,11 @@ impl RunningServer {
                 Ok(())
             }
         };
+        for task in self.dns_tcp {
+            let _stopped = task.await;
+        }
         let dns_result = self.dns.shutdown_gracefully().await;
-        let store = self.store;
-        let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint()).await;
+        let closed = self.store.close().await;
         tracing::info!("acme-dns server stopped");
         http_result.map_err(|message| ServerError::Runtime {
             part: "HTTP",
@@ -268,65 +371,6 @@ impl RunningServer {
             part: "DNS",
             message: e.to_string(),
         })?;
-        match checkpoint {
-            Ok(result) => result.map_err(ServerError::from),
-            Err(join) => Err(ServerError::Runtime {
-                part: "database",
-                message: join.to_string(),
-            }),
-        }
-    }
-}
-
-/// `certpilot acme-dns serve --config FILE`: load the config, install a stderr logger at its
-/// `log_level` (unless the program already installed one; `CERTPILOT_LOG` overrides), start,
-/// and run until SIGINT or SIGTERM, then shut down gracefully.
-///
-/// # Errors
-/// Everything [`start`] reports, a signal handler that cannot be installed, and failures
-/// while shutting down.
-pub async fn serve(config_path: &Path) -> Result<(), ServerError> {
-    let config = ServerConfig::load(config_path)?;
-    install_logger(&config.log_level);
-    let server = start(config).await?;
-    let signal = wait_for_signal().await;
-    tracing::info!("shutting down");
-    let stopped = server.shutdown().await;
-    signal?;
-    stopped
-}
-
-fn install_logger(level: &str) {
-    // hickory logs every query at info; keep it quiet unless asked for by name.
-    let directives = format!("hickory_server=warn,hickory_proto=warn,{level}");
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTPILOT_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&directives))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    if installed.is_err() {
-        tracing::debug!("a logger is already installed; log_level from the config not applied");
-    }
-}
-
-async fn wait_for_signal() -> Result<(), ServerError> {
-    let signal_error = |e: std::io::Error| ServerError::Runtime {
-        part: "signals",
-        message: e.to_string(),
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map_err(signal_error),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(signal_error)
+        closed.map_err(ServerError::from)
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod ari;
 pub mod pebble;
+pub mod postgres;
 pub mod recording;
 
 use std::path::{Path, PathBuf};
