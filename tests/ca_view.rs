@@ -587,3 +587,49 @@ fn check_of_a_certificate_uses_the_values_its_pending_issuance_waits_for() {
         check.stdout()
     );
 }
+
+#[test]
+fn a_name_that_exists_nowhere_is_named_as_such_not_blamed_on_ipv4() {
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::rdata::SOA;
+    use hickory_proto::rr::{Name, RData, Record};
+    // A resolver that knows nothing below the root, as a public one answers for `.invalid`.
+    let resolver = Scripted::start(
+        (ip(106, 1), 0).into(),
+        Box::new(|query| {
+            let mut answer = dns_tree::reply(query, ResponseCode::NXDomain);
+            answer.metadata.authoritative = false;
+            let root = Name::root();
+            let soa = SOA::new(
+                Name::from_ascii("a.root-servers.net.").unwrap(),
+                Name::from_ascii("nstld.verisign-grs.com.").unwrap(),
+                2026120600,
+                1800,
+                900,
+                604_800,
+                86400,
+            );
+            answer.add_authority(Record::from_rdata(root, 86400, RData::SOA(soa)));
+            Some(answer)
+        }),
+    );
+    let wd = Workdir::new("nosuch");
+    let check = wd.run(&[
+        "--resolver",
+        &resolver.addr.to_string(),
+        "check",
+        "nosuch.invalid",
+    ]);
+    let out = format!("{}{}", check.stdout(), check.stderr());
+    assert_eq!(check.code(), 1, "{out}");
+    assert!(
+        out.contains("_acme-challenge.nosuch.invalid does not exist"),
+        "{out}"
+    );
+    assert!(!out.contains("IPv4"), "{out}");
+    assert!(
+        check.elapsed < Duration::from_secs(10),
+        "{:?}",
+        check.elapsed
+    );
+}

@@ -613,6 +613,7 @@ fn detail(renew_days: Option<u32>, ari: Option<AriWindow>) -> CertDetail {
         }),
         key_store: "keyutils keyring, service \"certpilot\"".into(),
         chain_path: "/srv/certs/certificates/www/www.crt".into(),
+        leftovers: Vec::new(),
     }
 }
 
@@ -630,6 +631,25 @@ fn detail_screen() {
         ),
     );
     both_sizes("detail", &mut state);
+}
+
+#[test]
+fn detail_screen_names_records_a_failed_cleanup_left_in_dns() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "www");
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    let mut left = detail(Some(30), None);
+    left.leftovers = vec!["_acme-challenge.www.example.com. 60 IN TXT \"tok\"".into()];
+    update(
+        &mut state,
+        reply(id, Event::DetailLoaded(Ok(Box::new(left)))),
+    );
+    let screen = text(&draw(&state, &default_theme(), 120, 40));
+    assert!(
+        screen.contains("Left in DNS")
+            && screen.contains("_acme-challenge.www.example.com. 60 IN TXT \"tok\""),
+        "{screen}"
+    );
 }
 
 #[test]

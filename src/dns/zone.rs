@@ -72,6 +72,13 @@ pub enum DiscoveryError {
         /// What happened, per server.
         detail: String,
     },
+    /// The resolvers say the name does not exist anywhere below the root (its top-level
+    /// domain is not delegated): no server to ask, and waiting will not change that.
+    #[error("{name} does not exist: the resolvers answer that no zone below the root holds it (NXDOMAIN); check the spelling of the name and that its domain is registered and delegated")]
+    NoSuchName {
+        /// The name whose zone was sought.
+        name: String,
+    },
     /// The zone has no NS records.
     #[error("zone discovery for {name} failed: zone {zone} has no NS records")]
     NoNameServers {
@@ -86,7 +93,10 @@ impl DiscoveryError {
     /// Whether waiting cannot change the outcome (the resolvers reject the questions).
     #[must_use]
     pub fn is_permanent(&self) -> bool {
-        matches!(self, DiscoveryError::Rejected { .. })
+        matches!(
+            self,
+            DiscoveryError::Rejected { .. } | DiscoveryError::NoSuchName { .. }
+        )
     }
 }
 
@@ -214,6 +224,11 @@ impl Discovery {
                     continue;
                 }
             };
+            if apex.is_root() && !name.is_root() {
+                return Err(DiscoveryError::NoSuchName {
+                    name: display(name),
+                });
+            }
             return Ok((apex.clone(), delegation.filter(|d| d.zone == apex)));
         }
     }

@@ -1,5 +1,6 @@
 //! The dashboard's data and a certificate's detail: file I/O only, no network.
 
+use crate::solver::ChallengeRecord;
 use std::path::PathBuf;
 
 use time::OffsetDateTime;
@@ -104,6 +105,9 @@ pub struct CertDetail {
     pub key_store: String,
     /// The chain file.
     pub chain_path: PathBuf,
+    /// Challenge records a failed or hung cleanup left in DNS (zone-file lines); the next
+    /// `renew` removes them.
+    pub leftovers: Vec<String>,
 }
 
 /// Facts about the stored certificate.
@@ -181,6 +185,10 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
         issued,
         key_store: ctx.key_store_label(),
         chain_path: store.chain_path(name),
+        leftovers: crate::acme::leftovers::left_behind(&ctx.paths.state, &store, name)
+            .iter()
+            .map(ChallengeRecord::zone_line)
+            .collect(),
     })
 }
 

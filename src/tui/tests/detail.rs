@@ -40,6 +40,7 @@ pub fn detail(name: &str) -> CertDetail {
         }),
         key_store: "keyutils keyring, service \"certpilot\"".into(),
         chain_path: format!("/w/certificates/{name}/{name}.crt").into(),
+        leftovers: Vec::new(),
     }
 }
 

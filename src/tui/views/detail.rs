@@ -165,6 +165,17 @@ fn lines(detail: &CertDetail, issue_key: &str, width: usize, theme: &Theme) -> V
         detail.chain_path.display().to_string(),
         theme,
     ));
+    for (i, line) in detail.leftovers.iter().enumerate() {
+        let label = if i == 0 { "Left in DNS" } else { "" };
+        out.push(row(
+            label,
+            vec![Span::styled(
+                format!("{line}  (a cleanup failed; the next renew removes it)"),
+                theme.warn,
+            )],
+            theme,
+        ));
+    }
     out
 }
 
