@@ -268,6 +268,10 @@ pub enum DomainCommand {
         /// acme-dns server URL for --solver acme-dns.
         #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
         server: Option<String>,
+        /// --solver exec: call COMMAND present-batch|cleanup-batch once per order, every
+        /// record on standard input as `FQDN. VALUE` lines.
+        #[arg(long, requires = "command")]
+        batch: bool,
     },
     /// Remove a domain's solver.
     Remove {

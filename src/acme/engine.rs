@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use instant_acme::{Account, Order};
 use time::OffsetDateTime;
 
+use super::authz::Concurrent;
 use super::challenges;
 use super::issuance::Run;
 use super::journal::{Journal, JournalError, JournalFile, JournalStep};
@@ -211,7 +212,9 @@ pub async fn issue(
                 (order, journal, None)
             }
         };
-    let mut run = Run::new(ctx, cert, (name, account_name), journal);
+    let fast = super::jws::for_account(account)
+        .map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
+    let mut run = Run::new(ctx, cert, (name, account_name), journal).concurrent(fast);
     match run.drive(&mut order, &solvers, key, &step).await {
         Ok(meta) => Ok(IssueOutcome {
             meta,

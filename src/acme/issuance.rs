@@ -8,6 +8,7 @@ use instant_acme::{Order, OrderStatus};
 use rcgen::KeyPair;
 use time::OffsetDateTime;
 
+use super::authz::Concurrent;
 use super::challenges::{self, Solvers};
 use super::engine::{blocking, IssueContext, IssueError, Step};
 use super::journal::{self, Journal, JournalFile, JournalStep};
@@ -30,6 +31,8 @@ pub(super) struct Run<'a> {
     account_name: &'a str,
     file: JournalFile,
     journal: Journal,
+    /// Concurrent authorization requests, when the account has a signer for them.
+    fast: Option<Concurrent>,
 }
 
 impl<'a> Run<'a> {
@@ -47,7 +50,14 @@ impl<'a> Run<'a> {
             account_name: names.1,
             file: JournalFile::new(&ctx.state_dir, names.0),
             journal,
+            fast: None,
         }
+    }
+
+    /// Fetch authorizations and answer challenges through `fast` (concurrently).
+    pub(super) fn concurrent(mut self, fast: Option<Concurrent>) -> Self {
+        self.fast = fast;
+        self
     }
 
     async fn pause(&self, at: &str) {
@@ -78,7 +88,7 @@ impl<'a> Run<'a> {
         step: &(dyn Fn(Step) + Send + Sync),
     ) -> Result<CertMeta, IssueError> {
         self.pause("order-created").await;
-        let records = order::collect_records(order).await?;
+        let records = order::collect_records(order, self.fast.as_mut()).await?;
         step(Step::OrderCreated {
             url: order.url().to_owned(),
             pending: records.len(),
@@ -139,7 +149,7 @@ impl<'a> Run<'a> {
         self.pause("records-published").await;
         wait_visible(self.ctx, records, step).await?;
         step(Step::RecordsVisible);
-        order::answer_challenges(order).await?;
+        order::answer_challenges(order, self.fast.as_mut()).await?;
         self.save(JournalStep::ChallengesAnswered).await?;
         step(Step::ChallengesAnswered);
         self.pause("challenges-answered").await;

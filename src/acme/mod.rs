@@ -2,12 +2,14 @@
 
 pub mod account;
 pub mod ari;
+pub mod authz;
 pub mod ca_client;
 pub mod challenges;
 pub mod engine;
 pub mod http;
 mod issuance;
 pub mod journal;
+pub mod jws;
 pub mod keys;
 pub mod order;
 pub mod problem;

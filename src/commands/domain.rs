@@ -12,6 +12,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
             solver,
             command,
             server,
+            batch,
         } => {
             let domain = names::normalize(&domain).map_err(|e| Failure::Usage(e.to_string()))?;
             if domain.starts_with("*.") {
@@ -20,7 +21,7 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
                 )));
             }
             let cfg = match (solver, command, server) {
-                (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command },
+                (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command, batch },
                 (SolverArg::Exec, None, _) => {
                     return Err(Failure::Usage("--solver exec needs --command".into()))
                 }
@@ -49,8 +50,9 @@ pub(super) fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
         DomainCommand::List => {
             for (domain, cfg) in &env.config.domains {
                 match cfg {
-                    DomainConfig::Exec { command } => {
-                        println!("{domain}\texec\t{}", command.display());
+                    DomainConfig::Exec { command, batch } => {
+                        let batch = if *batch { "\tbatch" } else { "" };
+                        println!("{domain}\texec\t{}{batch}", command.display());
                     }
                     DomainConfig::Manual => println!("{domain}\tmanual"),
                     DomainConfig::AcmeDns { server } => println!("{domain}\tacme-dns\t{server}"),

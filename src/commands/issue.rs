@@ -80,7 +80,8 @@ pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failu
         })?;
     let http = http::client(env.ca_bundle_for(name).as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
+    let limit = env.config.settings.ca_max_requests;
+    Ok(account::restore_with_limits(&http, env.ca_timeout(), limit, name, &creds).await?)
 }
 
 fn print_progress(p: Progress) {

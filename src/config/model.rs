@@ -74,6 +74,26 @@ pub struct Settings {
     /// `deploy_hook` wins); see `deploy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy_hook: Option<String>,
+    /// Requests in flight to one CA at once, at most (authorizations are fetched and
+    /// answered concurrently up to this bound).
+    #[serde(skip_serializing_if = "is_default_ca_max_requests")]
+    pub ca_max_requests: usize,
+    /// Hook processes (`exec` solver, one record each) running at once, at most.
+    #[serde(skip_serializing_if = "is_default_hook_processes")]
+    pub hook_processes: usize,
+}
+
+/// The default `settings.ca_max_requests`.
+pub const DEFAULT_CA_MAX_REQUESTS: usize = 8;
+/// The default `settings.hook_processes`.
+pub const DEFAULT_HOOK_PROCESSES: usize = 16;
+
+fn is_default_ca_max_requests(n: &usize) -> bool {
+    *n == DEFAULT_CA_MAX_REQUESTS
+}
+
+fn is_default_hook_processes(n: &usize) -> bool {
+    *n == DEFAULT_HOOK_PROCESSES
 }
 
 impl Default for Settings {
@@ -86,6 +106,8 @@ impl Default for Settings {
             hook_timeout: 120,
             ca_bundle: None,
             deploy_hook: None,
+            ca_max_requests: DEFAULT_CA_MAX_REQUESTS,
+            hook_processes: DEFAULT_HOOK_PROCESSES,
         }
     }
 }
@@ -157,10 +179,15 @@ pub enum ExportLayout {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "solver", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum DomainConfig {
-    /// Run `COMMAND present|cleanup <fqdn.> <value>` (lego's exec contract).
+    /// Run `COMMAND present|cleanup <fqdn.> <value>` (lego's exec contract), or with
+    /// `batch`, `COMMAND present-batch|cleanup-batch` once per order with every record on
+    /// standard input.
     Exec {
         /// The program to run.
         command: PathBuf,
+        /// One run per order for all records (`FQDN VALUE` lines on standard input).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batch: bool,
     },
     /// Print the records and wait for the operator.
     Manual,

@@ -57,7 +57,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
     let export = existing.and_then(|c| c.export.clone());
     for (domain, solver) in &request.solvers {
         let domain = names::normalize(domain).map_err(|e| format!("solver domain: {e}"))?;
-        if let DomainConfig::Exec { command } = solver {
+        if let DomainConfig::Exec { command, .. } = solver {
             if command.as_os_str().is_empty() {
                 return Err(format!("{domain}: the exec solver needs a hook command"));
             }
@@ -135,6 +135,7 @@ mod tests {
                 "example.test".into(),
                 DomainConfig::Exec {
                     command: "/bin/hook".into(),
+                    batch: false,
                 },
             )],
         }

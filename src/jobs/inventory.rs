@@ -59,7 +59,7 @@ pub fn domain_rows(config: &Config) -> Vec<DomainRow> {
         .iter()
         .map(|(domain, cfg)| {
             let (solver, target) = match cfg {
-                DomainConfig::Exec { command } => ("exec", Some(command.display().to_string())),
+                DomainConfig::Exec { command, .. } => ("exec", Some(command.display().to_string())),
                 DomainConfig::Manual => ("manual", None),
                 DomainConfig::AcmeDns { server } => ("acme-dns", Some(server.clone())),
             };
