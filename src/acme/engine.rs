@@ -191,6 +191,11 @@ pub async fn issue(
     verify_delegation(ctx, &cert.names).await?;
     step(Step::AccountReady);
 
+    let signer = super::jws::for_account(account);
+    if let Some(signer) = signer.clone() {
+        // Directory and nonces for the concurrent requests, while the order is created.
+        tokio::spawn(async move { signer.warm_up().await });
+    }
     let file = JournalFile::new(&ctx.state_dir, name);
     let (mut order, journal, key) =
         match recovery::recover(ctx, account, account_name, name, cert).await? {
@@ -212,8 +217,7 @@ pub async fn issue(
                 (order, journal, None)
             }
         };
-    let fast = super::jws::for_account(account)
-        .map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
+    let fast = signer.map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
     let mut run = Run::new(ctx, cert, (name, account_name), journal).concurrent(fast);
     match run.drive(&mut order, &solvers, key, &step).await {
         Ok(meta) => Ok(IssueOutcome {

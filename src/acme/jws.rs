@@ -30,6 +30,9 @@ use super::problem;
 
 const AGENT: &str = concat!("certpilot/", env!("CARGO_PKG_VERSION"));
 
+/// Nonces kept at most: enough for a full round of requests in flight.
+const POOL_MAX: usize = 64;
+
 /// Signs and sends requests for one account; cheap to share.
 pub struct Signer {
     key: EcdsaKeyPair,
@@ -186,11 +189,18 @@ impl Signer {
 
     fn keep_nonce(&self, headers: &http::HeaderMap) {
         if let Some(nonce) = headers.get("replay-nonce").and_then(|v| v.to_str().ok()) {
-            self.nonces
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(nonce.to_owned());
+            self.pool(nonce.to_owned());
         }
+    }
+
+    /// Keep a nonce for a later request; a full pool drops its oldest (an old nonce is the
+    /// likeliest to have expired).
+    fn pool(&self, nonce: String) {
+        let mut pool = self.nonces.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() >= POOL_MAX {
+            pool.remove(0);
+        }
+        pool.push(nonce);
     }
 
     /// A nonce from the pool, else a fresh one from `newNonce`.
@@ -250,14 +260,19 @@ impl Signer {
             .ok_or(Error::Str("the directory names no newNonce"))
     }
 
-    /// Fetch the directory and a first nonce before they are needed (errors are left for
-    /// the request that needs them to report).
+    /// Fetch the directory and fill the pool with nearly as many nonces as requests may be
+    /// in flight, before they are needed: meant to run while the order is being created.
+    /// Errors are left for the request that needs the nonce to report.
     pub async fn warm_up(&self) {
-        if let Ok(nonce) = self.nonce().await {
-            self.nonces
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(nonce);
+        let have = self.nonces.lock().unwrap_or_else(PoisonError::into_inner).len();
+        // One slot stays free for the order being created meanwhile.
+        let want = (self.max_in_flight() - 1).clamp(1, POOL_MAX).saturating_sub(have);
+        if want == 0 || self.new_nonce_url().await.is_err() {
+            return;
+        }
+        let fresh = futures::future::join_all((0..want).map(|_| self.nonce())).await;
+        for nonce in fresh.into_iter().flatten() {
+            self.pool(nonce);
         }
     }
 }

@@ -68,6 +68,9 @@ pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
 
 /// The account `name`, restored from the keyring (an interrupted key rollover is finished).
 pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
+    // The trust store is read while the keyring answers: both are slow, neither needs the other.
+    let bundle = env.ca_bundle_for(name);
+    let client = tokio::task::spawn_blocking(move || http::client(bundle.as_deref()));
     let keystore = env.keystore()?;
     let owned = name.to_owned();
     let creds = blocking(move || account::stored_credentials(&keystore, &owned))
@@ -78,7 +81,9 @@ pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failu
                 SecretRef::Account(name.to_owned()).user()
             ))
         })?;
-    let http = http::client(env.ca_bundle_for(name).as_deref())
+    let http = client
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let limit = env.config.settings.ca_max_requests;
     Ok(account::restore_with_limits(&http, env.ca_timeout(), limit, name, &creds).await?)
