@@ -183,11 +183,16 @@ bench_compare() {
 
 # The delaying proxy in front of Pebble; PROXY_DIRECTORY is its directory URL.
 start_delay_proxy() {
-    log "building the delaying CA proxy (cargo build --release --example ca_delay_proxy)"
-    (cd "$repo" && cargo build --release --example ca_delay_proxy) >&2 || die "proxy build failed"
+    local proxy=$repo/target/release/examples/ca_delay_proxy
+    if [[ -n ${BENCH_BIN:-} ]]; then # prebuilt: the proxy example of the same profile
+        proxy=$(dirname "$BENCH_BIN")/examples/ca_delay_proxy
+    else
+        log "building the delaying CA proxy (cargo build --release --example ca_delay_proxy)"
+        (cd "$repo" && cargo build --release --example ca_delay_proxy) >&2 || die "proxy build failed"
+    fi
     mkfifo "$tmp/proxy.in"
     exec 7<>"$tmp/proxy.in"
-    "$repo/target/release/examples/ca_delay_proxy" "$DIRECTORY" "$tmp/ca.pem" "$1" \
+    "$proxy" "$DIRECTORY" "$tmp/ca.pem" "$1" \
         <"$tmp/proxy.in" >"$tmp/proxy.out" 2>"$tmp/proxy.err" & pids+=($!)
     local i
     for i in $(seq 100); do

@@ -264,9 +264,15 @@ impl Signer {
     /// in flight, before they are needed: meant to run while the order is being created.
     /// Errors are left for the request that needs the nonce to report.
     pub async fn warm_up(&self) {
-        let have = self.nonces.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let have = self
+            .nonces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         // One slot stays free for the order being created meanwhile.
-        let want = (self.max_in_flight() - 1).clamp(1, POOL_MAX).saturating_sub(have);
+        let want = (self.max_in_flight() - 1)
+            .clamp(1, POOL_MAX)
+            .saturating_sub(have);
         if want == 0 || self.new_nonce_url().await.is_err() {
             return;
         }
@@ -286,4 +292,85 @@ pub fn dns_value(token: &str, thumbprint: &str) -> String {
         format!("{token}.{thumbprint}").as_bytes(),
     );
     URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+
+    fn http() -> CaClient {
+        let inner = super::super::http::client(None).expect("system roots");
+        CaClient::new(inner, std::time::Duration::from_secs(5))
+    }
+
+    fn credentials() -> (String, Vec<u8>) {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let json = serde_json::json!({
+            "id": "https://ca.test/acct/1",
+            "key_pkcs8": URL_SAFE_NO_PAD.encode(pkcs8.as_ref()),
+            "directory": "https://ca.test/dir",
+        });
+        (json.to_string(), pkcs8.as_ref().to_vec())
+    }
+
+    #[test]
+    fn dns_values_follow_rfc_8555() {
+        // base64url(SHA-256("<token>.<thumbprint>")), computed independently.
+        assert_eq!(
+            dns_value(
+                "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
+                "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+            ),
+            "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8"
+        );
+    }
+
+    #[test]
+    fn requests_are_flattened_jws_signed_with_the_account_key() {
+        let (json, pkcs8) = credentials();
+        let signer = Signer::from_credentials(&json, http()).unwrap();
+        let body = signer
+            .sign("https://ca.test/authz/7", "nonce-1", "")
+            .unwrap();
+        let jws: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let protected = jws["protected"].as_str().unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(protected).unwrap()).unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "ES256", "kid": "https://ca.test/acct/1",
+                "nonce": "nonce-1", "url": "https://ca.test/authz/7"})
+        );
+        assert_eq!(jws["payload"], "", "POST-as-GET has an empty payload");
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &pkcs8,
+            &SystemRandom::new(),
+        )
+        .unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(jws["signature"].as_str().unwrap())
+            .unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key.public_key().as_ref())
+            .verify(format!("{protected}.").as_bytes(), &signature)
+            .expect("signature verifies with the account's public key");
+    }
+
+    #[test]
+    fn unusable_credentials_are_refused() {
+        let (json, _) = credentials();
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["key_pkcs8"] = "AAAA".into();
+        let cases = [
+            ("not json", "{".to_owned()),
+            ("bad key", value.to_string()),
+            ("no id", json.replace("\"id\"", "\"ident\"")),
+            ("no directory", json.replace("\"directory\"", "\"dir\"")),
+        ];
+        for (what, text) in cases {
+            assert!(Signer::from_credentials(&text, http()).is_err(), "{what}");
+        }
+    }
 }
