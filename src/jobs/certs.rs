@@ -62,7 +62,21 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
                 return Err(format!("{domain}: the exec solver needs a hook command"));
             }
         }
-        config.domains.insert(domain, solver.clone());
+        // The form does not edit the batch flag: an unchanged hook keeps it.
+        let solver = match (solver, config.domains.get(&domain)) {
+            (
+                DomainConfig::Exec { command, .. },
+                Some(DomainConfig::Exec {
+                    command: old,
+                    batch,
+                }),
+            ) if command == old => DomainConfig::Exec {
+                command: command.clone(),
+                batch: *batch,
+            },
+            _ => solver.clone(),
+        };
+        config.domains.insert(domain, solver);
     }
     config.certificates.insert(
         request.name.clone(),
@@ -139,6 +153,36 @@ mod tests {
                 },
             )],
         }
+    }
+
+    #[test]
+    fn the_form_keeps_the_batch_flag_of_an_unchanged_hook() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(Paths::working_dir(dir.path()), global());
+        let mut config = crate::config::Config::default();
+        let batch = |command: &str| DomainConfig::Exec {
+            command: command.into(),
+            batch: true,
+        };
+        config
+            .domains
+            .insert("example.test".into(), batch("/bin/hook"));
+        crate::config::save(&ctx.paths.config_file, &config).unwrap();
+        save(&ctx, &request("web", &["a.example.test"])).unwrap();
+        assert_eq!(
+            ctx.config().unwrap().domains["example.test"],
+            batch("/bin/hook")
+        );
+        let mut other = request("api", &["b.example.test"]);
+        other.solvers[0].1 = DomainConfig::Exec {
+            command: "/bin/other".into(),
+            batch: false,
+        };
+        save(&ctx, &other).unwrap();
+        assert!(matches!(
+            &ctx.config().unwrap().domains["example.test"],
+            DomainConfig::Exec { batch: false, .. }
+        ));
     }
 
     #[test]
