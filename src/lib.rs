@@ -11,6 +11,7 @@
 //! - [`acmedns`]: the acme-dns client, credential import and the `acme-dns` solver.
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
+//! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).
 //! - [`jobs`]: runs library work for the TUI and reports back as messages.
 //! - [`acme`]: accounts and the issuance engine.
 //! - [`inventory`]: what `list` and the dashboard show.
@@ -35,5 +36,6 @@ pub mod lock;
 pub mod paths;
 pub mod secrets;
 pub mod server;
+pub mod slots;
 pub mod solver;
 pub mod tui;

@@ -13,10 +13,9 @@
 //! parallel `renew --all` together never exceed it. A request waits for a slot before it is
 //! sent and keeps it until its body is read.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +25,8 @@ use http_body_util::Full;
 use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
+
+use crate::slots::Slots;
 
 use super::http::AcmeHttp;
 
@@ -72,15 +73,8 @@ impl CaClient {
 /// The semaphore of the CA at `authority` (host:port). The first client to reach a CA sets
 /// its size: one process has one `settings.ca_max_requests`.
 fn slots(authority: &str, max: usize) -> Arc<Semaphore> {
-    static SLOTS: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
-    let mut map = SLOTS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(
-        map.entry(authority.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(max))),
-    )
+    static SLOTS: Slots<String> = Slots::new();
+    SLOTS.get(authority.to_owned(), max)
 }
 
 /// The CA did not answer in time.

@@ -8,10 +8,9 @@
 //! Hook processes of the single-record contract run concurrently (one owner's records one
 //! after another), at most `settings.hook_processes` at once in the whole process.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -19,6 +18,7 @@ use tokio::process::Command;
 use tokio::sync::Semaphore;
 
 use super::{ChallengeRecord, Solver, SolverError, SolverFuture};
+use crate::slots::Slots;
 
 /// Runs a program per record, or once per order in batch mode.
 #[derive(Debug, Clone)]
@@ -32,15 +32,8 @@ pub struct ExecSolver {
 /// The process-wide bound on running hooks: every solver with the same bound shares one
 /// semaphore (one process has one `settings.hook_processes`).
 fn process_slots(max: usize) -> Arc<Semaphore> {
-    static SLOTS: OnceLock<Mutex<HashMap<usize, Arc<Semaphore>>>> = OnceLock::new();
-    let mut map = SLOTS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(
-        map.entry(max)
-            .or_insert_with(|| Arc::new(Semaphore::new(max.max(1)))),
-    )
+    static SLOTS: Slots<usize> = Slots::new();
+    SLOTS.get(max, max)
 }
 
 impl ExecSolver {
