@@ -139,16 +139,34 @@ breakdown() {
             # certificates also wait for a parallel slot).
             if (k == 1) printf " start-up (process, keyring, directory, account) %.2f s,", wall - maxl
             printf " order+authorizations %.2f s, publishing %.2f s, DNS checks %.2f s,", ca1, pub, dns
-            printf " answer+validation %.2f s, key generation+keyring+finalize+download (cleanup alongside) %.2f s, store %.2f s\n", ca2, fin, sto }
+            printf " answer+validation %.2f s, keyring+finalize+download (cleanup alongside) %.2f s, store %.2f s\n", ca2, fin, sto }
     ' "$hooks" "$tmp/last.err" >>"$tmp/breakdown.txt"
+    [[ $1 == certpilot ]] && key_breakdown
+    return 0
+}
+
+# key_breakdown: from the run's log lines (run.log), summed over certificates: waiting for
+# the key generated during validation, storing it in the keyring, finalize + download.
+key_breakdown() {
+    awk '
+        function secs(ts) { split(substr(ts, 12, 15), p, ":"); return p[1] * 3600 + p[2] * 60 + p[3] }
+        { c = $0; if (!sub(/.* cert="?/, "", c)) next; sub(/["[:space:]].*/, "", c); t = secs($1) }
+        /step=validated/ { v[c] = t } /key generated/ { g[c] = t } /key stored/ { s[c] = t }
+        /step=certificate issued/ { i[c] = t }
+        END { for (c in s) { kg += g[c] - v[c]; kr += s[c] - g[c]; fd += i[c] - s[c] }
+            printf "              of which: waiting for key generation %.3f s, keyring %.3f s, finalize+download %.2f s\n", kg, kr, fd }
+    ' "$tmp/run.log" >>"$tmp/breakdown.txt"
 }
 
 # run_timed TOOL DAT: CMD timed, with a fresh hook log; "secs rss" to DAT.
 run_timed() {
     local tool=$1 dat=$2
+    local lines=0
     : >"$tmp/hooks.log"
     export BENCH_HOOK_TIMES=$tmp/hooks.log
+    [[ -f $WD/state/certpilot.log ]] && lines=$(wc -l <"$WD/state/certpilot.log")
     timed "${CMD[@]}"
+    tail -n +"$((lines + 1))" "$WD/state/certpilot.log" >"$tmp/run.log" 2>/dev/null || : >"$tmp/run.log"
     echo "$T $RSS" >>"$tmp/$dat.dat"
     echo "  $dat:" >>"$tmp/breakdown.txt"
     breakdown "$tool"

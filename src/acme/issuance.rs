@@ -88,6 +88,12 @@ impl<'a> Run<'a> {
         step: &(dyn Fn(Step) + Send + Sync),
     ) -> Result<CertMeta, IssueError> {
         self.pause("order-created").await;
+        // A fresh key is generated while the CA validates (RSA-4096 takes seconds); it is
+        // named in the journal and stored only after validation, as before.
+        let key_type = self.cert.key_type;
+        let keygen = key
+            .is_none()
+            .then(|| tokio::task::spawn_blocking(move || keys::generate(key_type)));
         let records = order::collect_records(order, self.fast.as_mut()).await?;
         step(Step::OrderCreated {
             url: order.url().to_owned(),
@@ -98,7 +104,7 @@ impl<'a> Run<'a> {
             self.validate(order, solvers, &records, step).await?;
         }
         step(Step::Validated);
-        let (key_id, key) = self.put_key(key).await?;
+        let (key_id, key) = self.put_key(key, keygen).await?;
         self.pause("key-stored").await;
         let chain = self.download(order, &key).await?;
         step(Step::Finalized);
@@ -161,14 +167,16 @@ impl<'a> Run<'a> {
     async fn put_key(
         &mut self,
         resumed: Option<(String, String)>,
+        keygen: Option<tokio::task::JoinHandle<Result<KeyPair, keys::KeyError>>>,
     ) -> Result<(String, KeyPair), IssueError> {
         if let Some((id, pem)) = resumed {
             return Ok((id, keys_from_pem(self.cert.key_type, &pem)?));
         }
         let key_type = self.cert.key_type;
-        let key = tokio::task::spawn_blocking(move || keys::generate(key_type))
-            .await
-            .map_err(keys::KeyError::from)??;
+        let keygen =
+            keygen.unwrap_or_else(|| tokio::task::spawn_blocking(move || keys::generate(key_type)));
+        let key = keygen.await.map_err(keys::KeyError::from)??;
+        tracing::info!(cert = %self.name, "certificate key generated");
         let id = keys::new_key_id();
         self.journal.new_key_id = Some(id.clone());
         self.save(JournalStep::KeyPending).await?;
@@ -179,6 +187,7 @@ impl<'a> Run<'a> {
         };
         let pem = key.serialize_pem();
         blocking(move || keystore.put(&what, &pem)).await?;
+        tracing::info!(cert = %self.name, "certificate key stored in the keyring");
         Ok((id, key))
     }
 
