@@ -6,6 +6,7 @@
 #            the time goes (hooks from the hook's own log, certpilot's phases from its
 #            progress lines).
 #   latency: 1x100 and 10x5 through the delaying proxy (median of RUNS).
+# CA_MAX_REQUESTS sets certpilot's settings.ca_max_requests (default 8).
 # The knot tree uses 127.0.190.1:53 (needs root); certbot 5 is installed from PyPI into
 # target/pydeps-certbot5 on first use.
 
@@ -95,7 +96,7 @@ names() { local j; for j in $(seq "$1"); do echo "h$j.$2.example.test"; done; }
 # cp_workdir TAG DIRECTORY: a certpilot workdir with an account there and the batch hook.
 cp_workdir() {
     WD=$tmp/wd-$1 && mkdir -p "$WD"
-    printf '[settings]\nparallel = %s\n' "$PARALLEL" >"$WD/certpilot.toml"
+    printf '[settings]\nparallel = %s\nca_max_requests = %s\n' "$PARALLEL" "${CA_MAX_REQUESTS:-8}" >"$WD/certpilot.toml"
     cp_run --dir "$WD" account add pebble --directory "$2" --email ops@example.test --agree-tos
     cp_run --dir "$WD" domain set example.test --solver exec --command "$knot_hook" --batch
 }
