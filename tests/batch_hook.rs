@@ -16,19 +16,9 @@ fn a_batch_hook_is_called_once_per_order_with_every_record() {
     let log = wd.path().join("batch.log");
     wd.env("BATCH_LOG", log.to_str().unwrap());
     let wd = wd.enrol(&pebble, &hook_path());
-    let batch = hook_path().with_file_name("challtest-batch-hook.sh");
-    let batch = batch.to_str().unwrap();
-    wd.run(&[
-        "domain",
-        "set",
-        "example.test",
-        "--solver",
-        "exec",
-        "--command",
-        batch,
-        "--batch",
-    ])
-    .ok();
+    let batch_hook = hook_path().with_file_name("challtest-batch-hook.sh");
+    wd.set_exec_solver_with(&batch_hook, &["--batch"]);
+    let batch = batch_hook.to_str().unwrap();
     let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).unwrap();
     assert!(config.contains("batch = true"), "{config}");
     let listed = wd.run(&["domain", "list"]).stdout();
