@@ -46,6 +46,7 @@ fn global() -> GlobalArgs {
         ca_timeout: 180,
         propagation: None,
         theme: None,
+        ignore_servers: Vec::new(),
     }
 }
 
@@ -74,6 +75,7 @@ fn workdir() -> (tempfile::TempDir, Context) {
                 renew_days: None,
                 deploy_hook: None,
                 export: None,
+                profile: None,
             },
         );
         if i % 10 != 0 {
@@ -203,6 +205,7 @@ fn zone() -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -224,6 +227,8 @@ fn answer(owner: &str, n: u8) -> ProbeEvent {
             cname: None,
             ttl: Some(60),
             serial: Some(7),
+            primary: None,
+            negative_ttl: None,
             rtt_us: Some(1_500),
             tcp: false,
             beside_cname: false,

@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// Theme for the dashboard.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Leave this authoritative server (host name or address) out of the propagation check,
+    /// e.g. one that is down; the CA may still pick it. Repeatable.
+    #[arg(long = "ignore-server", global = true, value_name = "SERVER")]
+    pub ignore_servers: Vec<String>,
 }
 
 /// The commands.
@@ -86,6 +90,10 @@ pub enum Command {
     /// acme-dns: delegated challenge records (client and embedded server).
     #[command(subcommand, name = "acme-dns")]
     AcmeDns(AcmeDnsCommand),
+    /// The whole product on loopback, no domain needed: Pebble, two knot servers, a caching
+    /// resolver and the acme-dns server, an account and certificates, then the dashboard (or,
+    /// with --check, the whole flow without a terminal).
+    Sandbox(SandboxArgs),
     /// Write a certificate and its key as PEM files.
     ///
     /// `--out` rather than `--dir`: `--dir` is the global working-directory option.
@@ -230,6 +238,10 @@ pub enum CertCommand {
         /// Layout of the export target.
         #[arg(long, value_enum, requires = "export_dir")]
         export_layout: Option<ExportLayoutArg>,
+        /// Certificate profile to order (one the CA lists in its directory, e.g.
+        /// `shortlived`); checked against the CA's list. Default: the CA's choice.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
         /// Replace an existing definition.
         #[arg(long)]
         replace: bool,
@@ -254,6 +266,8 @@ pub enum CertCommand {
 
 /// `domain ...`
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing `Set` would only make the matches noisier.
+#[allow(clippy::large_enum_variant)]
 pub enum DomainCommand {
     /// Choose the solver for a domain and its subdomains (the most specific domain wins).
     Set {
@@ -265,13 +279,51 @@ pub enum DomainCommand {
         /// Hook program for --solver exec (called as COMMAND present|cleanup FQDN. VALUE).
         #[arg(long, value_name = "COMMAND", required_if_eq("solver", "exec"))]
         command: Option<PathBuf>,
-        /// acme-dns server URL for --solver acme-dns.
-        #[arg(long, value_name = "URL", required_if_eq("solver", "acme-dns"))]
+        /// acme-dns server URL for --solver acme-dns; the primary's HOST[:PORT] for --solver
+        /// rfc2136 (default: the zone's SOA MNAME).
+        #[arg(
+            long,
+            value_name = "URL|HOST[:PORT]",
+            required_if_eq("solver", "acme-dns")
+        )]
         server: Option<String>,
         /// --solver exec: call COMMAND present-batch|cleanup-batch once per order, every
         /// record on standard input as `FQDN. VALUE` lines.
         #[arg(long, requires = "command")]
         batch: bool,
+        /// TSIG key name for --solver rfc2136, as the server knows it.
+        #[arg(long, value_name = "NAME", required_if_eq("solver", "rfc2136"))]
+        tsig_name: Option<String>,
+        /// TSIG algorithm for --solver rfc2136.
+        #[arg(long, value_name = "ALG", default_value = "hmac-sha256", value_parser = ["hmac-sha256", "hmac-sha384", "hmac-sha512"])]
+        tsig_algorithm: String,
+        /// File holding the base64 TSIG secret (a bare secret, or a tsig-keygen / keymgr key
+        /// file); `-` reads standard input. Stored in the keyring; the file may then go.
+        #[arg(long, value_name = "FILE")]
+        tsig_secret_file: Option<PathBuf>,
+        /// Zone to update for --solver rfc2136 (default: the zone each record lives in).
+        #[arg(long, value_name = "ZONE")]
+        zone: Option<String>,
+        /// PowerDNS API URL for --solver powerdns (https://, or http:// on loopback).
+        #[arg(long, value_name = "URL", required_if_eq("solver", "powerdns"))]
+        api_url: Option<String>,
+        /// PowerDNS server id for --solver powerdns.
+        #[arg(long, value_name = "ID", default_value = "localhost")]
+        server_id: String,
+        /// File holding the PowerDNS API key; `-` reads standard input. Stored in the keyring.
+        #[arg(long, value_name = "FILE")]
+        api_key_file: Option<PathBuf>,
+        /// Write at `_acme-challenge.<name>` even when it is a CNAME (by default records go to
+        /// the end of the CNAME chain, where the CA reads them, written by the solver of the
+        /// target's domain).
+        #[arg(long)]
+        no_cname_follow: bool,
+    },
+    /// Publish and remove a harmless TXT record (`_certpilot-test.DOMAIN`) with the domain's
+    /// solver: checks the server, the credentials and the update policy.
+    Test {
+        /// Domain.
+        domain: String,
     },
     /// Remove a domain's solver.
     Remove {
@@ -280,6 +332,31 @@ pub enum DomainCommand {
     },
     /// List the solver mapping.
     List,
+}
+
+/// `sandbox ...`
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Run the flow without a terminal (issue, renew, renew while ns2 lags), print a report,
+    /// stop everything; exit 0 only if every step worked.
+    #[arg(long)]
+    pub check: bool,
+    /// Start with ns2 lagging this many seconds behind ns1.
+    #[arg(long, value_name = "SECONDS")]
+    pub lag: Option<u64>,
+    /// Start with ns2 not answering.
+    #[arg(long)]
+    pub silent: bool,
+    /// Start with ns2 serving stale values.
+    #[arg(long)]
+    pub stale: bool,
+    /// Start with the acme-dns CNAME of api.sandbox.test pointing elsewhere.
+    #[arg(long)]
+    pub broken_cname: bool,
+    /// Percentage of good nonces the CA rejects (badNonce).
+    #[arg(long, default_value_t = 0, value_name = "PERCENT",
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub nonce_reject: u8,
 }
 
 /// `renew ...`
@@ -291,7 +368,9 @@ pub struct RenewArgs {
     /// Only this certificate.
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
-    /// Renew when fewer than this many days are left (default: per certificate, else 30).
+    /// Renew when this many days or fewer are left (default: the certificate's renew_days,
+    /// else settings.renew_days, else the CA's ARI window, else when a third of the
+    /// lifetime is left, half for lifetimes under 10 days).
     #[arg(long, value_name = "N")]
     pub days: Option<u32>,
     /// Renew even when not due.

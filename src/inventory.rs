@@ -33,6 +33,10 @@ pub struct CertRow {
     /// The next renewal in words: `renew from 2027-01-10 (1/3 of lifetime left)`,
     /// `renew at … (ARI window …)`, `due now: names changed: +www.example.com`.
     pub renewal: String,
+    /// The configured certificate profile (`null`: the CA's default).
+    pub profile: Option<String>,
+    /// The CA's `explanationURL` for the stored certificate's ARI window, if it gave one.
+    pub ari_explanation_url: Option<String>,
 }
 
 use crate::acme::ari;
@@ -106,7 +110,13 @@ pub fn load(
         .map(|(name, cert)| {
             let meta = store.load_meta(name)?;
             let meta = meta.as_ref();
-            let decision = next_renewal(paths, config, cert, meta, now);
+            let account = config.account_for(cert);
+            let state = meta.and_then(|m| ari::cached(&paths.state, m, account, now).state());
+            let decision = next_renewal_with(config, cert, meta, state.as_ref(), now);
+            let ari_explanation_url = meta
+                .zip(state)
+                .filter(|(m, s)| s.window_for(m).is_some())
+                .and_then(|(_, s)| s.explanation_url);
             Ok(CertRow {
                 name: name.clone(),
                 names: cert.names.clone(),
@@ -119,6 +129,8 @@ pub fn load(
                 account: config.account_for(cert).map(str::to_owned),
                 renew_at: decision.renew_at(),
                 renewal: decision.to_string(),
+                profile: cert.profile.clone(),
+                ari_explanation_url,
             })
         })
         .collect()

@@ -9,6 +9,8 @@
 //! - [`solver`]: publishing challenge records (exec, manual).
 //! - [`dns`]: zone discovery and propagation checks on every authoritative server.
 //! - [`acmedns`]: the acme-dns client, credential import and the `acme-dns` solver.
+//! - [`rfc2136`]: RFC 2136 dynamic updates signed with TSIG (the `rfc2136` solver).
+//! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
 //! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).
@@ -17,6 +19,7 @@
 //! - [`inventory`]: what `list` and the dashboard show.
 //! - [`tui`]: the terminal UI (the only module that draws).
 //! - [`deploy`]: after an issuance: re-export to the configured target, run the deploy hook.
+//! - [`sandbox`]: `certpilot sandbox`, the whole product on loopback with faults on demand.
 //! - [`fuzz`]: invariants of every parser of outside input, for cargo fuzz and the tests.
 
 pub mod acme;
@@ -34,6 +37,9 @@ pub mod inventory;
 pub mod jobs;
 pub mod lock;
 pub mod paths;
+pub mod powerdns;
+pub mod rfc2136;
+pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod slots;

@@ -3,6 +3,9 @@
 //!
 //! The lock is an advisory `flock` on `state/locks/<name>.lock`: the kernel releases it when
 //! the process dies, so a killed run never leaves a stale lock behind.
+//!
+//! [`turn`] is the in-process counterpart: one async mutex per key (an acme-dns account, a
+//! PowerDNS zone) for tasks of one run that must not interleave.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -63,6 +66,18 @@ impl Drop for CertLock {
     fn drop(&mut self) {
         let _ = FileExt::unlock(&self.file);
     }
+}
+
+/// The in-process lock of `key` (created on first use, kept for the process's lifetime).
+pub fn turn(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(locks.entry(key.to_owned()).or_default())
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         Ok(env) => env,
         Err(failure) => return report(&failure),
     };
-    let _log_guard = init_logging(&env);
+    // The sandbox leaves the user's state alone: its own runs log into the sandbox.
+    let sandbox = matches!(cli.command, Some(certpilot::cli::Command::Sandbox(_)));
+    let _log_guard = if sandbox { None } else { init_logging(&env) };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,6 +69,7 @@ async fn run_tui(env: Env) -> Result<(), Failure> {
         theme: env.global.theme.clone(),
         config_dir: Some(env.paths.config_dir.clone()),
         state_dir: Some(env.paths.state.clone()),
+        sandbox: std::env::var_os("CERTPILOT_SANDBOX").map(std::path::PathBuf::from),
     };
     // Jobs read the config afresh; `Env` already refused a malformed one before the terminal
     // was touched.

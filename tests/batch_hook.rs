@@ -23,7 +23,7 @@ fn a_batch_hook_is_called_once_per_order_with_every_record() {
     assert!(config.contains("batch = true"), "{config}");
     let listed = wd.run(&["domain", "list"]).stdout();
     assert!(
-        listed.contains(&format!("example.test\texec\t{batch}\tbatch")),
+        listed.contains(&format!("example.test\texec\t{batch} (batch)")),
         "{listed}"
     );
 

@@ -20,6 +20,13 @@ const CASES: &[(&str, usize, &str)] = &[
     ("http_directory.toml", 0, "must be an https:// URL"),
     ("unknown_solver.toml", 2, "carrier-pigeon"),
     ("exec_without_command.toml", 1, "missing field `command`"),
+    (
+        "rfc2136_without_key_name.toml",
+        1,
+        "missing field `tsig_name`",
+    ),
+    // The API key belongs in the keyring: a key in the file is refused, not used.
+    ("powerdns_key_in_file.toml", 1, "unknown field `api_key`"),
     ("no_names.toml", 0, "certificate \"web\""),
     ("duplicate_names.toml", 0, "a.example.com"),
 ];

@@ -10,8 +10,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use ca_proxy::CaProxy;
+use common::ari::{ari_id, retry_after_passed, rfc3339};
 use common::pebble::{Pebble, PebbleOptions};
 use common::{hook_path, Workdir};
 use time::OffsetDateTime;
@@ -72,37 +72,6 @@ impl Setup {
     }
 }
 
-/// The ARI identifier of a PEM chain's leaf, computed here from the certificate itself:
-/// base64url(AKI keyIdentifier) "." base64url(DER serial).
-fn ari_id(chain_pem: &[u8]) -> String {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(chain_pem).unwrap();
-    let cert = pem.parse_x509().unwrap();
-    let aki = cert
-        .extensions()
-        .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                aki.key_identifier.as_ref().map(|k| k.0.to_vec())
-            }
-            _ => None,
-        })
-        .expect("Pebble's certificates carry an AKI");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}",
-        b64.encode(aki),
-        b64.encode(cert.tbs_certificate.raw_serial())
-    )
-}
-
-fn rfc3339(v: &serde_json::Value) -> OffsetDateTime {
-    OffsetDateTime::parse(
-        v.as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap()
-}
-
 #[test]
 fn an_ari_window_in_the_past_renews_with_replaces_naming_the_old_certificate() {
     let Some(s) = Setup::start("ari-past", true, Some((-24, 24))) else {
@@ -124,14 +93,20 @@ fn an_ari_window_in_the_past_renews_with_replaces_naming_the_old_certificate() {
         "{out}"
     );
     let id = ari_id(&old_chain);
-    assert_eq!(s.proxy.renewal_info_requests(), vec![id.clone()]);
+    let (new_chain, _) = s.files();
+    // Each certificate's window is asked for once, at its issuance; `renew` used the stored
+    // one (within Retry-After).
+    assert_eq!(
+        s.proxy.renewal_info_requests(),
+        vec![id.clone(), ari_id(&new_chain)]
+    );
     assert_eq!(s.proxy.replaces().last().unwrap().as_deref(), Some(&*id));
     assert_ne!(
         s.meta()["serial"],
         old_serial,
         "a new certificate is stored"
     );
-    // The new certificate's window was not asked for yet: the next run asks about it (a
+    // Once Retry-After has passed the next run asks about the new certificate again (a
     // later window this time, so it stays).
     let now = OffsetDateTime::now_utc();
     s.proxy.set_window(
@@ -139,7 +114,7 @@ fn an_ari_window_in_the_past_renews_with_replaces_naming_the_old_certificate() {
         now + time::Duration::days(31),
         3600,
     );
-    let (new_chain, _) = s.files();
+    retry_after_passed(s.wd.path(), "web");
     let run = s.run(&["renew", "--all"]);
     run.ok();
     assert!(
@@ -148,8 +123,8 @@ fn an_ari_window_in_the_past_renews_with_replaces_naming_the_old_certificate() {
         run.stdout()
     );
     let asked = s.proxy.renewal_info_requests();
-    assert_eq!(asked.len(), 2, "{asked:?}");
-    assert_eq!(asked[1], ari_id(&new_chain));
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert_eq!(asked[2], ari_id(&new_chain));
     assert_eq!(s.files().0, new_chain);
 }
 
@@ -281,7 +256,9 @@ fn a_ca_that_refuses_connections_fails_fast_and_the_next_run_succeeds() {
     assert!(out.contains("Connection refused"), "{out}");
     assert_eq!(s.files(), before, "the old certificate is untouched");
 
-    // Not forced, CA still down: ARI cannot be asked, the lifetime rule says not due.
+    // Not forced, CA still down, and no window stored (as for a certificate issued while
+    // the CA's ARI did not answer): ARI cannot be asked, the lifetime rule says not due.
+    std::fs::remove_file(s.wd.path().join("state/ari/web.json")).unwrap();
     let quiet = s.run(&["renew", "--all"]);
     quiet.ok();
     assert!(

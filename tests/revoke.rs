@@ -126,7 +126,7 @@ fn rollover_then_issue_works_and_the_old_key_is_refused() {
         let account = certpilot::acme::account::restore(&http, "old", &old)
             .await
             .unwrap();
-        certpilot::acme::order::create(&account, &["www.example.test".to_owned()], None).await
+        certpilot::acme::order::create(&account, &["www.example.test".to_owned()], None, None).await
     });
     let err = refused
         .err()

@@ -202,3 +202,105 @@ fn no_secret_leaves_the_keyring_except_the_explicit_export() {
 
     rt.block_on(server.shutdown()).unwrap();
 }
+
+/// The TSIG secret of an `rfc2136` mapping (from a `tsig-keygen` style file) and the API key
+/// of a `powerdns` mapping (from standard input) go to the keyring only: not into the config,
+/// the log (at debug level) or any output, also when the servers cannot be reached. (The
+/// successful flows are audited the same way in `dns_providers.rs`.)
+#[test]
+fn tsig_secrets_and_powerdns_api_keys_stay_in_the_keyring() {
+    if common::test_keystore() != "keyutils" {
+        eprintln!("SKIP: this test reads secrets back from the keyutils store");
+        return;
+    }
+    let wd = Workdir::new("audit-dns");
+    let tsig = base64::engine::general_purpose::STANDARD.encode([0x3cu8; 32]);
+    let api_key = "pdns-api-key-9f8e7d6c5b4a39281706";
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("tsig.key");
+    std::fs::write(
+        &key_file,
+        format!("key \"k\" {{\n\talgorithm hmac-sha512;\n\tsecret \"{tsig}\";\n}};\n"),
+    )
+    .unwrap();
+    let mut runs = vec![
+        wd.run(&[
+            "domain",
+            "set",
+            "tsig.test",
+            "--solver",
+            "rfc2136",
+            "--server",
+            "127.0.139.1:1",
+            "--tsig-name",
+            "k",
+            "--tsig-algorithm",
+            "hmac-sha512",
+            "--tsig-secret-file",
+            key_file.to_str().unwrap(),
+            "--zone",
+            "tsig.test",
+        ]),
+        wd.run_with_stdin(
+            &[
+                "domain",
+                "set",
+                "pdns.test",
+                "--solver",
+                "powerdns",
+                "--api-url",
+                "http://127.0.139.1:1",
+                "--api-key-file",
+                "-",
+            ],
+            api_key,
+        ),
+    ];
+    for run in &runs {
+        run.ok();
+    }
+    // The operator's file may go now: the secret is in the keyring.
+    std::fs::remove_file(&key_file).unwrap();
+    for (domain, code) in [("tsig.test", 1), ("pdns.test", 1)] {
+        let run = wd.run(&["domain", "test", domain]);
+        run.expect_code(code);
+        runs.push(run);
+    }
+    let list = wd.run(&["domain", "list"]);
+    list.ok();
+    assert!(
+        list.stdout()
+            .contains("tsig.test\trfc2136\t127.0.139.1:1 key k (hmac-sha512) zone tsig.test"),
+        "{}",
+        list.stdout()
+    );
+    assert!(
+        list.stdout()
+            .contains("pdns.test\tpowerdns\thttp://127.0.139.1:1 server localhost"),
+        "{}",
+        list.stdout()
+    );
+    runs.push(list);
+
+    let keystore = Keystore::open(StoreKind::Keyutils, &wd.service).unwrap();
+    let stored_tsig = keystore.get(&SecretRef::Tsig("tsig.test".into())).unwrap();
+    let stored_key = keystore
+        .get(&SecretRef::PowerDns("pdns.test".into()))
+        .unwrap();
+    assert_eq!(stored_tsig.as_deref(), Some(tsig.as_str()));
+    assert_eq!(stored_key.as_deref(), Some(api_key));
+
+    let mut haystacks = files(wd.path());
+    for (i, r) in runs.iter().enumerate() {
+        haystacks.push((format!("stdout of run {i}"), r.stdout()));
+        haystacks.push((format!("stderr of run {i}"), r.stderr()));
+    }
+    assert!(haystacks.iter().any(|(p, _)| p.ends_with("certpilot.toml")));
+    for (place, text) in &haystacks {
+        assert!(!text.contains(&tsig), "the TSIG secret is in {place}");
+        assert!(
+            !text.contains(api_key),
+            "the PowerDNS API key is in {place}"
+        );
+    }
+}

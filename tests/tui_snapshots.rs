@@ -80,6 +80,8 @@ fn row(
         account: Some("pebble".to_owned()),
         renew_at: next.renew_at(),
         renewal: next.to_string(),
+        profile: None,
+        ari_explanation_url: None,
     }
 }
 
@@ -225,6 +227,7 @@ fn zone(apex: &str, hosts: &[(&str, u8)]) -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -239,6 +242,8 @@ fn result(host: &str, last: u8, status: Status, values: &[&str]) -> ProbeResult 
         cname: None,
         ttl: (status == Status::Match).then_some(60),
         serial: Some(2_025_053_101),
+        primary: None,
+        negative_ttl: None,
         rtt_us: Some(2_340),
         tcp: false,
         beside_cname: false,
@@ -589,6 +594,8 @@ fn detail(renew_days: Option<u32>, ari: Option<AriWindow>) -> CertDetail {
         renewal_due: decision.renew_at().is_none(),
         renewal: decision.to_string(),
         ari,
+        ari_explanation: None,
+        profile: None,
         issued: Some(Issued {
             sans: vec!["example.com".into(), "www.example.com".into()],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),
@@ -678,7 +685,7 @@ fn account_wizard() {
 #[test]
 fn certificate_editor() {
     let mut state = loaded(fixture_rows());
-    update(&mut state, key('a'));
+    let profiles = job(&update(&mut state, key('a')));
     typed(&mut state, "blog");
     update(&mut state, code(KeyCode::Tab));
     typed(
@@ -690,6 +697,24 @@ fn certificate_editor() {
         update(&mut state, code(KeyCode::Backspace));
     }
     both_sizes("editor", &mut state);
+    // The CA's profiles arrive; the 6-day one is picked, its description shown.
+    let listed = vec![
+        (
+            "classic".to_owned(),
+            "The same profile you've been getting".to_owned(),
+        ),
+        (
+            "shortlived".to_owned(),
+            "Six-day certificates, renew often".to_owned(),
+        ),
+    ];
+    let offered = [("pebble".to_owned(), Ok(listed))].into_iter().collect();
+    update(&mut state, reply(profiles, Event::ProfilesLoaded(offered)));
+    for _ in 0..3 {
+        update(&mut state, code(KeyCode::Tab));
+    }
+    update(&mut state, code(KeyCode::Left));
+    both_sizes("editor_profiles", &mut state);
 }
 
 // ---------------------------------------------------------------- issuance
@@ -910,6 +935,38 @@ fn propagation_matrix() {
     both_sizes("propagation", &mut state);
 }
 
+#[test]
+fn propagation_matrix_marks_servers_only_one_side_of_the_delegation_lists() {
+    let mut state = loaded(fixture_rows());
+    select(&mut state, "wildcard");
+    let id = job(&update(&mut state, key('c')));
+    let mut zone = zone(
+        "example.com",
+        &[
+            ("ns1.example.com", 1),
+            ("ns3.example.com", 3),
+            ("ns4.example.com", 4),
+        ],
+    );
+    zone.servers[1].listing.parent = Some(true);
+    zone.servers[1].listing.child = Some(false);
+    zone.servers[2].listing.parent = Some(false);
+    zone.servers[2].listing.child = Some(true);
+    let owner = "_acme-challenge.example.com";
+    let event = ProbeEvent::ZoneDiscovered {
+        owner: owner.into(),
+        hop: 0,
+        name: owner.into(),
+        zone,
+        rule: HopRule::Txt { values: Vec::new() },
+    };
+    update(&mut state, reply(id, Event::Probe(event)));
+    let screen = text(&draw(&state, &default_theme(), 120, 40));
+    assert!(screen.contains("ns3.example.com (parent only)"), "{screen}");
+    assert!(screen.contains("ns4.example.com (child only)"), "{screen}");
+    assert!(!screen.contains("ns1.example.com ("), "{screen}");
+}
+
 // ---------------------------------------------------------------- acme-dns wizard
 
 #[test]
@@ -1035,4 +1092,32 @@ fn acme_dns_server_screen() {
     );
     update(&mut state, key('j'));
     both_sizes("acme_dns_server_running", &mut state);
+}
+
+// ---------------------------------------------------------------- DNS provider wizard
+
+#[test]
+fn dns_provider_wizard() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, key('e'));
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "ns1.example.com:53");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "certpilot-key");
+    both_sizes("dns_provider_form", &mut state);
+    update(&mut state, code(KeyCode::Tab));
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "/root/tsig.key");
+    let id = job(&update(&mut state, code(KeyCode::Enter)));
+    let refused = "rfc2136 solver for example.com (key certpilot-key, ns1.example.com:53): update \
+                   of zone example.com at 192.0.2.53:53 failed: NOTAUTH/BADSIG. The server knows \
+                   the key certpilot-key but the signature does not match: the TSIG secret differs \
+                   from the server's.";
+    update(
+        &mut state,
+        reply(id, Event::ProviderSaved(Err(refused.into()))),
+    );
+    both_sizes("dns_provider_refused", &mut state);
 }

@@ -680,3 +680,104 @@ fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
     tmux.send("Escape");
     quit_and_check_restored(&tmux, &status_file, "certificates (2)");
 }
+
+/// `certpilot sandbox` in a real terminal: issue `web`, switch on a lagging ns2 from the
+/// sandbox menu, see the matrix wait for ns2 while the issuance waits, quit; every server is
+/// gone afterwards and the sandbox directory with it.
+#[test]
+fn the_sandbox_issues_switches_a_lagging_nameserver_on_and_stops_everything() {
+    if !tmux_available()
+        || ["pebble", "knotd", "knotc", "unbound", "flock"]
+            .iter()
+            .any(|t| !common::require_tool(t))
+    {
+        return;
+    }
+    let wd = Workdir::new("sandbox-tmux");
+    let status_file = wd.path().join("exit-status");
+    let tmux = Tmux::start(&certpilot_command(&["sandbox"], &[], &status_file));
+    let open = Duration::from_secs(60);
+    tmux.wait_until("the sandbox's dashboard", open, |s| {
+        row_has(s, "web", "missing")
+    });
+
+    tmux.send("/");
+    tmux.type_text("web");
+    tmux.send("Enter");
+    tmux.send("i");
+    tmux.wait_for("issuing · web");
+    let screen = tmux.wait_until("web to be issued", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") || s.contains('✗')
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    tmux.send("Escape");
+    tmux.wait_until("web to be valid", DEADLINE, |s| row_has(s, "web", "valid"));
+
+    tmux.send("F");
+    let menu = tmux.wait_for("sandbox faults");
+    assert!(menu.contains("[off] ns2 lags 8 s behind"), "{menu}");
+    tmux.send("Enter");
+    tmux.wait_for("[on]  ns2 lags 8 s behind");
+    tmux.send("Escape");
+
+    tmux.send("i");
+    let asked = tmux.wait_until("the issuance or its question", DEADLINE, |s| {
+        s.contains("issuing · web") || s.contains("y yes")
+    });
+    if !asked.contains("issuing · web") {
+        tmux.send("y");
+    }
+    let waiting = tmux.wait_until("the matrix to wait for ns2", ISSUE_DEADLINE, |s| {
+        s.lines().any(|l| {
+            l.contains("ns2.sandbox.test") && (l.contains("missing") || l.contains("nxdomain"))
+        })
+    });
+    assert!(
+        waiting
+            .lines()
+            .any(|l| l.contains("ns1.sandbox.test") && l.contains("match")),
+        "ns1 has the record while ns2 lags:\n{waiting}"
+    );
+    // The ✗ of ns2's cells is no ending: wait for the line every ending shows.
+    let screen = tmux.wait_until("web to be issued again", ISSUE_DEADLINE, |s| {
+        s.contains("returns to the dashboard")
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    tmux.send("Escape");
+
+    tmux.send("q");
+    // Stopping five servers and forgetting the secrets takes a moment on a loaded machine.
+    let after = tmux.wait_until("the sandbox to stop", Duration::from_secs(60), |s| {
+        s.contains(AFTER_EXIT)
+    });
+    assert_eq!(
+        std::fs::read_to_string(&status_file).unwrap().trim(),
+        "EXIT=0",
+        "{after}"
+    );
+    assert!(after.contains("sandbox: stopped 5 server(s)"), "{after}");
+    let root = after
+        .lines()
+        .find_map(|l| {
+            l.split(" in ")
+                .nth(1)
+                .filter(|_| l.contains("sandbox: starting"))
+        })
+        .expect("the sandbox names its directory")
+        .trim()
+        .to_owned();
+    assert!(!Path::new(&root).exists(), "{root} is left behind");
+    let left = Command::new("pgrep").args(["-f", &root]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes survive the sandbox: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+/// Whether the dashboard row of `name` shows `word`.
+fn row_has(screen: &str, name: &str, word: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.contains(&format!(" {name} ")) && l.contains(word))
+}

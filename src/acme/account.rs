@@ -99,23 +99,40 @@ pub struct DirectoryMeta {
     /// Whether EAB is required.
     #[serde(default)]
     pub external_account_required: bool,
+    /// Certificate profiles the CA offers (name → description; the ACME profiles
+    /// extension), in name order.
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct DirectoryDoc {
+/// The parts of a CA's directory certpilot reads itself (instant-acme keeps its copy
+/// private): `meta` and the ARI `renewalInfo` URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryDoc {
+    /// The directory's `meta`.
     #[serde(default)]
-    meta: DirectoryMeta,
+    pub meta: DirectoryMeta,
+    /// ARI's `renewalInfo` (RFC 9773), when the CA offers it.
+    #[serde(default)]
+    pub renewal_info: Option<String>,
 }
 
 /// Fetch the directory and return its `meta`.
 pub async fn directory_meta(http: &AcmeHttp, url: &str) -> Result<DirectoryMeta, AccountError> {
+    Ok(directory(http, url).await?.meta)
+}
+
+/// Fetch and parse the directory.
+pub async fn directory(
+    http: &impl instant_acme::HttpClient,
+    url: &str,
+) -> Result<DirectoryDoc, AccountError> {
     let body = http::get(http, url).await?;
-    let doc: DirectoryDoc =
-        serde_json::from_slice(&body).map_err(|e| AccountError::BadDirectoryDocument {
-            url: url.to_owned(),
-            detail: e.to_string(),
-        })?;
-    Ok(doc.meta)
+    serde_json::from_slice(&body).map_err(|e| AccountError::BadDirectoryDocument {
+        url: url.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 /// EAB input from the command line.

@@ -9,16 +9,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use instant_acme::{Account, CertificateIdentifier};
+use instant_acme::CertificateIdentifier;
 use rand_core::RngCore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::problem;
+use super::renewal_info::AriClient;
 use crate::cert::store::{CertMeta, CertStore};
-use crate::domain::renewal::{self, AriWindow};
+use crate::domain::renewal::{self, AriWindow, WindowFault};
 use crate::fsutil::{self, Mode};
 
 /// Retry-After is clamped to this range: a CA asking for a minute-by-minute poll, or a
@@ -61,7 +61,8 @@ impl AriState {
     /// whichever account asked for it (see [`cached`]).
     #[must_use]
     pub fn window_for(&self, meta: &CertMeta) -> Option<AriWindow> {
-        (self.serial == meta.serial).then_some(AriWindow {
+        let trusted = renewal::check_window(self.start, self.end, meta.not_after).is_ok();
+        (self.serial == meta.serial && trusted).then_some(AriWindow {
             start: self.start,
             end: self.end,
             chosen: self.chosen,
@@ -81,6 +82,21 @@ pub enum AriError {
     /// The request failed.
     #[error("the ARI request failed: {0}")]
     Fetch(String),
+    /// The CA answered with a window certpilot does not trust (see
+    /// [`renewal::check_window`]).
+    #[error("the CA's ARI window {}..{} is ignored: {fault}{}",
+        renewal::minute(*start), renewal::minute(*end),
+        explanation_url.as_ref().map(|u| format!(" (the CA explains: {u})")).unwrap_or_default())]
+    Ignored {
+        /// Window start as sent.
+        start: OffsetDateTime,
+        /// Window end as sent.
+        end: OffsetDateTime,
+        /// What is wrong with it.
+        fault: WindowFault,
+        /// The CA's `explanationURL`, if any.
+        explanation_url: Option<String>,
+    },
     /// The state file could not be written.
     #[error("{path}: {source}")]
     Io {
@@ -187,31 +203,28 @@ pub fn cert_id(chain_pem: &str) -> Result<CertificateIdentifier<'static>, AriErr
         .map_err(AriError::CertId)
 }
 
-/// The identifier to send as `replaces` when renewing `name` with `account`: only when
-/// `account` ordered the stored certificate (a CA refuses to let another account replace
-/// it) and asked for its window (so its CA offers ARI and knows the certificate). Reads
-/// two files on the blocking pool.
+/// The identifier to send as `replaces` when renewing `name` with `account`, computed from
+/// the stored certificate itself (so a forced renewal right after issuance sends it too);
+/// only when `account` ordered that certificate (a CA refuses to let another account
+/// replace it). A CA without ARI never sees it (see [`super::order::create`]). Reads the
+/// store on the blocking pool.
 pub async fn replaces(
     store: &CertStore,
-    state_dir: &Path,
     name: &str,
     account: &str,
 ) -> Option<CertificateIdentifier<'static>> {
-    let (store, state_dir, name) = (store.clone(), state_dir.to_owned(), name.to_owned());
-    let (meta, state) = fsutil::blocking_io(move || {
-        let meta = store.load_meta(&name).ok().flatten()?;
-        let state = load(&state_dir, &name)?;
-        Some((meta, state))
-    })
-    .await?;
-    if meta.account != account || state.account != account || state.window_for(&meta).is_none() {
+    let (store, name) = (store.clone(), name.to_owned());
+    let stored = fsutil::blocking_io(move || store.load(&name).ok().flatten()).await?;
+    if stored.meta.account != account {
         return None;
     }
-    let (aki, serial) = state.cert_id.split_once('.')?;
-    Some(CertificateIdentifier {
-        authority_key_identifier: aki.to_owned().into(),
-        serial: serial.to_owned().into(),
-    })
+    match cert_id(&stored.chain_pem) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::warn!(cert = %stored.meta.name, error = %e, "no `replaces` for the renewal order");
+            None
+        }
+    }
 }
 
 /// Whether [`refresh`] asked the CA or reused what it had.
@@ -227,7 +240,7 @@ pub enum Freshness {
 /// `account_name`, else the CA's current answer (persisted). The chosen time is kept while the window is
 /// unchanged; a new window gets a new uniformly random time in it.
 pub async fn refresh(
-    account: &Account,
+    client: &AriClient,
     account_name: &str,
     state_dir: &Path,
     meta: &CertMeta,
@@ -242,14 +255,24 @@ pub async fn refresh(
         Cached::None => None,
     };
     let id = cert_id(chain_pem)?;
-    let (info, retry_after) = account.renewal_info(&id).await.map_err(|e| match e {
-        instant_acme::Error::Unsupported(_) => AriError::Unsupported,
-        other => AriError::Fetch(problem::describe(&other)),
-    })?;
+    let (info, retry_after) = client.fetch(&id).await?;
     let window = info.suggested_window;
+    if let Err(fault) = renewal::check_window(window.start, window.end, meta.not_after) {
+        // Treated as no answer: a window stored earlier must not steer `list` or `renew`.
+        let (dir, name) = (state_dir.to_owned(), meta.name.clone());
+        fsutil::blocking_io(move || forget(&dir, &name)).await?;
+        return Err(AriError::Ignored {
+            start: window.start,
+            end: window.end,
+            fault,
+            explanation_url: info.explanation_url,
+        });
+    }
+    // A window running past expiry is cut there: renewal comes before expiry.
+    let end = window.end.min(meta.not_after);
     let chosen = match &previous {
         Some(p) if p.start == window.start && p.end == window.end => p.chosen,
-        _ => renewal::choose_in_window(window.start, window.end, now, unit_random()),
+        _ => renewal::choose_in_window(window.start, end, now, unit_random()),
     };
     let wait = retry_after.clamp(RETRY_AFTER_MIN, RETRY_AFTER_MAX);
     let state = AriState {
@@ -265,6 +288,17 @@ pub async fn refresh(
     let (dir, name, saved) = (state_dir.to_owned(), meta.name.clone(), state.clone());
     fsutil::blocking_io(move || save(&dir, &name, &saved)).await?;
     Ok((state, Freshness::Fetched))
+}
+
+/// Remove the stored state of `name` (absent is fine).
+fn forget(state_dir: &Path, name: &str) -> Result<(), AriError> {
+    let path = state_path(state_dir, name);
+    match std::fs::remove_file(&path) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+            Err(AriError::Io { path, source })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Uniform in `[0, 1)` from the OS RNG (53 bits: an f64's mantissa).
@@ -364,31 +398,63 @@ mod tests {
         );
     }
 
+    /// A leaf with serial 0x0a and an Authority Key Identifier, signed by a throwaway CA.
+    fn issued_chain() -> String {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["example.com".to_owned()]).unwrap();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x0a]));
+        params.use_authority_key_identifier_extension = true;
+        params.signed_by(&key, &issuer).unwrap().pem()
+    }
+
     #[tokio::test]
-    async fn replaces_only_for_the_account_that_ordered_and_asked() {
+    async fn replaces_comes_from_the_stored_certificate_for_the_account_that_ordered_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = CertStore::new(dir.path().join("certificates"));
+        assert!(
+            replaces(&store, "web", "a").await.is_none(),
+            "nothing stored"
+        );
+        let chain = issued_chain();
         let meta = CertMeta {
             account: "a".into(),
             ..meta()
         };
-        store.save_meta(&meta).unwrap();
-        let state_dir = dir.path().join("state");
-        assert!(replaces(&store, &state_dir, "web", "a").await.is_none());
-        save(&state_dir, "web", &state()).unwrap();
-        let id = replaces(&store, &state_dir, "web", "a").await.unwrap();
-        assert_eq!(id.to_string(), "aki.c2VyaWFs");
+        store.save(&meta, &chain).unwrap();
+        // No ARI state was ever fetched: the identifier comes from the certificate.
+        let id = replaces(&store, "web", "a").await.unwrap();
+        assert_eq!(id.to_string(), cert_id(&chain).unwrap().to_string());
         assert!(
-            replaces(&store, &state_dir, "web", "b").await.is_none(),
+            id.to_string().ends_with(".Cg"),
+            "{id}: base64url of serial 0x0a"
+        );
+        assert!(
+            replaces(&store, "web", "b").await.is_none(),
             "b did not order it"
         );
-        let asked_by_b = AriState {
-            account: "b".into(),
+    }
+
+    #[test]
+    fn untrusted_windows_are_not_offered_to_the_policy() {
+        let expiring = CertMeta {
+            not_after: datetime!(2026-02-20 0:00 UTC),
+            ..meta()
+        };
+        assert!(
+            state().window_for(&expiring).is_none(),
+            "starts after expiry"
+        );
+        let inverted = AriState {
+            start: state().end,
+            end: state().start,
             ..state()
         };
-        save(&state_dir, "web", &asked_by_b).unwrap();
-        assert!(replaces(&store, &state_dir, "web", "a").await.is_none());
-        assert!(replaces(&store, &state_dir, "web", "b").await.is_none());
+        assert!(inverted.window_for(&meta()).is_none());
+        assert!(state().window_for(&meta()).is_some());
     }
 
     #[test]

@@ -69,22 +69,73 @@ pub fn solvers_for(ctx: &IssueContext, names: &[String]) -> Result<Solvers, Issu
     Ok(solvers)
 }
 
-/// `records` grouped by the solver that serves each.
-#[must_use]
-pub fn group_by_solver(config: &Config, solvers: &Solvers, records: &[ChallengeRecord]) -> Grouped {
+/// The records with each owner moved to the end of its CNAME chain, where a CA reads the TXT
+/// (for solvers that write records; see [`Config::follows_cname`]).
+pub async fn place(ctx: &IssueContext, mut records: Vec<ChallengeRecord>) -> Vec<ChallengeRecord> {
+    let mut owners: Vec<String> = records
+        .iter()
+        .filter(|r| ctx.config.follows_cname(names::base_domain(&r.identifier)))
+        .map(|r| r.fqdn.clone())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let chains = owners.iter().map(|owner| ctx.checker.cname_chain(owner));
+    let chains = futures::future::join_all(chains).await;
+    for (owner, chain) in owners.iter().zip(chains) {
+        let Some(target) = chain.last().filter(|_| chain.len() > 1) else {
+            continue;
+        };
+        tracing::info!(%owner, chain = %chain.join(" -> "), "writing the challenge record at the end of the CNAME chain");
+        for record in records.iter_mut().filter(|r| r.fqdn == *owner) {
+            record.fqdn = format!("{target}.");
+        }
+    }
+    records
+}
+
+/// The configured domain whose solver writes `record`: the CNAME target's own domain when the
+/// record was moved there and that domain writes records, else the validated name's.
+fn writer<'a>(config: &'a Config, record: &ChallengeRecord) -> Option<&'a str> {
+    let base = names::base_domain(&record.identifier);
+    let target = record.fqdn.trim_end_matches('.');
+    if target != names::challenge_owner(base) {
+        let domain = target.strip_prefix("_acme-challenge.").unwrap_or(target);
+        if config.follows_cname(domain) {
+            return config.solver_for(domain).map(|(suffix, _)| suffix);
+        }
+    }
+    config.solver_for(base).map(|(suffix, _)| suffix)
+}
+
+/// `records` grouped by the solver that writes each; solvers of CNAME targets' domains are
+/// built as needed.
+///
+/// # Errors
+/// A target's solver cannot be built from its configuration.
+pub fn group_by_solver(
+    ctx: &IssueContext,
+    solvers: &Solvers,
+    records: &[ChallengeRecord],
+) -> Result<Grouped, IssueError> {
     let mut grouped: BTreeMap<&str, Vec<ChallengeRecord>> = BTreeMap::new();
     for record in records {
-        let base = names::base_domain(&record.identifier);
-        if let Some((suffix, _)) = config.solver_for(base) {
+        if let Some(suffix) = writer(&ctx.config, record) {
             grouped.entry(suffix).or_default().push(record.clone());
         }
     }
     grouped
         .into_iter()
-        .filter_map(|(suffix, recs)| {
-            solvers
-                .get(suffix)
-                .map(|s| (suffix.to_owned(), Arc::clone(s), recs))
+        .map(|(suffix, recs)| {
+            let solver = match solvers.get(suffix) {
+                Some(solver) => Arc::clone(solver),
+                None => {
+                    let cfg = ctx.config.domains.get(suffix).ok_or_else(|| {
+                        IssueError::Config(format!("no solver is configured for {suffix}"))
+                    })?;
+                    build(ctx, suffix, cfg)?
+                }
+            };
+            Ok((suffix.to_owned(), solver, recs))
         })
         .collect()
 }

@@ -9,13 +9,16 @@ use std::time::{Duration, Instant};
 use instant_acme::{Account, Order};
 use time::OffsetDateTime;
 
+use super::ari;
 use super::authz::Concurrent;
 use super::challenges;
+use super::http;
 use super::issuance::Run;
 use super::journal::{Journal, JournalError, JournalFile, JournalStep};
 use super::keys;
 use super::order;
 use super::recovery::{self, Start};
+use super::renewal_info;
 use crate::cert::store::{CertMeta, CertStore, StoreError};
 use crate::config::{CertConfig, Config};
 use crate::dns::{PropagationReport, WaitError, Waiter};
@@ -39,6 +42,9 @@ pub struct IssueContext {
     pub ca_timeout: Duration,
     /// The state directory: issuance journals live in its `journal/` (see [`journal`]).
     pub state_dir: PathBuf,
+    /// `--ca-bundle`, which wins over the account's own (for the ARI request after
+    /// issuance).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// The engine's steps, in order.
@@ -63,6 +69,14 @@ pub enum Step {
     Propagation(Box<PropagationReport>),
     /// Every value is visible (in the `--propagation` mode's sense).
     RecordsVisible,
+    /// Resolver caches may still hold the answer certpilot's previous validation at these
+    /// names was served: waiting until they expire (sent at the start and every few seconds).
+    CacheWait {
+        /// Each name, its TTL and until when.
+        waits: Vec<crate::dns::horizon::CacheWait>,
+    },
+    /// A warning worth the operator's attention that does not stop the issuance.
+    Warning(String),
     /// The CA was told to validate.
     ChallengesAnswered,
     /// The CA validated every authorization.
@@ -220,10 +234,13 @@ pub async fn issue(
     let fast = signer.map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
     let mut run = Run::new(ctx, cert, (name, account_name), journal).concurrent(fast);
     match run.drive(&mut order, &solvers, key, &step).await {
-        Ok(meta) => Ok(IssueOutcome {
-            meta,
-            elapsed: started.elapsed(),
-        }),
+        Ok(meta) => {
+            fetch_window(ctx, account_name, &meta).await;
+            Ok(IssueOutcome {
+                meta,
+                elapsed: started.elapsed(),
+            })
+        }
         Err(e) => {
             run.fail().await;
             Err(e)
@@ -240,9 +257,9 @@ async fn new_order(
     file: &JournalFile,
     mut journal: Journal,
 ) -> Result<(Order, Journal), IssueError> {
-    let replaces =
-        super::ari::replaces(&ctx.store, &ctx.state_dir, &journal.cert, &journal.account).await;
-    let order = order::create(account, &cert.names, replaces.as_ref()).await?;
+    let replaces = super::ari::replaces(&ctx.store, &journal.cert, &journal.account).await;
+    let profile = cert.profile.as_deref();
+    let order = order::create(account, &cert.names, replaces.as_ref(), profile).await?;
     journal.order_url = Some(order.url().to_owned());
     journal.step = JournalStep::OrderCreated;
     let file = file.clone();
@@ -253,6 +270,37 @@ async fn new_order(
     .await;
     saved?;
     Ok((order, journal))
+}
+
+/// Ask for a just-issued certificate's window at once, so `list` and the dashboard show it
+/// before the next `renew`. Best effort: a CA without ARI, or one that fails to answer,
+/// leaves the lifetime rule until then (logged, never failing the issuance).
+async fn fetch_window(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
+    let Some(account) = ctx.config.accounts.get(account_name) else {
+        return;
+    };
+    let bundle = ctx.ca_bundle.clone().or_else(|| account.ca_bundle.clone());
+    let http = match http::client(bundle.as_deref()) {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::warn!(cert = %meta.name, error = %e, "no ARI request after issuance");
+            return;
+        }
+    };
+    let client = renewal_info::AriClient::new(http, ctx.ca_timeout, &account.directory);
+    let (store, name) = (ctx.store.clone(), meta.name.clone());
+    let Some(stored) = crate::fsutil::blocking_io(move || store.load(&name).ok().flatten()).await
+    else {
+        return;
+    };
+    let now = OffsetDateTime::now_utc();
+    let (state_dir, chain) = (&ctx.state_dir, &stored.chain_pem);
+    match ari::refresh(&client, account_name, state_dir, &stored.meta, chain, now).await {
+        Ok((state, _)) => tracing::info!(cert = %meta.name, start = %state.start,
+            end = %state.end, chosen = %state.chosen, "ARI window of the new certificate"),
+        Err(ari::AriError::Unsupported) => {}
+        Err(e) => tracing::warn!(cert = %meta.name, error = %e, "ARI after issuance"),
+    }
 }
 
 /// acme-dns names: refuse to order while a CNAME is missing or points elsewhere (a failed

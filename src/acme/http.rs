@@ -99,7 +99,16 @@ fn add_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<usize, H
 }
 
 /// GET a URL and return the body (used for the directory's terms of service).
-pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
+pub async fn get(http: &impl HttpClient, url: &str) -> Result<Bytes, HttpError> {
+    get_with_headers(http, url).await.map(|(_, body)| body)
+}
+
+/// GET a URL and return the response headers and body; an error status is an error that
+/// carries the CA's problem document, rendered (see [`problem_detail`]).
+pub async fn get_with_headers(
+    http: &impl HttpClient,
+    url: &str,
+) -> Result<(http::HeaderMap, Bytes), HttpError> {
     let fail = |detail: String| HttpError::Request {
         url: url.to_owned(),
         detail,
@@ -125,7 +134,7 @@ pub async fn get(http: &AcmeHttp, url: &str) -> Result<Bytes, HttpError> {
     if !status.is_success() {
         return Err(fail(format!("HTTP {status}{}", problem_detail(&body))));
     }
-    Ok(body)
+    Ok((rsp.parts.headers, body))
 }
 
 /// `": <problem>"` rendered as everywhere else (type, detail, subproblems, hint) when an

@@ -9,6 +9,7 @@ use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use super::authz::Concurrent;
+use super::caches as horizon;
 use super::challenges::{self, Solvers};
 use super::engine::{blocking, IssueContext, IssueError, Step};
 use super::journal::{self, Journal, JournalFile, JournalStep};
@@ -19,6 +20,7 @@ use crate::cert::inspect;
 use crate::cert::store::CertMeta;
 use crate::config::{CertConfig, KeyType};
 use crate::dns::expect;
+use crate::dns::PropagationReport;
 use crate::fsutil::blocking_io;
 use crate::secrets::SecretRef;
 use crate::solver::ChallengeRecord;
@@ -94,7 +96,8 @@ impl<'a> Run<'a> {
         let keygen = key
             .is_none()
             .then(|| tokio::task::spawn_blocking(move || keys::generate(key_type)));
-        let records = order::collect_records(order, self.fast.as_mut()).await?;
+        let collected = order::collect_records(order, self.fast.as_mut()).await?;
+        let records = challenges::place(self.ctx, collected).await;
         step(Step::OrderCreated {
             url: order.url().to_owned(),
             pending: records.len(),
@@ -140,7 +143,7 @@ impl<'a> Run<'a> {
         records: &[ChallengeRecord],
         step: &(dyn Fn(Step) + Send + Sync),
     ) -> Result<(), IssueError> {
-        let grouped = challenges::group_by_solver(&self.ctx.config, solvers, records);
+        let grouped = challenges::group_by_solver(self.ctx, solvers, records)?;
         // Named before they exist: a kill while a hook runs leaves nothing unlisted.
         self.journal.add_records(
             grouped
@@ -153,13 +156,20 @@ impl<'a> Run<'a> {
             records: records.to_vec(),
         });
         self.pause("records-published").await;
-        wait_visible(self.ctx, records, step).await?;
+        let report = wait_visible(self.ctx, records, step).await?;
         step(Step::RecordsVisible);
+        let owners = horizon::owners(records);
+        horizon::wait_out_caches(self.ctx, &owners, step).await;
+        let served = horizon::Served::from_report(report.as_deref(), &owners, step);
+        served.record(self.ctx, false).await;
         order::answer_challenges(order, self.fast.as_mut()).await?;
         self.save(JournalStep::ChallengesAnswered).await?;
         step(Step::ChallengesAnswered);
         self.pause("challenges-answered").await;
-        order::wait_valid(order, self.ctx.ca_timeout).await
+        let valid = order::wait_valid(order, self.ctx.ca_timeout).await;
+        // A failed validation may have met a missing record: its negative answer is cached.
+        served.settle(valid.is_ok()).record(self.ctx, true).await;
+        valid
     }
 
     /// The certificate key: the one an interrupted run put into the keyring, or a new one,
@@ -278,23 +288,32 @@ impl<'a> Run<'a> {
 }
 
 /// Every owner name, all of its values at once (apex and wildcard share one owner), in the
-/// `--propagation` mode; each authoritative round is reported as a step.
+/// `--propagation` mode; each authoritative round is reported as a step. The last round's
+/// report (authoritative mode) is returned for the TTLs it saw.
 async fn wait_visible(
     ctx: &IssueContext,
     records: &[ChallengeRecord],
     step: &(dyn Fn(Step) + Send + Sync),
-) -> Result<(), IssueError> {
+) -> Result<Option<Box<PropagationReport>>, IssueError> {
     let expectations = expect::for_records(
         &ctx.config,
         records
             .iter()
             .map(|r| (r.identifier.as_str(), r.value.as_str())),
     );
-    let progress = |report| step(Step::Propagation(report));
+    let last = std::sync::Mutex::new(None);
+    let progress = |report: Box<PropagationReport>| {
+        *last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report.clone());
+        step(Step::Propagation(report));
+    };
     ctx.checker
         .wait(&expectations, ctx.propagation_timeout, &progress)
         .await?;
-    Ok(())
+    Ok(last
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
 fn keys_from_pem(key_type: KeyType, pem: &str) -> Result<KeyPair, IssueError> {

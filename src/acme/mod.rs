@@ -4,6 +4,7 @@ pub mod account;
 pub mod ari;
 pub mod authz;
 pub mod ca_client;
+pub mod caches;
 pub mod challenges;
 pub mod engine;
 pub mod http;
@@ -14,5 +15,6 @@ pub mod keys;
 pub mod order;
 pub mod problem;
 pub mod recovery;
+pub mod renewal_info;
 
 pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};

@@ -38,11 +38,14 @@ fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<()
 
 /// A new order for `names`. `replaces` names the certificate it renews (ARI, RFC 9773
 /// §5); a CA that refuses it (no ARI after all, or `alreadyReplaced`) gets the order
-/// without it: the renewal matters more than the CA's bookkeeping.
+/// without it: the renewal matters more than the CA's bookkeeping. `profile` is the
+/// certificate profile asked for (the ACME profiles extension); a CA that does not know it
+/// refuses the order, and its problem is shown.
 pub async fn create(
     account: &Account,
     names: &[String],
     replaces: Option<&CertificateIdentifier<'static>>,
+    profile: Option<&str>,
 ) -> Result<Order, IssueError> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
     let mut replaces = replaces.cloned();
@@ -53,8 +56,16 @@ pub async fn create(
         if let Some(id) = &replaces {
             new_order = new_order.replaces(id.clone());
         }
+        if let Some(profile) = profile {
+            new_order = new_order.profile(profile);
+        }
         match account.new_order(&new_order).await {
             Ok(order) => return Ok(order),
+            // Most CAs have no ARI: instant-acme refuses `replaces` before sending anything.
+            Err(Error::Unsupported(_)) if replaces.is_some() => {
+                tracing::debug!("the CA has no ARI; ordering without `replaces`");
+                replaces = None;
+            }
             Err(e) if replaces.is_some() && refuses_replaces(&e) => {
                 tracing::warn!(error = %problem::describe(&e), "the CA refused `replaces`; ordering without it");
                 replaces = None;
@@ -64,10 +75,20 @@ pub async fn create(
     }
 }
 
+/// Whether the CA may have refused the order because of its `replaces`: `alreadyReplaced`,
+/// or `malformed`, which is what a CA answers when it does not know the certificate named
+/// (another CA issued it, or the account's directory changed). A `malformed` order with
+/// another cause fails again without `replaces`, and that answer is the one shown.
 fn refuses_replaces(err: &Error) -> bool {
     match err {
         Error::Unsupported(_) => true,
-        Error::Api(p) => p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyReplaced"),
+        Error::Api(p) => matches!(
+            p.r#type.as_deref(),
+            Some(
+                "urn:ietf:params:acme:error:alreadyReplaced"
+                    | "urn:ietf:params:acme:error:malformed"
+            )
+        ),
         _ => false,
     }
 }
@@ -272,6 +293,31 @@ pub async fn finalize(
         match order.poll_certificate(&retry_policy(timeout)).await {
             Ok(chain) => return Ok(chain),
             Err(e) => retry_or_fail("downloading the certificate", &e, attempt)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(kind: &str) -> Error {
+        let json = format!(r#"{{"type":"urn:ietf:params:acme:error:{kind}","detail":"x"}}"#);
+        Error::Api(serde_json::from_str(&json).unwrap())
+    }
+
+    #[test]
+    fn an_order_is_retried_without_replaces_only_for_problems_replaces_can_cause() {
+        assert!(refuses_replaces(&Error::Unsupported("ARI")));
+        assert!(refuses_replaces(&api("alreadyReplaced")));
+        assert!(refuses_replaces(&api("malformed")));
+        for kind in [
+            "rateLimited",
+            "rejectedIdentifier",
+            "badNonce",
+            "serverInternal",
+        ] {
+            assert!(!refuses_replaces(&api(kind)), "{kind}");
         }
     }
 }

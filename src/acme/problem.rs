@@ -9,7 +9,7 @@ pub fn hint(problem_type: &str) -> Option<&'static str> {
     let short = problem_type.strip_prefix(PREFIX).unwrap_or(problem_type);
     Some(match short {
         "rateLimited" => "the CA's rate limit was reached: wait until the time it names (Retry-After), and test against a staging directory",
-        "unauthorized" => "the CA did not find the expected TXT value: check that every authoritative nameserver serves it (`certpilot check`)",
+        "unauthorized" => "the CA did not find the expected TXT value: a server lacked it, or its resolver still held an older answer; `certpilot check NAME` shows every authoritative server and how long resolver caches may hold the previous answer, and the next run waits that out",
         "dns" => "the CA's DNS lookup failed: check that the domain's nameservers answer and DNSSEC is valid",
         "caa" => "a CAA record forbids this CA: add an `issue` property for it to the domain's CAA record set",
         "rejectedIdentifier" => "the CA will not issue for this name (its policy, a reserved or invalid name)",

@@ -112,7 +112,7 @@ impl fmt::Display for ServerUrl {
 }
 
 /// `localhost`, `127.0.0.0/8` and `::1` (URL hosts keep IPv6 brackets).
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -170,7 +170,7 @@ pub struct Credentials {
     pub subdomain: String,
 }
 
-type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A client for one acme-dns server (cheap to clone).
 #[derive(Clone)]
@@ -194,31 +194,8 @@ impl AcmeDnsClient {
     /// [`AcmeDnsError::Tls`] when the bundle cannot be read or there is no trust root for an
     /// https server.
     pub fn new(server: ServerUrl, ca_bundle: Option<&Path>) -> Result<Self, AcmeDnsError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        if let Some(path) = ca_bundle {
-            add_bundle(&mut roots, path)?;
-        }
-        if roots.is_empty() && !server.plain_http {
-            return Err(AcmeDnsError::Tls(
-                "no trusted root certificates: install ca-certificates or pass --ca-bundle".into(),
-            ));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| AcmeDnsError::Tls(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
-        // Plain http is wired in only when the policy let this URL through.
-        let connector = if server.plain_http {
-            builder.https_or_http().enable_http1().build()
-        } else {
-            builder.https_only().enable_http1().build()
-        };
         Ok(Self {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: http_client(ca_bundle, server.plain_http)?,
             server,
         })
     }
@@ -321,31 +298,76 @@ impl AcmeDnsClient {
         url: &str,
         req: Request<Full<Bytes>>,
     ) -> Result<(StatusCode, Bytes), AcmeDnsError> {
-        let fail = |detail: String| AcmeDnsError::Request {
-            url: url.to_owned(),
-            detail,
-        };
-        let exchange = async {
-            let rsp = self
-                .http
-                .request(req)
-                .await
-                .map_err(|e| fail(error_chain(&e)))?;
-            let status = rsp.status();
-            let body = Limited::new(rsp.into_body(), MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| fail(format!("reading the answer: {e}")))?;
-            Ok((status, body.to_bytes()))
-        };
-        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        fetch(&self.http, req, MAX_BODY, REQUEST_TIMEOUT)
             .await
-            .map_err(|_| fail(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
+            .map_err(|detail| AcmeDnsError::Request {
+                url: url.to_owned(),
+                detail,
+            })
     }
 }
 
+/// Send `req` and read at most `max_body` bytes of the answer, all within `timeout`.
+///
+/// # Errors
+/// What failed, in words (the caller adds the URL).
+pub(crate) async fn fetch(
+    http: &Http,
+    req: Request<Full<Bytes>>,
+    max_body: usize,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let exchange = async {
+        let rsp = http.request(req).await.map_err(|e| error_chain(&e))?;
+        let status = rsp.status();
+        let body = Limited::new(rsp.into_body(), max_body)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        Ok((status, body.to_bytes()))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("no answer within {}s", timeout.as_secs()))?
+}
+
+/// An HTTP client trusting the system roots plus every certificate of `ca_bundle`; plain
+/// http is wired in only when `plain_http` (the URL passed the transport policy).
+///
+/// # Errors
+/// [`AcmeDnsError::Tls`] when the bundle cannot be read or there is no trust root for https.
+pub(crate) fn http_client(
+    ca_bundle: Option<&Path>,
+    plain_http: bool,
+) -> Result<Http, AcmeDnsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = ca_bundle {
+        add_bundle(&mut roots, path)?;
+    }
+    if roots.is_empty() && !plain_http {
+        return Err(AcmeDnsError::Tls(
+            "no trusted root certificates: install ca-certificates or pass --ca-bundle".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AcmeDnsError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
+    // Plain http is wired in only when the policy let this URL through.
+    let connector = if plain_http {
+        builder.https_or_http().enable_http1().build()
+    } else {
+        builder.https_only().enable_http1().build()
+    };
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 /// A request with certpilot's user agent.
-fn build_request(
+pub(crate) fn build_request(
     method: Method,
     url: &str,
     body: Full<Bytes>,

@@ -160,7 +160,23 @@ pub async fn check_delegation(
     registration: &str,
     resolvers: &[String],
 ) -> Result<DelegationCheck, AcmeDnsError> {
-    let prober = Prober::new(resolvers).map_err(|e| AcmeDnsError::Dns(e.to_string()))?;
+    check_delegation_on(record, registration, resolvers, 53).await
+}
+
+/// [`check_delegation`] with authoritative servers asked on `port`
+/// (`settings.authoritative_port`).
+///
+/// # Errors
+/// As [`check_delegation`].
+pub async fn check_delegation_on(
+    record: &CnameRecord,
+    registration: &str,
+    resolvers: &[String],
+    port: u16,
+) -> Result<DelegationCheck, AcmeDnsError> {
+    let prober = Prober::new(resolvers)
+        .map_err(|e| AcmeDnsError::Dns(e.to_string()))?
+        .on_port(port);
     let expected = Expectation::new(&record.owner, Vec::new(), Some(&record.target));
     let report = prober.check(&[expected]).await;
     let check = |zone: Option<&String>, answers| DelegationCheck {
@@ -326,11 +342,14 @@ pub async fn verify_delegation(
     resolvers: &[String],
 ) -> Result<Vec<DelegationCheck>, AcmeDnsError> {
     let required = required_delegations(config, names)?;
-    let checks = futures::future::join_all(
-        required
-            .iter()
-            .map(|(domain, record)| check_delegation(record, domain, resolvers)),
-    )
+    let checks = futures::future::join_all(required.iter().map(|(domain, record)| {
+        check_delegation_on(
+            record,
+            domain,
+            resolvers,
+            config.settings.authoritative_port,
+        )
+    }))
     .await
     .into_iter()
     .collect::<Result<Vec<_>, _>>()?;

@@ -27,7 +27,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use client::{AcmeDnsClient, Credentials, Password, Registration, ServerUrl};
-pub use delegation::{check_delegation, verify_delegation, DelegationCheck, DelegationState};
+pub use delegation::{
+    check_delegation, check_delegation_on, verify_delegation, DelegationCheck, DelegationState,
+};
 pub use records::CnameRecord;
 pub use solver::{AcmeDnsSolver, SolverOptions};
 

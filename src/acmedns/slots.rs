@@ -40,8 +40,10 @@ pub(crate) enum TxtView {
 
 impl TxtView {
     /// The authoritative view from `resolvers` (the system's when empty).
-    pub(crate) fn new(resolvers: &[String]) -> Result<Self, AcmeDnsError> {
-        let prober = Prober::new(resolvers).map_err(|e| AcmeDnsError::Dns(e.to_string()))?;
+    pub(crate) fn new(resolvers: &[String], port: u16) -> Result<Self, AcmeDnsError> {
+        let prober = Prober::new(resolvers)
+            .map_err(|e| AcmeDnsError::Dns(e.to_string()))?
+            .on_port(port);
         Ok(Self::Authoritative(prober, resolvers.to_vec()))
     }
 

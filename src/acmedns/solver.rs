@@ -7,14 +7,14 @@
 //! from `present` to `cleanup`, so a second order for the same account waits instead of
 //! evicting the first one's values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedMutexGuard;
 
-use super::delegation::{check_delegation, expected_record};
+use super::delegation::{check_delegation_on, expected_record};
 use super::slots::{self, TxtView};
 use super::{AcmeDnsClient, AcmeDnsError, Credentials, Password, ServerUrl};
 use crate::acme::engine::blocking;
@@ -35,6 +35,8 @@ pub struct SolverOptions {
     pub resolvers: Vec<String>,
     /// How long to wait for the values to be served (and for another order to finish).
     pub timeout: Duration,
+    /// The port authoritative servers are asked on (`settings.authoritative_port`).
+    pub port: u16,
 }
 
 /// The TXT values one account must serve for one order.
@@ -122,16 +124,6 @@ fn capacity_message(plan: &AccountPlan) -> String {
     )
 }
 
-/// One lock per account in this process, held from `present` to `cleanup`.
-fn account_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(locks.entry(key.to_owned()).or_default())
-}
-
 /// The `acme-dns` solver of one domain mapping.
 pub struct AcmeDnsSolver {
     scope: String,
@@ -196,7 +188,9 @@ impl AcmeDnsSolver {
                 continue;
             }
             seen.push(cname.owner.clone());
-            let check = check_delegation(&cname, domain, &self.options.resolvers).await?;
+            let check =
+                check_delegation_on(&cname, domain, &self.options.resolvers, self.options.port)
+                    .await?;
             problems.extend(check.problems());
         }
         if problems.is_empty() {
@@ -215,7 +209,8 @@ impl AcmeDnsSolver {
                 p.registration.server.trim_end_matches('/'),
                 p.registration.subdomain
             );
-            let lock = account_lock(&key);
+            // One lock per account in this process, held from `present` to `cleanup`.
+            let lock = crate::lock::turn(&key);
             let remaining = self.options.timeout.saturating_sub(started.elapsed());
             let guard = tokio::time::timeout(remaining, lock.lock_owned())
                 .await
@@ -240,7 +235,7 @@ impl AcmeDnsSolver {
             tracing::warn!(server = %url, "acme-dns update over plain http to a remote server");
         }
         let client = AcmeDnsClient::new(url, self.options.ca_bundle.as_deref())?;
-        let mut view = TxtView::new(&self.options.resolvers)?;
+        let mut view = TxtView::new(&self.options.resolvers, self.options.port)?;
         slots::publish(
             &client,
             &creds,

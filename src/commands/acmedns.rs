@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Env, Failure, Outcome};
 use crate::acmedns::delegation::{expected_record, zone_of};
-use crate::acmedns::{account, check_delegation, import, AcmeDnsError, CnameRecord, ServerUrl};
+use crate::acmedns::{account, check_delegation_on, import, AcmeDnsError, CnameRecord, ServerUrl};
 use crate::cli::AcmeDnsCommand;
 use crate::config::DomainConfig;
 use crate::server::ServerError;
@@ -226,7 +226,8 @@ async fn check(env: &Env, domain: &str) -> Outcome {
         _ => None,
     };
     let (registration, _, record) = expected_record(&env.config.acme_dns, &domain, mapped)?;
-    let report = check_delegation(&record, registration, env.resolvers()).await?;
+    let port = env.config.settings.authoritative_port;
+    let report = check_delegation_on(&record, registration, env.resolvers(), port).await?;
     println!("{}", record.zone_line());
     for (source, state) in &report.answers {
         println!("  {source}: {state}");

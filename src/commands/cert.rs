@@ -19,9 +19,11 @@ pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             deploy_hook,
             export_dir,
             export_layout,
+            profile,
             replace,
         } => {
             let mut cert = build(env, &name, &names, account, key_type.into(), renew_days)?;
+            cert.profile = profile;
             cert.deploy_hook = deploy_hook.filter(|h| !h.trim().is_empty());
             cert.export = export_dir.map(|dir| ExportConfig {
                 dir: absolute(&dir),
@@ -68,6 +70,7 @@ fn build(
         renew_days,
         deploy_hook: None,
         export: None,
+        profile: None,
     })
 }
 

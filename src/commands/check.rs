@@ -14,9 +14,14 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::time::Duration;
 
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
 use super::{Env, Failure, Outcome};
+use crate::acme::journal::JournalFile;
 use crate::cli::CheckArgs;
 use crate::dns::expect::{self, plain, Expectation};
+use crate::dns::horizon::{CacheWait, Ledger};
 use crate::dns::probe::{HopRule, ProbeResult};
 use crate::dns::report::HopReport;
 use crate::dns::visibility::Checker;
@@ -46,23 +51,62 @@ pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
         None => Mode::Authoritative,
     };
     let expectations = expectations(env, &args)?;
+    let writers = writers(env, &expectations);
+    let with_writers = |mut round: Round| {
+        round.text.insert_str(0, &writers);
+        round
+    };
+    let owners: Vec<String> = expectations.iter().map(|e| e.owner.clone()).collect();
+    let ledger = Ledger::new(&env.paths.state);
+    let cap = Duration::from_secs(env.config.settings.max_cache_wait);
+    let caches = || ledger.horizon(&owners, OffsetDateTime::now_utc(), cap);
     match mode {
         Mode::Authoritative => {
-            let prober = Prober::new(env.resolvers()).map_err(|e| Failure::Usage(e.to_string()))?;
+            let ignored: Vec<String> = env
+                .global
+                .ignore_servers
+                .iter()
+                .chain(&env.config.settings.ignore_servers)
+                .cloned()
+                .collect();
+            let prober = Prober::new(env.resolvers())
+                .map_err(|e| Failure::Usage(e.to_string()))?
+                .ignoring(&ignored)
+                .on_port(env.config.settings.authoritative_port);
             rounds(&args, || async {
                 let report = prober.check(&expectations).await;
-                authoritative_round(&report)
+                with_writers(authoritative_round(&report, &caches()))
             })
             .await
         }
         Mode::Recursive => {
             let checker = env.checker()?;
-            rounds(&args, || recursive_round(&checker, &expectations)).await
+            rounds(&args, || async {
+                with_writers(recursive_round(&checker, &expectations).await)
+            })
+            .await
         }
         Mode::Wait(_) | Mode::Skip => Err(Failure::Usage(format!(
             "`check` checks; --propagation {mode} only applies to issuance (use authoritative or recursive)"
         ))),
     }
+}
+
+/// Which solver writes the records: one line per configured domain the names fall under.
+fn writers(env: &Env, expectations: &[Expectation]) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut text = String::new();
+    for e in expectations {
+        let owner = e.owner.trim_end_matches('.');
+        let base = owner.strip_prefix("_acme-challenge.").unwrap_or(owner);
+        if let Some((domain, cfg)) = env.config.solver_for(base) {
+            if seen.insert(domain) {
+                let target = cfg.target().map(|t| format!(" {t}")).unwrap_or_default();
+                let _ = writeln!(text, "writer: {domain} records by {}{target}", cfg.kind());
+            }
+        }
+    }
+    text
 }
 
 /// NAME as a certificate (all its challenge owners) or a domain (its `_acme-challenge`).
@@ -78,6 +122,11 @@ fn expectations(env: &Env, args: &CheckArgs) -> Result<Vec<Expectation>, Failure
         None => None,
     };
     if let Some(cert) = env.config.certificates.get(&args.name) {
+        if args.expect_txt.is_empty() && cname.is_none() {
+            if let Some(pending) = pending_values(env, &args.name) {
+                return Ok(pending);
+            }
+        }
         let mut list = expect::for_names(&env.config, &cert.names, &args.expect_txt);
         if cname.is_some() {
             if list.len() > 1 {
@@ -109,6 +158,26 @@ fn expectations(env: &Env, args: &CheckArgs) -> Result<Vec<Expectation>, Failure
         args.expect_txt.clone(),
         cname.as_deref(),
     )])
+}
+
+/// The values an issuance of `cert` in progress (or interrupted) waits for, from its journal.
+fn pending_values(env: &Env, cert: &str) -> Option<Vec<Expectation>> {
+    let journal = JournalFile::new(&env.paths.state, cert).load().ok()??;
+    if journal.records.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "{cert}: checking the values of the pending issuance ({})",
+        journal
+            .order_url
+            .as_deref()
+            .unwrap_or("order not created yet")
+    );
+    let records = journal
+        .records
+        .iter()
+        .map(|r| (r.identifier.as_str(), r.value.as_str()));
+    Some(expect::for_records(&env.config, records))
 }
 
 /// Run one round, or (`--watch`) rounds with growing pauses until done or Ctrl-C.
@@ -166,11 +235,31 @@ fn show(round: &Round, args: &CheckArgs, redraw: bool) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn authoritative_round(report: &PropagationReport) -> Round {
+/// One authoritative round, and the names whose previous answer resolvers may still hold:
+/// until those expire the CA may not see the records, propagated or not.
+fn authoritative_round(report: &PropagationReport, caches: &[CacheWait]) -> Round {
+    let mut text = render(report);
+    let now = OffsetDateTime::now_utc();
+    for wait in caches {
+        let _ = writeln!(text, "cache: {}", wait.reason(now));
+    }
+    let mut json = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = json.as_object_mut() {
+        let rows: Vec<serde_json::Value> = caches
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "owner": w.owner, "ttl": w.ttl, "until": w.until.format(&Rfc3339).unwrap_or_default(),
+                    "remaining_s": w.remaining(now).as_secs(), "capped": w.capped, "reason": w.reason(now),
+                })
+            })
+            .collect();
+        object.insert("cache_horizon".into(), rows.into());
+    }
     Round {
-        text: render(report),
-        json: serde_json::to_value(report).unwrap_or_default(),
-        done: report.propagated,
+        text,
+        json,
+        done: report.propagated && caches.is_empty(),
         permanent: report.permanent_error().map(str::to_owned),
     }
 }
@@ -267,7 +356,19 @@ fn render_hop(out: &mut String, hop: &HopReport) {
         "SERVER", "ADDRESS", "STATUS", "VALUES", "TTL", "SERIAL", "RTT",
     ]
     .map(str::to_owned)];
-    rows.extend(hop.results.iter().map(row));
+    rows.extend(hop.results.iter().map(|r| {
+        let mut cells = row(r);
+        let label = hop
+            .zone
+            .servers
+            .iter()
+            .find(|s| s.host == r.server)
+            .and_then(|s| s.listing.label());
+        if let Some(label) = label {
+            cells[0] = format!("{} ({label})", cells[0]);
+        }
+        cells
+    }));
     let widths: Vec<usize> = (0..7)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -327,6 +428,8 @@ mod tests {
             cname: None,
             ttl: (!values.is_empty()).then_some(60),
             serial: Some(serial),
+            primary: None,
+            negative_ttl: None,
             rtt_us: Some(1250),
             tcp: false,
             beside_cname: false,
@@ -347,6 +450,7 @@ mod tests {
                         glue: true,
                     }],
                     problem: None,
+                    listing: Default::default(),
                 })
                 .collect(),
         };

@@ -13,7 +13,7 @@ use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step}
 use crate::cert::store::CertStore;
 use crate::cli::RenewArgs;
 use crate::deploy::{self, DeployReport};
-use crate::dns::{Mode, Waiter};
+use crate::dns::Waiter;
 use crate::domain::renewal;
 use crate::lock::CertLock;
 use crate::secrets::SecretRef;
@@ -37,17 +37,19 @@ fn context(env: &Env) -> Result<IssueContext, Failure> {
         propagation_timeout: env.propagation_timeout(),
         ca_timeout: env.ca_timeout(),
         state_dir: env.paths.state.clone(),
+        ca_bundle: env.global.ca_bundle.clone(),
     })
 }
 
 /// The `--propagation` mode (authoritative unless told) on the chosen resolvers.
 fn waiter(env: &Env) -> Result<Waiter, Failure> {
-    let mode = match &env.global.propagation {
-        Some(text) => text.parse::<Mode>(),
-        None => Ok(Mode::default()),
-    };
-    mode.and_then(|mode| Waiter::new(mode, env.resolvers()))
-        .map_err(|e| Failure::Usage(e.to_string()))
+    Waiter::for_run(
+        env.global.propagation.as_deref(),
+        env.resolvers(),
+        &env.config.settings,
+        &env.global.ignore_servers,
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// The account a certificate uses, checked before anything is sent.
@@ -98,6 +100,8 @@ fn print_progress(p: Progress) {
         Step::RecordsPublished { records } => format!("{} TXT record(s) published", records.len()),
         Step::Propagation(report) => report.verdict(),
         Step::RecordsVisible => "records visible".to_owned(),
+        Step::CacheWait { waits } => cache_wait_line(waits),
+        Step::Warning(text) => format!("warning: {text}"),
         Step::ChallengesAnswered => "challenges answered".to_owned(),
         Step::Validated => "validated".to_owned(),
         Step::Finalized => "certificate issued".to_owned(),
@@ -108,6 +112,23 @@ fn print_progress(p: Progress) {
     eprintln!("[{:>6.2}s] {}: {what}", p.elapsed.as_secs_f64(), p.cert);
     // The line, not the step: a propagation round's report can be large.
     tracing::info!(cert = %p.cert, step = %what, "progress");
+}
+
+/// The cache-horizon countdown: the longest wait and why.
+fn cache_wait_line(waits: &[crate::dns::horizon::CacheWait]) -> String {
+    let now = OffsetDateTime::now_utc();
+    let Some(longest) = waits.iter().max_by_key(|w| w.until) else {
+        return "resolver caches: nothing to wait for".to_owned();
+    };
+    let left = longest.remaining(now).as_secs();
+    let more = match waits.len() {
+        1 => String::new(),
+        n => format!(" (and {} more name(s))", n - 1),
+    };
+    format!(
+        "waiting {left} s more for resolver caches before asking the CA: {}{more}",
+        longest.reason(now)
+    )
 }
 
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
@@ -141,12 +162,9 @@ pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
 type RenewResult = (String, String, Result<acme::IssueOutcome, IssueError>);
 
 pub(super) async fn renew(env: &Env, args: &RenewArgs) -> Outcome {
-    let schedule::Plan {
-        work,
-        idle,
-        accounts: mut loaded,
-    } = schedule::plan(env, args).await?;
-    for line in &idle {
+    let schedule::Plan { work, idle, notes } = schedule::plan(env, args).await?;
+    let mut loaded = schedule::Accounts::new();
+    for line in notes.iter().chain(&idle) {
         println!("{line}");
     }
     // Deploys that failed after an earlier renewal, for certificates not renewed now.

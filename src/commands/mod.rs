@@ -8,7 +8,9 @@ mod domain;
 mod export;
 mod issue;
 mod list;
+mod profile;
 mod revoke;
+mod sandbox;
 mod schedule;
 mod timer;
 
@@ -166,8 +168,11 @@ pub async fn run(env: Env, command: Command) -> Outcome {
     let mut env = env;
     match command {
         Command::Account(cmd) => account::run(&mut env, cmd).await,
-        Command::Cert(cmd) => cert::run(&mut env, cmd),
-        Command::Domain(cmd) => domain::run(&mut env, cmd),
+        Command::Cert(cmd) => {
+            profile::check(&env, &cmd).await?;
+            cert::run(&mut env, cmd)
+        }
+        Command::Domain(cmd) => domain::run(&mut env, cmd).await,
         Command::Issue { name } => issue::issue_one(&env, &name).await,
         Command::Renew(args) => issue::renew(&env, &args).await,
         Command::List { json } => list::run(&env, json),
@@ -176,5 +181,6 @@ pub async fn run(env: Env, command: Command) -> Outcome {
         Command::Revoke { name, reason, yes } => revoke::run(&env, &name, reason, yes).await,
         Command::Check(args) => check::run(&env, args).await,
         Command::AcmeDns(cmd) => acmedns::run(&mut env, cmd).await,
+        Command::Sandbox(args) => sandbox::run(&env, &args).await,
     }
 }

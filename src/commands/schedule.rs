@@ -11,18 +11,23 @@ use futures::stream::{self, StreamExt};
 use instant_acme::Account;
 use time::OffsetDateTime;
 
-use super::issue::{account_name, load_account};
+use super::issue::account_name;
 use super::{Env, Failure};
 use crate::acme::ari::{self, AriError, AriState, Cached, Freshness};
+use crate::acme::http;
+use crate::acme::renewal_info::AriClient;
 use crate::cert::store::{CertStore, StoredCert};
 use crate::cli::RenewArgs;
 use crate::domain::renewal::{self, Decision, Reason, Wanted};
 use crate::fsutil;
 use crate::inventory;
 
-/// Accounts loaded while planning, by name (an error is kept so that one unreachable CA
-/// costs one attempt per run, not one per certificate).
+/// Accounts loaded by `renew`, by name (an error is kept so that one unreachable CA costs
+/// one attempt per run, not one per certificate).
 pub(super) type Accounts = HashMap<String, Result<Account, String>>;
+
+/// One ARI client per account name (an error is kept, as for [`Accounts`]).
+type AriClients = HashMap<String, Result<AriClient, String>>;
 
 /// `renew`'s plan.
 pub(super) struct Plan {
@@ -30,8 +35,9 @@ pub(super) struct Plan {
     pub work: Vec<(String, String)>,
     /// One line per certificate that is not due.
     pub idle: Vec<String>,
-    /// Accounts already loaded.
-    pub accounts: Accounts,
+    /// The CA's explanation of each window that steered the plan (RFC 9773 asks clients
+    /// to show `explanationURL` to the operator), one line per certificate.
+    pub notes: Vec<String>,
 }
 
 /// One window fetch: the candidate's index and the outcome.
@@ -71,16 +77,26 @@ pub(super) async fn plan(env: &Env, args: &RenewArgs) -> Result<Plan, Failure> {
             stored,
         });
     }
-    let mut accounts = Accounts::new();
     if !args.force {
-        fetch_windows(env, args, &mut candidates, &mut accounts, now).await;
+        fetch_windows(env, args, &mut candidates, now).await;
     }
     let mut plan = Plan {
         work: Vec::new(),
         idle: Vec::new(),
-        accounts,
+        notes: Vec::new(),
     };
     for c in &candidates {
+        let explained = c.ari.as_ref().and_then(|state| {
+            let meta = &c.stored.as_ref()?.meta;
+            state.window_for(meta)?;
+            state.explanation_url.as_ref()
+        });
+        if let Some(url) = explained {
+            plan.notes.push(format!(
+                "{}: the CA explains its renewal window: {url}",
+                c.name
+            ));
+        }
         match decide(env, args, c, now) {
             Decision::Renew(reason) => plan.work.push((c.name.clone(), reason.to_string())),
             keep @ Decision::Keep { .. } => plan.idle.push(format!("{}: not due; {keep}", c.name)),
@@ -129,7 +145,6 @@ async fn fetch_windows(
     env: &Env,
     args: &RenewArgs,
     candidates: &mut [Candidate],
-    accounts: &mut Accounts,
     now: OffsetDateTime,
 ) {
     let mut stale: BTreeMap<usize, AriState> = BTreeMap::new();
@@ -157,13 +172,11 @@ async fn fetch_windows(
             Cached::None => fetch.push(i),
         }
     }
+    let mut clients = AriClients::new();
     for &i in &fetch {
         if let Some(account) = &candidates[i].account {
-            if !accounts.contains_key(account) {
-                let loaded = load_account(env, account).await.map_err(|e| match e {
-                    Failure::Usage(m) | Failure::Failed(m) => m,
-                });
-                accounts.insert(account.clone(), loaded);
+            if !clients.contains_key(account) {
+                clients.insert(account.clone(), ari_client(env, account));
             }
         }
     }
@@ -171,8 +184,8 @@ async fn fetch_windows(
     let results: Vec<Fetched> = stream::iter(fetch)
         .map(|i| {
             let c = &candidates[i];
-            let accounts = &*accounts;
-            async move { (i, fetch_one(env, accounts, c, now).await) }
+            let clients = &clients;
+            async move { (i, fetch_one(env, clients, c, now).await) }
         })
         .buffer_unordered(parallel)
         .collect()
@@ -189,6 +202,11 @@ async fn fetch_windows(
             Err(AriError::Unsupported) => {
                 tracing::info!(cert = %c.name, "the CA offers no ARI; lifetime rule");
             }
+            // Treated as no answer at all: not even the window stored earlier.
+            Err(why @ AriError::Ignored { .. }) => {
+                tracing::warn!(cert = %c.name, reason = %why, "ARI window ignored; lifetime rule");
+                eprintln!("{}: warning: {why}; using the lifetime rule", c.name);
+            }
             Err(why) => {
                 c.ari = stale.remove(&i);
                 let fallback = if c.ari.is_some() {
@@ -203,23 +221,35 @@ async fn fetch_windows(
     }
 }
 
+/// The ARI client for `account`'s CA (the request needs no account key: it is a GET).
+fn ari_client(env: &Env, account: &str) -> Result<AriClient, String> {
+    let directory = &env
+        .config
+        .accounts
+        .get(account)
+        .ok_or_else(|| format!("account {account:?} is not configured"))?
+        .directory;
+    let http = http::client(env.ca_bundle_for(account).as_deref()).map_err(|e| e.to_string())?;
+    Ok(AriClient::new(http, env.ca_timeout(), directory))
+}
+
 /// One certificate's window, or why there is none.
 async fn fetch_one(
     env: &Env,
-    accounts: &Accounts,
+    clients: &AriClients,
     c: &Candidate,
     now: OffsetDateTime,
 ) -> Result<(AriState, Freshness), AriError> {
     let (Some(stored), Some(account_name)) = (&c.stored, &c.account) else {
         return Err(AriError::Fetch("no stored certificate".into()));
     };
-    let account = match accounts.get(account_name) {
-        Some(Ok(account)) => account,
+    let client = match clients.get(account_name) {
+        Some(Ok(client)) => client,
         Some(Err(e)) => return Err(AriError::Fetch(e.clone())),
-        None => return Err(AriError::Fetch("the account is not loaded".into())),
+        None => return Err(AriError::Fetch("no client for the account".into())),
     };
     ari::refresh(
-        account,
+        client,
         account_name,
         &env.paths.state,
         &stored.meta,

@@ -81,6 +81,26 @@ pub struct Settings {
     /// Hook processes (`exec` solver, one record each) running at once, at most.
     #[serde(skip_serializing_if = "is_default_hook_processes")]
     pub hook_processes: usize,
+    /// Seconds one authoritative address may stay silent before waiting for propagation
+    /// ends with its name (instead of the whole propagation timeout).
+    #[serde(skip_serializing_if = "is_default_dead_server_timeout")]
+    pub dead_server_timeout: u64,
+    /// Authoritative servers (host names or addresses) left out of the propagation check:
+    /// the operator accepts that the CA may still pick them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore_servers: Vec<String>,
+    /// Longest wait, in seconds, for resolver caches to forget a challenge name's previous
+    /// answer before the CA is asked (the cache horizon); beyond it certpilot warns and goes on.
+    #[serde(skip_serializing_if = "is_default_max_cache_wait")]
+    pub max_cache_wait: u64,
+    /// Domains whose solver writes at `_acme-challenge.<name>` itself even when that name is
+    /// a CNAME (by default the record goes to the end of the CNAME chain, as a CA reads it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_cname_follow: Vec<String>,
+    /// The port authoritative servers are asked on. Always 53 on the Internet; another port
+    /// only for a sandbox or test whose servers run unprivileged (`certpilot sandbox`).
+    #[serde(skip_serializing_if = "is_default_authoritative_port")]
+    pub authoritative_port: u16,
 }
 
 /// The default `settings.ca_max_requests`.
@@ -96,6 +116,25 @@ fn is_default_hook_processes(n: &usize) -> bool {
     *n == DEFAULT_HOOK_PROCESSES
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_authoritative_port(port: &u16) -> bool {
+    *port == 53
+}
+
+const DEFAULT_DEAD_SERVER_TIMEOUT: u64 = 60;
+const DEFAULT_MAX_CACHE_WAIT: u64 = 900;
+
+// serde's skip_serializing_if takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_dead_server_timeout(value: &u64) -> bool {
+    *value == DEFAULT_DEAD_SERVER_TIMEOUT
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_max_cache_wait(value: &u64) -> bool {
+    *value == DEFAULT_MAX_CACHE_WAIT
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -108,6 +147,11 @@ impl Default for Settings {
             deploy_hook: None,
             ca_max_requests: DEFAULT_CA_MAX_REQUESTS,
             hook_processes: DEFAULT_HOOK_PROCESSES,
+            dead_server_timeout: DEFAULT_DEAD_SERVER_TIMEOUT,
+            ignore_servers: Vec::new(),
+            max_cache_wait: DEFAULT_MAX_CACHE_WAIT,
+            no_cname_follow: Vec::new(),
+            authoritative_port: 53,
         }
     }
 }
@@ -151,6 +195,10 @@ pub struct CertConfig {
     /// Where to re-export certificate and key after each issuance or renewal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<ExportConfig>,
+    /// Certificate profile asked for in each order (the ACME profiles extension, e.g. Let's
+    /// Encrypt's `shortlived`); unset: the CA's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// An export target: the only place a private key is written outside the keyring.
@@ -196,6 +244,77 @@ pub enum DomainConfig {
         /// Server URL.
         server: String,
     },
+    /// Send RFC 2136 dynamic updates signed with TSIG (the secret is in the keyring).
+    Rfc2136 {
+        /// Primary server `HOST[:PORT]`; unset: the zone's SOA MNAME, port 53.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The TSIG key name, as the server knows it.
+        tsig_name: String,
+        /// The TSIG algorithm: `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+        tsig_algorithm: String,
+        /// The zone to update; unset: the zone each record lives in (its SOA).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
+    },
+    /// Patch the zone's record sets through the PowerDNS Authoritative HTTP API (the API key
+    /// is in the keyring).
+    #[serde(rename = "powerdns")]
+    PowerDns {
+        /// The API's base URL (`http://127.0.0.1:8081`).
+        api_url: String,
+        /// The server id in `/api/v1/servers/<id>`.
+        #[serde(default = "default_powerdns_server_id")]
+        server_id: String,
+    },
+}
+
+/// PowerDNS's only server id.
+fn default_powerdns_server_id() -> String {
+    "localhost".to_owned()
+}
+
+impl DomainConfig {
+    /// The solver's name as `--solver` spells it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DomainConfig::Exec { .. } => "exec",
+            DomainConfig::Manual => "manual",
+            DomainConfig::AcmeDns { .. } => "acme-dns",
+            DomainConfig::Rfc2136 { .. } => "rfc2136",
+            DomainConfig::PowerDns { .. } => "powerdns",
+        }
+    }
+
+    /// Where the records go, for listings: the hook, the server or the API (no secret).
+    #[must_use]
+    pub fn target(&self) -> Option<String> {
+        match self {
+            DomainConfig::Exec { command, batch } => Some(format!(
+                "{}{}",
+                command.display(),
+                if *batch { " (batch)" } else { "" }
+            )),
+            DomainConfig::Manual => None,
+            DomainConfig::AcmeDns { server } => Some(server.clone()),
+            DomainConfig::Rfc2136 {
+                server,
+                tsig_name,
+                tsig_algorithm,
+                zone,
+            } => Some(format!(
+                "{} key {tsig_name} ({tsig_algorithm}){}",
+                server.as_deref().unwrap_or("SOA MNAME"),
+                zone.as_ref()
+                    .map(|z| format!(" zone {z}"))
+                    .unwrap_or_default()
+            )),
+            DomainConfig::PowerDns { api_url, server_id } => {
+                Some(format!("{api_url} server {server_id}"))
+            }
+        }
+    }
 }
 
 /// Certificate key algorithms.
@@ -273,6 +392,16 @@ impl Config {
             .map(|(suffix, cfg)| (suffix.as_str(), cfg))
     }
 
+    /// Whether records of `name` go to the end of its `_acme-challenge` CNAME chain: for every
+    /// solver that writes records (not acme-dns, whose CNAME is the point), unless the
+    /// domain is listed in `settings.no_cname_follow`.
+    pub fn follows_cname(&self, name: &str) -> bool {
+        match self.solver_for(name) {
+            Some((_, DomainConfig::AcmeDns { .. })) | None => false,
+            Some((suffix, _)) => !self.settings.no_cname_follow.iter().any(|d| d == suffix),
+        }
+    }
+
     /// The account a certificate uses: its own, or the only one configured.
     pub fn account_for<'a>(&'a self, cert: &'a CertConfig) -> Option<&'a str> {
         match &cert.account {
@@ -309,6 +438,26 @@ mod tests {
         for (domain, want) in cases {
             assert_eq!(cfg.solver_for(domain).map(|(s, _)| s), want, "{domain}");
         }
+    }
+
+    #[test]
+    fn provider_solvers_read_as_documented() {
+        let text = "[domains.\"example.org\"]\nsolver = \"rfc2136\"\ntsig_name = \"k\"\n\
+                    tsig_algorithm = \"hmac-sha256\"\n\n[domains.\"example.net\"]\n\
+                    solver = \"powerdns\"\napi_url = \"http://127.0.0.1:8081\"\n";
+        let cfg: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            cfg.domains["example.net"],
+            DomainConfig::PowerDns {
+                api_url: "http://127.0.0.1:8081".into(),
+                server_id: "localhost".into(),
+            }
+        );
+        assert_eq!(cfg.domains["example.org"].kind(), "rfc2136");
+        assert_eq!(cfg.domains["example.net"].kind(), "powerdns");
+        let back = toml::to_string(&cfg).unwrap();
+        assert!(back.contains("solver = \"powerdns\""), "{back}");
+        assert_eq!(toml::from_str::<Config>(&back).unwrap(), cfg);
     }
 
     #[test]

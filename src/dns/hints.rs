@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::probe::{HopRule, ProbeResult};
+use super::probe::{HopRule, ProbeResult, Status};
 use super::report::{HopReport, NameReport};
 
 /// One server's SOA serial, for [`Hint::SerialsDisagree`].
@@ -70,6 +70,53 @@ pub enum Hint {
         /// How many addresses of that family were asked.
         addresses: usize,
     },
+    /// The parent delegates to a server the zone's own NS records do not list.
+    ParentOnly {
+        /// The zone.
+        zone: String,
+        /// The server.
+        server: String,
+        /// Its addresses.
+        addresses: Vec<IpAddr>,
+    },
+    /// The zone's own NS records list a server the parent does not delegate to.
+    ChildOnly {
+        /// The zone.
+        zone: String,
+        /// The server.
+        server: String,
+        /// Its addresses.
+        addresses: Vec<IpAddr>,
+    },
+    /// The parent's glue for a server disagrees with the server's own address records.
+    GlueDiffers {
+        /// The zone.
+        zone: String,
+        /// The server.
+        server: String,
+        /// The parent's glue.
+        glue: Vec<IpAddr>,
+        /// Its own A/AAAA records.
+        own: Vec<IpAddr>,
+    },
+    /// A server named for the zone does not serve it (REFUSED, SERVFAIL, no AA bit).
+    LameServer {
+        /// The zone.
+        zone: String,
+        /// The server.
+        server: String,
+        /// The address.
+        address: IpAddr,
+        /// What it answered.
+        answer: String,
+    },
+    /// A server left out of the check because the operator said so.
+    ServerIgnored {
+        /// The zone.
+        zone: String,
+        /// The server.
+        server: String,
+    },
     /// A name server of the zone has no address, so nobody can ask it.
     ServerWithoutAddress {
         /// The zone.
@@ -119,11 +166,43 @@ impl fmt::Display for Hint {
                 f,
                 "none of the {addresses} {family} address(es) answered: {family} may not work from here; if so, use --propagation recursive"
             ),
+            Hint::ParentOnly { zone, server, addresses } => write!(
+                f,
+                "{server} ({}) is delegated to by the parent of {zone} but missing from {zone}'s own NS records: a CA's resolver may still ask it; add it to the zone's NS records, or remove it at the registrar",
+                ips(addresses)
+            ),
+            Hint::ChildOnly { zone, server, addresses } => write!(
+                f,
+                "{server} ({}) is in {zone}'s NS records but the parent does not delegate to it: a CA's resolver may ask it once it has talked to the zone; add it at the registrar, or remove it from the zone",
+                ips(addresses)
+            ),
+            Hint::GlueDiffers { zone, server, glue, own } => write!(
+                f,
+                "the parent's glue for {server} ({}) disagrees with its own address records ({}): both may be asked for {zone}; update the glue at the registrar",
+                ips(glue),
+                ips(own)
+            ),
+            Hint::LameServer { zone, server, address, answer } => write!(
+                f,
+                "lame delegation: {server} ({address}) is named as a server of {zone} but {answer}: it does not serve the zone; fix its configuration, or remove it from the NS records and at the registrar"
+            ),
+            Hint::ServerIgnored { zone, server } => write!(
+                f,
+                "{server} (a server of {zone}) is left out as asked: the CA may still pick it and fail"
+            ),
             Hint::ServerWithoutAddress { zone, server, problem } => {
                 write!(f, "{server} (a name server of {zone}) has no address: {problem}")
             }
         }
     }
+}
+
+fn ips(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn servers_where(results: &[ProbeResult], pick: impl Fn(&ProbeResult) -> bool) -> Vec<String> {
@@ -134,6 +213,86 @@ fn servers_where(results: &[ProbeResult], pick: impl Fn(&ProbeResult) -> bool) -
         .collect();
     servers.dedup();
     servers
+}
+
+/// Where the parent's delegation and the zone's own NS records disagree, and servers that do
+/// not serve the zone (once per zone).
+fn delegation_hints(hop: &HopReport) -> Vec<Hint> {
+    let zone = &hop.zone.apex;
+    let mut hints = Vec::new();
+    for server in &hop.zone.servers {
+        let addresses: Vec<IpAddr> = server.addresses.iter().map(|a| a.ip).collect();
+        let listing = &server.listing;
+        if listing.parent_only() {
+            hints.push(Hint::ParentOnly {
+                zone: zone.clone(),
+                server: server.host.clone(),
+                addresses,
+            });
+        } else if listing.child_only() {
+            hints.push(Hint::ChildOnly {
+                zone: zone.clone(),
+                server: server.host.clone(),
+                addresses,
+            });
+        }
+        if listing.glue_differs() {
+            hints.push(Hint::GlueDiffers {
+                zone: zone.clone(),
+                server: server.host.clone(),
+                glue: listing.glue.clone(),
+                own: listing.own.clone(),
+            });
+        }
+    }
+    for r in &hop.results {
+        let answer = match r.status {
+            Status::Refused => "answers REFUSED",
+            Status::Servfail => "answers SERVFAIL",
+            Status::Lame => "answers without authority (no AA bit)",
+            _ => continue,
+        };
+        hints.push(Hint::LameServer {
+            zone: zone.clone(),
+            server: r.server.clone(),
+            address: r.address,
+            answer: answer.to_owned(),
+        });
+    }
+    hints
+}
+
+/// Serial disagreements inside one primary/secondary set: addresses whose SOA names the same
+/// primary (MNAME). Independent primaries (two providers) have unrelated serials.
+fn lagging_secondaries(hop: &HopReport) -> Vec<Hint> {
+    let mut by_primary: Vec<(&str, Vec<ServerSerial>)> = Vec::new();
+    for r in &hop.results {
+        let (Some(serial), Some(primary)) = (r.serial, r.primary.as_deref()) else {
+            continue;
+        };
+        let entry = ServerSerial {
+            server: r.server.clone(),
+            address: r.address,
+            serial,
+        };
+        match by_primary.iter_mut().find(|(p, _)| *p == primary) {
+            Some((_, set)) => set.push(entry),
+            None => by_primary.push((primary, vec![entry])),
+        }
+    }
+    by_primary
+        .into_iter()
+        .filter_map(|(_, mut serials)| {
+            serials.sort_by(|a, b| b.serial.cmp(&a.serial).then(a.server.cmp(&b.server)));
+            serials
+                .windows(2)
+                .any(|w| w[0].serial != w[1].serial)
+                .then(|| Hint::SerialsDisagree {
+                    zone: hop.zone.apex.clone(),
+                    serials,
+                })
+        })
+        .collect()
 }
 
 /// The hints one hop shows.
@@ -196,28 +355,20 @@ pub fn hop_hints(hop: &HopReport) -> Vec<Hint> {
 pub fn report_hints(names: &[NameReport]) -> Vec<Hint> {
     let mut hints = Vec::new();
     let mut zones_seen: Vec<&str> = Vec::new();
-    for hop in names.iter().flat_map(|n| &n.hops) {
+    let hops: Vec<&HopReport> = names.iter().flat_map(|n| &n.hops).collect();
+    for hop in &hops {
         if zones_seen.contains(&hop.zone.apex.as_str()) {
             continue;
         }
         zones_seen.push(&hop.zone.apex);
-        let mut serials: Vec<ServerSerial> = hop
-            .results
+        hints.extend(delegation_hints(hop));
+        // A serial only says "behind" when the records are missing somewhere at all.
+        if !hops
             .iter()
-            .filter_map(|r| {
-                r.serial.map(|serial| ServerSerial {
-                    server: r.server.clone(),
-                    address: r.address,
-                    serial,
-                })
-            })
-            .collect();
-        serials.sort_by(|a, b| b.serial.cmp(&a.serial).then(a.server.cmp(&b.server)));
-        if serials.windows(2).any(|w| w[0].serial != w[1].serial) {
-            hints.push(Hint::SerialsDisagree {
-                zone: hop.zone.apex.clone(),
-                serials,
-            });
+            .filter(|h| h.zone.apex == hop.zone.apex)
+            .all(|h| h.complete())
+        {
+            hints.extend(lagging_secondaries(hop));
         }
     }
     let all: Vec<&ProbeResult> = names
@@ -250,7 +401,6 @@ pub fn report_hints(names: &[NameReport]) -> Vec<Hint> {
 mod tests {
     use super::*;
     use crate::dns::expect::Expectation;
-    use crate::dns::probe::Status;
     use crate::dns::zone::{NameServer, ServerAddress, Zone};
 
     fn result(
@@ -269,6 +419,8 @@ mod tests {
             cname: cname.map(str::to_owned),
             ttl: None,
             serial: Some(serial),
+            primary: Some("ns1.example.com".into()),
+            negative_ttl: None,
             rtt_us: None,
             tcp: false,
             beside_cname: false,
@@ -304,6 +456,7 @@ mod tests {
             host: "ns3.example.com".into(),
             addresses: Vec::new(),
             problem: Some("no address".into()),
+            listing: Default::default(),
         };
         let cases = vec![
             (
@@ -392,12 +545,16 @@ mod tests {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             }];
             name.hops.push(hop(rule.clone(), results, servers));
             name
         };
         let ok = |server: &str, ip: &str, serial: u32| {
             result(server, ip, Status::Match, None, &["v"], serial)
+        };
+        let missing = |server: &str, ip: &str, serial: u32| {
+            result(server, ip, Status::Missing, None, &[], serial)
         };
         let silent = |ip: &str| {
             let mut r = result("ns6", ip, Status::Timeout, None, &[], 0);
@@ -409,8 +566,22 @@ mod tests {
                 vec![ok("ns1", "192.0.2.1", 2), ok("ns2", "192.0.2.2", 2)],
                 vec![],
             ),
+            // Everything served: a serial difference says nothing.
             (
                 vec![ok("ns1", "192.0.2.1", 2), ok("ns2", "192.0.2.2", 1)],
+                vec![],
+            ),
+            // Independent primaries (two providers): unrelated serials, no hint.
+            (
+                vec![ok("ns1", "192.0.2.1", 2), {
+                    let mut other = missing("ns2", "192.0.2.2", 1);
+                    other.primary = Some("ns.other-provider.net".into());
+                    other
+                }],
+                vec![],
+            ),
+            (
+                vec![ok("ns1", "192.0.2.1", 2), missing("ns2", "192.0.2.2", 1)],
                 vec![Hint::SerialsDisagree {
                     zone: "example.com".into(),
                     serials: vec![

@@ -5,7 +5,7 @@
 //! Building the expected records ([`parent_records`]), reading an answer ([`values_in`]) and
 //! judging the answers ([`evaluate`]) are pure; [`check`] only asks the questions.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -258,7 +258,7 @@ async fn ask_all(
     let rtype = record.record_type();
     let asks = zone.servers.iter().flat_map(|server| {
         server.addresses.iter().map(move |address| async move {
-            let asked = SocketAddr::new(address.ip, 53);
+            let asked = transport.authoritative(address.ip);
             let seen = transport
                 .ask(asked, owner, rtype, false)
                 .await

@@ -235,6 +235,14 @@ pub struct ProbeResult {
     pub ttl: Option<u32>,
     /// The zone's SOA serial on this address.
     pub serial: Option<u32>,
+    /// The primary server its SOA names (MNAME): servers of one primary/secondary set share
+    /// it, independent primaries (two providers) do not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    /// How long a resolver may cache "no such record" from this zone: the smaller of the SOA
+    /// record's TTL and its MINIMUM (RFC 2308 §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_ttl: Option<u32>,
     /// Round-trip time in microseconds.
     pub rtt_us: Option<u64>,
     /// Whether the answer came over TCP (truncated over UDP).
@@ -485,6 +493,8 @@ mod tests {
             cname: cname.map(str::to_owned),
             ttl: None,
             serial: None,
+            primary: None,
+            negative_ttl: None,
             rtt_us: None,
             tcp: false,
             beside_cname: false,

@@ -16,6 +16,7 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::sync::{mpsc, OnceCell};
 
+use super::delegation::ParentCache;
 use super::expect::Expectation;
 use super::hints::{hop_hints, report_hints, Hint};
 use super::probe::{self, HopRule, Outcome, ProbeResult, Status};
@@ -43,6 +44,8 @@ pub enum ProberError {
 pub struct Prober {
     resolvers: Vec<SocketAddr>,
     options: QueryOptions,
+    parents: ParentCache,
+    ignored: Vec<String>,
 }
 
 impl Prober {
@@ -64,6 +67,8 @@ impl Prober {
         Ok(Self {
             resolvers,
             options: QueryOptions::default(),
+            parents: ParentCache::default(),
+            ignored: Vec::new(),
         })
     }
 
@@ -72,6 +77,31 @@ impl Prober {
     pub fn with_options(mut self, options: QueryOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// Leave these servers (host names or addresses) out of the verdict: an operator's
+    /// choice to proceed without a server that is down, named in a hint every round.
+    #[must_use]
+    pub fn ignoring(mut self, servers: &[String]) -> Self {
+        self.ignored = servers
+            .iter()
+            .map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Ask authoritative servers on `port` (53 but in a sandbox; see
+    /// `settings.authoritative_port`).
+    #[must_use]
+    pub fn on_port(mut self, port: u16) -> Self {
+        self.options.port = port;
+        self
+    }
+
+    /// Its query timeouts.
+    #[must_use]
+    pub fn options(&self) -> QueryOptions {
+        self.options
     }
 
     /// The resolvers discovery starts from.
@@ -103,10 +133,12 @@ impl Prober {
         let started = Instant::now();
         let transport = Transport::new(self.options);
         let round = Round {
-            discovery: Discovery::new(transport.clone(), self.resolvers.clone()),
+            discovery: Discovery::new(transport.clone(), self.resolvers.clone())
+                .with_parents(self.parents.clone()),
             transport,
             serials: Mutex::new(HashMap::new()),
             events,
+            ignored: &self.ignored,
         };
         let names =
             futures::future::join_all(expectations.iter().map(|e| round.check_name(e))).await;
@@ -135,7 +167,15 @@ fn system_resolvers() -> Result<Vec<SocketAddr>, ProberError> {
 }
 
 /// One (zone, address)'s SOA serial, asked by whichever name needs it first.
-type SerialCell = Arc<OnceCell<Option<u32>>>;
+type SerialCell = Arc<OnceCell<Option<Soa>>>;
+
+/// What one address's SOA for the zone says: serial, primary (MNAME), negative TTL.
+#[derive(Debug, Clone)]
+struct Soa {
+    serial: u32,
+    primary: String,
+    negative_ttl: u32,
+}
 
 /// State shared by the names of one round: the transport (and its question count), the
 /// zones found, and the SOA serial of each (zone, address), asked once.
@@ -144,6 +184,7 @@ struct Round<'a> {
     discovery: Discovery,
     serials: Mutex<HashMap<(Name, IpAddr), SerialCell>>,
     events: Option<&'a mpsc::Sender<ProbeEvent>>,
+    ignored: &'a [String],
 }
 
 fn fqdn(name: &str) -> Option<Name> {
@@ -171,7 +212,11 @@ impl Round<'_> {
             };
             let hop = report.hops.len();
             let zone = match self.discovery.zone_of(&qname).await {
-                Ok(zone) => zone,
+                Ok(zone) => {
+                    let (zone, left_out) = self.leave_out_ignored(zone);
+                    report.hints.extend(left_out);
+                    zone
+                }
                 Err(e) => {
                     report.error = Some(e.to_string());
                     report.permanent = e.is_permanent();
@@ -213,6 +258,28 @@ impl Round<'_> {
         self.emit(ProbeEvent::NameChecked(Box::new(report.clone())))
             .await;
         report
+    }
+
+    /// The zone without the servers the operator chose to ignore, and a hint for each.
+    fn leave_out_ignored(&self, mut zone: Zone) -> (Zone, Vec<Hint>) {
+        if self.ignored.is_empty() {
+            return (zone, Vec::new());
+        }
+        let ignored = |s: &super::zone::NameServer| {
+            self.ignored
+                .iter()
+                .any(|i| *i == s.host || s.addresses.iter().any(|a| a.ip.to_string() == *i))
+        };
+        let (left_out, kept): (Vec<_>, Vec<_>) = zone.servers.into_iter().partition(ignored);
+        zone.servers = kept;
+        let hints = left_out
+            .into_iter()
+            .map(|s| Hint::ServerIgnored {
+                zone: zone.apex.clone(),
+                server: s.host,
+            })
+            .collect();
+        (zone, hints)
     }
 
     /// Ask every address of every server of `zone` at once; settle the statuses.
@@ -271,8 +338,8 @@ impl Round<'_> {
         ip: IpAddr,
         rule: &HopRule,
     ) -> ProbeResult {
-        let server = SocketAddr::new(ip, 53);
-        let (answer, serial) = tokio::join!(
+        let server = self.transport.authoritative(ip);
+        let (answer, soa) = tokio::join!(
             self.transport.ask(server, qname, RecordType::TXT, false),
             self.serial(apex, ip)
         );
@@ -310,7 +377,9 @@ impl Round<'_> {
             values,
             cname,
             ttl,
-            serial,
+            serial: soa.as_ref().map(|s| s.serial),
+            negative_ttl: soa.as_ref().map(|s| s.negative_ttl),
+            primary: soa.map(|s| s.primary),
             rtt_us: response.map(|r| u64::try_from(r.rtt.as_micros()).unwrap_or(u64::MAX)),
             tcp: response.is_some_and(|r| r.tcp),
             beside_cname,
@@ -318,9 +387,9 @@ impl Round<'_> {
         }
     }
 
-    /// The zone's SOA serial on one address, asked once per round however many names share
-    /// the zone.
-    async fn serial(&self, apex: &Name, ip: IpAddr) -> Option<u32> {
+    /// The zone's SOA serial and primary (MNAME) on one address, asked once per round however
+    /// many names share the zone.
+    async fn serial(&self, apex: &Name, ip: IpAddr) -> Option<Soa> {
         let cell = {
             let mut serials = self
                 .serials
@@ -328,16 +397,16 @@ impl Round<'_> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             Arc::clone(serials.entry((apex.clone(), ip)).or_default())
         };
-        *cell
-            .get_or_init(|| async {
-                let server = SocketAddr::new(ip, 53);
-                let response = self
-                    .transport
-                    .ask(server, apex, RecordType::SOA, false)
-                    .await;
-                response.ok().and_then(|r| soa_serial(&r.message, apex))
-            })
-            .await
+        cell.get_or_init(|| async {
+            let server = self.transport.authoritative(ip);
+            let response = self
+                .transport
+                .ask(server, apex, RecordType::SOA, false)
+                .await;
+            response.ok().and_then(|r| soa_serial(&r.message, apex))
+        })
+        .await
+        .clone()
     }
 
     /// When the owner is missing somewhere, look for it with the zone appended once more
@@ -346,7 +415,7 @@ impl Round<'_> {
         let missing = |r: &&ProbeResult| matches!(r.status, Status::Missing | Status::Nxdomain);
         let asked = hop.results.iter().find(missing)?;
         let doubled = fqdn(&format!("{}.{}", hop.name, hop.zone.apex))?;
-        let server = SocketAddr::new(asked.address, 53);
+        let server = self.transport.authoritative(asked.address);
         let answer = self
             .transport
             .ask(server, &doubled, RecordType::TXT, false)
@@ -363,12 +432,16 @@ impl Round<'_> {
     }
 }
 
-fn soa_serial(message: &Message, apex: &Name) -> Option<u32> {
+fn soa_serial(message: &Message, apex: &Name) -> Option<Soa> {
     if !message.metadata.authoritative {
         return None;
     }
     message.answers.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) if &r.name == apex => Some(soa.serial),
+        RData::SOA(soa) if &r.name == apex => Some(Soa {
+            serial: soa.serial,
+            primary: display(&soa.mname),
+            negative_ttl: r.ttl.min(soa.minimum),
+        }),
         _ => None,
     })
 }

@@ -78,6 +78,9 @@ pub struct QueryOptions {
     pub timeout: Duration,
     /// UDP attempts before giving up (at least 1).
     pub attempts: u32,
+    /// The port authoritative servers are asked on: 53, except in a sandbox or test whose
+    /// servers listen elsewhere (`settings.authoritative_port`).
+    pub port: u16,
 }
 
 impl Default for QueryOptions {
@@ -85,6 +88,7 @@ impl Default for QueryOptions {
         Self {
             timeout: Duration::from_millis(1500),
             attempts: 2,
+            port: 53,
         }
     }
 }
@@ -118,6 +122,12 @@ impl Transport {
             sent: Arc::new(AtomicU64::new(0)),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
+    }
+
+    /// The address of an authoritative server's `ip` (on the configured port).
+    #[must_use]
+    pub fn authoritative(&self, ip: std::net::IpAddr) -> SocketAddr {
+        SocketAddr::new(ip, self.options.port)
     }
 
     /// Its timeouts.
@@ -381,6 +391,7 @@ mod tests {
         let options = QueryOptions {
             timeout: Duration::from_millis(100),
             attempts: 3,
+            ..QueryOptions::default()
         };
         let transport = Transport::new(options);
         let started = Instant::now();

@@ -164,7 +164,10 @@ impl Walker {
                 ),
             });
         }
-        Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, 53)).collect())
+        Ok(ips
+            .into_iter()
+            .map(|ip| self.transport.authoritative(ip))
+            .collect())
     }
 
     /// Ask `servers` one after another, [`STAGGER`] apart, and take the first usable answer

@@ -14,6 +14,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use super::delegation::{self, Listing, ParentCache};
 use super::query::Transport;
 use super::referral::{address_of, glue_of, Delegation, Walker};
 
@@ -35,6 +36,8 @@ pub struct NameServer {
     pub addresses: Vec<ServerAddress>,
     /// Why some or all addresses could not be learned.
     pub problem: Option<String>,
+    /// Where it is listed (parent's referral, the zone's own NS RRset) and its glue.
+    pub listing: Listing,
 }
 
 /// A zone and its authoritative servers.
@@ -131,7 +134,9 @@ type ZoneCell = Arc<OnceCell<Result<Zone, DiscoveryError>>>;
 #[derive(Debug)]
 pub struct Discovery {
     walker: Walker,
+    transport: Transport,
     zones: Mutex<HashMap<Name, ZoneCell>>,
+    parents: ParentCache,
 }
 
 impl Discovery {
@@ -139,9 +144,31 @@ impl Discovery {
     #[must_use]
     pub fn new(transport: Transport, resolvers: Vec<SocketAddr>) -> Self {
         Self {
-            walker: Walker::new(transport, resolvers),
+            walker: Walker::new(transport.clone(), resolvers),
+            transport,
             zones: Mutex::new(HashMap::new()),
+            parents: ParentCache::default(),
         }
+    }
+
+    /// Share the parent zones' server addresses with other rounds (they do not change while
+    /// certpilot waits).
+    #[must_use]
+    pub(crate) fn with_parents(mut self, parents: ParentCache) -> Self {
+        self.parents = parents;
+        self
+    }
+
+    pub(super) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    pub(super) fn walker(&self) -> &Walker {
+        &self.walker
+    }
+
+    pub(super) fn parents(&self) -> &ParentCache {
+        &self.parents
     }
 
     /// The zone `name` belongs to, with every address of every server.
@@ -163,7 +190,10 @@ impl Discovery {
     }
 
     /// Walk up from `name` until an SOA shows where the zone starts.
-    async fn find_cut(&self, name: &Name) -> Result<(Name, Option<Delegation>), DiscoveryError> {
+    pub(super) async fn find_cut(
+        &self,
+        name: &Name,
+    ) -> Result<(Name, Option<Delegation>), DiscoveryError> {
         let mut candidate = name.to_lowercase();
         loop {
             let (message, delegation) = self
@@ -188,18 +218,20 @@ impl Discovery {
         }
     }
 
-    /// The zone's servers: the parent's delegation (when we followed one) and the zone's own
-    /// NS records, each with every address.
+    /// The zone's servers: the union of the parent's delegation (asked of the parent's
+    /// servers directly), the zone's NS records as the resolvers see them and as its own
+    /// servers serve them, each with every address and where it is listed.
     async fn servers_of(
         &self,
         subject: &Name,
         apex: Name,
         delegation: Option<Delegation>,
     ) -> Result<Zone, DiscoveryError> {
-        let (message, seen) = self
-            .walker
-            .lookup(subject, &apex, RecordType::NS, 0)
-            .await?;
+        let (lookup, parent) = tokio::join!(
+            self.walker.lookup(subject, &apex, RecordType::NS, 0),
+            self.parent_referral(subject, &apex)
+        );
+        let (message, seen) = lookup?;
         let delegation = delegation.or(seen.filter(|d| d.zone == apex));
         let mut hosts: Vec<Name> = message
             .answers
@@ -211,7 +243,7 @@ impl Discovery {
             })
             .collect();
         let mut glue = glue_of(&message);
-        if let Some(d) = delegation {
+        for d in [delegation, parent.clone()].into_iter().flatten() {
             hosts.extend(d.hosts);
             // The parent's glue is what resolvers use first.
             glue.splice(0..0, d.glue);
@@ -223,15 +255,30 @@ impl Discovery {
                 zone: display(&apex),
             });
         }
-        let servers = hosts.iter().map(|host| self.server(subject, host, &glue));
+        let found = hosts.iter().map(|host| self.server(subject, host, &glue));
+        let mut servers = futures::future::join_all(found).await;
+        let child = self.child_ns(&apex, &servers).await;
+        // Servers only the zone itself lists, unknown to the parent and the resolvers.
+        for host in child.iter().flatten() {
+            if !hosts.contains(host) {
+                servers.push(self.server(subject, host, &glue).await);
+                hosts.push(host.clone());
+            }
+        }
+        delegation::mark(&mut servers, &hosts, parent.as_ref(), child.as_deref());
         Ok(Zone {
             apex: display(&apex),
-            servers: futures::future::join_all(servers).await,
+            servers,
         })
     }
 
     /// One server: glue first, then its A and AAAA records.
-    async fn server(&self, subject: &Name, host: &Name, glue: &[(Name, IpAddr)]) -> NameServer {
+    pub(super) async fn server(
+        &self,
+        subject: &Name,
+        host: &Name,
+        glue: &[(Name, IpAddr)],
+    ) -> NameServer {
         let mut addresses: Vec<ServerAddress> = Vec::new();
         for (_, ip) in glue.iter().filter(|(name, _)| name == host) {
             // The parent's and the zone's own additional sections often repeat the glue.
@@ -247,10 +294,12 @@ impl Discovery {
             self.walker.lookup(subject, host, RecordType::AAAA, 0)
         );
         let mut problems = Vec::new();
+        let mut own = Vec::new();
         for result in [v4, v6] {
             match result {
                 Ok((message, _)) => {
                     for ip in message.answers.iter().filter_map(address_of) {
+                        own.push(ip);
                         if !addresses.iter().any(|a| a.ip == ip) {
                             addresses.push(ServerAddress { ip, glue: false });
                         }
@@ -269,6 +318,10 @@ impl Discovery {
             host: display(host),
             addresses,
             problem,
+            listing: Listing {
+                own,
+                ..Listing::default()
+            },
         }
     }
 }

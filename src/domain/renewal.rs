@@ -14,6 +14,10 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 mod text;
+mod window;
+
+pub use text::minute;
+pub use window::{check_window, WindowFault};
 
 /// Seconds per day, for flooring a remaining duration into whole days.
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -248,7 +252,11 @@ pub fn decide(
         renew_at: stored.not_after - Duration::days(i64::from(days)),
         basis: Basis::Days(days),
     });
-    if let Some(ari) = stored.ari {
+    // An untrusted window (see [`check_window`]) counts as none: the lifetime rule decides.
+    let ari = stored
+        .ari
+        .filter(|w| check_window(w.start, w.end, stored.not_after).is_ok());
+    if let Some(ari) = ari {
         if now >= ari.chosen {
             return Decision::Renew(Reason::AriWindow {
                 start: ari.start,

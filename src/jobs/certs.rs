@@ -23,6 +23,8 @@ pub struct CertRequest {
     pub account: Option<String>,
     /// Solver mappings to add: (domain, solver).
     pub solvers: Vec<(String, DomainConfig)>,
+    /// Certificate profile (`None`: the CA's default).
+    pub profile: Option<String>,
 }
 
 /// Validate and save. Returns the certificate name.
@@ -87,6 +89,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
             renew_days,
             deploy_hook,
             export,
+            profile: request.profile.clone(),
         },
     );
     crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
@@ -135,6 +138,7 @@ mod tests {
             ca_timeout: 180,
             propagation: None,
             theme: None,
+            ignore_servers: Vec::new(),
         }
     }
 
@@ -152,6 +156,7 @@ mod tests {
                     batch: false,
                 },
             )],
+            profile: None,
         }
     }
 

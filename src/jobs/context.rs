@@ -115,6 +115,12 @@ impl Context {
         Duration::from_secs(self.global.ca_timeout)
     }
 
+    /// `--ignore-server` as given.
+    #[must_use]
+    pub fn ignored_servers(&self) -> &[String] {
+        &self.global.ignore_servers
+    }
+
     /// `--propagation MODE` as given, if any.
     #[must_use]
     pub fn propagation_mode(&self) -> Option<&str> {

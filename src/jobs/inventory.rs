@@ -58,11 +58,7 @@ pub fn domain_rows(config: &Config) -> Vec<DomainRow> {
         .domains
         .iter()
         .map(|(domain, cfg)| {
-            let (solver, target) = match cfg {
-                DomainConfig::Exec { command, .. } => ("exec", Some(command.display().to_string())),
-                DomainConfig::Manual => ("manual", None),
-                DomainConfig::AcmeDns { server } => ("acme-dns", Some(server.clone())),
-            };
+            let (solver, target) = (cfg.kind(), cfg.target());
             let delegation = matches!(cfg, DomainConfig::AcmeDns { .. })
                 .then(|| config.acme_dns.get(domain).map(|r| r.fulldomain.clone()))
                 .flatten();
@@ -98,6 +94,10 @@ pub struct CertDetail {
     /// The CA's ARI window for the stored certificate, when it gave one (shown even when
     /// `renew_days` or a changed name set decides earlier).
     pub ari: Option<AriWindow>,
+    /// The CA's `explanationURL` for that window (RFC 9773 asks clients to show it).
+    pub ari_explanation: Option<String>,
+    /// The configured certificate profile (`cert add --profile`).
+    pub profile: Option<String>,
     /// The stored certificate, when there is one.
     pub issued: Option<Issued>,
     /// Where keys live (store and service).
@@ -155,9 +155,11 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
     let decision = inventory::next_renewal_with(&config, cert, meta, state.as_ref(), now);
     let renewal_due = matches!(decision, Decision::Renew(_));
     let renewal = decision.to_string();
-    let ari = meta
+    let (ari, ari_explanation) = meta
         .zip(state)
-        .and_then(|(meta, state)| state.window_for(meta));
+        .and_then(|(meta, state)| Some((state.window_for(meta)?, state.explanation_url)))
+        .unzip();
+    let ari_explanation = ari_explanation.flatten();
     let issued = match &stored {
         Some(stored) => Some(issued(&stored.meta, &stored.chain_pem, name)?),
         None => None,
@@ -174,6 +176,8 @@ pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDeta
         renewal_due,
         renewal,
         ari,
+        ari_explanation,
+        profile: cert.profile.clone(),
         issued,
         key_store: ctx.key_store_label(),
         chain_path: store.chain_path(name),

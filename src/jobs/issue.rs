@@ -18,7 +18,7 @@ use super::{Context, Event};
 use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
 use crate::cert::store::CertStore;
 use crate::config::Config;
-use crate::dns::{Mode, Waiter};
+use crate::dns::Waiter;
 use crate::lock::CertLock;
 use crate::solver::{manual, ChallengeRecord, SolverError};
 
@@ -216,13 +216,13 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
             .await
             .map_err(|e| IssueFailure::new(e.to_string()))?;
     // The `--propagation` mode, as the CLI reads it (authoritative unless told).
-    let mode = match ctx.propagation_mode() {
-        Some(text) => text.parse::<Mode>(),
-        None => Ok(Mode::default()),
-    };
-    let checker = mode
-        .and_then(|mode| Waiter::new(mode, &ctx.resolvers(&config)))
-        .map_err(|e| IssueFailure::new(e.to_string()))?;
+    let checker = Waiter::for_run(
+        ctx.propagation_mode(),
+        &ctx.resolvers(&config),
+        &config.settings,
+        ctx.ignored_servers(),
+    )
+    .map_err(|e| IssueFailure::new(e.to_string()))?;
     let issue_ctx = IssueContext {
         config: Arc::clone(&config),
         keystore,
@@ -231,6 +231,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
         propagation_timeout: ctx.propagation_timeout(&config),
         ca_timeout: ctx.ca_timeout(),
         state_dir: ctx.paths.state.clone(),
+        ca_bundle: ctx.ca_bundle_for(&config, &account_name),
     };
     Ok((config, lock, issue_ctx, account, account_name))
 }

@@ -11,6 +11,7 @@
 //! - [`account`]: a CA's directory and terms, registering an account.
 //! - [`acmedns`]: registering or importing acme-dns accounts.
 //! - [`certs`]: saving and deleting certificate definitions.
+//! - [`provider`]: mapping a domain to a DNS provider after testing its credentials.
 //! - [`issue`]: the issuance engine with progress and a cancel that removes the records.
 //! - [`propagation`]: one round of the propagation checker, answers streamed.
 //! - [`server`], [`parent`]: the embedded acme-dns server run from the UI, and the check of
@@ -24,7 +25,9 @@ pub mod context;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
+pub mod profiles;
 pub mod propagation;
+pub mod provider;
 mod runner;
 pub mod server;
 
@@ -51,6 +54,8 @@ pub enum Job {
         /// Certificate name.
         name: String,
     },
+    /// Read the certificate profiles each account's CA offers: [`Event::ProfilesLoaded`].
+    LoadProfiles,
     /// Fetch a CA's directory (terms, EAB): [`Event::DirectoryFetched`].
     FetchDirectory {
         /// A preset name or an https URL.
@@ -91,12 +96,23 @@ pub enum Job {
         /// The records to create once in the parent zone.
         records: Vec<parent::ParentRecord>,
     },
+    /// Test a DNS provider's credentials and map a domain to it: [`Event::ProviderSaved`].
+    SaveProvider(provider::ProviderRequest),
     /// Register the acme-dns domains on the running server: [`Event::ServerRegistered`].
     RegisterOnServer {
         /// The server's URL.
         url: String,
         /// Domains to add to the configured ones.
         domains: Vec<String>,
+    },
+    /// Switch a sandbox fault on or off: [`Event::FaultSwitched`].
+    SwitchFault {
+        /// The sandbox directory.
+        root: std::path::PathBuf,
+        /// Index into [`crate::sandbox::Fault::ALL`].
+        index: usize,
+        /// On or off.
+        on: bool,
     },
 }
 
@@ -107,6 +123,7 @@ impl Job {
         match self {
             Job::LoadInventory => "inventory".to_owned(),
             Job::LoadDetail { .. } => "detail".to_owned(),
+            Job::LoadProfiles => "profiles".to_owned(),
             Job::FetchDirectory { .. } | Job::RegisterAccount(_) => "account".to_owned(),
             Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => "certs".to_owned(),
             Job::Issue { cert } => format!("issue:{cert}"),
@@ -115,6 +132,8 @@ impl Job {
             Job::RunAcmeDnsServer(_) => "acme-dns-server".to_owned(),
             Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
             Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
+            Job::SwitchFault { .. } => "sandbox".to_owned(),
+            Job::SaveProvider(_) => "provider".to_owned(),
         }
     }
 
@@ -131,6 +150,7 @@ impl Job {
                 | Job::Issue { .. }
                 | Job::RunAcmeDnsServer(_)
                 | Job::RegisterOnServer { .. }
+                | Job::SaveProvider(_)
         )
     }
 
@@ -140,6 +160,7 @@ impl Job {
         match self {
             Job::LoadInventory => "reading certificates".to_owned(),
             Job::LoadDetail { name } => format!("reading {name}"),
+            Job::LoadProfiles => "reading the CAs' profiles".to_owned(),
             Job::FetchDirectory { .. } => "fetching the CA's directory".to_owned(),
             Job::RegisterAccount(request) => format!("registering account {}", request.name),
             Job::SaveCertificate(request) => format!("saving {}", request.name),
@@ -151,6 +172,15 @@ impl Job {
             Job::RunAcmeDnsServer(_) => "acme-dns server".to_owned(),
             Job::CheckParentRecords { .. } => "checking the parent zone".to_owned(),
             Job::RegisterOnServer { .. } => "registering on the acme-dns server".to_owned(),
+            Job::SwitchFault { index, on, .. } => format!(
+                "switching {} {}",
+                crate::sandbox::Fault::ALL
+                    .get(*index)
+                    .map(|f| f.label())
+                    .unwrap_or_default(),
+                if *on { "on" } else { "off" }
+            ),
+            Job::SaveProvider(r) => format!("testing the DNS provider of {}", r.domain),
         }
     }
 
@@ -168,12 +198,16 @@ pub enum Event {
     InventoryLoaded(Result<inventory::Inventory, String>),
     /// One certificate's detail.
     DetailLoaded(Result<Box<inventory::CertDetail>, String>),
+    /// The CA profiles of each account (name → its CA's profiles, or why not).
+    ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.
     DirectoryFetched(Result<account::DirectoryInfo, String>),
     /// An account was registered (or why not).
     AccountRegistered(Result<account::Registered, String>),
     /// A certificate definition was saved: its name.
     CertificateSaved(Result<String, String>),
+    /// A sandbox fault was switched: (index, on).
+    FaultSwitched(Result<(usize, bool), String>),
     /// A certificate definition was removed: its name.
     CertificateDeleted(Result<String, String>),
     /// The issuance reached a step.
@@ -202,6 +236,8 @@ pub enum Event {
     ParentChecked(Result<Vec<parent::RecordCheck>, String>),
     /// The acme-dns domains are registered on the running server.
     ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
+    /// A DNS provider mapping was tested and saved (the test's words), or why not.
+    ProviderSaved(Result<String, String>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

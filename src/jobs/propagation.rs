@@ -76,7 +76,9 @@ pub async fn check(
 ) -> Result<PropagationReport, String> {
     let config = ctx.config()?;
     let expectations = target.expectations(&config);
-    let prober = Prober::new(&ctx.resolvers(&config)).map_err(|e| e.to_string())?;
+    let prober = Prober::new(&ctx.resolvers(&config))
+        .map_err(|e| e.to_string())?
+        .on_port(config.settings.authoritative_port);
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let round = async move {
         let report = prober.check_streaming(&expectations, &tx).await;

@@ -176,6 +176,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
             Event::DetailLoaded(result.map(Box::new))
         }
+        Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
         Job::FetchDirectory { directory } => {
             Event::DirectoryFetched(account::fetch_directory(&ctx, &directory).await)
         }
@@ -188,6 +189,9 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::DeleteCertificate { name, purge } => {
             Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
         }
+        Job::SwitchFault { root, index, on } => {
+            Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
+        }
         Job::Issue { cert } => {
             let progress = reply.clone();
             let signals = issue::Signals { cancel, answers };
@@ -199,6 +203,9 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         }
         Job::AcmeDnsImport(request) => {
             Event::AcmeDnsSaved(acmedns::import_file(&ctx, request).await)
+        }
+        Job::SaveProvider(request) => {
+            Event::ProviderSaved(super::provider::save(&ctx, request).await)
         }
         Job::CheckPropagation { target, .. } => {
             let probes = reply.clone();
@@ -224,4 +231,15 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
     };
     tracing::debug!(job = reply.id.0, "job finished");
     reply.send(event);
+}
+
+/// Switch a sandbox fault on the sandbox's real servers.
+fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize, bool), String> {
+    let fault = *crate::sandbox::Fault::ALL
+        .get(index)
+        .ok_or_else(|| format!("no sandbox fault number {index}"))?;
+    let layout = crate::sandbox::Layout::load(root).map_err(|e| e.to_string())?;
+    crate::sandbox::faults::switch(&layout, fault, on).map_err(|e| e.to_string())?;
+    tracing::info!(fault = %fault.label(), on, "sandbox fault switched");
+    Ok((index, on))
 }

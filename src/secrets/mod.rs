@@ -122,11 +122,15 @@ pub enum SecretRef {
     EabHmac(String),
     /// The acme-dns password for a domain.
     AcmeDns(String),
+    /// The TSIG secret (base64) of a domain mapped to the `rfc2136` solver.
+    Tsig(String),
+    /// The PowerDNS API key of a domain mapped to the `powerdns` solver.
+    PowerDns(String),
 }
 
 impl SecretRef {
     /// The keyring "user" string: `account:<name>`, `cert-key:<cert>:<key_id>`,
-    /// `eab-hmac:<account>` or `acme-dns:<domain>`.
+    /// `eab-hmac:<account>`, `acme-dns:<domain>`, `tsig:<domain>` or `powerdns:<domain>`.
     #[must_use]
     pub fn user(&self) -> String {
         match self {
@@ -134,6 +138,8 @@ impl SecretRef {
             Self::CertKey { cert, key_id } => format!("cert-key:{cert}:{key_id}"),
             Self::EabHmac(account) => format!("eab-hmac:{account}"),
             Self::AcmeDns(domain) => format!("acme-dns:{domain}"),
+            Self::Tsig(domain) => format!("tsig:{domain}"),
+            Self::PowerDns(domain) => format!("powerdns:{domain}"),
         }
     }
 }
@@ -338,6 +344,11 @@ mod tests {
             (
                 SecretRef::AcmeDns("example.org".into()),
                 "acme-dns:example.org",
+            ),
+            (SecretRef::Tsig("example.org".into()), "tsig:example.org"),
+            (
+                SecretRef::PowerDns("example.org".into()),
+                "powerdns:example.org",
             ),
         ];
         for (what, user) in cases {

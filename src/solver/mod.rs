@@ -4,8 +4,10 @@
 //! share `_acme-challenge.<apex>`, so a solver must *add* values, never replace the record set.
 //! acme-dns drops in as another implementation of the same trait.
 
+pub mod credentials;
 mod exec;
 pub mod manual;
+pub mod trial;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -82,10 +84,32 @@ pub enum SolverError {
     /// The operator declined.
     #[error("cancelled by the operator")]
     Cancelled,
+    /// A DNS provider (RFC 2136 server, PowerDNS API) refused or failed; `detail` has the hint.
+    #[error("{solver}: {detail}")]
+    Provider {
+        /// The solver, as [`Solver::describe`] says it.
+        solver: String,
+        /// What went wrong and what to change.
+        detail: String,
+    },
 }
 
 /// A boxed future, so solvers can be trait objects.
 pub type SolverFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SolverError>> + Send + 'a>>;
+
+/// A DNS provider's step (`present` or `cleanup`) as a solver future: its error, with its
+/// hint, becomes [`SolverError::Provider`] naming `solver`.
+pub fn provider_step<'a, T, E: std::fmt::Display>(
+    solver: String,
+    step: impl Future<Output = Result<T, E>> + Send + 'a,
+) -> SolverFuture<'a> {
+    Box::pin(async move {
+        step.await.map(|_| ()).map_err(|e| SolverError::Provider {
+            solver,
+            detail: e.to_string(),
+        })
+    })
+}
 
 /// Publishes and removes challenge records.
 pub trait Solver: Send + Sync {
@@ -126,6 +150,7 @@ pub fn from_config(
                 ca_bundle: deps.config.settings.ca_bundle.clone(),
                 resolvers: deps.config.settings.resolvers.clone(),
                 timeout: Duration::from_secs(deps.config.settings.propagation_timeout),
+                port: deps.config.settings.authoritative_port,
             };
             crate::acmedns::AcmeDnsSolver::new(
                 deps.config,
@@ -137,5 +162,52 @@ pub fn from_config(
             .map(|s| Arc::new(s) as Arc<dyn Solver>)
             .map_err(|e| e.to_string())
         }
+        DomainConfig::Rfc2136 { .. } => rfc2136(solver, deps),
+        DomainConfig::PowerDns { api_url, server_id } => {
+            let options = crate::powerdns::PowerDnsOptions {
+                ca_bundle: deps.config.settings.ca_bundle.clone(),
+            };
+            crate::powerdns::PowerDnsSolver::new(
+                deps.domain,
+                api_url,
+                server_id,
+                deps.keystore.clone(),
+                &options,
+            )
+            .map(|s| Arc::new(s) as Arc<dyn Solver>)
+            .map_err(|e| e.to_string())
+        }
     }
+}
+
+/// The `rfc2136` solver of a mapping.
+fn rfc2136(solver: &DomainConfig, deps: &SolverDeps<'_>) -> Result<Arc<dyn Solver>, String> {
+    let DomainConfig::Rfc2136 {
+        server,
+        tsig_name,
+        tsig_algorithm,
+        zone,
+    } = solver
+    else {
+        return Err("not an rfc2136 mapping".into());
+    };
+    let mapping = crate::rfc2136::solver::Mapping {
+        domain: deps.domain.to_owned(),
+        server: server.clone(),
+        zone: zone.clone(),
+        tsig_name: tsig_name.clone(),
+        algorithm: tsig_algorithm
+            .parse()
+            .map_err(|e: crate::rfc2136::Rfc2136Error| e.to_string())?,
+    };
+    let options = crate::rfc2136::Rfc2136Options {
+        resolvers: deps.config.settings.resolvers.clone(),
+        timeout: Duration::from_secs(30),
+        authoritative_port: deps.config.settings.authoritative_port,
+    };
+    Ok(Arc::new(crate::rfc2136::Rfc2136Solver::new(
+        mapping,
+        deps.keystore.clone(),
+        options,
+    )))
 }

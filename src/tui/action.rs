@@ -50,11 +50,13 @@ pub enum Action {
     NextTheme,
     /// The embedded acme-dns server (start it, delegate its zone, register domains).
     AcmeDnsServer,
+    /// The sandbox's fault menu (only inside `certpilot sandbox`).
+    Sandbox,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveFirst,
@@ -68,6 +70,7 @@ impl Action {
         Action::Add,
         Action::AddAccount,
         Action::AcmeDnsServer,
+        Action::Sandbox,
         Action::Edit,
         Action::Delete,
         Action::Issue,
@@ -107,6 +110,7 @@ impl Action {
             Action::ToggleLog => "toggle_log",
             Action::NextTheme => "next_theme",
             Action::AcmeDnsServer => "acme_dns_server",
+            Action::Sandbox => "sandbox",
         }
     }
 
@@ -143,6 +147,7 @@ impl Action {
             Action::ToggleLog => "log",
             Action::NextTheme => "theme",
             Action::AcmeDnsServer => "server",
+            Action::Sandbox => "faults",
         }
     }
 
@@ -164,7 +169,7 @@ impl Action {
             Action::Filter => "Filter certificates by name",
             Action::Add => "Add a certificate (domains pane: acme-dns)",
             Action::AddAccount => "Register an ACME account",
-            Action::Edit => "Edit the selected certificate",
+            Action::Edit => "Edit the selected certificate (domains pane: DNS provider)",
             Action::Delete => "Delete the selected certificate",
             Action::Issue => "Issue or renew the selected certificate",
             Action::Check => "Check DNS propagation",
@@ -173,6 +178,7 @@ impl Action {
             Action::ToggleLog => "Show or hide the log pane",
             Action::NextTheme => "Switch to the next theme",
             Action::AcmeDnsServer => "Run the acme-dns server (d there stops it)",
+            Action::Sandbox => "Sandbox faults (in certpilot sandbox)",
         }
     }
 }

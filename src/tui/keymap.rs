@@ -182,6 +182,7 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::ToggleLog => vec![Key::char('l')],
         Action::NextTheme => vec![Key::char('t')],
         Action::AcmeDnsServer => vec![Key::char('S')],
+        Action::Sandbox => vec![Key::char('F')],
     }
 }
 

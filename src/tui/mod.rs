@@ -48,6 +48,8 @@ pub struct TuiOptions {
     pub config_dir: Option<PathBuf>,
     /// Where the log file is written.
     pub state_dir: Option<PathBuf>,
+    /// Inside `certpilot sandbox`: the sandbox directory (the fault menu works on it).
+    pub sandbox: Option<PathBuf>,
 }
 
 /// Themes and keys, resolved before the terminal is touched so that mistakes in them are
@@ -80,7 +82,12 @@ pub fn prepare(opts: &TuiOptions) -> io::Result<(state::State, Vec<theme::Theme>
         Some(dir) => keymap::Keymap::load(dir).map_err(io::Error::other)?,
         None => keymap::Keymap::default(),
     };
-    Ok((state::State::with(keymap, names, 0), themes))
+    let mut state = state::State::with(keymap, names, 0);
+    state.sandbox = opts
+        .sandbox
+        .as_deref()
+        .and_then(screens::sandbox::faults_of);
+    Ok((state, themes))
 }
 
 /// Run the UI until the user quits. Jobs run against `ctx`. Tracing events go to the log

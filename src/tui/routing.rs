@@ -3,7 +3,7 @@
 use crate::jobs::{Event, JobId};
 use crate::tui::screens::account::{self, Stage};
 use crate::tui::screens::acmedns::{self, Stage as AcmeDnsStage};
-use crate::tui::screens::{dashboard, detail, editor, issuance, server};
+use crate::tui::screens::{dashboard, detail, editor, issuance, provider, server};
 use crate::tui::state::{Screen, State};
 use crate::tui::update::{Effect, Nav};
 
@@ -25,6 +25,16 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Event::ProfilesLoaded(offered) => {
+            for screen in &mut state.stack {
+                if let Screen::Editor(e) = screen {
+                    if e.profiles_request == Some(id) {
+                        e.profiles_loaded(offered.clone());
+                    }
+                }
+            }
+            Vec::new()
+        }
         Event::DirectoryFetched(result) => {
             if let Some(wizard) = wizard_waiting_for(state, id) {
                 account::fetched(wizard, result);
@@ -34,6 +44,10 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::AccountRegistered(result) => registered(state, id, result),
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
+        Event::FaultSwitched(result) => {
+            crate::tui::screens::sandbox::switched(state, result);
+            Vec::new()
+        }
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
         Event::ServerStarted(info) => server::started(state, id, info),
         Event::ServerStopped(result) => server::stopped(state, id, result),
@@ -42,6 +56,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::ProviderSaved(result) => provider_saved(state, id, result),
         Event::RecordsToCreate(records) => {
             issuance::records_to_create(state, id, records);
             Vec::new()
@@ -98,6 +113,29 @@ fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+fn provider_saved(state: &mut State, id: JobId, result: Result<String, String>) -> Vec<Effect> {
+    let index = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::Provider(w) if w.stage == provider::Stage::Testing(id)));
+    let Some(index) = index else {
+        return match result {
+            Ok(_) => dashboard::reload(state),
+            Err(message) => {
+                state.fail("DNS provider test failed", message);
+                Vec::new()
+            }
+        };
+    };
+    let Screen::Provider(mut wizard) = state.stack.remove(index) else {
+        return Vec::new();
+    };
+    let effects = provider::saved(&mut wizard, state, result);
+    let index = index.min(state.stack.len());
+    state.stack.insert(index, Screen::Provider(wizard));
+    effects
 }
 
 fn acme_dns_saved(

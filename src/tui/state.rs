@@ -14,6 +14,7 @@ use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
 use crate::tui::screens::propagation::PropagationScreen;
+use crate::tui::screens::provider::ProviderWizard;
 use crate::tui::screens::server::ServerPanel;
 use crate::tui::update::Effect;
 use crate::tui::watch::Watch;
@@ -47,6 +48,8 @@ pub enum Screen {
     AcmeDns(AcmeDnsWizard),
     /// The acme-dns server (its state is in [`State::server`]).
     Server,
+    /// The DNS provider wizard (rfc2136, powerdns).
+    Provider(ProviderWizard),
 }
 
 /// What the user is asked to confirm, and what happens on yes.
@@ -88,6 +91,11 @@ pub enum Popup {
         yes: Confirmed,
         /// Another answer, e.g. `p` to purge when deleting.
         alternative: Option<(char, String, Confirmed)>,
+    },
+    /// The sandbox's fault menu; `cursor` is the selected fault.
+    Sandbox {
+        /// Index into [`crate::sandbox::Fault::ALL`].
+        cursor: usize,
     },
     /// The manual solver waits: create these records, then Enter (Esc cancels the order).
     Records {
@@ -157,6 +165,17 @@ pub struct State {
     pub themes: Vec<String>,
     /// Index of the current theme.
     pub theme: usize,
+    /// Inside `certpilot sandbox`: its directory and which faults are on.
+    pub sandbox: Option<SandboxFaults>,
+}
+
+/// The sandbox's faults as the dashboard knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxFaults {
+    /// The sandbox directory (its `sandbox.json` says where everything is).
+    pub root: std::path::PathBuf,
+    /// Per [`crate::sandbox::Fault::ALL`]: switched on.
+    pub on: Vec<bool>,
 }
 
 impl Default for State {
@@ -192,6 +211,7 @@ impl State {
             spinner: 0,
             themes,
             theme,
+            sandbox: None,
         }
     }
 

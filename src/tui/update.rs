@@ -13,7 +13,7 @@ use crate::jobs::logs::LogLine;
 use crate::jobs::{Event, Job, JobId, Tagged};
 use crate::tui::action::Action;
 use crate::tui::screens::{
-    account, acmedns, dashboard, detail, editor, issuance, propagation, server,
+    account, acmedns, dashboard, detail, editor, issuance, propagation, provider, server,
 };
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 
@@ -143,6 +143,7 @@ fn typed(state: &mut State, key: &KeyEvent) -> bool {
         Some(Screen::Editor(editor)) => editor::on_key(editor, key),
         Some(Screen::Account(wizard)) => account::on_key(wizard, key),
         Some(Screen::AcmeDns(wizard)) => acmedns::on_key(wizard, key),
+        Some(Screen::Provider(wizard)) => provider::on_key(wizard, key),
         Some(_) => false,
     }
 }
@@ -185,6 +186,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Screen::Propagation(screen) => propagation::on_action(screen, state, action),
         Screen::AcmeDns(wizard) => acmedns::on_action(wizard, state, action),
         Screen::Server => server::on_action(state, action),
+        Screen::Provider(wizard) => provider::on_action(wizard, state, action),
     };
     place(state, index, screen, nav);
     effects
@@ -254,6 +256,7 @@ fn on_popup_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Popup::Sandbox { cursor } => crate::tui::screens::sandbox::on_key(state, cursor, key),
         Popup::Records { cert, job, lines } => match key.code {
             KeyCode::Enter => {
                 state.popup = None;
@@ -328,12 +331,17 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
     match slot {
         "inventory" => Event::InventoryLoaded(Err(message)),
         "detail" => Event::DetailLoaded(Err(message)),
+        "profiles" => {
+            Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
+        }
         "account" => Event::AccountRegistered(Err(message)),
         "certs" => Event::CertificateSaved(Err(message)),
         "acme-dns" => Event::AcmeDnsSaved(Err(message)),
         "acme-dns-server" => Event::ServerStopped(Err(message)),
         "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
         "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
+        "sandbox" => Event::FaultSwitched(Err(message)),
+        "provider" => Event::ProviderSaved(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,

@@ -56,6 +56,8 @@ pub struct Matrix {
     pub rounds: u32,
     /// Only the first hop counts (an acme-dns delegation: the CNAME itself).
     pub delegation: bool,
+    /// Servers listed by only one side of a delegation (`parent only`, `child only`).
+    pub labels: BTreeMap<String, &'static str>,
 }
 
 impl Matrix {
@@ -103,6 +105,9 @@ impl Matrix {
                 let col = self.column(&owner);
                 self.zones.insert((col, hop), zone.apex.clone());
                 for server in &zone.servers {
+                    if let Some(label) = server.listing.label() {
+                        self.labels.insert(server.host.clone(), label);
+                    }
                     if server.addresses.is_empty() {
                         let key = row_key(hop, &zone.apex, &server.host, None);
                         let problem = server

@@ -2,6 +2,7 @@
 //! and a runner for the certpilot binary.
 #![allow(dead_code)]
 
+pub mod ari;
 pub mod pebble;
 pub mod recording;
 
@@ -107,6 +108,32 @@ impl Workdir {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path().join("state/certpilot.log")).unwrap_or_default()
+    }
+
+    /// Run certpilot with `input` on its standard input (secrets read from `-`).
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certpilot"))
+            .arg("--dir")
+            .arg(self.path())
+            .args(args)
+            .env_remove("CERTPILOT_DIR")
+            .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run certpilot");
+        let started = Instant::now();
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        let output = child.wait_with_output().expect("certpilot output");
+        Run {
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            output,
+            elapsed: started.elapsed(),
+        }
     }
 }
 

@@ -22,11 +22,41 @@ pub struct PebbleOptions {
     /// External account binding keys (key id, base64url HMAC key); when set, Pebble
     /// requires EAB for new accounts.
     pub eab_keys: Vec<(String, String)>,
+    /// The Pebble binary to run; `None`: Debian 12's `pebble` on PATH (2.4, no ARI, no
+    /// profiles). [`unstable_binary`] gives Debian unstable's 2.10.
+    pub binary: Option<PathBuf>,
+    /// Certificate profiles (name, description, validity in seconds); Pebble 2.10 offers
+    /// them in the directory's `meta.profiles`. Empty: Pebble's own default.
+    pub profiles: Vec<(String, String, u64)>,
+}
+
+/// Debian unstable's Pebble (2.10: ARI, `set-renewal-info`, profiles), unpacked into
+/// `target/pebble-2.10` by scripts/test-deps.sh. `None` (after printing why) when absent
+/// outside CI; panics in CI.
+pub fn unstable_binary() -> Option<PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pebble-2.10");
+    let binary = dir.join("usr/bin/pebble");
+    if binary.is_file() {
+        return Some(binary);
+    }
+    assert!(
+        !super::in_ci(),
+        "{} is required in CI (scripts/test-deps.sh fetches Debian unstable's pebble)",
+        binary.display()
+    );
+    eprintln!(
+        "SKIP: {} missing (run scripts/test-deps.sh)",
+        binary.display()
+    );
+    None
 }
 
 /// A running Pebble + challtestsrv pair.
 pub struct Pebble {
     pebble: Child,
+    /// How Pebble was started (for [`Pebble::restart`]).
+    command: (PathBuf, Vec<String>, Vec<(String, String)>),
+    acme_port: u16,
     challtestsrv_proc: Child,
     _dir: tempfile::TempDir,
     /// ACME directory URL.
@@ -104,7 +134,10 @@ impl Pebble {
     }
 
     fn start_inner(opts: PebbleOptions, validation_dns: Option<&str>) -> Option<Self> {
-        if !super::require_tool("pebble") || !super::require_tool("pebble-challtestsrv") {
+        if opts.binary.is_none() && !super::require_tool("pebble") {
+            return None;
+        }
+        if !super::require_tool("pebble-challtestsrv") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -121,7 +154,7 @@ impl Pebble {
             .expect("start pebble-challtestsrv");
         let acme_port = free_tcp_port();
         let mgmt_port = free_tcp_port();
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{acme_port}"),
                 "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
@@ -135,25 +168,44 @@ impl Pebble {
                 "domainBlocklist": opts.blocklist,
             }
         });
+        if !opts.profiles.is_empty() {
+            let profiles: serde_json::Map<String, serde_json::Value> = opts
+                .profiles
+                .iter()
+                .map(|(name, description, validity)| {
+                    let profile = serde_json::json!({
+                        "description": description,
+                        "validityPeriod": validity,
+                    });
+                    (name.clone(), profile)
+                })
+                .collect();
+            config["pebble"]["profiles"] = profiles.into();
+        }
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
-        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
-        let pebble = Command::new("pebble")
-            .arg("-config")
-            .arg(&config_path)
-            .args([
-                "-dnsserver",
-                &validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
-            ])
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
-            .env("PEBBLE_AUTHZREUSE", opts.authz_reuse.to_string())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start pebble");
+        let command = (
+            opts.binary.clone().unwrap_or_else(|| "pebble".into()),
+            vec![
+                "-config".to_owned(),
+                config_path.to_str().unwrap().to_owned(),
+                "-dnsserver".to_owned(),
+                validation_dns.map_or_else(|| format!("127.0.0.1:{dns_port}"), str::to_owned),
+            ],
+            vec![
+                ("PEBBLE_VA_NOSLEEP".to_owned(), "1".to_owned()),
+                (
+                    "PEBBLE_WFE_NONCEREJECT".to_owned(),
+                    opts.nonce_reject.to_string(),
+                ),
+                ("PEBBLE_AUTHZREUSE".to_owned(), opts.authz_reuse.to_string()),
+            ],
+        );
+        let pebble = spawn_pebble(&command, dir.path());
         let me = Self {
             pebble,
+            command,
+            acme_port,
             challtestsrv_proc,
             _dir: dir,
             directory: format!("https://127.0.0.1:{acme_port}/dir"),
@@ -167,9 +219,68 @@ impl Pebble {
         Some(me)
     }
 
+    /// Pebble 2.10's management endpoint `POST /set-renewal-info/`: from now on its
+    /// `renewalInfo` answers for `cert_pem`'s leaf with `response` verbatim (any text, even
+    /// an inverted window or broken JSON).
+    pub fn set_renewal_info(&self, cert_pem: &str, response: &str) {
+        let ca = std::fs::read(&self.ca_bundle).unwrap();
+        // Pebble refuses requests without a User-Agent.
+        let client = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .user_agent("certpilot-tests")
+            .build()
+            .unwrap();
+        let body = serde_json::json!({ "certificate": cert_pem, "ariResponse": response });
+        let rsp = client
+            .post(format!("{}/set-renewal-info/", self.management))
+            .body(body.to_string())
+            .send()
+            .expect("POST set-renewal-info");
+        let status = rsp.status();
+        assert!(
+            status.is_success(),
+            "set-renewal-info: {status} {}",
+            rsp.text().unwrap_or_default()
+        );
+    }
+
     /// Pebble's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("pebble.log")).unwrap_or_default()
+    }
+}
+
+fn spawn_pebble(
+    command: &(PathBuf, Vec<String>, Vec<(String, String)>),
+    dir: &std::path::Path,
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("pebble.log"))
+        .unwrap();
+    Command::new(&command.0)
+        .args(&command.1)
+        .envs(command.2.iter().cloned())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start pebble")
+}
+
+impl Pebble {
+    /// Stop Pebble and start it again on the same ports with the same TLS certificate: a
+    /// CA that forgot everything (accounts, orders, certificates) and has new issuing keys.
+    pub fn restart(&mut self) {
+        let _ = self.pebble.kill();
+        let _ = self.pebble.wait();
+        wait_for(
+            "the old Pebble's port to close",
+            Duration::from_secs(20),
+            || TcpListener::bind(("127.0.0.1", self.acme_port)).is_ok(),
+        );
+        self.pebble = spawn_pebble(&self.command, self._dir.path());
+        wait_tcp(self.acme_port, "restarted pebble ACME port");
     }
 }
 

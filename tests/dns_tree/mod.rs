@@ -33,7 +33,8 @@ fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-fn knot_tool(tool: &str) -> Option<PathBuf> {
+/// `tool` on PATH or in sbin.
+pub fn knot_tool(tool: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     let found = path
         .split(':')
@@ -76,6 +77,8 @@ pub struct ZoneFile {
     pub origin: String,
     /// Its SOA serial.
     pub serial: u32,
+    /// The SOA MNAME (the primary server).
+    primary: String,
     lines: Vec<String>,
 }
 
@@ -84,8 +87,15 @@ impl ZoneFile {
         Self {
             origin: origin.trim_end_matches('.').to_owned(),
             serial,
+            primary: "ns.invalid.".to_owned(),
             lines: Vec::new(),
         }
+    }
+
+    /// Another SOA MNAME (an independent primary).
+    pub fn primary(mut self, mname: &str) -> Self {
+        self.primary = mname.to_owned();
+        self
     }
 
     /// Add one record line (`name TYPE data`, TTL and class default).
@@ -102,8 +112,8 @@ impl ZoneFile {
 
     pub fn text(&self) -> String {
         let mut text = format!(
-            "$ORIGIN {}.\n$TTL 60\n@ SOA ns.invalid. hostmaster.invalid. {} 60 60 600 60\n",
-            self.origin, self.serial
+            "$ORIGIN {}.\n$TTL 60\n@ SOA {} hostmaster.invalid. {} 60 60 600 60\n",
+            self.origin, self.primary, self.serial
         );
         for line in &self.lines {
             text.push_str(line);
@@ -194,6 +204,11 @@ impl Knot {
             self.log()
         );
         self.wait_serial(&zone.origin, zone.serial);
+    }
+
+    /// Its configuration file (for `knotc -c`, e.g. a hook writing records through knotc).
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("knot.conf")
     }
 
     /// The knotd process id (to pause it with SIGSTOP: a server that stops answering).
@@ -328,4 +343,57 @@ pub fn question(query: &Message) -> Option<(String, RecordType)> {
         .queries
         .first()
         .map(|q| (q.name().to_ascii().to_ascii_lowercase(), q.query_type()))
+}
+
+/// A caching recursive unbound on `addr`:53 reaching the tree through stub zones, like a CA's
+/// resolver: answers are kept for their TTL (negative ones for the SOA's negative TTL).
+pub struct Unbound {
+    pub addr: Ipv4Addr,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Unbound {
+    /// Start it with `stubs` (zone, server address); returns once it answers for the first.
+    pub fn start(addr: Ipv4Addr, stubs: &[(&str, Ipv4Addr)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let mut conf = format!(
+            "server:\n  interface: {addr}\n  port: 53\n  do-daemonize: no\n  chroot: \"\"\n  username: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: \"iterator\"\n  domain-insecure: \"test\"\n  local-zone: \"test.\" nodefault\n  prefetch: no\n  serve-expired: no\n"
+        );
+        for (zone, server) in stubs {
+            let _ = write!(
+                conf,
+                "\nstub-zone:\n  name: \"{zone}\"\n  stub-addr: {server}\n"
+            );
+        }
+        std::fs::write(dir.path().join("unbound.conf"), conf).expect("unbound.conf");
+        let unbound = knot_tool("unbound").expect("unbound (run scripts/test-deps.sh)");
+        let child = Command::new(unbound)
+            .args(["-d", "-c"])
+            .arg(dir.path().join("unbound.conf"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("unbound.log")).expect("log"))
+            .spawn()
+            .expect("start unbound");
+        let unbound = Self { addr, child, dir };
+        let first = stubs.first().map_or("test", |(zone, _)| zone);
+        let deadline = Instant::now() + READY_WITHIN;
+        while ask((addr, 53).into(), &format!("{first}."), RecordType::SOA).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "unbound on {addr} never answered\n{}",
+                std::fs::read_to_string(unbound.dir.path().join("unbound.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unbound
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

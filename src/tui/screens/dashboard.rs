@@ -232,6 +232,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Refresh => return reload(state),
         Action::Check => return domains::check(state),
         Action::AcmeDnsServer => crate::tui::screens::server::open(state),
+        Action::Sandbox => crate::tui::screens::sandbox::open(state),
         Action::AddAccount => {
             let wizard = crate::tui::screens::account::AccountWizard::new();
             state.stack.push(Screen::Account(wizard));
@@ -245,9 +246,9 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 fn on_selection(state: &mut State, action: Action) -> Vec<Effect> {
     match (action, state.dashboard.pane) {
         (Action::Add, Pane::Certificates) => {
-            let editor = editor::CertEditor::new(None, &state.dashboard);
+            let (editor, effects) = editor::CertEditor::open(None, state);
             state.stack.push(Screen::Editor(editor));
-            return Vec::new();
+            return effects;
         }
         (_, Pane::Domains) => return domains::on_action(state, action),
         _ => {}
@@ -258,9 +259,9 @@ fn on_selection(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Open => detail::open(state, &row.name),
         Action::Edit => {
-            let editor = editor::CertEditor::new(Some(&row), &state.dashboard);
+            let (editor, effects) = editor::CertEditor::open(Some(&row), state);
             state.stack.push(Screen::Editor(editor));
-            Vec::new()
+            effects
         }
         Action::Issue => issuance::ask_or_start(state, &row),
         Action::Delete => {

@@ -62,8 +62,8 @@ pub fn on_action(
                 .find(|r| r.name == screen.name)
                 .cloned();
             if let Some(row) = row {
-                let editor = editor::CertEditor::new(Some(&row), &state.dashboard);
-                return (Nav::Push(Box::new(Screen::Editor(editor))), Vec::new());
+                let (editor, effects) = editor::CertEditor::open(Some(&row), state);
+                return (Nav::Push(Box::new(Screen::Editor(editor))), effects);
             }
         }
         Action::Issue => {

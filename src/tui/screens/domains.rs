@@ -70,6 +70,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let wizard = acmedns::AcmeDnsWizard::new(server.as_deref());
             state.stack.push(Screen::AcmeDns(wizard));
         }
+        Action::Edit => {
+            let domain = state.dashboard.selected_domain().map(|d| d.domain.clone());
+            let wizard = crate::tui::screens::provider::ProviderWizard::new(domain.as_deref());
+            state.stack.push(Screen::Provider(wizard));
+        }
         Action::Open => {
             let Some(row) = state.dashboard.selected_domain() else {
                 return Vec::new();

@@ -14,6 +14,7 @@ use crate::jobs::{Job, JobId};
 use crate::tui::action::Action;
 use crate::tui::form::{Field, Form, Input};
 use crate::tui::screens::dashboard::Dashboard;
+use crate::tui::screens::profiles::{self, Offered};
 use crate::tui::state::State;
 use crate::tui::update::{Effect, Nav};
 
@@ -37,6 +38,10 @@ pub struct CertEditor {
     pub accounts: Vec<String>,
     /// The save whose answer is awaited.
     pub request: Option<JobId>,
+    /// The CA profiles of each account; `None` while they are being read.
+    pub profiles: Option<Offered>,
+    /// The profile read whose answer is awaited.
+    pub profiles_request: Option<JobId>,
     /// Why the last save failed.
     pub error: Option<String>,
 }
@@ -66,7 +71,10 @@ impl CertEditor {
                 .unwrap_or(0);
             (accounts.clone(), at)
         };
+        let account = accounts.get(selected).map(String::as_str);
         fields.push(Field::choice("account", "Account", options, selected));
+        let wanted = row.and_then(|r| r.profile.as_deref());
+        fields.push(profiles::field(None, account, wanted));
         let mut editor = Self {
             original: row.map(|r| r.name.clone()),
             form: Form::new(fields),
@@ -74,10 +82,30 @@ impl CertEditor {
             domains: dashboard.domains.clone(),
             accounts,
             request: None,
+            profiles: None,
+            profiles_request: None,
             error: None,
         };
         editor.validate();
         editor
+    }
+
+    /// The editor opened over `state`, reading the CA profiles of the configured accounts.
+    pub fn open(row: Option<&CertRow>, state: &mut State) -> (Self, Vec<Effect>) {
+        let mut editor = Self::new(row, &state.dashboard);
+        if editor.accounts.is_empty() {
+            return (editor, Vec::new());
+        }
+        let (id, effect) = state.start(Job::LoadProfiles);
+        editor.profiles_request = Some(id);
+        (editor, vec![effect])
+    }
+
+    /// The CA profiles were read.
+    pub fn profiles_loaded(&mut self, offered: Offered) {
+        self.profiles_request = None;
+        self.profiles = Some(offered);
+        self.validate();
     }
 
     /// The certificate's name (typed, or the one edited).
@@ -118,6 +146,16 @@ impl CertEditor {
             .is_empty()
             .then(|| "an account is needed to issue".to_owned());
         self.form.set_error("account", account_error);
+        // The account may have changed: offer its CA's profiles, keeping the selection.
+        let account = self
+            .accounts
+            .get(self.form.choice("account"))
+            .map(String::as_str);
+        let wanted = profiles::selected(&self.form);
+        let field = profiles::field(self.profiles.as_ref(), account, wanted.as_deref());
+        if let Some(old) = self.form.field_mut("profile") {
+            *old = field;
+        }
         self.rebuild_solvers(&raw);
     }
 
@@ -189,6 +227,7 @@ impl CertEditor {
             key_type,
             account,
             solvers,
+            profile: profiles::selected(&self.form),
         })
     }
 }

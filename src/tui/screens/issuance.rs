@@ -38,7 +38,7 @@ pub fn step_index(step: &Step) -> Option<usize> {
         Step::AccountReady => 0,
         Step::OrderCreated { .. } => 1,
         Step::RecordsPublished { .. } => 2,
-        Step::Propagation(_) => return None,
+        Step::Propagation(_) | Step::CacheWait { .. } | Step::Warning(_) => return None,
         Step::RecordsVisible => 3,
         Step::ChallengesAnswered => 4,
         Step::Validated => 5,
@@ -77,6 +77,11 @@ pub struct Issuance {
     pub cancelling: bool,
     /// The live propagation matrix of the published records.
     pub watch: Option<Watch>,
+    /// Names whose previous answer resolvers may still cache (the countdown before the CA
+    /// is asked); emptied once the challenges are answered.
+    pub cache_waits: Vec<crate::dns::horizon::CacheWait>,
+    /// Warnings the engine sent (large TTLs).
+    pub warnings: Vec<String>,
 }
 
 impl Issuance {
@@ -163,6 +168,8 @@ pub fn start(state: &mut State, cert: &str) -> Vec<Effect> {
             end: None,
             cancelling: false,
             watch: None,
+            cache_waits: Vec::new(),
+            warnings: Vec::new(),
         },
     );
     if !matches!(state.screen(), Some(Screen::Issuance { cert: c }) if c == cert) {
@@ -244,6 +251,14 @@ pub fn progressed(issuance: &mut Issuance, step: Step, elapsed: Duration, clock:
             // Not a checklist step; it is not kept.
             return;
         }
+        Step::CacheWait { waits } => {
+            issuance.cache_waits.clone_from(waits);
+            return;
+        }
+        Step::Warning(text) => {
+            issuance.warnings.push(text.clone());
+            return;
+        }
         Step::RecordsPublished { records } => {
             issuance.records.clone_from(records);
             let target = Target::Records(
@@ -260,6 +275,9 @@ pub fn progressed(issuance: &mut Issuance, step: Step, elapsed: Duration, clock:
         _ => {
             if let Some(watch) = &mut issuance.watch {
                 watch.stop();
+            }
+            if matches!(step, Step::ChallengesAnswered) {
+                issuance.cache_waits.clear();
             }
         }
     }

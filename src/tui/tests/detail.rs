@@ -16,6 +16,8 @@ pub fn detail(name: &str) -> CertDetail {
         renewal_due: false,
         renewal: "renew from 2025-07-01 (30 days before expiry)".into(),
         ari: None,
+        ari_explanation: None,
+        profile: None,
         issued: Some(Issued {
             sans: vec![format!("{name}.example.test")],
             issuer: "Pebble Intermediate CA 5a1b2c".into(),

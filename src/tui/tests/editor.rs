@@ -104,6 +104,7 @@ fn save_new(state: &mut State) {
                     batch: false,
                 }
             )],
+            profile: None,
         })
     );
     // Typing while saving changes nothing.
@@ -197,4 +198,64 @@ fn exec_needs_a_hook_and_manual_does_not() {
         solver_groups(&[], &["a.b.c".into()]),
         [("b.c".to_owned(), vec!["b.c".to_owned(), "a.b.c".to_owned()])]
     );
+}
+
+#[test]
+fn the_profile_choice_lists_the_cas_profiles_and_is_saved() {
+    use crate::tui::screens::profiles::Offered;
+    let mut state = loaded();
+    let (id, job) = started(&update(&mut state, key('a')));
+    assert_eq!(job, Job::LoadProfiles, "opening reads the CAs' profiles");
+    typed(&mut state, "web2");
+    update(&mut state, code(KeyCode::Tab));
+    typed(&mut state, "www.example.test");
+    let note = |state: &State| editor(state).form.field("profile").unwrap().note.clone();
+    assert!(note(&state).unwrap().starts_with("reading"));
+    let listed = vec![
+        ("default".to_owned(), "90 days".to_owned()),
+        ("shortlived".to_owned(), "6 days, renew often".to_owned()),
+    ];
+    let offered = Offered::from([("pebble".to_owned(), Ok(listed))]);
+    update(&mut state, reply(id, Event::ProfilesLoaded(offered)));
+    assert_eq!(note(&state).as_deref(), Some("the CA picks; it offers 2"));
+    // names → key type → account → profile
+    for _ in 0..3 {
+        update(&mut state, code(KeyCode::Tab));
+    }
+    assert_eq!(editor(&state).form.focused_id(), "profile");
+    update(&mut state, code(KeyCode::Right));
+    update(&mut state, code(KeyCode::Right));
+    assert_eq!(note(&state).as_deref(), Some("6 days, renew often"));
+    let (_, job) = started(&update(&mut state, code(KeyCode::Enter)));
+    match job {
+        Job::SaveCertificate(request) => {
+            assert_eq!(request.profile.as_deref(), Some("shortlived"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn editing_keeps_the_configured_profile_when_the_ca_cannot_be_read() {
+    let mut state = loaded();
+    let row = state
+        .dashboard
+        .rows
+        .iter_mut()
+        .find(|r| r.name == "web")
+        .unwrap();
+    row.profile = Some("shortlived".into());
+    select(&mut state, "web");
+    let (id, _) = started(&update(&mut state, key('e')));
+    let failed = Event::ProfilesLoaded([("pebble".to_owned(), Err("refused".to_owned()))].into());
+    update(&mut state, reply(id, failed));
+    let field = editor(&state).form.field("profile").unwrap().clone();
+    assert!(field.note.unwrap().contains("refused"));
+    let (_, job) = started(&update(&mut state, code(KeyCode::Enter)));
+    match job {
+        Job::SaveCertificate(request) => {
+            assert_eq!(request.profile.as_deref(), Some("shortlived"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -9,6 +9,8 @@ mod editor;
 mod global;
 mod issuance;
 pub mod propagation;
+mod provider;
+mod sandbox;
 mod server;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -34,6 +36,8 @@ pub fn row(name: &str, days: Option<i64>, status: CertStatus) -> CertRow {
         account: Some("pebble".to_owned()),
         renew_at: None,
         renewal: String::new(),
+        profile: None,
+        ari_explanation_url: None,
     }
 }
 

@@ -31,6 +31,7 @@ pub fn zone() -> Zone {
                     glue: true,
                 }],
                 problem: None,
+                listing: Default::default(),
             })
             .collect(),
     }
@@ -49,6 +50,8 @@ pub fn result(last: u8, status: Status) -> ProbeResult {
         cname: None,
         ttl: Some(60),
         serial: Some(7),
+        primary: None,
+        negative_ttl: None,
         rtt_us: Some(2100),
         tcp: false,
         beside_cname: false,

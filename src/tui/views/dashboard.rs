@@ -375,6 +375,8 @@ mod tests {
             account: None,
             renew_at: None,
             renewal: String::new(),
+            profile: None,
+            ari_explanation_url: None,
         };
         assert_eq!(renewal_footer(&row, 80), None);
         row.renewal = "due now: expires in 5 days (1/3 of lifetime left)".into();

@@ -126,6 +126,13 @@ fn lines(detail: &CertDetail, issue_key: &str, width: usize, theme: &Theme) -> V
     ));
     if detail.issued.is_some() {
         out.extend(ari_lines(detail.ari.as_ref(), theme));
+        if let Some(url) = &detail.ari_explanation {
+            out.push(row(
+                "",
+                vec![Span::styled(format!("the CA explains: {url}"), theme.muted)],
+                theme,
+            ));
+        }
     }
     out.extend([
         row(
@@ -139,6 +146,9 @@ fn lines(detail: &CertDetail, issue_key: &str, width: usize, theme: &Theme) -> V
             theme,
         ),
     ]);
+    if let Some(profile) = &detail.profile {
+        out.push(plain("Profile", profile.clone(), theme));
+    }
     match &detail.issued {
         Some(issued) => out.extend(issued_lines(detail, issued, theme)),
         None => out.push(row(

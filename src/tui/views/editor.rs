@@ -33,14 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, editor: &CertEditor, state: &State,
     };
     let block = panel(&title, true, theme);
     let inner = block.inner(area);
-    let width = editor
-        .form
-        .fields
-        .iter()
-        .map(|f| f.label.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_LABEL);
+    let width = form::label_width(&editor.form, MAX_LABEL);
     let saving = editor.request.is_some();
     let (mut lines, cursor) = form::lines(&editor.form, width, !saving, theme);
     lines.push(Line::default());

@@ -9,6 +9,17 @@ use crate::tui::form::{Field, Form, Input};
 use crate::tui::theme::Theme;
 use crate::tui::views::editor::set_cursor;
 
+/// The label column's width: the longest label, at most `max` characters.
+#[must_use]
+pub fn label_width(form: &Form, max: usize) -> usize {
+    form.fields
+        .iter()
+        .map(|f| f.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(max)
+}
+
 /// The lines of `form` and, when a text field has the focus, where the cursor goes
 /// (line index, column). `active` is false while the form waits for a job.
 #[must_use]

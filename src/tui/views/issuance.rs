@@ -142,7 +142,36 @@ fn checklist(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'sta
         .collect()
 }
 
+/// The cache-horizon countdown (ticking with the clock) and the engine's warnings.
+fn notes(issuance: &Issuance, theme: &Theme) -> Vec<Line<'static>> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut lines: Vec<Line<'static>> = issuance
+        .warnings
+        .iter()
+        .map(|w| Line::styled(format!(" ! {w}"), theme.warn))
+        .collect();
+    if issuance.end.is_none() {
+        if let Some(longest) = issuance.cache_waits.iter().max_by_key(|w| w.until) {
+            lines.push(Line::styled(
+                format!(
+                    " ⧗ waiting {} s more for resolver caches before asking the CA: {}",
+                    longest.remaining(now).as_secs(),
+                    longest.reason(now)
+                ),
+                theme.pending,
+            ));
+        }
+    }
+    lines
+}
+
 fn outcome(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = notes(issuance, theme);
+    lines.extend(ending(issuance, state, theme));
+    lines
+}
+
+fn ending(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let back = state.keymap.label(Action::Back);
     match &issuance.end {
         None if issuance.cancelling => vec![Line::styled(

@@ -88,7 +88,14 @@ fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
     let rows = watch.matrix.rows();
     let server = rows
         .iter()
-        .map(|r| r.server.chars().count() + 2)
+        .map(|r| {
+            let label = watch
+                .matrix
+                .labels
+                .get(&r.server)
+                .map_or(0, |l| l.len() + 3);
+            r.server.chars().count() + 2 + label
+        })
         .max()
         .unwrap_or(8);
     let address = rows
@@ -97,7 +104,7 @@ fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
         .max()
         .unwrap_or(7)
         .max(7);
-    let server = server.clamp(8, 26).min(total / 3);
+    let server = server.clamp(8, 36).min(total / 3);
     let owners = watch.matrix.owners.len().max(1);
     let cell = total.saturating_sub(server + address + 2) / owners;
     (server, address, cell.saturating_sub(1).max(6))
@@ -182,8 +189,12 @@ fn server_line(
     } else {
         theme.text
     };
+    let server = match watch.matrix.labels.get(&key.server) {
+        Some(label) => format!("  {} ({label})", key.server),
+        None => format!("  {}", key.server),
+    };
     let mut spans = vec![
-        Span::styled(pad(&format!("  {}", key.server), server_w), name_style),
+        Span::styled(pad(&server, server_w), name_style),
         Span::raw(" "),
         Span::styled(pad(&address, address_w), theme.muted),
         Span::raw(" "),

@@ -12,6 +12,7 @@ pub mod log;
 pub mod matrix;
 pub mod popup;
 pub mod propagation;
+pub mod provider;
 pub mod server;
 pub mod statusbar;
 pub mod widgets;
@@ -23,7 +24,7 @@ use ratatui::Frame;
 
 use crate::tui::action::Action;
 use crate::tui::layout;
-use crate::tui::state::{Screen, State};
+use crate::tui::state::{Popup, Screen, State};
 use crate::tui::theme::Theme;
 
 /// The smallest terminal the UI draws in.
@@ -49,6 +50,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Screen::Issuance { cert }) => issuance::render(frame, areas.body, cert, state, theme),
         Some(Screen::AcmeDns(wizard)) => acmedns::render(frame, areas.body, wizard, state, theme),
         Some(Screen::Server) => server::render(frame, areas.body, state, theme),
+        Some(Screen::Provider(wizard)) => {
+            provider::render(frame, areas.body, wizard, state, theme);
+        }
         Some(Screen::Propagation(screen)) => {
             propagation::render(frame, areas.body, screen, state, theme);
         }
@@ -60,8 +64,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     if state.help {
         help::render(frame, area, &state.keymap, theme);
     }
-    if let Some(p) = &state.popup {
-        popup::render(frame, area, p, theme);
+    match &state.popup {
+        Some(Popup::Sandbox { cursor }) => popup::sandbox(frame, area, state, *cursor, theme),
+        Some(p) => popup::render(frame, area, p, theme),
+        None => {}
     }
 }
 

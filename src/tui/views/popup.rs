@@ -57,6 +57,12 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
                 format!(" y yes{extra} · n/Esc no "),
             )
         }
+        Popup::Sandbox { .. } => (
+            "sandbox faults".to_owned(),
+            theme.warn,
+            String::new(),
+            " Esc close ".to_owned(),
+        ),
         Popup::Records { cert, lines, .. } => (
             format!("{cert}: create these TXT records"),
             theme.warn,
@@ -96,6 +102,42 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+/// The sandbox's fault menu: one line per fault, on or off, the selected one highlighted.
+pub fn sandbox(
+    frame: &mut Frame,
+    area: Rect,
+    state: &crate::tui::state::State,
+    cursor: usize,
+    theme: &Theme,
+) {
+    let rows = crate::tui::screens::sandbox::lines(state, cursor);
+    let width = WIDTH.min(area.width);
+    let height = u16::try_from(rows.len() + 4)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.warn)
+        .style(theme.text)
+        .title(Line::styled(" sandbox faults ", theme.warn))
+        .title_bottom(
+            Line::styled(" j/k move · Enter switch · Esc close ", theme.muted).right_aligned(),
+        );
+    let mut lines = vec![Line::default()];
+    lines.extend(rows.into_iter().map(|(label, on, selected)| {
+        let mark = if on { "[on] " } else { "[off]" };
+        let style = match (selected, on) {
+            (true, _) => theme.selection,
+            (false, true) => theme.warn,
+            (false, false) => theme.text,
+        };
+        Line::styled(format!(" {mark} {label}"), style)
+    }));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 #[cfg(test)]

@@ -30,6 +30,10 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
             Action::Help,
         ]),
         Some(Screen::Editor(_)) => keys.form("save"),
+        Some(Screen::Provider(wizard)) => keys.form(match wizard.stage {
+            crate::tui::screens::provider::Stage::Editing => "test and save",
+            _ => "close",
+        }),
         Some(Screen::Account(wizard)) => keys.form(match wizard.stage {
             Stage::Edit => "fetch terms",
             Stage::Review(_) => "register",
@@ -94,6 +98,7 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         return keys.actions(&[
             Action::SwitchPane,
             Action::Add,
+            Action::Edit,
             Action::Open,
             Action::Check,
             Action::AcmeDnsServer,

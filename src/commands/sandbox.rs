@@ -1,0 +1,129 @@
+//! `certpilot sandbox`: start the world, enrol a working directory, then either open the
+//! dashboard on it or run the headless check; stop everything and forget its secrets at
+//! the end, whatever the way out.
+
+use std::time::Instant;
+
+use super::{Env, Failure, Outcome};
+use crate::cli::SandboxArgs;
+use crate::sandbox::{self, flow, Fault, Runner, SandboxError, World};
+
+fn failed(e: SandboxError) -> Failure {
+    Failure::Failed(format!("sandbox: {e}"))
+}
+
+/// Run blocking sandbox work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SandboxError> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure::Failed(format!("sandbox: {e}")))?
+        .map_err(failed)
+}
+
+pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
+    let started = Instant::now();
+    let root = tempfile::Builder::new()
+        .prefix("certpilot-sandbox-")
+        .tempdir()
+        .map_err(|e| Failure::Failed(format!("sandbox: a temporary directory: {e}")))?;
+    let path = root.path().to_owned();
+    let nonce_reject = args.nonce_reject;
+    eprintln!(
+        "sandbox: starting Pebble, knot, unbound and the acme-dns server in {}",
+        path.display()
+    );
+    let world = blocking(move || World::start(&path, sandbox::network(), nonce_reject)).await?;
+    let service = format!("certpilot-sandbox-{}", std::process::id());
+    let runner =
+        Runner::new(world.layout.clone(), service, env.global.keystore.clone()).map_err(failed)?;
+    let result = session(&runner, args, started).await;
+    // Whatever happened: secrets first (they need the working directory), then the servers.
+    let forget = runner.clone();
+    let removed = blocking(move || flow::forget_secrets(&forget)).await;
+    let processes = world.pids().len();
+    drop(world);
+    drop(root);
+    match &removed {
+        Ok(n) => eprintln!("sandbox: stopped {processes} server(s), removed {n} keyring entr(ies) and the sandbox directory"),
+        Err(e) => eprintln!("sandbox: stopped {processes} server(s); keyring entries not removed: {}", e.message()),
+    }
+    result.and(removed.map(|_| ()))
+}
+
+async fn session(runner: &Runner, args: &SandboxArgs, started: Instant) -> Outcome {
+    let enrolling = runner.clone();
+    blocking(move || flow::enrol(&enrolling)).await?;
+    let mut faults = Vec::new();
+    if let Some(secs) = args.lag {
+        faults.push(Fault::Lag(secs));
+    }
+    if args.silent {
+        faults.push(Fault::Silent);
+    }
+    if args.stale {
+        faults.push(Fault::Stale);
+    }
+    if args.broken_cname {
+        faults.push(Fault::BrokenCname);
+    }
+    for fault in faults {
+        sandbox::faults::switch(&runner.layout, fault, true).map_err(failed)?;
+        eprintln!("sandbox: fault on: {}", fault.label());
+    }
+    eprintln!(
+        "sandbox: ready in {:.1}s: account `sandbox` on Pebble ({}), certificates web, api, manual",
+        started.elapsed().as_secs_f64(),
+        runner.layout.directory()
+    );
+    if args.check {
+        return check(runner).await;
+    }
+    dashboard(runner).await
+}
+
+async fn check(runner: &Runner) -> Outcome {
+    let checking = runner.clone();
+    let started = Instant::now();
+    let steps = blocking(move || flow::check(&checking)).await?;
+    for step in &steps {
+        println!("ok  {:>6.1}s  {}", step.took.as_secs_f64(), step.what);
+    }
+    println!(
+        "sandbox check: {} steps passed in {:.1}s",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The dashboard as a child process on the sandbox's working directory; it ends when the
+/// dashboard does, or on SIGTERM/SIGHUP/SIGINT (then the dashboard is stopped too).
+async fn dashboard(runner: &Runner) -> Outcome {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut child = tokio::process::Command::from(runner.command(&[]))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Failure::Failed(format!("sandbox: the dashboard: {e}")))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| Failure::Failed(e.to_string()))?;
+    let status = tokio::select! {
+        status = child.wait() => status.map_err(|e| Failure::Failed(e.to_string()))?,
+        _ = term.recv() => return stop(child, "SIGTERM").await,
+        _ = hup.recv() => return stop(child, "SIGHUP").await,
+        _ = tokio::signal::ctrl_c() => return stop(child, "Ctrl-C").await,
+    };
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!(
+            "sandbox: the dashboard ended with {status}; everything is stopped"
+        )))
+    }
+}
+
+async fn stop(mut child: tokio::process::Child, why: &str) -> Outcome {
+    let _ = child.kill().await;
+    Err(Failure::Failed(format!("sandbox: stopped by {why}")))
+}
