@@ -329,6 +329,10 @@ pub enum DomainCommand {
             required_if_eq("solver", "acme-dns")
         )]
         server: Option<String>,
+        /// --solver exec: call COMMAND present-batch|cleanup-batch once per order, every
+        /// record on standard input as `FQDN. VALUE` lines.
+        #[arg(long, requires = "command")]
+        batch: bool,
         /// TSIG key name for --solver rfc2136, as the server knows it.
         #[arg(long, value_name = "NAME", required_if_eq("solver", "rfc2136"))]
         tsig_name: Option<String>,

@@ -13,6 +13,7 @@
 //! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
+//! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).
 //! - [`jobs`]: runs library work for the TUI and reports back as messages.
 //! - [`acme`]: accounts and the issuance engine.
 //! - [`inventory`]: what `list` and the dashboard show.
@@ -41,5 +42,6 @@ pub mod rfc2136;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;
+pub mod slots;
 pub mod solver;
 pub mod tui;

@@ -220,12 +220,34 @@ pub async fn restore_with_timeout(
     name: &str,
     credentials_json: &str,
 ) -> Result<Account, AccountError> {
+    restore_with_limits(
+        http,
+        timeout,
+        super::ca_client::DEFAULT_MAX_IN_FLIGHT,
+        name,
+        credentials_json,
+    )
+    .await
+}
+
+/// [`restore_with_timeout`] with at most `max_in_flight` requests in flight to the CA
+/// (`settings.ca_max_requests`); the account's orders fetch authorizations and answer
+/// challenges concurrently up to that bound (see [`super::jws`]).
+pub async fn restore_with_limits(
+    http: &AcmeHttp,
+    timeout: std::time::Duration,
+    max_in_flight: usize,
+    name: &str,
+    credentials_json: &str,
+) -> Result<Account, AccountError> {
     let credentials: AccountCredentials =
         serde_json::from_str(credentials_json).map_err(|e| AccountError::BadCredentials {
             name: name.to_owned(),
             detail: e.to_string(),
         })?;
-    let client = super::ca_client::CaClient::new(http.clone(), timeout);
+    let client =
+        super::ca_client::CaClient::new(http.clone(), timeout).with_max_in_flight(max_in_flight);
+    super::jws::register(credentials_json, &client);
     Account::builder_with_http(Box::new(client))
         .from_credentials(credentials)
         .await

@@ -6,9 +6,16 @@
 //! a header that instant-acme's `Problem` does not keep; the operator needs it most when
 //! the CA says `rateLimited`, so it is appended to the problem's detail here, where the
 //! header is still at hand.
+//!
+//! A CA also sees at most a configured number of requests in flight from this process
+//! (`settings.ca_max_requests`, default [`DEFAULT_MAX_IN_FLIGHT`]): one semaphore per CA
+//! host and port, shared by every client and account, so concurrent authorizations and a
+//! parallel `renew --all` together never exceed it. A request waits for a slot before it is
+//! sent and keeps it until its body is read.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,25 +24,57 @@ use http::{Request, Response};
 use http_body_util::Full;
 use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::slots::Slots;
 
 use super::http::AcmeHttp;
 
 /// The default `--ca-timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// [`AcmeHttp`] with a per-request deadline.
+/// The default `settings.ca_max_requests`: requests in flight to one CA at once.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = crate::config::DEFAULT_CA_MAX_REQUESTS;
+
+/// [`AcmeHttp`] with a per-request deadline and a bound on requests in flight per CA.
 #[derive(Clone)]
 pub struct CaClient {
     inner: AcmeHttp,
     timeout: Duration,
+    max_in_flight: usize,
 }
 
 impl CaClient {
-    /// Wrap `inner`; every request (headers and body) must finish within `timeout`.
+    /// Wrap `inner`; every request (headers and body) must finish within `timeout`, and at
+    /// most [`DEFAULT_MAX_IN_FLIGHT`] are in flight to one CA.
     #[must_use]
     pub fn new(inner: AcmeHttp, timeout: Duration) -> Self {
-        Self { inner, timeout }
+        Self {
+            inner,
+            timeout,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
     }
+
+    /// At most `max` requests in flight to one CA (at least one).
+    #[must_use]
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+
+    /// The bound this client applies.
+    #[must_use]
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+}
+
+/// The semaphore of the CA at `authority` (host:port). The first client to reach a CA sets
+/// its size: one process has one `settings.ca_max_requests`.
+fn slots(authority: &str, max: usize) -> Arc<Semaphore> {
+    static SLOTS: Slots<String> = Slots::new();
+    SLOTS.get(authority.to_owned(), max)
 }
 
 /// The CA did not answer in time.
@@ -57,11 +96,15 @@ impl HttpClient for CaClient {
             url: req.uri().to_string(),
             secs: self.timeout.as_secs(),
         };
-        let sent = HttpClient::request(&self.inner, req);
+        let authority = req.uri().authority().map(ToString::to_string);
+        let slots = slots(authority.as_deref().unwrap_or_default(), self.max_in_flight);
+        let inner = self.inner.clone();
         let timeout = self.timeout;
         Box::pin(async move {
+            // Never closed, so acquiring only waits; the slot is held until the body is read.
+            let _slot = slots.acquire_owned().await.ok();
             let exchange = async {
-                let mut rsp = sent.await?;
+                let mut rsp = HttpClient::request(&inner, req).await?;
                 let body = rsp.body.into_bytes().await.map_err(Error::Other)?;
                 Ok::<_, Error>((rsp.parts, body))
             };

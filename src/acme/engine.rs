@@ -10,6 +10,7 @@ use instant_acme::{Account, Order};
 use time::OffsetDateTime;
 
 use super::ari;
+use super::authz::Concurrent;
 use super::challenges;
 use super::http;
 use super::issuance::Run;
@@ -217,6 +218,11 @@ pub async fn issue(
     super::caa_check::verify(&ctx.config, account_name, account.id(), &cert.names).await?;
     step(Step::AccountReady);
 
+    let signer = super::jws::for_account(account);
+    if let Some(signer) = signer.clone() {
+        // Directory and nonces for the concurrent requests, while the order is created.
+        tokio::spawn(async move { signer.warm_up().await });
+    }
     let file = JournalFile::new(&ctx.state_dir, name);
     let (mut order, journal, key) =
         match recovery::recover(ctx, account, account_name, name, cert).await? {
@@ -238,7 +244,8 @@ pub async fn issue(
                 (order, journal, None)
             }
         };
-    let mut run = Run::new(ctx, cert, (name, account_name), journal);
+    let fast = signer.map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
+    let mut run = Run::new(ctx, cert, (name, account_name), journal).concurrent(fast);
     match run.drive(&mut order, &solvers, key, &step).await {
         Ok(meta) => {
             fetch_window(ctx, account_name, &meta).await;

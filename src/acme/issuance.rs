@@ -8,6 +8,7 @@ use instant_acme::{Order, OrderStatus};
 use rcgen::KeyPair;
 use time::OffsetDateTime;
 
+use super::authz::Concurrent;
 use super::caches as horizon;
 use super::challenges::{self, Solvers};
 use super::engine::{blocking, IssueContext, IssueError, Step};
@@ -32,6 +33,8 @@ pub(super) struct Run<'a> {
     account_name: &'a str,
     file: JournalFile,
     journal: Journal,
+    /// Concurrent authorization requests, when the account has a signer for them.
+    fast: Option<Concurrent>,
 }
 
 impl<'a> Run<'a> {
@@ -49,7 +52,14 @@ impl<'a> Run<'a> {
             account_name: names.1,
             file: JournalFile::new(&ctx.state_dir, names.0),
             journal,
+            fast: None,
         }
+    }
+
+    /// Fetch authorizations and answer challenges through `fast` (concurrently).
+    pub(super) fn concurrent(mut self, fast: Option<Concurrent>) -> Self {
+        self.fast = fast;
+        self
     }
 
     async fn pause(&self, at: &str) {
@@ -80,7 +90,14 @@ impl<'a> Run<'a> {
         step: &(dyn Fn(Step) + Send + Sync),
     ) -> Result<CertMeta, IssueError> {
         self.pause("order-created").await;
-        let records = challenges::place(self.ctx, order::collect_records(order).await?).await;
+        // A fresh key is generated while the CA validates (RSA-4096 takes seconds); it is
+        // named in the journal and stored only after validation, as before.
+        let key_type = self.cert.key_type;
+        let keygen = key
+            .is_none()
+            .then(|| tokio::task::spawn_blocking(move || keys::generate(key_type)));
+        let collected = order::collect_records(order, self.fast.as_mut()).await?;
+        let records = challenges::place(self.ctx, collected).await;
         step(Step::OrderCreated {
             url: order.url().to_owned(),
             pending: records.len(),
@@ -90,7 +107,7 @@ impl<'a> Run<'a> {
             self.validate(order, solvers, &records, step).await?;
         }
         step(Step::Validated);
-        let (key_id, key) = self.put_key(key).await?;
+        let (key_id, key) = self.put_key(key, keygen).await?;
         self.pause("key-stored").await;
         let chain = self.download(order, &key).await?;
         step(Step::Finalized);
@@ -145,7 +162,7 @@ impl<'a> Run<'a> {
         horizon::wait_out_caches(self.ctx, &owners, step).await;
         let served = horizon::Served::from_report(report.as_deref(), &owners, step);
         served.record(self.ctx, false).await;
-        order::answer_challenges(order).await?;
+        order::answer_challenges(order, self.fast.as_mut()).await?;
         self.save(JournalStep::ChallengesAnswered).await?;
         step(Step::ChallengesAnswered);
         self.pause("challenges-answered").await;
@@ -160,14 +177,16 @@ impl<'a> Run<'a> {
     async fn put_key(
         &mut self,
         resumed: Option<(String, String)>,
+        keygen: Option<tokio::task::JoinHandle<Result<KeyPair, keys::KeyError>>>,
     ) -> Result<(String, KeyPair), IssueError> {
         if let Some((id, pem)) = resumed {
             return Ok((id, keys_from_pem(self.cert.key_type, &pem)?));
         }
         let key_type = self.cert.key_type;
-        let key = tokio::task::spawn_blocking(move || keys::generate(key_type))
-            .await
-            .map_err(keys::KeyError::from)??;
+        let keygen =
+            keygen.unwrap_or_else(|| tokio::task::spawn_blocking(move || keys::generate(key_type)));
+        let key = keygen.await.map_err(keys::KeyError::from)??;
+        tracing::info!(cert = %self.name, "certificate key generated");
         let id = keys::new_key_id();
         self.journal.new_key_id = Some(id.clone());
         self.save(JournalStep::KeyPending).await?;
@@ -178,6 +197,7 @@ impl<'a> Run<'a> {
         };
         let pem = key.serialize_pem();
         blocking(move || keystore.put(&what, &pem)).await?;
+        tracing::info!(cert = %self.name, "certificate key stored in the keyring");
         Ok((id, key))
     }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod ari;
+pub mod authz;
 pub mod ca_client;
 pub mod caa_check;
 pub mod caches;
@@ -10,6 +11,7 @@ pub mod engine;
 pub mod http;
 mod issuance;
 pub mod journal;
+pub mod jws;
 pub mod keys;
 pub mod leftovers;
 pub mod order;

@@ -13,6 +13,7 @@ use instant_acme::{
     NewOrder, Order, OrderStatus, RetryPolicy,
 };
 
+use super::authz::Concurrent;
 use super::engine::IssueError;
 use super::problem;
 use crate::domain::names;
@@ -92,8 +93,15 @@ fn refuses_replaces(err: &Error) -> bool {
     }
 }
 
-/// The DNS-01 records of every pending authorization (valid ones are reused by the CA).
-pub async fn collect_records(order: &mut Order) -> Result<Vec<ChallengeRecord>, IssueError> {
+/// The DNS-01 records of every pending authorization (valid ones are reused by the CA),
+/// fetched concurrently when `fast` is given.
+pub async fn collect_records(
+    order: &mut Order,
+    fast: Option<&mut Concurrent>,
+) -> Result<Vec<ChallengeRecord>, IssueError> {
+    if let Some(fast) = fast {
+        return collect_concurrently(order, fast).await;
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -103,6 +111,38 @@ pub async fn collect_records(order: &mut Order) -> Result<Vec<ChallengeRecord>, 
             Err(Ok(e)) => retry_or_fail("fetching authorizations", &e, attempt)?,
             Err(Err(issue)) => return Err(issue),
         }
+    }
+}
+
+async fn collect_concurrently(
+    order: &mut Order,
+    fast: &mut Concurrent,
+) -> Result<Vec<ChallengeRecord>, IssueError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        // What was fetched is kept: a retry only asks for the rest.
+        match fast.fetch(order).await {
+            Ok(()) => break,
+            Err(e) => retry_or_fail("fetching authorizations", &e, attempt)?,
+        }
+    }
+    let pending = fast
+        .pending()
+        .map_err(|msg| IssueError::Invalid(vec![msg]))?;
+    Ok(pending
+        .into_iter()
+        .map(|p| record(p.identifier, p.value))
+        .collect())
+}
+
+/// The record that proves control of `identifier` with `value`.
+fn record(identifier: String, value: String) -> ChallengeRecord {
+    let base = names::base_domain(&identifier).to_owned();
+    ChallengeRecord {
+        fqdn: format!("{}.", names::challenge_owner(&base)),
+        identifier,
+        value,
     }
 }
 
@@ -121,28 +161,31 @@ async fn try_collect(order: &mut Order) -> Result<Vec<ChallengeRecord>, Result<E
             }
         }
         let identifier = authz.identifier().to_string();
-        let base = names::base_domain(&identifier).to_owned();
         let Some(challenge) = authz.challenge(ChallengeType::Dns01) else {
             let msg = format!("{identifier}: the CA offers no dns-01 challenge");
             return Err(Err(IssueError::Invalid(vec![msg])));
         };
-        records.push(ChallengeRecord {
-            identifier,
-            fqdn: format!("{}.", names::challenge_owner(&base)),
-            value: challenge.key_authorization().dns_value(),
-        });
+        let value = challenge.key_authorization().dns_value();
+        records.push(record(identifier, value));
     }
     Ok(records)
 }
 
-/// Tell the CA to validate every pending challenge; challenges answered in an earlier
-/// attempt are not answered twice.
-pub async fn answer_challenges(order: &mut Order) -> Result<(), IssueError> {
+/// Tell the CA to validate every pending challenge (concurrently when `fast` is given);
+/// challenges answered in an earlier attempt are not answered twice.
+pub async fn answer_challenges(
+    order: &mut Order,
+    mut fast: Option<&mut Concurrent>,
+) -> Result<(), IssueError> {
     let mut answered: HashSet<String> = HashSet::new();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_answer(order, &mut answered).await {
+        let result = match fast.as_deref_mut() {
+            Some(fast) => fast.answer().await,
+            None => try_answer(order, &mut answered).await,
+        };
+        match result {
             Ok(()) => return Ok(()),
             Err(e) => retry_or_fail("answering a challenge", &e, attempt)?,
         }
@@ -178,6 +221,13 @@ fn retry_policy(timeout: Duration) -> RetryPolicy {
 /// Poll until the order is ready; on `invalid`, each failed authorization with the CA's
 /// problem document.
 pub async fn wait_valid(order: &mut Order, timeout: Duration) -> Result<(), IssueError> {
+    // One look before the first back-off: while the last answers went out, the CA has often
+    // validated the rest already (any error here is met again by the polling below).
+    if let Ok(state) = order.refresh().await {
+        if state.status == OrderStatus::Ready && state.error.is_none() {
+            return Ok(());
+        }
+    }
     let mut attempt = 0;
     let status = loop {
         attempt += 1;
@@ -232,6 +282,10 @@ pub async fn finalize(
             Ok(()) => break,
             Err(e) => retry_or_fail("finalizing the order", &e, attempt)?,
         }
+    }
+    // Often issued at once: look before the first back-off (errors recur below).
+    if let Ok(Some(chain)) = order.certificate().await {
+        return Ok(chain);
     }
     let mut attempt = 0;
     loop {

@@ -58,6 +58,7 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
         server_id,
         api_key_file,
         no_cname_follow,
+        batch,
     } = cmd
     else {
         return Ok(());
@@ -69,7 +70,7 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
         )));
     }
     let cfg = match (solver, command, server) {
-        (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command },
+        (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command, batch },
         (SolverArg::Exec, None, _) => {
             return Err(Failure::Usage("--solver exec needs --command".into()))
         }

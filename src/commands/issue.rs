@@ -73,6 +73,9 @@ pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
 
 /// The account `name`, restored from the keyring (an interrupted key rollover is finished).
 pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
+    // The trust store is read while the keyring answers: both are slow, neither needs the other.
+    let bundle = env.ca_bundle_for(name);
+    let client = tokio::task::spawn_blocking(move || http::client(bundle.as_deref()));
     let keystore = env.keystore()?;
     let owned = name.to_owned();
     let creds =
@@ -86,9 +89,12 @@ pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failu
                 env.config.accounts.get(name).map_or("URL", |a| a.directory.as_str())
             ))
             })?;
-    let http = http::client(env.ca_bundle_for(name).as_deref())
+    let http = client
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(account::restore_with_timeout(&http, env.ca_timeout(), name, &creds).await?)
+    let limit = env.config.settings.ca_max_requests;
+    Ok(account::restore_with_limits(&http, env.ca_timeout(), limit, name, &creds).await?)
 }
 
 /// The progress printer for a run with `ctx`'s propagation mode.

@@ -74,6 +74,13 @@ pub struct Settings {
     /// `deploy_hook` wins); see `deploy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy_hook: Option<String>,
+    /// Requests in flight to one CA at once, at most (authorizations are fetched and
+    /// answered concurrently up to this bound).
+    #[serde(skip_serializing_if = "is_default_ca_max_requests")]
+    pub ca_max_requests: usize,
+    /// Hook processes (`exec` solver, one record each) running at once, at most.
+    #[serde(skip_serializing_if = "is_default_hook_processes")]
+    pub hook_processes: usize,
     /// Seconds one authoritative address may stay silent before waiting for propagation
     /// ends with its name (instead of the whole propagation timeout).
     #[serde(skip_serializing_if = "is_default_dead_server_timeout")]
@@ -94,6 +101,19 @@ pub struct Settings {
     /// only for a sandbox or test whose servers run unprivileged (`certpilot sandbox`).
     #[serde(skip_serializing_if = "is_default_authoritative_port")]
     pub authoritative_port: u16,
+}
+
+/// The default `settings.ca_max_requests`.
+pub const DEFAULT_CA_MAX_REQUESTS: usize = 8;
+/// The default `settings.hook_processes`.
+pub const DEFAULT_HOOK_PROCESSES: usize = 16;
+
+fn is_default_ca_max_requests(n: &usize) -> bool {
+    *n == DEFAULT_CA_MAX_REQUESTS
+}
+
+fn is_default_hook_processes(n: &usize) -> bool {
+    *n == DEFAULT_HOOK_PROCESSES
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -125,6 +145,8 @@ impl Default for Settings {
             hook_timeout: 120,
             ca_bundle: None,
             deploy_hook: None,
+            ca_max_requests: DEFAULT_CA_MAX_REQUESTS,
+            hook_processes: DEFAULT_HOOK_PROCESSES,
             dead_server_timeout: DEFAULT_DEAD_SERVER_TIMEOUT,
             ignore_servers: Vec::new(),
             max_cache_wait: DEFAULT_MAX_CACHE_WAIT,
@@ -209,10 +231,15 @@ pub enum ExportLayout {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "solver", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum DomainConfig {
-    /// Run `COMMAND present|cleanup <fqdn.> <value>` (lego's exec contract).
+    /// Run `COMMAND present|cleanup <fqdn.> <value>` (lego's exec contract), or with
+    /// `batch`, `COMMAND present-batch|cleanup-batch` once per order with every record on
+    /// standard input.
     Exec {
         /// The program to run.
         command: PathBuf,
+        /// One run per order for all records (`FQDN VALUE` lines on standard input).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batch: bool,
     },
     /// Print the records and wait for the operator.
     Manual,
@@ -268,7 +295,11 @@ impl DomainConfig {
     #[must_use]
     pub fn target(&self) -> Option<String> {
         match self {
-            DomainConfig::Exec { command } => Some(command.display().to_string()),
+            DomainConfig::Exec { command, batch } => Some(format!(
+                "{}{}",
+                command.display(),
+                if *batch { " (batch)" } else { "" }
+            )),
             DomainConfig::Manual => None,
             DomainConfig::AcmeDns { server } => Some(server.clone()),
             DomainConfig::Rfc2136 {

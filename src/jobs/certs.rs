@@ -59,12 +59,26 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
     let export = existing.and_then(|c| c.export.clone());
     for (domain, solver) in &request.solvers {
         let domain = names::normalize(domain).map_err(|e| format!("solver domain: {e}"))?;
-        if let DomainConfig::Exec { command } = solver {
+        if let DomainConfig::Exec { command, .. } = solver {
             if command.as_os_str().is_empty() {
                 return Err(format!("{domain}: the exec solver needs a hook command"));
             }
         }
-        config.domains.insert(domain, solver.clone());
+        // The form does not edit the batch flag: an unchanged hook keeps it.
+        let solver = match (solver, config.domains.get(&domain)) {
+            (
+                DomainConfig::Exec { command, .. },
+                Some(DomainConfig::Exec {
+                    command: old,
+                    batch,
+                }),
+            ) if command == old => DomainConfig::Exec {
+                command: command.clone(),
+                batch: *batch,
+            },
+            _ => solver.clone(),
+        };
+        config.domains.insert(domain, solver);
     }
     config.certificates.insert(
         request.name.clone(),
@@ -139,10 +153,41 @@ mod tests {
                 "example.test".into(),
                 DomainConfig::Exec {
                     command: "/bin/hook".into(),
+                    batch: false,
                 },
             )],
             profile: None,
         }
+    }
+
+    #[test]
+    fn the_form_keeps_the_batch_flag_of_an_unchanged_hook() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(Paths::working_dir(dir.path()), global());
+        let mut config = crate::config::Config::default();
+        let batch = |command: &str| DomainConfig::Exec {
+            command: command.into(),
+            batch: true,
+        };
+        config
+            .domains
+            .insert("example.test".into(), batch("/bin/hook"));
+        crate::config::save(&ctx.paths.config_file, &config).unwrap();
+        save(&ctx, &request("web", &["a.example.test"])).unwrap();
+        assert_eq!(
+            ctx.config().unwrap().domains["example.test"],
+            batch("/bin/hook")
+        );
+        let mut other = request("api", &["b.example.test"]);
+        other.solvers[0].1 = DomainConfig::Exec {
+            command: "/bin/other".into(),
+            batch: false,
+        };
+        save(&ctx, &other).unwrap();
+        assert!(matches!(
+            &ctx.config().unwrap().domains["example.test"],
+            DomainConfig::Exec { batch: false, .. }
+        ));
     }
 
     #[test]

@@ -210,9 +210,11 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailur
     })?;
     let client = http::client(ctx.ca_bundle_for(&config, &account_name).as_deref())
         .map_err(|e| IssueFailure::new(e.to_string()))?;
-    let account = account::restore_with_timeout(&client, ctx.ca_timeout(), &account_name, &creds)
-        .await
-        .map_err(|e| IssueFailure::new(e.to_string()))?;
+    let limit = config.settings.ca_max_requests;
+    let account =
+        account::restore_with_limits(&client, ctx.ca_timeout(), limit, &account_name, &creds)
+            .await
+            .map_err(|e| IssueFailure::new(e.to_string()))?;
     // The `--propagation` mode, as the CLI reads it (authoritative unless told).
     let checker = Waiter::for_run(
         ctx.propagation_mode(),

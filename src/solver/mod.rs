@@ -139,10 +139,11 @@ pub fn from_config(
     deps: &SolverDeps<'_>,
 ) -> Result<Arc<dyn Solver>, String> {
     match solver {
-        DomainConfig::Exec { command } => Ok(Arc::new(ExecSolver::new(
-            command.clone(),
-            deps.hook_timeout,
-        ))),
+        DomainConfig::Exec { command, batch } => Ok(Arc::new(
+            ExecSolver::new(command.clone(), deps.hook_timeout)
+                .batch(*batch)
+                .max_processes(deps.config.settings.hook_processes),
+        )),
         DomainConfig::Manual => Ok(Arc::new(ManualSolver::new())),
         DomainConfig::AcmeDns { server } => {
             let options = crate::acmedns::SolverOptions {

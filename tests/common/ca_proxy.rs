@@ -15,6 +15,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,6 +59,11 @@ struct Control {
 
 struct Shared {
     control: Mutex<Control>,
+    /// Requests being handled now (a delayed one counts from its arrival), the most seen
+    /// at once, and all requests.
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    requests: AtomicUsize,
     upstream: String,
     own: String,
     client: reqwest::Client,
@@ -108,6 +114,9 @@ impl CaProxy {
             upstream,
             own: own.clone(),
             client,
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
         });
         let mut me = Self {
             shared,
@@ -245,6 +254,22 @@ impl CaProxy {
         self.control(|c| c.new_orders)
     }
 
+    /// The most requests the proxy was handling at one time (since the last reset).
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
+    }
+
+    /// Requests handled (since the last reset).
+    pub fn requests(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Start counting [`CaProxy::peak_in_flight`] and [`CaProxy::requests`] afresh.
+    pub fn reset_counts(&self) {
+        self.shared.peak.store(0, Ordering::SeqCst);
+        self.shared.requests.store(0, Ordering::SeqCst);
+    }
+
     /// The `replaces` field of every newOrder request, in order.
     pub fn replaces(&self) -> Vec<Option<String>> {
         self.control(|c| c.replaces.clone())
@@ -359,7 +384,30 @@ fn canned(shared: &Shared, path: &str) -> Option<Response<Body>> {
     Some(rsp)
 }
 
+/// Counts a request in flight for as long as it lives.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak.fetch_max(now, Ordering::SeqCst);
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Response<Body> {
+    let _counted = InFlight::enter(&shared);
+    forward(Arc::clone(&shared), req).await
+}
+
+async fn forward(shared: Arc<Shared>, req: Request<Body>) -> Response<Body> {
     let delay = shared.control.lock().unwrap().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

@@ -296,7 +296,12 @@ impl Workdir {
 
     /// Map `example.test` to the exec solver running `hook`; must succeed.
     pub fn set_exec_solver(&self, hook: &Path) -> Run {
-        let run = self.run(&[
+        self.set_exec_solver_with(hook, &[])
+    }
+
+    /// [`Workdir::set_exec_solver`] with `extra` options (`--batch`).
+    pub fn set_exec_solver_with(&self, hook: &Path, extra: &[&str]) -> Run {
+        let mut args = vec![
             "domain",
             "set",
             "example.test",
@@ -304,7 +309,9 @@ impl Workdir {
             "exec",
             "--command",
             hook.to_str().unwrap(),
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
         run.ok();
         run
     }

@@ -94,12 +94,12 @@ impl AcmeTls {
         let mut order = order::create(&account, &self.names, None, None)
             .await
             .map_err(|e| acme(&e))?;
-        let records = order::collect_records(&mut order)
+        let records = order::collect_records(&mut order, None)
             .await
             .map_err(|e| acme(&e))?;
         authority.set_challenges(&records);
         let validated = async {
-            order::answer_challenges(&mut order).await?;
+            order::answer_challenges(&mut order, None).await?;
             order::wait_valid(&mut order, CA_WAIT).await
         }
         .await;

@@ -206,6 +206,7 @@ impl CertEditor {
                 let solver = match &field.input {
                     Input::Choice { selected: 0, .. } => DomainConfig::Exec {
                         command: PathBuf::from(self.form.text(&format!("command:{key}")).trim()),
+                        batch: false,
                     },
                     _ => DomainConfig::Manual,
                 };

@@ -100,7 +100,8 @@ fn save_new(state: &mut State) {
             solvers: vec![(
                 "other.test".into(),
                 DomainConfig::Exec {
-                    command: PathBuf::from("/bin/hook")
+                    command: PathBuf::from("/bin/hook"),
+                    batch: false,
                 }
             )],
             profile: None,

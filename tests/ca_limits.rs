@@ -1,0 +1,95 @@
+//! No CA sees more requests in flight than `settings.ca_max_requests`, while an order's
+//! authorizations are fetched and its challenges answered concurrently and `renew --all`
+//! works on several certificates at once. The proxy in front of Pebble (tests/common/
+//! ca_proxy.rs) counts the requests it is handling and holds each a little, as a distant CA
+//! would, so that requests overlap whenever certpilot lets them.
+
+#[path = "common/ca_proxy.rs"]
+mod ca_proxy;
+mod common;
+
+use std::time::Duration;
+
+use ca_proxy::CaProxy;
+use common::pebble::{Pebble, PebbleOptions};
+use common::{hook_path, Workdir};
+
+/// Pebble (5 % of nonces rejected), the proxy holding every answer `delay`, and a workdir
+/// with `settings` whose account talks to the proxy.
+fn start(tag: &str, settings: &str, delay: Duration) -> Option<(Pebble, CaProxy, Workdir)> {
+    let pebble = Pebble::start(PebbleOptions {
+        nonce_reject: 5,
+        ..PebbleOptions::default()
+    })?;
+    let proxy = CaProxy::start(&pebble.directory, &pebble.ca_bundle, false);
+    proxy.set_delay(delay);
+    let mut wd = Workdir::new(tag);
+    wd.env("CHALLTESTSRV", &pebble.challtestsrv)
+        .env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    std::fs::write(wd.path().join("certpilot.toml"), settings).unwrap();
+    wd.add_pebble_account(&proxy.directory, &[]);
+    wd.set_exec_solver(&hook_path());
+    Some((pebble, proxy, wd))
+}
+
+fn add_cert(wd: &Workdir, name: &str, names: usize) {
+    let names: Vec<String> = (0..names)
+        .map(|j| format!("h{j}.{name}.example.test"))
+        .collect();
+    let mut args = vec!["cert", "add", name];
+    for n in &names {
+        args.extend(["--name", n.as_str()]);
+    }
+    wd.run(&args).ok();
+}
+
+fn valid(wd: &Workdir) -> usize {
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&wd.run(&["list", "--json"]).stdout()).unwrap();
+    rows.iter().filter(|r| r["status"] == "valid").count()
+}
+
+#[test]
+fn one_order_of_many_names_keeps_to_the_configured_bound() {
+    let settings = "[settings]\nca_max_requests = 3\n";
+    let Some((pebble, proxy, wd)) = start("ca-limit-one", settings, Duration::from_millis(40))
+    else {
+        return;
+    };
+    add_cert(&wd, "big", 24);
+    proxy.reset_counts();
+    wd.run_dns(&pebble, &["issue", "big"]).ok();
+    assert_eq!(valid(&wd), 1);
+    let (peak, requests) = (proxy.peak_in_flight(), proxy.requests());
+    // 24 authorizations fetched and 24 challenges answered at least.
+    assert!(requests >= 48, "only {requests} requests");
+    assert!(peak <= 3, "the CA saw {peak} requests at once (bound 3)");
+    // The bound is what holds them back: without concurrency the peak would be 1.
+    assert_eq!(peak, 3, "authorizations were not fetched concurrently");
+}
+
+#[test]
+fn renew_all_with_parallel_certificates_keeps_to_the_default_bound() {
+    let settings = "[settings]\nparallel = 4\n";
+    let Some((pebble, proxy, wd)) = start("ca-limit-all", settings, Duration::from_millis(40))
+    else {
+        return;
+    };
+    for i in 0..4 {
+        add_cert(&wd, &format!("c{i}"), 10);
+    }
+    proxy.reset_counts();
+    let run = wd.run_dns(&pebble, &["renew", "--all"]);
+    run.ok();
+    assert_eq!(valid(&wd), 4, "{}", run.stdout());
+    let peak = proxy.peak_in_flight();
+    let bound = certpilot::config::DEFAULT_CA_MAX_REQUESTS;
+    assert!(
+        peak <= bound,
+        "the CA saw {peak} requests at once (bound {bound})"
+    );
+    assert!(
+        peak > 4,
+        "certificates and authorizations did not overlap: peak {peak}"
+    );
+}
