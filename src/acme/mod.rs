@@ -17,6 +17,7 @@ pub mod leftovers;
 pub mod order;
 pub mod problem;
 pub mod recovery;
+pub mod removal;
 pub mod renewal_info;
 pub mod waiting;
 

@@ -6,55 +6,27 @@
 //! account has no key.
 
 use super::{Env, Failure, Outcome};
-use crate::acme::account;
-use crate::acme::engine::blocking;
-use crate::secrets::SecretRef;
+use crate::acme::removal::{remove_account, RemoveError};
 
 pub(super) async fn remove(env: &mut Env, name: &str, reassign: Option<&str>) -> Outcome {
-    if !env.config.accounts.contains_key(name) {
-        return Err(Failure::Usage(format!(
-            "account {name:?} is not configured (see `certpilot account list`)"
-        )));
-    }
-    let users = env.config.certificates_using(name);
-    let moved = match reassign {
-        Some(other) if other == name => {
-            return Err(Failure::Usage(format!(
-                "--reassign {other}: that is the account being removed"
-            )))
-        }
-        Some(other) if !env.config.accounts.contains_key(other) => {
-            return Err(Failure::Usage(format!(
-                "--reassign {other}: no such account (see `certpilot account list`)"
-            )))
-        }
-        Some(other) => env.config.reassign_account(name, other),
-        None if users.is_empty() => Vec::new(),
-        None => {
-            return Err(Failure::Usage(format!(
-                "account {name:?} is used by certificate(s) {}; move them with \
-                 `certpilot account remove {name} --reassign OTHER` (or `cert add … --account OTHER --replace`)",
-                users.join(", ")
-            )))
-        }
-    };
-    env.config.accounts.remove(name);
-    env.save_config()?;
     let keystore = env.keystore()?;
-    let owned = name.to_owned();
-    blocking(move || {
-        keystore.delete(&SecretRef::Account(owned.clone()))?;
-        keystore.delete(&account::rollover_entry(&owned))?;
-        keystore.delete(&SecretRef::EabHmac(owned)).map(|_| ())
+    let (paths, owned, other) = (
+        env.paths.clone(),
+        name.to_owned(),
+        reassign.map(str::to_owned),
+    );
+    let moved = tokio::task::spawn_blocking(move || {
+        remove_account(&paths, &keystore, &owned, other.as_deref())
     })
-    .await?;
-    let meta = env.paths.accounts.join(format!("{name}.json"));
-    match std::fs::remove_file(&meta) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            tracing::warn!(path = %meta.display(), error = %e, "could not delete account facts");
+    .await
+    .map_err(|e| Failure::Failed(e.to_string()))?
+    .map_err(|e: RemoveError| {
+        if e.is_usage() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Failed(e.to_string())
         }
-        _ => {}
-    }
+    })?;
     outln!("account {name} removed (its key is deleted; the CA was not told)");
     if let Some(other) = reassign.filter(|_| !moved.is_empty()) {
         outln!(

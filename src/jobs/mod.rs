@@ -105,6 +105,11 @@ pub enum Job {
         /// Domains to add to the configured ones.
         domains: Vec<String>,
     },
+    /// Remove an ACME account: [`Event::AccountRemoved`].
+    RemoveAccount {
+        /// Account name.
+        name: String,
+    },
     /// Switch a sandbox fault on or off: [`Event::FaultSwitched`].
     SwitchFault {
         /// The sandbox directory.
@@ -133,6 +138,7 @@ impl Job {
             Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
             Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
             Job::SwitchFault { .. } => "sandbox".to_owned(),
+            Job::RemoveAccount { .. } => "account:remove".to_owned(),
             Job::SaveProvider(_) => "provider".to_owned(),
         }
     }
@@ -149,6 +155,7 @@ impl Job {
                 | Job::DeleteCertificate { .. }
                 | Job::Issue { .. }
                 | Job::RunAcmeDnsServer(_)
+                | Job::RemoveAccount { .. }
                 | Job::RegisterOnServer { .. }
                 | Job::SaveProvider(_)
         )
@@ -181,6 +188,7 @@ impl Job {
                 if *on { "on" } else { "off" }
             ),
             Job::SaveProvider(r) => format!("testing the DNS provider of {}", r.domain),
+            Job::RemoveAccount { name } => format!("removing account {name}"),
         }
     }
 
@@ -206,6 +214,8 @@ pub enum Event {
     AccountRegistered(Result<account::Registered, String>),
     /// A certificate definition was saved: its name.
     CertificateSaved(Result<String, String>),
+    /// An account was removed: its name.
+    AccountRemoved(Result<String, String>),
     /// A sandbox fault was switched: (index, on).
     FaultSwitched(Result<(usize, bool), String>),
     /// A certificate definition was removed: its name.

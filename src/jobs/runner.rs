@@ -189,6 +189,9 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::DeleteCertificate { name, purge } => {
             Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
         }
+        Job::RemoveAccount { name } => {
+            Event::AccountRemoved(blocking(move || remove_account(&ctx, &name)).await)
+        }
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
         }
@@ -242,4 +245,12 @@ fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize
     crate::sandbox::faults::switch(&layout, fault, on).map_err(|e| e.to_string())?;
     tracing::info!(fault = %fault.label(), on, "sandbox fault switched");
     Ok((index, on))
+}
+
+/// Remove an account through the same operation as `certpilot account remove`.
+fn remove_account(ctx: &Context, name: &str) -> Result<String, String> {
+    let keystore = ctx.keystore()?;
+    crate::acme::removal::remove_account(&ctx.paths, &keystore, name, None)
+        .map(|_| name.to_owned())
+        .map_err(|e| e.to_string())
 }

@@ -42,6 +42,14 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::AccountRegistered(result) => registered(state, id, result),
+        Event::AccountRemoved(Ok(name)) => {
+            state.notify(format!("account {name} removed"));
+            dashboard::reload(state)
+        }
+        Event::AccountRemoved(Err(message)) => {
+            state.fail("Removing the account failed", message);
+            Vec::new()
+        }
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
         Event::FaultSwitched(result) => {

@@ -69,6 +69,11 @@ pub enum Confirmed {
         /// Certificate name.
         cert: String,
     },
+    /// Remove an ACME account (its key goes from the keyring).
+    RemoveAccount {
+        /// Account name.
+        name: String,
+    },
 }
 
 /// A modal box over everything.

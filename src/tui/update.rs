@@ -284,6 +284,10 @@ fn confirmed_action(state: &mut State, confirmed: Confirmed) -> Vec<Effect> {
             let (_, effect) = state.start(Job::DeleteCertificate { name, purge });
             vec![effect]
         }
+        Confirmed::RemoveAccount { name } => {
+            let (_, effect) = state.start(Job::RemoveAccount { name });
+            vec![effect]
+        }
     }
 }
 
@@ -341,6 +345,7 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
         "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
         "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
         "sandbox" => Event::FaultSwitched(Err(message)),
+        "account:remove" => Event::AccountRemoved(Err(message)),
         "provider" => Event::ProviderSaved(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {

@@ -8,7 +8,7 @@ use crate::jobs::account::{self, AccountRequest, DirectoryInfo, Registered};
 use crate::jobs::{Job, JobId};
 use crate::tui::action::Action;
 use crate::tui::form::{Field, Form};
-use crate::tui::state::State;
+use crate::tui::state::{Confirmed, Popup, State};
 use crate::tui::update::{Effect, Nav};
 
 /// CA choices: (label, preset name). The last entry takes a URL.
@@ -179,6 +179,18 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 wizard.error = Some(e);
                 return (Nav::Stay, Vec::new());
             }
+            if state.dashboard.accounts.contains(&name) && wizard.form.checked("remove") {
+                state.popup = Some(Popup::Confirm {
+                    question: format!("Remove account {name}?"),
+                    detail: format!(
+                        "Its key is deleted from the keyring (the CA is not told). Certificates \
+                         that use it must move first: `certpilot account remove {name} --reassign OTHER`."
+                    ),
+                    yes: Confirmed::RemoveAccount { name },
+                    alternative: None,
+                });
+                return (Nav::Close, Vec::new());
+            }
             if state.dashboard.accounts.contains(&name) && !wizard.form.checked("replace") {
                 // The way back when the CA forgot the account: register again, same name.
                 wizard.toggle("replace", true, || {
@@ -188,10 +200,14 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                         false,
                     )
                 });
+                wizard.toggle("remove", true, || {
+                    Field::check("remove", "Remove it instead (asks first)", false)
+                });
                 wizard.form.focus_on("replace");
                 wizard.error = Some(format!(
                     "account {name:?} exists: tick \"register it again\" (Space) to replace it \
-                     at the CA, e.g. after it answered accountDoesNotExist; or choose another name"
+                     at the CA, e.g. after it answered accountDoesNotExist, or \"remove it\"; \
+                     or choose another name"
                 ));
                 return (Nav::Stay, Vec::new());
             }

@@ -245,3 +245,45 @@ fn an_existing_name_is_registered_again_only_when_ticked() {
     assert_eq!(request.name, "pebble");
     assert!(request.replace);
 }
+
+#[test]
+fn an_existing_account_is_removed_after_a_question() {
+    use crate::tui::state::Popup;
+    let mut state = loaded();
+    update(&mut state, key('A'));
+    update(
+        &mut state,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    typed(&mut state, "pebble");
+    assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
+    // "register it again", then "remove it instead": tick the second.
+    update(&mut state, code(KeyCode::Down));
+    assert_eq!(wizard(&state).form.focused_id(), "remove");
+    update(&mut state, key(' '));
+    assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
+    assert!(state.stack.is_empty(), "the wizard closes for the question");
+    assert!(
+        matches!(&state.popup, Some(Popup::Confirm { question, .. }) if question == "Remove account pebble?")
+    );
+    let (id, job) = started(&update(&mut state, key('y')));
+    assert_eq!(
+        job,
+        Job::RemoveAccount {
+            name: "pebble".into()
+        }
+    );
+    let effects = update(
+        &mut state,
+        reply(id, Event::AccountRemoved(Ok("pebble".into()))),
+    );
+    assert!(state
+        .notice
+        .as_ref()
+        .is_some_and(|(n, _)| n == "account pebble removed"));
+    let (_, reload) = started(&effects);
+    assert_eq!(reload, Job::LoadInventory);
+}
