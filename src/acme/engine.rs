@@ -246,7 +246,27 @@ pub async fn issue(
         };
     let fast = signer.map(|signer| Concurrent::new(signer, account.key_thumbprint().to_owned()));
     let mut run = Run::new(ctx, cert, (name, account_name), journal).concurrent(fast);
-    match run.drive(&mut order, &solvers, key, &step).await {
+    // Certificates sharing a challenge name (an apex in two certificates) take turns from
+    // publishing to cleanup: many hooks' cleanup removes the whole record set, which would
+    // take the other order's value with it. Locked in name order, so turns cannot deadlock.
+    let mut owners: Vec<String> = cert
+        .names
+        .iter()
+        .map(|n| crate::domain::names::challenge_owner(n))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let turns: Vec<_> = owners
+        .iter()
+        .map(|o| crate::lock::turn(&format!("challenge:{o}")))
+        .collect();
+    let mut held = Vec::with_capacity(turns.len());
+    for turn in &turns {
+        held.push(turn.lock().await);
+    }
+    // `held` lives to the end: a failed run's cleanup happens under the turns too.
+    let driven = run.drive(&mut order, &solvers, key, &step).await;
+    match driven {
         Ok(meta) => {
             fetch_window(ctx, account_name, &meta).await;
             Ok(IssueOutcome {
