@@ -111,3 +111,60 @@ fn sandbox_check_passes_and_leaves_nothing_behind() {
         );
     }
 }
+
+#[test]
+fn a_stopped_sandbox_still_stops_its_servers_and_forgets_its_secrets() {
+    if !required() {
+        return;
+    }
+    let exe = env!("CARGO_BIN_EXE_certpilot");
+    let mut child = Command::new(exe)
+        .args(["--keystore", "keyutils", "sandbox", "--check"])
+        .current_dir("/tmp")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = common::recording::lines_of(child.stderr.take().unwrap());
+    let mut root = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the sandbox gets ready");
+        if let Some(dir) = line
+            .strip_prefix("sandbox: starting")
+            .and_then(|l| l.split(" in ").nth(1))
+        {
+            root = dir.trim().to_owned();
+        }
+        if line.contains("sandbox: ready") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.iter().collect();
+    let code = child.wait().unwrap();
+    let text = rest.join("\n");
+    assert_eq!(code.code(), Some(1), "{text}");
+    assert!(text.contains("stopped by SIGTERM"), "{text}");
+    assert!(
+        text.contains("sandbox: stopped 5 server(s), removed"),
+        "{text}"
+    );
+    assert!(
+        !root.is_empty() && !Path::new(&root).exists(),
+        "{root} left behind"
+    );
+    let left = Command::new("pgrep").args(["-f", &root]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

@@ -38,7 +38,11 @@ pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
     let service = format!("certpilot-sandbox-{}", std::process::id());
     let runner =
         Runner::new(world.layout.clone(), service, env.global.keystore.clone()).map_err(failed)?;
-    let result = session(&runner, args, started).await;
+    // Ctrl-C, SIGTERM or SIGHUP at any point still stops every server and forgets the secrets.
+    let result = tokio::select! {
+        result = session(&runner, args, started) => result,
+        why = interrupted() => Err(Failure::Failed(format!("sandbox: stopped by {why}"))),
+    };
     // Whatever happened: secrets first (they need the working directory), then the servers.
     let forget = runner.clone();
     let removed = blocking(move || flow::forget_secrets(&forget)).await;
@@ -50,6 +54,24 @@ pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
         Err(e) => eprintln!("sandbox: stopped {processes} server(s); keyring entries not removed: {}", e.message()),
     }
     result.and(removed.map(|_| ()))
+}
+
+/// The first of Ctrl-C, SIGTERM and SIGHUP.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // Without signal handlers only Ctrl-C is watched.
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+    }
 }
 
 async fn session(runner: &Runner, args: &SandboxArgs, started: Instant) -> Outcome {
@@ -99,21 +121,16 @@ async fn check(runner: &Runner) -> Outcome {
 }
 
 /// The dashboard as a child process on the sandbox's working directory; it ends when the
-/// dashboard does, or on SIGTERM/SIGHUP/SIGINT (then the dashboard is stopped too).
+/// dashboard does (a signal to the sandbox drops this future, and `kill_on_drop` stops it).
 async fn dashboard(runner: &Runner) -> Outcome {
-    use tokio::signal::unix::{signal, SignalKind};
     let mut child = tokio::process::Command::from(runner.command(&[]))
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| Failure::Failed(format!("sandbox: the dashboard: {e}")))?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| Failure::Failed(e.to_string()))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| Failure::Failed(e.to_string()))?;
-    let status = tokio::select! {
-        status = child.wait() => status.map_err(|e| Failure::Failed(e.to_string()))?,
-        _ = term.recv() => return stop(child, "SIGTERM").await,
-        _ = hup.recv() => return stop(child, "SIGHUP").await,
-        _ = tokio::signal::ctrl_c() => return stop(child, "Ctrl-C").await,
-    };
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
     if status.success() {
         Ok(())
     } else {
@@ -121,9 +138,4 @@ async fn dashboard(runner: &Runner) -> Outcome {
             "sandbox: the dashboard ended with {status}; everything is stopped"
         )))
     }
-}
-
-async fn stop(mut child: tokio::process::Child, why: &str) -> Outcome {
-    let _ = child.kill().await;
-    Err(Failure::Failed(format!("sandbox: stopped by {why}")))
 }
