@@ -5,6 +5,21 @@ use crate::jobs::account::{DirectoryInfo, Registered};
 use crate::tui::screens::account::{AccountWizard, Stage, CAS};
 use crate::tui::state::Screen;
 
+/// The account wizard with its name field cleared and `name` typed in.
+fn wizard_named(name: &str) -> State {
+    let mut state = loaded();
+    update(&mut state, key('A'));
+    update(
+        &mut state,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    typed(&mut state, name);
+    state
+}
+
 fn wizard(state: &State) -> &AccountWizard {
     match state.screen() {
         Some(Screen::Account(w)) => w,
@@ -207,16 +222,7 @@ fn failures_keep_the_wizard_open_and_bad_input_sends_nothing() {
 
 #[test]
 fn an_existing_name_is_registered_again_only_when_ticked() {
-    let mut state = loaded();
-    update(&mut state, key('A'));
-    update(
-        &mut state,
-        Msg::Key(crossterm::event::KeyEvent::new(
-            KeyCode::Char('u'),
-            crossterm::event::KeyModifiers::CONTROL,
-        )),
-    );
-    typed(&mut state, "pebble");
+    let mut state = wizard_named("pebble");
     // The name exists: nothing is fetched, the box to register again appears.
     assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
     let w = wizard(&state);
@@ -249,16 +255,7 @@ fn an_existing_name_is_registered_again_only_when_ticked() {
 #[test]
 fn an_existing_account_is_removed_after_a_question() {
     use crate::tui::state::Popup;
-    let mut state = loaded();
-    update(&mut state, key('A'));
-    update(
-        &mut state,
-        Msg::Key(crossterm::event::KeyEvent::new(
-            KeyCode::Char('u'),
-            crossterm::event::KeyModifiers::CONTROL,
-        )),
-    );
-    typed(&mut state, "pebble");
+    let mut state = wizard_named("pebble");
     assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
     // "register it again", then "remove it instead": tick the second.
     update(&mut state, code(KeyCode::Down));
