@@ -99,15 +99,23 @@ fn cache_wait(output: &str) -> Option<u64> {
     })
 }
 
+/// `test.` served from `.1`, delegating each (child label, server label, address's last
+/// byte): `example NS ns1.example` with its glue.
+fn parent_zone(net: u8, delegations: &[(&str, &str, u8)]) -> ZoneFile {
+    let mut zone = ZoneFile::new("test", 1)
+        .with("@ NS ns")
+        .with(format!("ns A {}", ip(net, 1)));
+    for (child, host, last) in delegations {
+        zone = zone
+            .with(format!("{child} NS {host}.{child}"))
+            .with(format!("{host}.{child} A {}", ip(net, *last)));
+    }
+    zone
+}
+
 /// `test.` delegating `example.test` to ns1/ns2 (.2, .3).
 fn simple_tree(net: u8) -> (Knot, Knot, Knot) {
-    let parent = ZoneFile::new("test", 1)
-        .with("@ NS ns")
-        .with(format!("ns A {}", ip(net, 1)))
-        .with("example NS ns1.example")
-        .with("example NS ns2.example")
-        .with(format!("ns1.example A {}", ip(net, 2)))
-        .with(format!("ns2.example A {}", ip(net, 3)));
+    let parent = parent_zone(net, &[("example", "ns1", 2), ("example", "ns2", 3)]);
     let child = ZoneFile::new("example.test", 1)
         .with("@ NS ns1")
         .with("@ NS ns2")
@@ -234,25 +242,23 @@ fn back_to_back_renewals_wait_out_the_resolver_cache_and_all_pass() {
 /// `test.` delegating `example.test` to ns1, ns2 and ns3 (only the parent lists ns3, which
 /// never answers) and ns4 (which does not serve the zone).
 fn split_tree(net: u8, silent: bool) -> (Vec<Knot>, Option<Scripted>) {
-    let mut parent = ZoneFile::new("test", 1)
-        .with("@ NS ns")
-        .with(format!("ns A {}", ip(net, 1)));
+    let both = [("ns1", 2), ("ns2", 3), ("ns4", 5)];
+    let mut delegated: Vec<(&str, &str, u8)> = both
+        .iter()
+        .map(|(host, last)| ("example", *host, *last))
+        .collect();
     let mut child = ZoneFile::new("example.test", 1).with("_acme-challenge.web TXT \"tok\"");
-    for (host, last) in [("ns1", 2), ("ns2", 3), ("ns4", 5)] {
-        parent = parent
-            .with(format!("example NS {host}.example"))
-            .with(format!("{host}.example A {}", ip(net, last)));
+    for (host, last) in both {
         child = child
             .with(format!("@ NS {host}"))
             .with(format!("{host} A {}", ip(net, last)));
     }
     let mut scripted = None;
     if silent {
-        parent = parent
-            .with("example NS ns3.example")
-            .with(format!("ns3.example A {}", ip(net, 9)));
+        delegated.push(("example", "ns3", 9));
         scripted = Some(Scripted::silent((ip(net, 9), 53).into()));
     }
+    let parent = parent_zone(net, &delegated);
     let other = ZoneFile::new("other.test", 1).with("@ NS ns.other.test.");
     let knots = vec![
         Knot::start(ip(net, 1), &[parent], &[]),
@@ -400,13 +406,7 @@ fn the_exec_hook_of_the_cname_targets_domain_writes_at_the_target() {
     if !available(net) {
         return;
     }
-    let parent = ZoneFile::new("test", 1)
-        .with("@ NS ns")
-        .with(format!("ns A {}", ip(net, 1)))
-        .with("example NS ns1.example")
-        .with(format!("ns1.example A {}", ip(net, 2)))
-        .with("other NS ns.other")
-        .with(format!("ns.other A {}", ip(net, 6)));
+    let parent = parent_zone(net, &[("example", "ns1", 2), ("other", "ns", 6)]);
     let example = ZoneFile::new("example.test", 1)
         .with("@ NS ns1")
         .with(format!("ns1 A {}", ip(net, 2)))
@@ -476,13 +476,7 @@ fn independent_primaries_get_no_serial_hint() {
     if !dns_tree::available(net) {
         return;
     }
-    let parent = ZoneFile::new("test", 1)
-        .with("@ NS ns")
-        .with(format!("ns A {}", ip(net, 1)))
-        .with("example NS ns1.example")
-        .with("example NS ns2.example")
-        .with(format!("ns1.example A {}", ip(net, 2)))
-        .with(format!("ns2.example A {}", ip(net, 3)));
+    let parent = parent_zone(net, &[("example", "ns1", 2), ("example", "ns2", 3)]);
     let zone = |serial: u32, primary: &str, txt: bool| {
         let mut z = ZoneFile::new("example.test", serial)
             .primary(primary)
