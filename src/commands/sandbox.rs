@@ -39,9 +39,17 @@ pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
     let runner =
         Runner::new(world.layout.clone(), service, env.global.keystore.clone()).map_err(failed)?;
     // Ctrl-C, SIGTERM or SIGHUP at any point still stops every server and forgets the secrets.
+    let work = session(&runner, args, started);
+    tokio::pin!(work);
     let result = tokio::select! {
-        result = session(&runner, args, started) => result,
-        why = interrupted() => Err(Failure::Failed(format!("sandbox: stopped by {why}"))),
+        result = &mut work => result,
+        why = interrupted() => {
+            // The running step ends and no other starts; wait for it to return so that
+            // nothing writes into the directory while it is removed.
+            runner.stop();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), work).await;
+            Err(Failure::Failed(format!("sandbox: stopped by {why}")))
+        }
     };
     // Whatever happened: secrets first (they need the working directory), then the servers.
     let forget = runner.clone();
@@ -127,10 +135,10 @@ async fn dashboard(runner: &Runner) -> Outcome {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| Failure::Failed(format!("sandbox: the dashboard: {e}")))?;
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    runner.track(child.id()).map_err(failed)?;
+    let status = child.wait().await;
+    let _ = runner.track(None);
+    let status = status.map_err(|e| Failure::Failed(e.to_string()))?;
     if status.success() {
         Ok(())
     } else {

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::faults::{self, Fault};
@@ -24,6 +25,15 @@ pub struct Runner {
     pub service: String,
     /// `--keystore`, when given.
     pub keystore: Option<String>,
+    stop: Arc<Mutex<Steps>>,
+}
+
+/// The step running now, so that a signal can end it; once stopped, no step starts.
+#[derive(Debug, Default)]
+struct Steps {
+    stopped: bool,
+    /// The running child and whether it leads its own process group.
+    running: Option<(u32, bool)>,
 }
 
 impl Runner {
@@ -43,7 +53,39 @@ impl Runner {
             layout,
             service,
             keystore,
+            stop: Arc::default(),
         })
+    }
+
+    /// End the running step (with its hooks) and refuse new ones. Blocking work on other
+    /// threads then returns at once, so nothing writes into the directory being removed.
+    pub fn stop(&self) {
+        let mut steps = self.steps();
+        steps.stopped = true;
+        if let Some((pid, group)) = steps.running.take() {
+            kill(pid, group);
+        }
+    }
+
+    /// Note a child the caller started itself (the dashboard, which must stay in the
+    /// terminal's process group); `None` once it ended. Refused after [`Runner::stop`].
+    ///
+    /// # Errors
+    /// The sandbox is stopping.
+    pub fn track(&self, pid: Option<u32>) -> Result<(), SandboxError> {
+        let mut steps = self.steps();
+        if steps.stopped && pid.is_some() {
+            if let Some(pid) = pid {
+                kill(pid, false);
+            }
+            return Err(SandboxError::Start("the sandbox is stopping".into()));
+        }
+        steps.running = pid.map(|p| (p, false));
+        Ok(())
+    }
+
+    fn steps(&self) -> std::sync::MutexGuard<'_, Steps> {
+        self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `certpilot --dir <work> ARGS` with the sandbox's environment.
@@ -66,11 +108,30 @@ impl Runner {
     /// # Errors
     /// The command failed.
     pub fn run(&self, args: &[&str]) -> Result<Output, SandboxError> {
-        let out = self
-            .command(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| SandboxError::Start(format!("certpilot {}: {e}", args.join(" "))))?;
+        use std::os::unix::process::CommandExt as _;
+        let started = |e: std::io::Error| {
+            SandboxError::Start(format!("certpilot {}: {e}", args.join(" ")))
+        };
+        let child = {
+            let mut steps = self.steps();
+            if steps.stopped {
+                return Err(SandboxError::Start("the sandbox is stopping".into()));
+            }
+            // Its own process group: stopping it also stops the hooks it started.
+            let child = self
+                .command(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(started)?;
+            steps.running = Some((child.id(), true));
+            child
+        };
+        let out = child.wait_with_output().map_err(started);
+        self.steps().running = None;
+        let out = out?;
         if out.status.success() {
             return Ok(out);
         }
@@ -83,6 +144,19 @@ impl Runner {
             ),
         })
     }
+}
+
+fn kill(pid: u32, group: bool) {
+    use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    // Already gone is fine: the step ended on its own.
+    let _ = if group {
+        kill_process_group(pid, Signal::KILL)
+    } else {
+        kill_process(pid, Signal::TERM)
+    };
 }
 
 /// Settings that make certpilot see the sandbox: its resolver, its servers' port.
