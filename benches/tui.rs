@@ -104,7 +104,7 @@ fn workdir() -> (tempfile::TempDir, Context) {
         }
     }
     certpilot::config::save(&paths.config_file, &config).expect("config");
-    (dir, Context::new(paths, global()))
+    (dir, Context::new(paths, global().into()))
 }
 
 fn terminal(width: u16, height: u16) -> Terminal<TestBackend> {

@@ -492,3 +492,25 @@ pub enum AcmeDnsCommand {
         config: PathBuf,
     },
 }
+
+impl From<&GlobalArgs> for crate::session::Overrides {
+    /// The command line's overrides as plain values (the only place that reads them).
+    fn from(g: &GlobalArgs) -> Self {
+        Self {
+            dir: g.dir.clone(),
+            keystore: g.keystore.clone(),
+            resolvers: g.resolvers.clone(),
+            ca_bundle: g.ca_bundle.clone(),
+            ca_timeout: std::time::Duration::from_secs(g.ca_timeout),
+            propagation_timeout: g.propagation_timeout,
+            propagation: g.propagation.clone(),
+            ignore_servers: g.ignore_servers.clone(),
+        }
+    }
+}
+
+impl From<GlobalArgs> for crate::session::Overrides {
+    fn from(g: GlobalArgs) -> Self {
+        Self::from(&g)
+    }
+}

@@ -14,6 +14,8 @@
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
 //! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).
+//! - [`session`], [`ops`]: the application layer both front ends call: the session (paths,
+//!   command-line overrides folded into the config once, keyring) and the operations.
 //! - [`jobs`]: runs library work for the TUI and reports back as messages.
 //! - [`acme`]: accounts and the issuance engine.
 //! - [`inventory`]: what `list` and the dashboard show.
@@ -36,12 +38,14 @@ pub mod fuzz;
 pub mod inventory;
 pub mod jobs;
 pub mod lock;
+pub mod ops;
 pub mod paths;
 pub mod powerdns;
 pub mod rfc2136;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;
+pub mod session;
 pub mod slots;
 pub mod solver;
 pub mod tui;

@@ -73,10 +73,8 @@ async fn run_tui(env: Env) -> Result<(), Failure> {
     };
     // Jobs read the config afresh; `Env` already refused a malformed one before the terminal
     // was touched.
-    let ctx = Arc::new(certpilot::jobs::Context::new(
-        env.paths.clone(),
-        env.global.clone(),
-    ));
+    // The same session as the headless commands: one fold of the overrides.
+    let ctx = Arc::clone(&env.session);
     certpilot::tui::run(opts, ctx)
         .await
         .map_err(|e| Failure::Failed(format!("terminal UI: {e}")))

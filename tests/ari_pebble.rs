@@ -375,7 +375,7 @@ fn detail_screen(wd: &Workdir, name: &str) -> String {
 
     let paths = certpilot::paths::Paths::resolve(Some(wd.path())).unwrap();
     let global = <certpilot::cli::Cli as clap::Parser>::parse_from(["certpilot"]).global;
-    let ctx = Context::new(paths, global);
+    let ctx = Context::new(paths, global.into());
     let now = OffsetDateTime::now_utc();
     // What the job runner does: answer the job the effects started with `event`.
     let answer = |state: &mut State, effects: Vec<Effect>, event: Event| {

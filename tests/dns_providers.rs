@@ -529,7 +529,7 @@ async fn the_provider_wizard_saves_only_after_a_passing_credentials_test() {
     ]);
     let ctx = std::sync::Arc::new(Context::new(
         Paths::resolve(Some(wd.path())).unwrap(),
-        cli.global,
+        cli.global.into(),
     ));
     let request = |file: &Path| ProviderRequest {
         domain: "example.test".into(),

@@ -50,7 +50,7 @@ fn context(dir: &std::path::Path) -> Arc<Context> {
     ];
     let cli = Cli::parse_from(args);
     let paths = Paths::resolve(Some(dir)).expect("paths");
-    Arc::new(Context::new(paths, cli.global))
+    Arc::new(Context::new(paths, cli.global.into()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

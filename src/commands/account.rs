@@ -3,16 +3,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use super::{Env, Failure, Outcome};
-use crate::acme::account::{self, AccountError, AccountMeta, Eab};
-use crate::acme::engine::blocking;
-use crate::acme::http;
+use crate::acme::account::{self, AccountError, AccountMeta};
 use crate::cli::AccountCommand;
-use crate::config::AccountConfig;
-use crate::domain::names;
-use crate::secrets::SecretRef;
+use crate::ops::{self, account::AccountRequest};
 
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
@@ -36,17 +31,15 @@ pub(super) async fn run(env: &mut Env, cmd: AccountCommand) -> Outcome {
             eab_hmac_key,
             replace,
         } => {
-            let eab = eab_kid
-                .zip(eab_hmac_key)
-                .map(|(kid, hmac_b64)| Eab { kid, hmac_b64 });
-            let request = AddRequest {
-                name: &name,
-                directory: &directory,
-                email: email.as_deref(),
-                agree_tos,
+            let request = AccountRequest {
+                name,
+                url: directory,
+                email,
+                eab: eab_kid.zip(eab_hmac_key),
+                terms: None,
                 replace,
             };
-            add(env, &request, eab).await
+            add(env, request, agree_tos).await
         }
         AccountCommand::Remove { name, reassign } => {
             super::account_remove::remove(env, &name, reassign.as_deref()).await
@@ -77,137 +70,42 @@ async fn rollover(env: &Env, name: &str) -> Outcome {
     Ok(())
 }
 
-/// What `account add` was asked for.
-struct AddRequest<'a> {
-    name: &'a str,
-    directory: &'a str,
-    email: Option<&'a str>,
-    agree_tos: bool,
-    /// Register again under an existing name.
-    replace: bool,
-}
-
-async fn add(env: &mut Env, request: &AddRequest<'_>, eab: Option<Eab>) -> Outcome {
-    let AddRequest {
-        name,
-        directory,
-        email,
-        agree_tos,
-        replace,
-    } = *request;
-    names::validate_cert_name(name).map_err(|e| Failure::Usage(format!("account name: {e}")))?;
-    match (env.config.accounts.contains_key(name), replace) {
-        (true, false) => {
-            return Err(Failure::Usage(format!(
-                "account {name:?} already exists; to register it again (new key, same name, \
-                 its certificates keep it), add --replace; to drop it: `certpilot account remove {name}`"
-            )))
-        }
-        (false, true) => {
-            return Err(Failure::Usage(format!(
-                "account {name:?} does not exist, so there is nothing to replace; drop --replace"
-            )))
-        }
-        _ => {}
-    }
-    if let Some(email) = email {
-        if !email.contains('@') || email.contains(char::is_whitespace) {
-            return Err(Failure::Usage(format!(
-                "--email {email:?} is not an email address"
-            )));
-        }
-    }
-    if let Some(eab) = &eab {
-        account::decode_hmac(&eab.hmac_b64)?;
-    }
-    let url = account::directory_url(directory)?;
-    let keystore = env.keystore()?;
-    // --replace keeps the account's own bundle unless another is given.
-    let ca_bundle = env.ca_bundle_for(name);
-    let http = http::client(ca_bundle.as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let meta = account::directory_meta(&http, &url).await?;
-    match &meta.terms_of_service {
-        Some(tos) => outln!("Terms of service of {url}:\n  {tos}"),
-        None => outln!("{url} publishes no terms of service."),
+/// `account add`: the same operation as the TUI's account wizard, after the terms are shown
+/// and agreed.
+async fn add(env: &Env, request: AccountRequest, agree_tos: bool) -> Outcome {
+    // Refused before the network: bad fields, a name that exists (or not, with --replace).
+    ops::account::check(&env.session, &request)?;
+    let info = ops::account::directory(&env.session, Some(&request.name), &request.url).await?;
+    match &info.terms {
+        Some(tos) => outln!("Terms of service of {}:\n  {tos}", info.url),
+        None => outln!("{} publishes no terms of service.", info.url),
     }
     if !agree_tos && !confirm("Do you agree to these terms? [y/N] ") {
         return Err(Failure::Usage(
             "you must agree to the CA's terms of service: read them, then pass --agree-tos".into(),
         ));
     }
-    if meta.external_account_required && eab.is_none() {
-        return Err(Failure::Usage(format!(
-            "{url} requires external account binding: pass --eab-kid and --eab-hmac-key from your CA account"
-        )));
-    }
-    let (_account, credentials, account_url) =
-        account::register(&http, &url, email, eab.as_ref()).await?;
-    let entry = SecretRef::Account(name.to_owned());
-    let ks = keystore.clone();
-    let pending = account::rollover_entry(name);
-    // A leftover rollover entry would win over the new key on the next load.
-    blocking(move || {
-        ks.delete(&pending)
-            .and_then(|_| ks.put(&entry, &credentials))
-    })
-    .await?;
-    if let Some(eab) = eab {
-        let ks = keystore.clone();
-        let entry = SecretRef::EabHmac(name.to_owned());
-        blocking(move || ks.put(&entry, &eab.hmac_b64)).await?;
-    }
-    AccountMeta {
-        name: name.to_owned(),
-        directory: url.clone(),
-        email: email.map(str::to_owned),
-        account_url: account_url.clone(),
-        created_at: OffsetDateTime::now_utc(),
-        terms_of_service: meta.terms_of_service,
-        key_store: format!(
-            "{} (service {:?})",
-            keystore.kind().as_str(),
-            keystore.service()
-        ),
-    }
-    .save(&env.paths.accounts)?;
-    let pinned = if replace {
-        Vec::new()
-    } else {
-        env.config.pin_default_account()
+    ops::account::check_eab(&info, &request)?;
+    let replace = request.replace;
+    let name = request.name.clone();
+    let request = AccountRequest {
+        terms: info.terms,
+        ..request
     };
-    env.config.accounts.insert(
-        name.to_owned(),
-        AccountConfig {
-            caa_identities: env
-                .config
-                .accounts
-                .get(name)
-                .map(|a| a.caa_identities.clone())
-                .unwrap_or_default(),
-            directory: url,
-            email: email.map(str::to_owned),
-            ca_bundle,
-            eab_kid: None,
-        },
-    );
-    env.save_config()?;
+    let done = ops::account::register(&env.session, request).await?;
     let verb = if replace {
         "registered again"
     } else {
         "registered"
     };
-    outln!("account {name} {verb}: {account_url}");
-    if !pinned.is_empty() {
+    outln!("account {name} {verb}: {}", done.registered.account_url);
+    if !done.pinned.is_empty() {
         outln!(
             "certificate(s) {} now name their account explicitly (there are two accounts now)",
-            pinned.join(", ")
+            done.pinned.join(", ")
         );
     }
-    outln!(
-        "its key is in the {} keyring (service {:?})",
-        keystore.kind().as_str(),
-        keystore.service()
-    );
+    outln!("its key is in the {}", done.registered.key_store);
     Ok(())
 }
 

@@ -5,28 +5,22 @@
 //! facts. A crash in between leaves an unused keyring entry, never a certificate whose
 //! account has no key.
 
+use std::sync::Arc;
+
 use super::{Env, Failure, Outcome};
-use crate::acme::removal::{remove_account, RemoveError};
+use crate::ops;
 
 pub(super) async fn remove(env: &mut Env, name: &str, reassign: Option<&str>) -> Outcome {
-    let keystore = env.keystore()?;
-    let (paths, owned, other) = (
-        env.paths.clone(),
+    let (session, owned, other) = (
+        Arc::clone(&env.session),
         name.to_owned(),
         reassign.map(str::to_owned),
     );
     let moved = tokio::task::spawn_blocking(move || {
-        remove_account(&paths, &keystore, &owned, other.as_deref())
+        ops::account::remove(&session, &owned, other.as_deref())
     })
     .await
-    .map_err(|e| Failure::Failed(e.to_string()))?
-    .map_err(|e: RemoveError| {
-        if e.is_usage() {
-            Failure::Usage(e.to_string())
-        } else {
-            Failure::Failed(e.to_string())
-        }
-    })?;
+    .map_err(|e| Failure::Failed(e.to_string()))??;
     outln!("account {name} removed (its key is deleted; the CA was not told)");
     if let Some(other) = reassign.filter(|_| !moved.is_empty()) {
         outln!(

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::{Env, Failure, Outcome};
 use crate::acmedns::delegation::{expected_record, zone_of};
-use crate::acmedns::{account, check_delegation_on, import, AcmeDnsError, CnameRecord, ServerUrl};
+use crate::acmedns::{account, check_delegation_on, import, AcmeDnsError, CnameRecord};
 use crate::cli::AcmeDnsCommand;
 use crate::config::DomainConfig;
+use crate::ops::{self, acmedns::ImportRequest, acmedns::RegisterRequest};
 use crate::server::ServerError;
 
 /// How long `register` looks for the zone to print the relative owner name.
@@ -91,37 +92,39 @@ async fn register(
     allow_from: &[String],
     allow_insecure_http: bool,
 ) -> Outcome {
-    let domain = domain_key(domain)?;
-    let url = ServerUrl::parse(server, allow_insecure_http)?;
-    account::check_allow_from(allow_from)?;
-    // Open the keyring first: a registration whose password cannot be kept is lost.
-    let keystore = env.keystore()?;
-    let ca_bundle = env.global.ca_bundle.clone();
-    let registration =
-        account::register(&domain, &url, allow_from, ca_bundle.as_deref(), &keystore).await?;
-    let previous = env
-        .config
-        .acme_dns
-        .insert(domain.clone(), registration.clone());
-    env.save_config()?;
-
+    let request = RegisterRequest {
+        domain: domain.to_owned(),
+        server: server.to_owned(),
+        allow_from: allow_from.to_vec(),
+        allow_insecure_http,
+        use_for_issuance: false,
+    };
+    let saved = ops::acmedns::register(&env.session, request).await?;
+    env.config = env.session.load_config()?;
+    let Some(delegation) = saved.delegations.first() else {
+        return Err(Failure::Failed("the server registered nothing".into()));
+    };
+    let record = &delegation.record;
+    let domain = record.domain.clone();
+    let url = &delegation.server;
     outln!(
         "Registered {domain} (and *.{domain}) on {url}: fulldomain {}.",
-        registration.fulldomain
+        record.target
     );
     outln!("The password is in the keyring; certpilot.toml holds the rest.");
-    if let Some(old) = previous.filter(|old| old.fulldomain != registration.fulldomain) {
-        outln!(
-            "This replaces the registration on {} ({}): the CNAME must point at the new fulldomain.",
-            old.server, old.fulldomain
-        );
+    for (_, old) in &saved.replaced {
+        if old.fulldomain != record.target {
+            outln!(
+                "This replaces the registration on {} ({}): the CNAME must point at the new fulldomain.",
+                old.server, old.fulldomain
+            );
+        }
     }
     outln!();
-    let record = CnameRecord::new(&domain, &registration.fulldomain);
-    let zone = zone_of(&record.owner, env.resolvers(), ZONE_DISCOVERY_WITHIN).await;
+    let zone = zone_of(&record.owner, &env.resolvers(), ZONE_DISCOVERY_WITHIN).await;
     outln!("{}", record.instructions(zone.as_deref()));
     outln!();
-    suggest_mapping(env, &domain, url.as_str());
+    suggest_mapping(env, &domain, url);
     outln!("Check the CNAME with: certpilot acme-dns check {domain}");
     Ok(())
 }
@@ -149,23 +152,25 @@ async fn import_file(
     server: Option<&str>,
     allow_insecure_http: bool,
 ) -> Outcome {
-    let file = import::read(path, server, allow_insecure_http)?;
-    let keystore = env.keystore()?;
-    account::keep_passwords(&file.accounts, &keystore).await?;
-    let mut replaced = Vec::new();
-    for account in &file.accounts {
-        let previous = env
-            .config
-            .acme_dns
-            .insert(account.domain.clone(), account.registration.clone());
-        if let Some(old) = previous.filter(|old| *old != account.registration) {
-            replaced.push(format!(
-                "  {}: replaces the registration on {} ({})",
-                account.domain, old.server, old.fulldomain
-            ));
-        }
-    }
-    env.save_config()?;
+    let request = ImportRequest {
+        path: path.to_owned(),
+        server: server.map(str::to_owned),
+        allow_insecure_http,
+        use_for_issuance: false,
+    };
+    let file = ops::acmedns::read(&request)?;
+    let saved = ops::acmedns::import(&env.session, &file, false).await?;
+    env.config = env.session.load_config()?;
+    let replaced: Vec<String> = saved
+        .replaced
+        .iter()
+        .map(|(domain, old)| {
+            format!(
+                "  {domain}: replaces the registration on {} ({})",
+                old.server, old.fulldomain
+            )
+        })
+        .collect();
     print_imported(env, &file, &replaced);
     Ok(())
 }
@@ -261,7 +266,7 @@ async fn check(env: &Env, domain: &str) -> Outcome {
     };
     let (registration, _, record) = expected_record(&env.config.acme_dns, &domain, mapped)?;
     let port = env.config.settings.authoritative_port;
-    let report = check_delegation_on(&record, registration, env.resolvers(), port).await?;
+    let report = check_delegation_on(&record, registration, &env.resolvers(), port).await?;
     outln!("{}", record.zone_line());
     for (source, state) in &report.answers {
         outln!("  {source}: {state}");

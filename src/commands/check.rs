@@ -44,7 +44,7 @@ struct Round {
 }
 
 pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
-    let mode = match &env.global.propagation {
+    let mode = match &env.session.overrides().propagation {
         Some(text) => text
             .parse::<Mode>()
             .map_err(|e| Failure::Usage(e.to_string()))?,
@@ -69,7 +69,7 @@ pub(super) async fn run(env: &Env, args: CheckArgs) -> Outcome {
                 .chain(&env.config.settings.ignore_servers)
                 .cloned()
                 .collect();
-            let prober = Prober::new(env.resolvers())
+            let prober = Prober::new(&env.resolvers())
                 .map_err(|e| Failure::Usage(e.to_string()))?
                 .ignoring(&ignored)
                 .on_port(env.config.settings.authoritative_port);

@@ -8,15 +8,12 @@ use instant_acme::Account;
 use time::OffsetDateTime;
 
 use super::{progress, schedule, Env, Failure, Outcome};
-use crate::acme::engine::blocking;
-use crate::acme::{self, account, http, IssueContext, IssueError};
-use crate::cert::store::CertStore;
+use crate::acme::{self, IssueContext, IssueError};
 use crate::cli::RenewArgs;
 use crate::deploy::{self, DeployReport};
-use crate::dns::Waiter;
 use crate::domain::renewal;
 use crate::lock::CertLock;
-use crate::secrets::SecretRef;
+use crate::ops;
 use crate::solver::manual;
 
 impl From<IssueError> for Failure {
@@ -32,69 +29,21 @@ impl From<IssueError> for Failure {
 }
 
 pub(super) fn context(env: &Env) -> Result<IssueContext, Failure> {
-    Ok(IssueContext {
-        config: env.shared_config(),
-        keystore: env.keystore()?,
-        store: CertStore::new(&env.paths.certificates),
-        checker: waiter(env)?,
-        propagation_timeout: env.propagation_timeout(),
-        ca_timeout: env.ca_timeout(),
-        state_dir: env.paths.state.clone(),
-        ca_bundle: env.global.ca_bundle.clone(),
-    })
-}
-
-/// The `--propagation` mode (authoritative unless told) on the chosen resolvers.
-fn waiter(env: &Env) -> Result<Waiter, Failure> {
-    Waiter::for_run(
-        env.global.propagation.as_deref(),
-        env.resolvers(),
-        &env.config.settings,
-        &env.global.ignore_servers,
-    )
-    .map_err(|e| Failure::Usage(e.to_string()))
+    Ok(ops::issue::context(
+        &env.session,
+        env.shared_config(),
+        env.keystore()?,
+    )?)
 }
 
 /// The account a certificate uses, checked before anything is sent.
 pub(super) fn account_name(env: &Env, cert: &str) -> Result<String, Failure> {
-    let cfg = env.config.certificates.get(cert).ok_or_else(|| {
-        Failure::Usage(format!(
-            "certificate {cert:?} is not configured (see `certpilot list`)"
-        ))
-    })?;
-    env.config.account_for(cfg).map(str::to_owned).ok_or_else(|| {
-        Failure::Usage(if env.config.accounts.is_empty() {
-            "no ACME account: add one with `certpilot account add`".to_owned()
-        } else {
-            format!("certificate {cert:?} names no account and several exist: pass --account to `cert add`")
-        })
-    })
+    Ok(ops::issue::account_name(&env.config, cert)?)
 }
 
 /// The account `name`, restored from the keyring (an interrupted key rollover is finished).
 pub(super) async fn load_account(env: &Env, name: &str) -> Result<Account, Failure> {
-    // The trust store is read while the keyring answers: both are slow, neither needs the other.
-    let bundle = env.ca_bundle_for(name);
-    let client = tokio::task::spawn_blocking(move || http::client(bundle.as_deref()));
-    let keystore = env.keystore()?;
-    let owned = name.to_owned();
-    let creds =
-        blocking(move || account::stored_credentials(&keystore, &owned))
-            .await?
-            .ok_or_else(|| {
-                Failure::Failed(format!(
-                "account {name}: its credentials are not in the keyring ({}); register it again \
-                 with `certpilot account add {name} --directory {} --agree-tos --replace`",
-                SecretRef::Account(name.to_owned()).user(),
-                env.config.accounts.get(name).map_or("URL", |a| a.directory.as_str())
-            ))
-            })?;
-    let http = client
-        .await
-        .map_err(|e| Failure::Failed(e.to_string()))?
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    let limit = env.config.settings.ca_max_requests;
-    Ok(account::restore_with_limits(&http, env.ca_timeout(), limit, name, &creds).await?)
+    Ok(ops::issue::load_account(&env.session, &env.effective(), name).await?)
 }
 
 /// The progress printer for a run with `ctx`'s propagation mode.
@@ -103,13 +52,12 @@ pub(super) fn printer(env: &Env, ctx: &IssueContext) -> progress::Printer {
 }
 
 pub(super) async fn issue_one(env: &Env, name: &str) -> Outcome {
-    let account_name = account_name(env, name)?;
-    acme::engine::preflight(&env.config, name)?;
-    // Options are checked before the lock: a usage error must leave no file behind.
-    let ctx = context(env)?;
-    let _lock = CertLock::try_acquire(&env.paths.state, name)
-        .map_err(|e| Failure::Failed(e.to_string()))?;
-    let account = load_account(env, &account_name).await?;
+    let ops::issue::Prepared {
+        context: ctx,
+        account,
+        account_name,
+        lock: _lock,
+    } = ops::issue::prepare(&env.session, name).await?;
     let printer = printer(env, &ctx);
     let report = |p| printer.report(p);
     let issuing = acme::issue(&ctx, &account, &account_name, name, &report);

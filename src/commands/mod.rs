@@ -24,14 +24,16 @@ mod schedule;
 mod timer;
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::config::{self, Config, ConfigError};
 use crate::dns::visibility::Checker;
 use crate::paths::Paths;
-use crate::secrets::{Keystore, SecretError, StoreKind};
+use crate::ops;
+use crate::secrets::{Keystore, SecretError};
+use crate::session::{Overrides, Session};
 
 /// How a command failed; decides the exit code.
 #[derive(Debug)]
@@ -81,44 +83,36 @@ impl From<SecretError> for Failure {
 /// Shorthand for command results.
 pub type Outcome = Result<(), Failure>;
 
-/// What every command works with: paths, the loaded config, the options.
+/// What every command works with: the [`Session`] (paths, overrides, keyring) and the config
+/// file as loaded (what `cert add`, `domain set` … edit and save). Every override is read
+/// through the session's one fold ([`Env::effective`]); `Env` folds nothing itself.
 pub struct Env {
     /// State locations.
     pub paths: Paths,
-    /// The loaded configuration.
+    /// The configuration file as loaded (no overrides folded in: this is what is saved).
     pub config: Config,
-    /// Command-line options.
+    /// Command-line options (the theme, the timer's command line).
     pub global: GlobalArgs,
-    keystore: OnceLock<Keystore>,
+    /// The session both front ends share.
+    pub session: Arc<Session>,
 }
 
 impl Env {
     /// Load the config (a malformed file stops everything before anything is written).
     pub fn load(global: GlobalArgs) -> Result<Self, Failure> {
-        let paths =
-            Paths::resolve(global.dir.as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
-        let config = config::load(&paths.config_file)?;
+        let session = Session::open(Overrides::from(&global)).map_err(ops::Error::from)?;
+        let config = session.load_config()?;
         Ok(Self {
-            paths,
+            paths: session.paths.clone(),
             config,
             global,
-            keystore: OnceLock::new(),
+            session: Arc::new(session),
         })
     }
 
     /// The keyring, opened on first use (listing needs none).
     pub fn keystore(&self) -> Result<Keystore, Failure> {
-        if let Some(ks) = self.keystore.get() {
-            return Ok(ks.clone());
-        }
-        let kind = match &self.global.keystore {
-            Some(text) => text
-                .parse::<StoreKind>()
-                .map_err(|e| Failure::Usage(e.to_string()))?,
-            None => StoreKind::default_for_os(),
-        };
-        let ks = Keystore::open(kind, &Keystore::service_from_env())?;
-        Ok(self.keystore.get_or_init(|| ks).clone())
+        Ok(self.session.keystore().map_err(ops::Error::from)?)
     }
 
     /// Save the config atomically.
@@ -126,53 +120,49 @@ impl Env {
         config::save(&self.paths.config_file, &self.config).map_err(Failure::from)
     }
 
-    /// Resolvers: the command line wins over the config.
-    pub fn resolvers(&self) -> &[String] {
-        if self.global.resolvers.is_empty() {
-            &self.config.settings.resolvers
-        } else {
-            &self.global.resolvers
-        }
+    /// The config as in effect for this run (the session's fold of the loaded config).
+    pub fn effective(&self) -> Config {
+        self.session.effective(self.config.clone())
+    }
+
+    /// Resolvers in effect.
+    pub fn resolvers(&self) -> Vec<String> {
+        self.effective().settings.resolvers
     }
 
     /// A visibility checker on the chosen resolvers.
     pub fn checker(&self) -> Result<Checker, Failure> {
-        Checker::new(self.resolvers()).map_err(|e| Failure::Usage(e.to_string()))
+        Checker::new(&self.resolvers()).map_err(|e| Failure::Usage(e.to_string()))
     }
 
     /// `--ca-timeout`: how long one request to the CA may take.
     pub fn ca_timeout(&self) -> Duration {
-        Duration::from_secs(self.global.ca_timeout)
+        self.session.ca_timeout()
     }
 
-    /// Propagation timeout.
+    /// Propagation timeout in effect.
     pub fn propagation_timeout(&self) -> Duration {
-        Duration::from_secs(
-            self.global
-                .propagation_timeout
-                .unwrap_or(self.config.settings.propagation_timeout),
-        )
+        Duration::from_secs(self.effective().settings.propagation_timeout)
     }
 
-    /// The CA bundle for an account: the command line (or env) wins over the account's own.
+    /// The CA bundle for an account in effect.
     pub fn ca_bundle_for(&self, account: &str) -> Option<PathBuf> {
-        self.global.ca_bundle.clone().or_else(|| {
-            self.config
-                .accounts
-                .get(account)
-                .and_then(|a| a.ca_bundle.clone())
-        })
+        self.session.ca_bundle_for(&self.effective(), account)
     }
 
-    /// The config as in effect for this run (command-line resolvers and CA bundle folded
-    /// into the settings), shared with async tasks.
+    /// The effective config, shared with async tasks.
     pub fn shared_config(&self) -> Arc<Config> {
-        let mut config = self.config.clone();
-        config.settings.resolvers = self.resolvers().to_vec();
-        if let Some(bundle) = &self.global.ca_bundle {
-            config.settings.ca_bundle = Some(bundle.clone());
+        Arc::new(self.effective())
+    }
+}
+
+impl From<ops::Error> for Failure {
+    fn from(e: ops::Error) -> Self {
+        match e.kind() {
+            ops::Kind::Usage => Failure::Usage(e.to_string()),
+            ops::Kind::Failed => Failure::Failed(e.to_string()),
+            ops::Kind::Waiting => Failure::Waiting(e.to_string()),
         }
-        Arc::new(config)
     }
 }
 

@@ -32,7 +32,7 @@ pub struct CertRequest {
 /// # Errors
 /// The first problem found, as a message; nothing is written then.
 pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
-    let mut config = ctx.config()?;
+    let mut config = ctx.load_config().map_err(|e| e.to_string())?;
     names::validate_cert_name(&request.name).map_err(|e| format!("certificate name: {e}"))?;
     let normalized = names::normalize_set(&request.names).map_err(|e| e.to_string())?;
     match &request.original {
@@ -102,7 +102,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
 /// # Errors
 /// Unknown certificate, keyring or file errors.
 pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> {
-    let mut config = ctx.config()?;
+    let mut config = ctx.load_config().map_err(|e| e.to_string())?;
     if config.certificates.remove(name).is_none() {
         return Err(format!("certificate {name:?} is not configured"));
     }
@@ -113,7 +113,9 @@ pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> 
                 cert: name.to_owned(),
                 key_id: stored.meta.key_id,
             };
-            ctx.keystore()?.delete(&entry).map_err(|e| e.to_string())?;
+            ctx.keystore()
+                .map_err(|e| e.to_string())?
+                .delete(&entry).map_err(|e| e.to_string())?;
         }
         store.remove(name).map_err(|e| e.to_string())?;
     }
@@ -125,21 +127,11 @@ pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::GlobalArgs;
     use crate::paths::Paths;
+    use crate::session::Overrides;
 
-    fn global() -> GlobalArgs {
-        GlobalArgs {
-            dir: None,
-            keystore: None,
-            resolvers: Vec::new(),
-            ca_bundle: None,
-            propagation_timeout: None,
-            ca_timeout: 180,
-            propagation: None,
-            theme: None,
-            ignore_servers: Vec::new(),
-        }
+    fn global() -> Overrides {
+        Overrides::default()
     }
 
     fn request(name: &str, names: &[&str]) -> CertRequest {

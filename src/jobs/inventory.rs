@@ -43,7 +43,7 @@ pub struct DomainRow {
 /// # Errors
 /// The config or store error's message.
 pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, String> {
-    let config = ctx.config()?;
+    let config = ctx.config().map_err(|e| e.to_string())?;
     let rows = inventory::load(&ctx.paths, &config, now).map_err(|e| e.to_string())?;
     Ok(Inventory {
         rows,
@@ -140,7 +140,7 @@ pub struct Issued {
 /// # Errors
 /// Unknown certificate, config, store or PEM errors, as messages.
 pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDetail, String> {
-    let config = ctx.config()?;
+    let config = ctx.config().map_err(|e| e.to_string())?;
     let cert = config
         .certificates
         .get(name)
@@ -232,13 +232,11 @@ fn issued(
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
     use time::macros::datetime;
 
     use super::*;
     use crate::acme::ari::AriState;
     use crate::cert::store::CertMeta;
-    use crate::cli::Cli;
     use crate::paths::Paths;
 
     /// A working directory with certificate `web` stored (90 days from 2025-05-01) and the
@@ -288,7 +286,7 @@ mod tests {
             explanation_url: None,
         };
         ari::save(&paths.state, "web", &state).unwrap();
-        let global = Cli::parse_from(["certpilot"]).global;
+        let global = crate::session::Overrides::default();
         (dir, Context::new(paths, global))
     }
 

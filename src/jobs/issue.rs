@@ -13,13 +13,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
-use super::context::blocking;
 use super::{Context, Event};
-use crate::acme::{self, account, http, IssueContext, IssueError, Progress, Step};
-use crate::cert::store::CertStore;
-use crate::config::Config;
-use crate::dns::Waiter;
-use crate::lock::CertLock;
+use crate::acme::{self, IssueError, Progress, Step};
+use crate::ops;
 use crate::solver::{manual, ChallengeRecord, SolverError};
 
 /// A successful issuance.
@@ -86,8 +82,13 @@ pub async fn run(
     signals: Signals,
 ) -> Result<Issued, IssueFailure> {
     let Signals { cancel, answers } = signals;
-    let prepared = prepare(&ctx, &cert).await?;
-    let (config, _lock, issue_ctx, account, account_name) = prepared;
+    let ops::issue::Prepared {
+        context: issue_ctx,
+        account,
+        account_name,
+        lock: _lock,
+    } = prepare(&ctx, &cert).await?;
+    let config = Arc::clone(&issue_ctx.config);
     let (step_tx, mut step_rx) = mpsc::unbounded_channel::<Progress>();
     let report = move |progress: Progress| {
         // The receiver lives until the engine is dropped.
@@ -168,72 +169,24 @@ fn operator(
     })
 }
 
-type Prepared = (
-    Arc<Config>,
-    CertLock,
-    IssueContext,
-    instant_acme::Account,
-    String,
-);
-
-/// Everything before the engine: config checks, the lock, the keyring, the account.
-async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<Prepared, IssueFailure> {
-    let config = Arc::new(ctx.config().map_err(IssueFailure::new)?);
-    acme::engine::preflight(&config, cert).map_err(|e| failure(&e))?;
-    let account_name = config
-        .certificates
-        .get(cert)
-        .and_then(|c| config.account_for(c))
-        .map(str::to_owned)
-        .ok_or_else(|| IssueFailure {
-            hint: Some("add an account with A, then pick it in the editor (e)".into()),
-            ..IssueFailure::new(format!("certificate {cert:?} has no account"))
-        })?;
-    let lock = CertLock::try_acquire(&ctx.paths.state, cert).map_err(|e| IssueFailure {
-        hint: Some("another certpilot run is working on it; wait for it to finish".into()),
-        ..IssueFailure::new(e.to_string())
-    })?;
-    let opener = Arc::clone(ctx);
-    let entry = account_name.clone();
-    let (keystore, creds) = blocking(move || {
-        let keystore = opener.keystore()?;
-        // Also finishes an interrupted key rollover.
-        let creds = account::stored_credentials(&keystore, &entry).map_err(|e| e.to_string())?;
-        Ok((keystore, creds))
+/// Everything before the engine, through the same operation as `certpilot issue`.
+async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<ops::issue::Prepared, IssueFailure> {
+    ops::issue::prepare(ctx, cert).await.map_err(|e| {
+        let hint = match &e {
+            ops::Error::Locked(_) => {
+                Some("another certpilot run is working on it; wait for it to finish")
+            }
+            ops::Error::Invalid(_) => {
+                Some("add an account with A, then pick it in the editor (e)")
+            }
+            ops::Error::Issue(issue) => return failure(issue),
+            _ => None,
+        };
+        IssueFailure {
+            hint: hint.map(str::to_owned),
+            ..IssueFailure::new(e.to_string())
+        }
     })
-    .await
-    .map_err(IssueFailure::new)?;
-    let creds = creds.ok_or_else(|| {
-        IssueFailure::new(format!(
-            "account {account_name}: its credentials are not in the keyring; register it again"
-        ))
-    })?;
-    let client = http::client(ctx.ca_bundle_for(&config, &account_name).as_deref())
-        .map_err(|e| IssueFailure::new(e.to_string()))?;
-    let limit = config.settings.ca_max_requests;
-    let account =
-        account::restore_with_limits(&client, ctx.ca_timeout(), limit, &account_name, &creds)
-            .await
-            .map_err(|e| IssueFailure::new(e.to_string()))?;
-    // The `--propagation` mode, as the CLI reads it (authoritative unless told).
-    let checker = Waiter::for_run(
-        ctx.propagation_mode(),
-        &ctx.resolvers(&config),
-        &config.settings,
-        ctx.ignored_servers(),
-    )
-    .map_err(|e| IssueFailure::new(e.to_string()))?;
-    let issue_ctx = IssueContext {
-        config: Arc::clone(&config),
-        keystore,
-        store: CertStore::new(&ctx.paths.certificates),
-        checker,
-        propagation_timeout: ctx.propagation_timeout(&config),
-        ca_timeout: ctx.ca_timeout(),
-        state_dir: ctx.paths.state.clone(),
-        ca_bundle: ctx.ca_bundle_for(&config, &account_name),
-    };
-    Ok((config, lock, issue_ctx, account, account_name))
 }
 
 enum Ended<T> {

@@ -19,7 +19,7 @@ pub type Offered = BTreeMap<String, Result<Vec<(String, String)>, String>>;
 pub async fn load(ctx: &Context) -> Offered {
     let config = match ctx.config() {
         Ok(config) => config,
-        Err(e) => return Offered::from([(String::new(), Err(e))]),
+        Err(e) => return Offered::from([(String::new(), Err(e.to_string()))]),
     };
     let reads = config.accounts.iter().map(|(name, account)| {
         let bundle = ctx.ca_bundle_for(&config, name);

@@ -74,9 +74,9 @@ pub async fn check(
     target: &Target,
     reply: impl Fn(Event),
 ) -> Result<PropagationReport, String> {
-    let config = ctx.config()?;
+    let config = ctx.config().map_err(|e| e.to_string())?;
     let expectations = target.expectations(&config);
-    let prober = Prober::new(&ctx.resolvers(&config))
+    let prober = Prober::new(&config.settings.resolvers)
         .map_err(|e| e.to_string())?
         .on_port(config.settings.authoritative_port);
     let (tx, mut rx) = mpsc::channel(QUEUE);

@@ -42,11 +42,11 @@ pub async fn save(ctx: &Arc<Context>, request: ProviderRequest) -> Result<String
     let entry = credentials::secret_entry(&domain, &request.config)
         .ok_or_else(|| format!("the {} solver has no credentials", request.config.kind()))?;
     let opener = Arc::clone(ctx);
-    let keystore = blocking(move || opener.keystore()).await?;
+    let keystore = blocking(move || opener.keystore().map_err(|e| e.to_string())).await?;
     let previous = swap(&keystore, &entry, Some(secret)).await?;
     match test(ctx, &domain, &request.config, &keystore).await {
         Ok(words) => {
-            let mut config = ctx.config()?;
+            let mut config = ctx.load_config().map_err(|e| e.to_string())?;
             config.domains.insert(domain.clone(), request.config);
             crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
             tracing::info!(%domain, "DNS provider mapping saved after a successful test");
@@ -85,11 +85,7 @@ async fn test(
     cfg: &DomainConfig,
     keystore: &Keystore,
 ) -> Result<String, String> {
-    let mut config = ctx.config()?;
-    config.settings.resolvers = ctx.resolvers(&config);
-    if let Some(bundle) = ctx.global_ca_bundle() {
-        config.settings.ca_bundle = Some(bundle.to_path_buf());
-    }
+    let config = ctx.config().map_err(|e| e.to_string())?;
     let deps = SolverDeps {
         config: &config,
         domain,

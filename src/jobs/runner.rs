@@ -178,10 +178,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         }
         Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
         Job::FetchDirectory { directory } => {
-            Event::DirectoryFetched(account::fetch_directory(&ctx, &directory).await)
+            Event::DirectoryFetched(text(account::fetch_directory(&ctx, &directory).await))
         }
         Job::RegisterAccount(request) => {
-            Event::AccountRegistered(account::register(&ctx, request).await)
+            Event::AccountRegistered(text(account::register(&ctx, request).await))
         }
         Job::SaveCertificate(request) => {
             Event::CertificateSaved(blocking(move || certs::save(&ctx, &request)).await)
@@ -190,7 +190,8 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
         }
         Job::RemoveAccount { name } => {
-            Event::AccountRemoved(blocking(move || remove_account(&ctx, &name)).await)
+            let removed = blocking(move || account::remove(&ctx, &name).map_err(|e| e.to_string()));
+            Event::AccountRemoved(removed.await)
         }
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
@@ -202,10 +203,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::IssueFinished(result)
         }
         Job::AcmeDnsRegister(request) => {
-            Event::AcmeDnsSaved(acmedns::register(&ctx, request).await)
+            Event::AcmeDnsSaved(text(acmedns::register(&ctx, request).await))
         }
         Job::AcmeDnsImport(request) => {
-            Event::AcmeDnsSaved(acmedns::import_file(&ctx, request).await)
+            Event::AcmeDnsSaved(text(acmedns::import_file(&ctx, request).await))
         }
         Job::SaveProvider(request) => {
             Event::ProviderSaved(super::provider::save(&ctx, request).await)
@@ -221,8 +222,8 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::ServerStopped(result)
         }
         Job::CheckParentRecords { records } => {
-            let resolvers = ctx.config().map(|config| ctx.resolvers(&config));
-            let result = match resolvers {
+            let resolvers = ctx.config().map(|config| config.settings.resolvers);
+            let result = match resolvers.map_err(|e| e.to_string()) {
                 Ok(resolvers) => parent::check(&resolvers, &records).await,
                 Err(e) => Err(e),
             };
@@ -247,10 +248,7 @@ fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize
     Ok((index, on))
 }
 
-/// Remove an account through the same operation as `certpilot account remove`.
-fn remove_account(ctx: &Context, name: &str) -> Result<String, String> {
-    let keystore = ctx.keystore()?;
-    crate::acme::removal::remove_account(&ctx.paths, &keystore, name, None)
-        .map(|_| name.to_owned())
-        .map_err(|e| e.to_string())
+/// An operation's result as the UI shows it (the error's Display).
+fn text<T>(result: Result<T, crate::ops::Error>) -> Result<T, String> {
+    result.map_err(|e| e.to_string())
 }

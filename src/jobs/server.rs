@@ -191,7 +191,7 @@ pub async fn register_all(
     url: &str,
     extra: &[String],
 ) -> Result<Vec<Delegation>, String> {
-    let config = ctx.config()?;
+    let config = ctx.config().map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for domain in domains_for(&config, url, extra) {
         let existing = config

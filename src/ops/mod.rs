@@ -1,0 +1,109 @@
+//! The application layer: the operations both front ends call. `commands/` parses, calls an
+//! operation, prints and maps its [`Error`] to an exit code; `jobs/` runs the same operation
+//! and turns its result into an event. A workflow written here once cannot drift between the
+//! CLI and the TUI.
+//!
+//! - [`account`]: a CA's directory, registering (or re-registering) and removing accounts.
+//! - [`acmedns`]: registering and importing acme-dns accounts.
+//! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
+
+pub mod account;
+pub mod acmedns;
+pub mod issue;
+
+use crate::acme::account::AccountError;
+use crate::acme::removal::RemoveError;
+use crate::acme::IssueError;
+use crate::acmedns::AcmeDnsError;
+use crate::config::ConfigError;
+use crate::secrets::SecretError;
+use crate::session::SessionError;
+
+/// How an operation failed: each variant keeps the file, server, CA problem or field that
+/// failed (its Display is what both front ends show).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The operator's input is wrong (a field, a name, a conflict with what exists).
+    #[error("{0}")]
+    Invalid(String),
+    /// The session could not start (keystore name, home directory, keyring).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The configuration could not be read or written.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The keyring refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The CA or its directory (the CA's problem document verbatim).
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The trust store for a CA could not be built (a bad `--ca-bundle`, no roots).
+    #[error(transparent)]
+    Trust(#[from] crate::acme::http::HttpError),
+    /// Removing an account was refused or failed.
+    #[error(transparent)]
+    Remove(#[from] RemoveError),
+    /// An acme-dns server, credentials file or delegation.
+    #[error(transparent)]
+    AcmeDns(#[from] AcmeDnsError),
+    /// The issuance engine.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    /// An account's key is not in the keyring (what to run is in the message).
+    #[error("{0}")]
+    MissingKey(String),
+    /// A certificate is locked by another run.
+    #[error("{0}")]
+    Locked(String),
+    /// A background task died.
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+/// What kind of failure, for the CLI's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad usage or bad input (exit 2).
+    Usage,
+    /// The operation failed (exit 1).
+    Failed,
+    /// Waiting for the operator (manual records; exit 3).
+    Waiting,
+}
+
+impl Error {
+    /// Whose fault, and whether the run waits.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        let usage = match self {
+            Error::Invalid(_) | Error::Trust(_) => true,
+            Error::Session(e) => !matches!(e, SessionError::Secret(_)),
+            Error::Config(e) => !matches!(e, ConfigError::Io { .. }),
+            Error::Account(e) => {
+                matches!(e, AccountError::BadDirectory(_) | AccountError::BadEabKey(_))
+            }
+            Error::Remove(e) => e.is_usage(),
+            Error::AcmeDns(e) => e.is_usage(),
+            Error::Issue(e) if e.is_waiting() => return Kind::Waiting,
+            Error::Issue(e) => e.is_usage(),
+            Error::Secret(_) | Error::MissingKey(_) | Error::Locked(_) | Error::Task(_) => false,
+        };
+        if usage {
+            Kind::Usage
+        } else {
+            Kind::Failed
+        }
+    }
+}
+
+/// Run a blocking closure on tokio's blocking pool, keeping the caller's tracing dispatcher
+/// (so its events reach the TUI's log pane too). A panic becomes [`Error::Task`].
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, f))
+        .await
+        .unwrap_or_else(|e| Err(Error::Task(e.to_string())))
+}
