@@ -9,6 +9,8 @@
 //! - [`solver`]: publishing challenge records (exec, manual).
 //! - [`dns`]: zone discovery and propagation checks on every authoritative server.
 //! - [`acmedns`]: the acme-dns client, credential import and the `acme-dns` solver.
+//! - [`providers`]: the solvers of every DNS provider, built from a domain's mapping.
+//! - [`transport`]: what the HTTP clients share.
 //! - [`rfc2136`]: RFC 2136 dynamic updates signed with TSIG (the `rfc2136` solver).
 //! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
@@ -41,6 +43,7 @@ pub mod lock;
 pub mod ops;
 pub mod paths;
 pub mod powerdns;
+pub mod providers;
 pub mod rfc2136;
 pub mod sandbox;
 pub mod secrets;
@@ -48,4 +51,5 @@ pub mod server;
 pub mod session;
 pub mod slots;
 pub mod solver;
+pub mod transport;
 pub mod tui;

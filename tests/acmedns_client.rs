@@ -19,7 +19,8 @@ use base64::Engine as _;
 use certpilot::config::{self, Config, DomainConfig};
 use certpilot::secrets::{Keystore, SecretRef, StoreKind};
 use certpilot::server::{RunningServer, ServerConfig, StaticRecord};
-use certpilot::solver::{self, ChallengeRecord, Solver, SolverDeps};
+use certpilot::providers::{self, SolverDeps};
+use certpilot::solver::{ChallengeRecord, Solver};
 use common::{require_tool, wait_for, Workdir};
 use sha2::Digest as _;
 
@@ -225,7 +226,7 @@ fn solver_for(wd: &Workdir, domain: &str, resolver: &str, timeout: u64) -> Arc<d
         hook_timeout: Duration::from_secs(5),
         keystore: &keystore,
     };
-    solver::from_config(mapping, &deps).expect("acme-dns solver")
+    providers::from_config(mapping, &deps).expect("acme-dns solver")
 }
 
 fn present(solver: &dyn Solver, records: &[ChallengeRecord]) -> Result<(), String> {
@@ -674,7 +675,7 @@ fn a_domain_mapped_to_acme_dns_without_registration_names_the_command() {
     let mapping = DomainConfig::AcmeDns {
         server: server.into(),
     };
-    let Err(e) = solver::from_config(&mapping, &deps) else {
+    let Err(e) = providers::from_config(&mapping, &deps) else {
         panic!("built without a registration")
     };
     let want = format!("run `certpilot acme-dns register example.test --server {server}`");

@@ -325,10 +325,10 @@ where
         detail: e.to_string(),
     })?;
     let (ks, entry, value) = (keystore.clone(), rollover_entry(name), json.clone());
-    if let Err(e) = super::engine::blocking(move || ks.put(&entry, &value)).await {
+    if let Err(e) = crate::secrets::blocking(move || ks.put(&entry, &value)).await {
         // Still in memory: the main entry is the last place it can go.
         let (ks, entry, value) = (keystore.clone(), SecretRef::Account(name.to_owned()), json);
-        return match super::engine::blocking(move || ks.put(&entry, &value)).await {
+        return match crate::secrets::blocking(move || ks.put(&entry, &value)).await {
             Ok(()) => Ok(()),
             Err(_) => Err(AccountError::Keyring(format!(
                 "{e}; the CA accepts only the new key, which is lost: register a new account"
@@ -337,7 +337,7 @@ where
     }
     pause().await;
     let (ks, owned) = (keystore.clone(), name.to_owned());
-    super::engine::blocking(move || {
+    crate::secrets::blocking(move || {
         ks.put(&SecretRef::Account(owned.clone()), &json)?;
         ks.delete(&rollover_entry(&owned)).map(|_| ())
     })
@@ -393,7 +393,7 @@ impl AccountMeta {
 /// A CA failure in words: a problem document is a refusal; anything else (HTML, a
 /// directory without `newAccount`, a dropped connection) means the answer was unusable.
 fn ca_error(e: &instant_acme::Error) -> AccountError {
-    let detail = problem::describe(e);
+    let detail = super::http::describe(e);
     AccountError::Acme(if matches!(e, instant_acme::Error::Api(_)) {
         format!("the CA refused: {detail}")
     } else if http::transport_hint(e).is_some() {

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::renewal_info::AriClient;
 use crate::cert::store::{CertMeta, CertStore};
-use crate::domain::renewal::{self, AriWindow, WindowFault};
+use crate::domain::renewal::{self, AriWindow};
 use crate::fsutil::{self, Mode};
 
 /// Retry-After is clamped to this range: a CA asking for a minute-by-minute poll, or a
@@ -70,42 +70,7 @@ impl AriState {
     }
 }
 
-/// Why no window could be had.
-#[derive(Debug, thiserror::Error)]
-pub enum AriError {
-    /// The CA's directory has no `renewalInfo`.
-    #[error("the CA does not offer ACME renewal information (ARI)")]
-    Unsupported,
-    /// The certificate has no Authority Key Identifier, or its PEM is unreadable.
-    #[error("cannot identify the certificate for ARI: {0}")]
-    CertId(String),
-    /// The request failed.
-    #[error("the ARI request failed: {0}")]
-    Fetch(String),
-    /// The CA answered with a window certpilot does not trust (see
-    /// [`renewal::check_window`]).
-    #[error("the CA's ARI window {}..{} is ignored: {fault}{}",
-        renewal::minute(*start), renewal::minute(*end),
-        explanation_url.as_ref().map(|u| format!(" (the CA explains: {u})")).unwrap_or_default())]
-    Ignored {
-        /// Window start as sent.
-        start: OffsetDateTime,
-        /// Window end as sent.
-        end: OffsetDateTime,
-        /// What is wrong with it.
-        fault: WindowFault,
-        /// The CA's `explanationURL`, if any.
-        explanation_url: Option<String>,
-    },
-    /// The state file could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-}
+pub use super::renewal_info::AriError;
 
 /// Where the state of certificate `name` lives.
 #[must_use]

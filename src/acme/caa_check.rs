@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::account;
-use super::engine::IssueError;
+use super::run::IssueError;
 use super::http;
 use crate::config::Config;
 use crate::dns::caa::{self, Relevant};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::engine::{IssueContext, Step};
+use super::run::{IssueContext, Step};
 use crate::dns::expect::plain;
 use crate::dns::horizon::{Ledger, LARGE_TTL};
 use crate::dns::PropagationReport;

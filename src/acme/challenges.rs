@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::{IssueContext, IssueError};
+use super::run::{IssueContext, IssueError};
 use super::journal::JournalRecord;
 use crate::config::{Config, DomainConfig};
 use crate::domain::names;
-use crate::solver::{self, ChallengeRecord, Solver};
+use crate::solver::{ChallengeRecord, Solver};
 
 /// Solvers by the configured domain they serve.
 pub type Solvers = BTreeMap<String, Arc<dyn Solver>>;
@@ -48,13 +48,13 @@ fn build(
     cfg: &DomainConfig,
 ) -> Result<Arc<dyn Solver>, IssueError> {
     let config = &ctx.config;
-    let deps = solver::SolverDeps {
+    let deps = crate::providers::SolverDeps {
         config,
         domain: suffix,
         hook_timeout: Duration::from_secs(config.settings.hook_timeout),
         keystore: &ctx.keystore,
     };
-    solver::from_config(cfg, &deps).map_err(IssueError::Config)
+    crate::providers::from_config(cfg, &deps).map_err(IssueError::Config)
 }
 
 /// A solver for every configured domain that `names` fall under.

@@ -208,21 +208,16 @@ pub fn describe_ca_failure(err: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// Render an error with its sources: hyper's top-level messages ("client error (Connect)")
-/// hide the useful part (connection refused, certificate unknown).
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
+pub use crate::transport::error_chain;
+
+/// Any instant-acme error as text, problem documents rendered in full.
+pub fn describe(err: &instant_acme::Error) -> String {
+    match err {
+        instant_acme::Error::Api(problem) => super::problem::render(problem),
+        other => describe_ca_failure(other),
     }
-    out
 }
+
 
 #[cfg(test)]
 mod tests {

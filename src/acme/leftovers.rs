@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::engine::IssueContext;
+use super::run::IssueContext;
 use super::journal::JournalFile;
 use super::recovery;
 use crate::cert::store::CertStore;

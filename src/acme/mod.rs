@@ -19,6 +19,8 @@ pub mod problem;
 pub mod recovery;
 pub mod removal;
 pub mod renewal_info;
+pub mod run;
 pub mod waiting;
 
-pub use engine::{issue, IssueContext, IssueError, IssueOutcome, Progress, Step};
+pub use engine::issue;
+pub use run::{IssueContext, IssueError, IssueOutcome, Progress, Step};

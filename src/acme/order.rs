@@ -14,7 +14,7 @@ use instant_acme::{
 };
 
 use super::authz::Concurrent;
-use super::engine::IssueError;
+use super::run::IssueError;
 use super::problem;
 use crate::domain::names;
 use crate::solver::ChallengeRecord;
@@ -22,7 +22,7 @@ use crate::solver::ChallengeRecord;
 fn acme_err(during: &'static str, e: &Error) -> IssueError {
     IssueError::Acme {
         during,
-        detail: problem::describe(e),
+        detail: super::http::describe(e),
     }
 }
 
@@ -67,7 +67,7 @@ pub async fn create(
                 replaces = None;
             }
             Err(e) if replaces.is_some() && refuses_replaces(&e) => {
-                tracing::warn!(error = %problem::describe(&e), "the CA refused `replaces`; ordering without it");
+                tracing::warn!(error = %super::http::describe(&e), "the CA refused `replaces`; ordering without it");
                 replaces = None;
             }
             Err(e) => retry_or_fail("creating the order", &e, attempt)?,

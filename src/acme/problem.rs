@@ -84,14 +84,6 @@ where
     }
 }
 
-/// Any instant-acme error as text, problem documents rendered in full.
-pub fn describe(err: &Error) -> String {
-    match err {
-        Error::Api(problem) => render(problem),
-        other => super::http::describe_ca_failure(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

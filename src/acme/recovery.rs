@@ -16,7 +16,8 @@ use instant_acme::{Account, Order, OrderStatus};
 use rcgen::KeyPair;
 
 use super::challenges;
-use super::engine::{blocking, IssueContext, IssueError};
+use super::run::{IssueContext, IssueError};
+use crate::secrets::blocking;
 use super::journal::{Journal, JournalFile, JournalStep};
 use super::problem;
 use crate::cert::store::CertMeta;
@@ -125,7 +126,7 @@ async fn try_resume(
         // Not an answer about the order (the CA is unreachable): keep the journal for later.
         Err(e) => Err(IssueError::Acme {
             during: "asking the CA about the interrupted order",
-            detail: problem::describe(&e),
+            detail: super::http::describe(&e),
         }),
     }
 }

@@ -7,15 +7,54 @@
 //! The request is an unauthenticated GET, so it needs no account, only the directory (read
 //! once per client for its `renewalInfo` URL) and the CA's HTTPS client with its deadline.
 
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use instant_acme::{CertificateIdentifier, RenewalInfo};
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::account::{self, AccountError};
-use super::ari::AriError;
 use super::ca_client::CaClient;
 use super::http::{self, AcmeHttp};
+use crate::domain::renewal::{self, WindowFault};
+
+/// Why no window could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AriError {
+    /// The CA's directory has no `renewalInfo`.
+    #[error("the CA does not offer ACME renewal information (ARI)")]
+    Unsupported,
+    /// The certificate has no Authority Key Identifier, or its PEM is unreadable.
+    #[error("cannot identify the certificate for ARI: {0}")]
+    CertId(String),
+    /// The request failed.
+    #[error("the ARI request failed: {0}")]
+    Fetch(String),
+    /// The CA answered with a window certpilot does not trust (see
+    /// [`renewal::check_window`]).
+    #[error("the CA's ARI window {}..{} is ignored: {fault}{}",
+        renewal::minute(*start), renewal::minute(*end),
+        explanation_url.as_ref().map(|u| format!(" (the CA explains: {u})")).unwrap_or_default())]
+    Ignored {
+        /// Window start as sent.
+        start: OffsetDateTime,
+        /// Window end as sent.
+        end: OffsetDateTime,
+        /// What is wrong with it.
+        fault: WindowFault,
+        /// The CA's `explanationURL`, if any.
+        explanation_url: Option<String>,
+    },
+    /// The state file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
 
 /// The wait when a CA's answer has no (readable) `Retry-After`: RFC 9773 §4.3 leaves the
 /// value to the client; six hours keeps a cron run every few hours from asking each time.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::IssueContext;
+use super::run::IssueContext;
 use crate::dns::expect;
 use crate::solver::manual::Probe;
 use crate::solver::ChallengeRecord;

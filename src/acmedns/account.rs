@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::import::ImportedAccount;
 use super::{AcmeDnsClient, AcmeDnsError, ServerUrl};
-use crate::acme::engine::blocking;
+use crate::secrets::blocking;
 use crate::config::AcmeDnsRegistration;
 use crate::domain::names;
 use crate::secrets::{Keystore, SecretRef};

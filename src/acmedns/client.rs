@@ -24,7 +24,7 @@ use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
 
 use super::AcmeDnsError;
-use crate::acme::http::error_chain;
+use crate::transport::error_chain;
 
 /// How long one request may take, connection included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -75,6 +75,8 @@ async fn rollover(env: &Env, name: &str) -> Outcome {
 async fn add(env: &Env, request: AccountRequest, agree_tos: bool) -> Outcome {
     // Refused before the network: bad fields, a name that exists (or not, with --replace).
     ops::account::check(&env.session, &request)?;
+    // The keyring before the CA and the terms: an unreachable store is said first.
+    env.keystore()?;
     let info = ops::account::directory(&env.session, Some(&request.name), &request.url).await?;
     match &info.terms {
         Some(tos) => outln!("Terms of service of {}:\n  {tos}", info.url),

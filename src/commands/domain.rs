@@ -8,9 +8,9 @@ use super::{Env, Failure, Outcome};
 use crate::cli::{DomainCommand, SolverArg};
 use crate::config::DomainConfig;
 use crate::domain::names;
-use crate::solver::credentials;
+use crate::providers::credentials;
 use crate::solver::trial::{run_trial, trial_record};
-use crate::solver::{self, SolverDeps};
+use crate::providers::SolverDeps;
 
 /// The secret options of `domain set`, read once into the keyring.
 struct SecretInput<'a> {
@@ -172,7 +172,7 @@ async fn test(env: &Env, domain: &str) -> Outcome {
         hook_timeout: Duration::from_secs(config.settings.hook_timeout),
         keystore: &keystore,
     };
-    let solver = solver::from_config(cfg, &deps).map_err(Failure::Usage)?;
+    let solver = crate::providers::from_config(cfg, &deps).map_err(Failure::Usage)?;
     let record = trial_record(domain);
     run_trial(solver.as_ref(), &record)
         .await

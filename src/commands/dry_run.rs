@@ -99,7 +99,7 @@ async fn forget_key(env: &Env, ctx: &IssueContext, name: &str) {
         cert: name.to_owned(),
         key_id,
     };
-    if let Err(e) = crate::acme::engine::blocking(move || keystore.delete(&what)).await {
+    if let Err(e) = crate::secrets::blocking(move || keystore.delete(&what)).await {
         tracing::warn!(cert = name, error = %e, "could not delete the dry run's key");
     }
 }

@@ -94,7 +94,7 @@ pub(super) async fn run(env: &Env, name: &str, reason_arg: RevokeReasonArg, yes:
         }
         Err(e) => Err(Failure::Failed(format!(
             "{name}: the CA did not revoke serial {serial}:\n  {}",
-            problem::describe(&e).replace('\n', "\n  ")
+            crate::acme::http::describe(&e).replace('\n', "\n  ")
         ))),
     }
 }

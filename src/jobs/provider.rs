@@ -13,7 +13,7 @@ use crate::config::DomainConfig;
 use crate::domain::names;
 use crate::secrets::{Keystore, SecretRef};
 use crate::solver::trial::{run_trial, trial_record};
-use crate::solver::{self, credentials, SolverDeps};
+use crate::providers::{credentials, SolverDeps};
 
 /// What the provider wizard saves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +92,7 @@ async fn test(
         hook_timeout: Duration::from_secs(config.settings.hook_timeout),
         keystore,
     };
-    let solver = solver::from_config(cfg, &deps)?;
+    let solver = crate::providers::from_config(cfg, &deps)?;
     let record = trial_record(domain);
     run_trial(solver.as_ref(), &record)
         .await

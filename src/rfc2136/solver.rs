@@ -12,7 +12,7 @@ use super::exchange::{self, Target};
 use super::placement::Placer;
 use super::update::{self, Action, TxtValue};
 use super::{Algorithm, Rfc2136Error, TsigKey};
-use crate::acme::engine::blocking;
+use crate::secrets::blocking;
 use crate::secrets::{Keystore, SecretRef};
 use crate::solver::{provider_step, ChallengeRecord, Solver, SolverFuture};
 

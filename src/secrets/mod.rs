@@ -298,6 +298,19 @@ fn probe_verdict(kind: StoreKind, answer: keyring::Result<String>) -> Result<(),
     }
 }
 
+/// Run a blocking keyring call off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(SecretError::Backend {
+            store: StoreKind::default_for_os(),
+            entry: String::new(),
+            detail: format!("keyring task failed: {e}"),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,7 +182,7 @@ async fn database_password(
     keystore: Option<&crate::secrets::Keystore>,
 ) -> Option<String> {
     let (entry, keystore) = (database_password_entry(config)?, keystore?.clone());
-    match crate::acme::engine::blocking(move || keystore.get(&entry)).await {
+    match crate::secrets::blocking(move || keystore.get(&entry)).await {
         Ok(password) => password,
         Err(error) => {
             tracing::warn!(%error, "cannot read the database password from the keyring");

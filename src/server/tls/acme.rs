@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::slot::{certified_key, CertSlot};
 use super::TlsError;
-use crate::acme::{account, engine, http, keys, order};
+use crate::acme::{account, http, keys, order};
 use crate::config::KeyType;
 use crate::secrets::{Keystore, SecretRef};
 use crate::server::dns::Authority;
@@ -60,7 +60,7 @@ impl AcmeTls {
     pub async fn stored(&self) -> Option<rustls::sign::CertifiedKey> {
         let chain = tokio::fs::read_to_string(&self.chain_file).await.ok()?;
         let (keystore, key_ref) = (self.keystore.clone(), self.key_ref());
-        let key = engine::blocking(move || keystore.get(&key_ref))
+        let key = crate::secrets::blocking(move || keystore.get(&key_ref))
             .await
             .ok()??;
         if self.due(&chain) {
@@ -116,7 +116,7 @@ impl AcmeTls {
         let key_pem = key.serialize_pem();
         let certified = certified_key(chain.as_bytes(), key_pem.as_bytes())?;
         let (keystore, key_ref) = (self.keystore.clone(), self.key_ref());
-        engine::blocking(move || keystore.put(&key_ref, &key_pem))
+        crate::secrets::blocking(move || keystore.put(&key_ref, &key_pem))
             .await
             .map_err(|e| acme(&e))?;
         let (path, text) = (self.chain_file.clone(), chain.clone());
@@ -137,7 +137,7 @@ impl AcmeTls {
     async fn account(&self, client: &http::AcmeHttp) -> Result<instant_acme::Account, TlsError> {
         let acme = |e: &dyn std::fmt::Display| TlsError::Acme(e.to_string());
         let (keystore, account_ref) = (self.keystore.clone(), self.account_ref());
-        let stored = engine::blocking(move || keystore.get(&account_ref))
+        let stored = crate::secrets::blocking(move || keystore.get(&account_ref))
             .await
             .map_err(|e| acme(&e))?;
         if let Some(json) = stored {
@@ -151,7 +151,7 @@ impl AcmeTls {
                 .await
                 .map_err(|e| acme(&e))?;
         let (keystore, account_ref) = (self.keystore.clone(), self.account_ref());
-        engine::blocking(move || keystore.put(&account_ref, &json))
+        crate::secrets::blocking(move || keystore.put(&account_ref, &json))
             .await
             .map_err(|e| acme(&e))?;
         Ok(account)
