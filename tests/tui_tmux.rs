@@ -3,11 +3,15 @@
 //! - an empty working directory: empty state, help, quit, terminal restored;
 //! - a working directory with certificates issued from Pebble: names and days left, help, a
 //!   detail, an issuance through the exec solver from the TUI, quit;
-//! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`).
+//! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`);
+//! - an acme-dns issuance from the TUI with `--resolver` only on the command line
+//!   (`127.0.236.0/24`: knot, certpilot's acme-dns server, unbound).
 //!
 //! Skipped (with a message) when tmux, Pebble or knot is missing, unless `CI=true`. Run
 //! inside `keyctl session -` (the keyutils store needs a session keyring of its own).
 
+#[path = "common/acmedns_tree.rs"]
+mod acmedns_tree;
 mod common;
 mod dns_tree;
 
@@ -781,4 +785,64 @@ fn row_has(screen: &str, name: &str, word: &str) -> bool {
     screen
         .lines()
         .any(|l| l.contains(&format!(" {name} ")) && l.contains(word))
+}
+
+/// The loopback net of the acme-dns issuance from the TUI.
+const ACMEDNS_NET: u8 = 236;
+
+/// An acme-dns issuance started in the TUI with `--resolver` given only on the command line
+/// (the config file names no resolver): the CNAME check before the order and the solver see
+/// the delegation through that resolver, as the CLI's do (they once used the system's).
+#[test]
+fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
+    if !tmux_available() || !dns_tree::available(ACMEDNS_NET) || !common::require_tool("unbound")
+    {
+        return;
+    }
+    let net = ACMEDNS_NET;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _server = acmedns_tree::start_acmedns_server(net, dir.path());
+    let resolver = acmedns_tree::resolver(net).to_string();
+    let Some(pebble) = Pebble::start_with_dns(PebbleOptions::default(), &format!("{resolver}:53"))
+    else {
+        return;
+    };
+    let mut wd = Workdir::new("tui-acmedns");
+    wd.env("CERTPILOT_CA_BUNDLE", pebble.ca_bundle.to_str().unwrap());
+    wd.add_pebble_account(&pebble.directory, &[]).ok();
+    let server = acmedns_tree::api_url(net);
+    wd.run(&["acme-dns", "register", "example.test", "--server", &server])
+        .ok();
+    let list = wd.run(&["acme-dns", "list", "--json"]);
+    list.ok();
+    let rows: serde_json::Value = serde_json::from_str(&list.stdout()).expect("list --json");
+    let target = rows[0]["fulldomain"].as_str().expect("fulldomain").to_owned();
+    let solver = ["--solver", "acme-dns", "--server", server.as_str()];
+    wd.run(&[&["domain", "set", "example.test"][..], &solver].concat())
+        .ok();
+    wd.run(&["cert", "add", "web", "--name", "example.test", "--name", "*.example.test"])
+        .ok();
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
+    let settings = certpilot::config::load(&wd.path().join("certpilot.toml")).expect("config");
+    assert!(settings.settings.resolvers.is_empty(), "{config}");
+    let _knot = acmedns_tree::start_knot(
+        net,
+        acmedns_tree::customer_zone(net, 1, &[("_acme-challenge", target.as_str())]),
+    );
+    let _unbound = acmedns_tree::start_unbound(net, dir.path());
+
+    let (tmux, status_file) = start_in(&wd, &["--resolver", &resolver]);
+    tmux.wait_for("certificates (1)");
+    tmux.send("i");
+    tmux.wait_for("issuing · web");
+    let screen = tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") || s.contains('✗')
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    assert!(wd.path().join("certificates/web/web.crt").exists());
+    tmux.send("Escape");
+    tmux.wait_until("web to be valid", DEADLINE, |s| {
+        s.lines().any(|l| l.contains(" web ") && l.contains("valid"))
+    });
+    quit_and_check_restored(&tmux, &status_file, "certificates (1)");
 }
