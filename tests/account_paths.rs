@@ -77,7 +77,10 @@ fn cli_and_job_registrations_store_the_same_account() {
     let kind: StoreKind = common::test_keystore().parse().unwrap();
     for wd in [&cli, &job] {
         let store = Keystore::open(kind, &wd.service).unwrap();
-        assert!(store.get(&SecretRef::Account("pebble".into())).unwrap().is_some());
+        assert!(store
+            .get(&SecretRef::Account("pebble".into()))
+            .unwrap()
+            .is_some());
         assert_eq!(
             store.get(&SecretRef::EabHmac("pebble".into())).unwrap(),
             Some(hmac.clone())

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use certpilot::config::{self, Config, DomainConfig};
+use certpilot::providers::{self, SolverDeps};
 use certpilot::secrets::{Keystore, SecretRef, StoreKind};
 use certpilot::server::{RunningServer, ServerConfig, StaticRecord};
-use certpilot::providers::{self, SolverDeps};
 use certpilot::solver::{ChallengeRecord, Solver};
 use common::{require_tool, wait_for, Workdir};
 use sha2::Digest as _;

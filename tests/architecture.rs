@@ -73,8 +73,7 @@ fn strip(text: &str) -> String {
                 i += 1;
             }
             i += 2;
-        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !ident_before(&chars, i)
-        {
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !ident_before(&chars, i) {
             // Raw string: r"…", r#"…"#.
             let mut j = i + 1;
             let mut hashes = 0;
@@ -343,7 +342,12 @@ fn names_crate(code: &str, krate: &str) -> bool {
 fn all_cycles_text(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
     edges
         .iter()
-        .map(|(from, to)| format!("  {from} → {}", to.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .map(|(from, to)| {
+            format!(
+                "  {from} → {}",
+                to.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -352,7 +356,10 @@ fn all_cycles_text(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
 fn top_level_modules_form_no_cycle() {
     let sources = sources();
     let edges = graph(&sources, &[]);
-    assert!(edges.contains_key("acme") && edges.contains_key("jobs"), "{edges:?}");
+    assert!(
+        edges.contains_key("acme") && edges.contains_key("jobs"),
+        "{edges:?}"
+    );
     if let Some(found) = cycle(&edges) {
         panic!(
             "import cycle between top-level modules: {}\nthe graph:\n{}",

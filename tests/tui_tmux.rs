@@ -795,8 +795,7 @@ const ACMEDNS_NET: u8 = 236;
 /// the delegation through that resolver, as the CLI's do (they once used the system's).
 #[test]
 fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
-    if !tmux_available() || !dns_tree::available(ACMEDNS_NET) || !common::require_tool("unbound")
-    {
+    if !tmux_available() || !dns_tree::available(ACMEDNS_NET) || !common::require_tool("unbound") {
         return;
     }
     let net = ACMEDNS_NET;
@@ -816,12 +815,23 @@ fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
     let list = wd.run(&["acme-dns", "list", "--json"]);
     list.ok();
     let rows: serde_json::Value = serde_json::from_str(&list.stdout()).expect("list --json");
-    let target = rows[0]["fulldomain"].as_str().expect("fulldomain").to_owned();
+    let target = rows[0]["fulldomain"]
+        .as_str()
+        .expect("fulldomain")
+        .to_owned();
     let solver = ["--solver", "acme-dns", "--server", server.as_str()];
     wd.run(&[&["domain", "set", "example.test"][..], &solver].concat())
         .ok();
-    wd.run(&["cert", "add", "web", "--name", "example.test", "--name", "*.example.test"])
-        .ok();
+    wd.run(&[
+        "cert",
+        "add",
+        "web",
+        "--name",
+        "example.test",
+        "--name",
+        "*.example.test",
+    ])
+    .ok();
     let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
     let settings = certpilot::config::load(&wd.path().join("certpilot.toml")).expect("config");
     assert!(settings.settings.resolvers.is_empty(), "{config}");
@@ -842,7 +852,8 @@ fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
     assert!(wd.path().join("certificates/web/web.crt").exists());
     tmux.send("Escape");
     tmux.wait_until("web to be valid", DEADLINE, |s| {
-        s.lines().any(|l| l.contains(" web ") && l.contains("valid"))
+        s.lines()
+            .any(|l| l.contains(" web ") && l.contains("valid"))
     });
     quit_and_check_restored(&tmux, &status_file, "certificates (1)");
 }

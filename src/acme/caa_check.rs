@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::account;
-use super::run::IssueError;
 use super::http;
+use super::run::IssueError;
 use crate::config::Config;
 use crate::dns::caa::{self, Relevant};
 use crate::dns::visibility::uncached_resolver;

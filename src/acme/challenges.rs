@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run::{IssueContext, IssueError};
 use super::journal::JournalRecord;
+use super::run::{IssueContext, IssueError};
 use crate::config::{Config, DomainConfig};
 use crate::domain::names;
 use crate::solver::{ChallengeRecord, Solver};

@@ -218,7 +218,6 @@ pub fn describe(err: &instant_acme::Error) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::problem_detail;

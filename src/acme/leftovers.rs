@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use super::run::IssueContext;
 use super::journal::JournalFile;
 use super::recovery;
+use super::run::IssueContext;
 use crate::cert::store::CertStore;
 use crate::fsutil::blocking_io;
 use crate::solver::ChallengeRecord;

@@ -14,8 +14,8 @@ use instant_acme::{
 };
 
 use super::authz::Concurrent;
-use super::run::IssueError;
 use super::problem;
+use super::run::IssueError;
 use crate::domain::names;
 use crate::solver::ChallengeRecord;
 

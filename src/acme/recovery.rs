@@ -16,13 +16,13 @@ use instant_acme::{Account, Order, OrderStatus};
 use rcgen::KeyPair;
 
 use super::challenges;
-use super::run::{IssueContext, IssueError};
-use crate::secrets::blocking;
 use super::journal::{Journal, JournalFile, JournalStep};
 use super::problem;
+use super::run::{IssueContext, IssueError};
 use crate::cert::store::CertMeta;
 use crate::config::{CertConfig, KeyType};
 use crate::fsutil::blocking_io;
+use crate::secrets::blocking;
 use crate::secrets::SecretRef;
 
 /// How an issuance begins.

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use super::import::ImportedAccount;
 use super::{AcmeDnsClient, AcmeDnsError, ServerUrl};
-use crate::secrets::blocking;
 use crate::config::AcmeDnsRegistration;
 use crate::domain::names;
+use crate::secrets::blocking;
 use crate::secrets::{Keystore, SecretRef};
 
 /// The registration key of a domain: normalised, `*.` stripped (a wildcard and its apex

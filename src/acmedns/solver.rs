@@ -17,8 +17,8 @@ use tokio::sync::OwnedMutexGuard;
 use super::delegation::{check_delegation_on, expected_record};
 use super::slots::{self, TxtView};
 use super::{AcmeDnsClient, AcmeDnsError, Credentials, Password, ServerUrl};
-use crate::secrets::blocking;
 use crate::config::{AcmeDnsRegistration, Config};
+use crate::secrets::blocking;
 use crate::secrets::{Keystore, SecretRef};
 use crate::solver::{ChallengeRecord, Solver, SolverError, SolverFuture};
 

@@ -9,8 +9,8 @@ use crate::cli::{DomainCommand, SolverArg};
 use crate::config::DomainConfig;
 use crate::domain::names;
 use crate::providers::credentials;
-use crate::solver::trial::{run_trial, trial_record};
 use crate::providers::SolverDeps;
+use crate::solver::trial::{run_trial, trial_record};
 
 /// The secret options of `domain set`, read once into the keyring.
 struct SecretInput<'a> {

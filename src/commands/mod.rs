@@ -30,8 +30,8 @@ use std::time::Duration;
 use crate::cli::{Command, GlobalArgs};
 use crate::config::{self, Config, ConfigError};
 use crate::dns::visibility::Checker;
-use crate::paths::Paths;
 use crate::ops;
+use crate::paths::Paths;
 use crate::secrets::{Keystore, SecretError};
 use crate::session::{Overrides, Session};
 

@@ -28,7 +28,10 @@ pub fn validate(name: &str, email: &str, eab_hmac: Option<&str>) -> Result<(), S
 ///
 /// # Errors
 /// Validation, keyring, CA or file errors.
-pub async fn register(ctx: &Arc<Context>, request: AccountRequest) -> Result<Registered, ops::Error> {
+pub async fn register(
+    ctx: &Arc<Context>,
+    request: AccountRequest,
+) -> Result<Registered, ops::Error> {
     Ok(account::register(ctx, request).await?.registered)
 }
 

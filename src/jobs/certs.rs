@@ -115,7 +115,8 @@ pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> 
             };
             ctx.keystore()
                 .map_err(|e| e.to_string())?
-                .delete(&entry).map_err(|e| e.to_string())?;
+                .delete(&entry)
+                .map_err(|e| e.to_string())?;
         }
         store.remove(name).map_err(|e| e.to_string())?;
     }

@@ -176,9 +176,7 @@ async fn prepare(ctx: &Arc<Context>, cert: &str) -> Result<ops::issue::Prepared,
             ops::Error::Locked(_) => {
                 Some("another certpilot run is working on it; wait for it to finish")
             }
-            ops::Error::Invalid(_) => {
-                Some("add an account with A, then pick it in the editor (e)")
-            }
+            ops::Error::Invalid(_) => Some("add an account with A, then pick it in the editor (e)"),
             ops::Error::Issue(issue) => return failure(issue),
             _ => None,
         };

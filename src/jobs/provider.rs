@@ -11,9 +11,9 @@ use super::context::blocking;
 use super::Context;
 use crate::config::DomainConfig;
 use crate::domain::names;
+use crate::providers::{credentials, SolverDeps};
 use crate::secrets::{Keystore, SecretRef};
 use crate::solver::trial::{run_trial, trial_record};
-use crate::providers::{credentials, SolverDeps};
 
 /// What the provider wizard saves.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -195,13 +195,33 @@ mod tests {
         )
         .is_ok());
         let cases = [
-            ("bad..name", "https://a.example", vec![], false, "empty label"),
+            (
+                "bad..name",
+                "https://a.example",
+                vec![],
+                false,
+                "empty label",
+            ),
             ("example.com", "ftp://a.example", vec![], false, "https://"),
-            ("example.com", "http://auth.example.net", vec![], false, "plain http"),
-            ("example.com", "https://a.example", vec!["10.0.0.0".to_owned()], false, "CIDR"),
+            (
+                "example.com",
+                "http://auth.example.net",
+                vec![],
+                false,
+                "plain http",
+            ),
+            (
+                "example.com",
+                "https://a.example",
+                vec!["10.0.0.0".to_owned()],
+                false,
+                "CIDR",
+            ),
         ];
         for (domain, server, allow, insecure, needle) in cases {
-            let err = validate(domain, server, &allow, insecure).unwrap_err().to_string();
+            let err = validate(domain, server, &allow, insecure)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{err}");
         }
     }

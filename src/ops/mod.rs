@@ -81,7 +81,10 @@ impl Error {
             Error::Session(e) => !matches!(e, SessionError::Secret(_)),
             Error::Config(e) => !matches!(e, ConfigError::Io { .. }),
             Error::Account(e) => {
-                matches!(e, AccountError::BadDirectory(_) | AccountError::BadEabKey(_))
+                matches!(
+                    e,
+                    AccountError::BadDirectory(_) | AccountError::BadEabKey(_)
+                )
             }
             Error::Remove(e) => e.is_usage(),
             Error::AcmeDns(e) => e.is_usage(),

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use super::client::{ApiKey, Entry, PowerDnsClient, RrSet, ZoneInfo};
 use super::PowerDnsError;
-use crate::secrets::blocking;
 use crate::rfc2136::update::{Action, TTL};
+use crate::secrets::blocking;
 use crate::secrets::{Keystore, SecretRef};
 use crate::solver::{provider_step, ChallengeRecord, Solver, SolverFuture};
 

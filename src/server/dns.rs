@@ -8,9 +8,7 @@
 //! other opcodes → NOTIMP. Names compare case-insensitively and answers keep the query's case.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Header, LowerQuery, Message, MessageType, Metadata, OpCode};
@@ -290,37 +288,28 @@ fn build_response<'q, 'a>(
 /// hickory-server's request handler around an [`Authority`].
 pub(crate) struct DnsHandler(pub Arc<Authority>);
 
-// The trait is declared with `#[async_trait]`; this is its expansion, written out because
-// certpilot does not depend on the async-trait crate.
+// hickory-server declares the trait with `#[async_trait]`.
+#[async_trait::async_trait]
 impl RequestHandler for DnsHandler {
-    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
-        &'life0 self,
-        request: &'life1 Request,
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
         mut response_handle: R,
-    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
-    where
-        R: ResponseHandler + 'async_trait,
-        T: Time + 'async_trait,
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let (answer, edns) = self.0.answer_with_edns(request).await;
-            let response = build_response(request, &answer, edns.as_ref());
-            match response_handle.send_response(response).await {
-                Ok(info) => info,
-                Err(error) => {
-                    tracing::debug!(%error, "DNS response not sent");
-                    let mut metadata = Metadata::response_from_request(&request.metadata);
-                    metadata.response_code = ResponseCode::ServFail;
-                    ResponseInfo::from(Header {
-                        metadata,
-                        counts: HeaderCounts::default(),
-                    })
-                }
+    ) -> ResponseInfo {
+        let (answer, edns) = self.0.answer_with_edns(request).await;
+        let response = build_response(request, &answer, edns.as_ref());
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(error) => {
+                tracing::debug!(%error, "DNS response not sent");
+                let mut metadata = Metadata::response_from_request(&request.metadata);
+                metadata.response_code = ResponseCode::ServFail;
+                ResponseInfo::from(Header {
+                    metadata,
+                    counts: HeaderCounts::default(),
+                })
             }
-        })
+        }
     }
 }
 

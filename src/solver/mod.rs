@@ -15,7 +15,6 @@ use std::time::Duration;
 pub use exec::ExecSolver;
 pub use manual::ManualSolver;
 
-
 /// One TXT value to publish.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChallengeRecord {
