@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::context::blocking;
+use crate::ops::blocking;
 use super::Context;
 use crate::config::DomainConfig;
 use crate::domain::names;

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::instrument::WithSubscriber as _;
 
-use super::context::blocking;
+use crate::ops::blocking;
 use super::{
     account, acmedns, certs, inventory, issue, propagation, server, Context, Event, Job, JobId,
     Tagged,

@@ -174,7 +174,7 @@ pub async fn register(
     check(session, &request)?;
     let url = account::directory_url(&request.url)?;
     let opener = Arc::clone(session);
-    let keystore = blocking(move || Ok(opener.keystore()?)).await?;
+    let keystore = blocking::<_, Error>(move || Ok(opener.keystore()?)).await?;
     // --replace keeps the account's own bundle unless the command line gives another.
     let ca_bundle = bundle(session, Some(&request.name))?;
     let client = http::client(ca_bundle.as_deref())?;
@@ -187,7 +187,7 @@ pub async fn register(
     let name = request.name.clone();
     let eab_secret = eab.map(|eab| eab.hmac_b64);
     let ks = keystore.clone();
-    blocking(move || {
+    blocking::<_, Error>(move || {
         // A leftover rollover entry would win over the new key on the next load.
         ks.delete(&account::rollover_entry(&name))?;
         ks.put(&SecretRef::Account(name.clone()), &credentials)?;
@@ -210,7 +210,7 @@ pub async fn register(
         ca_bundle,
     };
     let name = request.name.clone();
-    let pinned = blocking(move || save(&writer, &request, entry)).await?;
+    let pinned = blocking::<_, Error>(move || save(&writer, &request, entry)).await?;
     Ok(Registration {
         registered: Registered {
             name,

@@ -91,7 +91,7 @@ pub async fn register(session: &Arc<Session>, request: RegisterRequest) -> Resul
     let url = ServerUrl::parse(&request.server, request.allow_insecure_http)?;
     // Open the keyring first: a registration whose password cannot be kept is lost.
     let opener = Arc::clone(session);
-    let keystore = blocking(move || Ok(opener.keystore()?)).await?;
+    let keystore = blocking::<_, Error>(move || Ok(opener.keystore()?)).await?;
     let bundle = session.config()?.settings.ca_bundle;
     let registration = account::register(
         &domain,
@@ -103,7 +103,7 @@ pub async fn register(session: &Arc<Session>, request: RegisterRequest) -> Resul
     .await?;
     let saver = Arc::clone(session);
     let entries = vec![(domain, registration)];
-    blocking(move || save(&saver, entries, request.use_for_issuance)).await
+    blocking::<_, Error>(move || save(&saver, entries, request.use_for_issuance)).await
 }
 
 /// Read a credentials file (goacmedns or certbot).
@@ -129,7 +129,7 @@ pub async fn import(
     use_for_issuance: bool,
 ) -> Result<Saved, Error> {
     let opener = Arc::clone(session);
-    let keystore = blocking(move || Ok(opener.keystore()?)).await?;
+    let keystore = blocking::<_, Error>(move || Ok(opener.keystore()?)).await?;
     account::keep_passwords(&file.accounts, &keystore).await?;
     let entries = file
         .accounts
@@ -137,7 +137,7 @@ pub async fn import(
         .map(|a| (a.domain.clone(), a.registration.clone()))
         .collect();
     let saver = Arc::clone(session);
-    blocking(move || save(&saver, entries, use_for_issuance)).await
+    blocking::<_, Error>(move || save(&saver, entries, use_for_issuance)).await
 }
 
 fn save(

@@ -55,7 +55,7 @@ pub async fn load_account(
     let client = tokio::task::spawn_blocking(move || http::client(bundle.as_deref()));
     let opener = Arc::clone(session);
     let owned = name.to_owned();
-    let creds = blocking(move || {
+    let creds = blocking::<_, Error>(move || {
         let keystore = opener.keystore()?;
         Ok(account::stored_credentials(&keystore, &owned)?)
     })
@@ -127,7 +127,7 @@ pub async fn prepare(session: &Arc<Session>, cert: &str) -> Result<Prepared, Err
     let account_name = account_name(&config, cert)?;
     acme::engine::preflight(&config, cert)?;
     let opener = Arc::clone(session);
-    let keystore = blocking(move || Ok(opener.keystore()?)).await?;
+    let keystore = blocking::<_, Error>(move || Ok(opener.keystore()?)).await?;
     let context = context(session, Arc::clone(&config), keystore)?;
     let lock = CertLock::try_acquire(&session.paths.state, cert)
         .map_err(|e| Error::Locked(e.to_string()))?;

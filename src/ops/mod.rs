@@ -100,13 +100,33 @@ impl Error {
     }
 }
 
+/// A blocking task that died (panicked or was cancelled) before it answered.
+#[derive(Debug)]
+pub struct TaskDied(String);
+
+impl From<TaskDied> for Error {
+    fn from(e: TaskDied) -> Self {
+        Error::Task(e.0)
+    }
+}
+
+impl From<TaskDied> for String {
+    fn from(e: TaskDied) -> Self {
+        format!("background task failed: {}", e.0)
+    }
+}
+
 /// Run a blocking closure on tokio's blocking pool, keeping the caller's tracing dispatcher
-/// (so its events reach the TUI's log pane too). A panic becomes [`Error::Task`].
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
+/// (so its events reach the TUI's log pane too). A panic becomes the error `E` says.
+pub(crate) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<TaskDied> + Send + 'static,
+{
     let dispatch = tracing::dispatcher::get_default(Clone::clone);
     tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, f))
         .await
-        .unwrap_or_else(|e| Err(Error::Task(e.to_string())))
+        .unwrap_or_else(|e| Err(E::from(TaskDied(e.to_string()))))
 }
