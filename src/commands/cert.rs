@@ -1,12 +1,9 @@
 //! `certpilot cert add|remove|import`.
 
 use super::{Env, Failure, Outcome};
-use crate::acme::journal::JournalFile;
-use crate::cert::store::CertStore;
 use crate::cli::CertCommand;
 use crate::config::{certs_json, CertConfig, ExportConfig, KeyType};
 use crate::domain::names;
-use crate::secrets::SecretRef;
 
 pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
     match cmd {
@@ -80,40 +77,8 @@ fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
-    if env.config.certificates.remove(name).is_none() {
-        return Err(Failure::Usage(format!(
-            "certificate {name:?} is not configured"
-        )));
-    }
-    let store = CertStore::new(&env.paths.certificates);
-    if purge {
-        let mut key_ids = Vec::new();
-        if let Ok(Some(stored)) = store.load(name) {
-            key_ids.push(stored.meta.key_id);
-        }
-        // An interrupted issuance may have put a new key into the keyring already.
-        let journal = JournalFile::new(&env.paths.state, name);
-        if let Ok(Some(interrupted)) = journal.load() {
-            key_ids.extend(interrupted.new_key_id);
-            key_ids.extend(interrupted.old_key_id);
-        }
-        key_ids.sort();
-        key_ids.dedup();
-        let keystore = env.keystore()?;
-        for key_id in key_ids {
-            keystore.delete(&SecretRef::CertKey {
-                cert: name.to_owned(),
-                key_id,
-            })?;
-        }
-        journal
-            .remove()
-            .map_err(|e| Failure::Failed(e.to_string()))?;
-        store
-            .remove(name)
-            .map_err(|e| Failure::Failed(e.to_string()))?;
-    }
-    env.save_config()?;
+    crate::ops::certificates::remove(&env.session, name, purge)?;
+    env.config = env.session.load_config()?;
     outln!(
         "certificate {name} removed{}",
         if purge { " with its files and key" } else { "" }

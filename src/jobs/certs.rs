@@ -1,10 +1,8 @@
 //! Saving and deleting certificate definitions, with the checks of `certpilot cert add` and
 //! `cert remove`. Blocking (file and keyring I/O): the runner calls these on blocking threads.
 
-use crate::cert::store::CertStore;
 use crate::config::{CertConfig, DomainConfig, KeyType};
 use crate::domain::names;
-use crate::secrets::SecretRef;
 
 use super::Context;
 
@@ -102,26 +100,7 @@ pub fn save(ctx: &Context, request: &CertRequest) -> Result<String, String> {
 /// # Errors
 /// Unknown certificate, keyring or file errors.
 pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> {
-    let mut config = ctx.load_config().map_err(|e| e.to_string())?;
-    if config.certificates.remove(name).is_none() {
-        return Err(format!("certificate {name:?} is not configured"));
-    }
-    if purge {
-        let store = CertStore::new(&ctx.paths.certificates);
-        if let Ok(Some(stored)) = store.load(name) {
-            let entry = SecretRef::CertKey {
-                cert: name.to_owned(),
-                key_id: stored.meta.key_id,
-            };
-            ctx.keystore()
-                .map_err(|e| e.to_string())?
-                .delete(&entry)
-                .map_err(|e| e.to_string())?;
-        }
-        store.remove(name).map_err(|e| e.to_string())?;
-    }
-    crate::config::save(&ctx.paths.config_file, &config).map_err(|e| e.to_string())?;
-    tracing::info!(cert = %name, purge, "certificate definition removed");
+    crate::ops::certificates::remove(ctx, name, purge).map_err(|e| e.to_string())?;
     Ok(name.to_owned())
 }
 

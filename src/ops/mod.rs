@@ -5,10 +5,12 @@
 //!
 //! - [`account`]: a CA's directory, registering (or re-registering) and removing accounts.
 //! - [`acmedns`]: registering and importing acme-dns accounts.
+//! - [`certificates`]: removing a certificate definition (and with `purge` its files, keys).
 //! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
 
 pub mod account;
 pub mod acmedns;
+pub mod certificates;
 pub mod issue;
 
 use crate::acme::account::AccountError;
@@ -53,6 +55,12 @@ pub enum Error {
     /// An account's key is not in the keyring (what to run is in the message).
     #[error("{0}")]
     MissingKey(String),
+    /// A certificate's stored files.
+    #[error(transparent)]
+    Store(#[from] crate::cert::store::StoreError),
+    /// An issuance journal.
+    #[error(transparent)]
+    Journal(#[from] crate::acme::journal::JournalError),
     /// A certificate is locked by another run.
     #[error("{0}")]
     Locked(String),
@@ -90,7 +98,11 @@ impl Error {
             Error::AcmeDns(e) => e.is_usage(),
             Error::Issue(e) if e.is_waiting() => return Kind::Waiting,
             Error::Issue(e) => e.is_usage(),
-            Error::Secret(_) | Error::MissingKey(_) | Error::Locked(_) | Error::Task(_) => false,
+            Error::Secret(_)
+            | Error::MissingKey(_)
+            | Error::Store(_)
+            | Error::Journal(_)
+            | Error::Locked(_) | Error::Task(_) => false,
         };
         if usage {
             Kind::Usage
