@@ -2,15 +2,12 @@
 
 use std::io::Read as _;
 use std::path::Path;
-use std::time::Duration;
 
 use super::{Env, Failure, Outcome};
 use crate::cli::{DomainCommand, SolverArg};
 use crate::config::DomainConfig;
 use crate::domain::names;
 use crate::providers::credentials;
-use crate::providers::SolverDeps;
-use crate::solver::trial::{run_trial, trial_record};
 
 /// The secret options of `domain set`, read once into the keyring.
 struct SecretInput<'a> {
@@ -166,21 +163,11 @@ async fn test(env: &Env, domain: &str) -> Outcome {
         )));
     }
     let keystore = env.keystore()?;
-    let deps = SolverDeps {
-        config: &config,
-        domain: suffix,
-        hook_timeout: Duration::from_secs(config.settings.hook_timeout),
-        keystore: &keystore,
-    };
-    let solver = crate::providers::from_config(cfg, &deps).map_err(Failure::Usage)?;
-    let record = trial_record(domain);
-    run_trial(solver.as_ref(), &record)
-        .await
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let done = crate::ops::domains::trial(&env.session, domain, suffix, cfg, &keystore).await?;
     outln!(
         "{domain}: {} added and removed {} TXT",
-        solver.describe(),
-        record.fqdn
+        done.solver,
+        done.fqdn
     );
     Ok(())
 }

@@ -5,15 +5,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::ops::blocking;
 use super::Context;
 use crate::config::DomainConfig;
 use crate::domain::names;
-use crate::providers::{credentials, SolverDeps};
+use crate::ops::blocking;
+use crate::providers::credentials;
 use crate::secrets::{Keystore, SecretRef};
-use crate::solver::trial::{run_trial, trial_record};
 
 /// What the provider wizard saves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,21 +83,12 @@ async fn test(
     cfg: &DomainConfig,
     keystore: &Keystore,
 ) -> Result<String, String> {
-    let config = ctx.config().map_err(|e| e.to_string())?;
-    let deps = SolverDeps {
-        config: &config,
-        domain,
-        hook_timeout: Duration::from_secs(config.settings.hook_timeout),
-        keystore,
-    };
-    let solver = crate::providers::from_config(cfg, &deps)?;
-    let record = trial_record(domain);
-    run_trial(solver.as_ref(), &record)
+    let done = crate::ops::domains::trial(ctx, domain, domain, cfg, keystore)
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!(
         "credentials work: added and removed {} TXT; {domain} mapped to {}",
-        record.fqdn,
+        done.fqdn,
         cfg.kind()
     ))
 }

@@ -9,12 +9,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::instrument::WithSubscriber as _;
 
-use crate::ops::blocking;
 use super::{
     account, acmedns, certs, inventory, issue, propagation, server, Context, Event, Job, JobId,
     Tagged,
 };
 use crate::dns::parent;
+use crate::ops::blocking;
 
 struct Task {
     slot: String,

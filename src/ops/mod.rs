@@ -6,11 +6,13 @@
 //! - [`account`]: a CA's directory, registering (or re-registering) and removing accounts.
 //! - [`acmedns`]: registering and importing acme-dns accounts.
 //! - [`certificates`]: removing a certificate definition (and with `purge` its files, keys).
+//! - [`domains`]: the trial of a domain's solver (its credentials).
 //! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
 
 pub mod account;
 pub mod acmedns;
 pub mod certificates;
+pub mod domains;
 pub mod issue;
 
 use crate::acme::account::AccountError;
@@ -55,6 +57,9 @@ pub enum Error {
     /// An account's key is not in the keyring (what to run is in the message).
     #[error("{0}")]
     MissingKey(String),
+    /// A solver failed (its hook, the provider's answer).
+    #[error(transparent)]
+    Solver(#[from] crate::solver::SolverError),
     /// A certificate's stored files.
     #[error(transparent)]
     Store(#[from] crate::cert::store::StoreError),
@@ -100,9 +105,11 @@ impl Error {
             Error::Issue(e) => e.is_usage(),
             Error::Secret(_)
             | Error::MissingKey(_)
+            | Error::Solver(_)
             | Error::Store(_)
             | Error::Journal(_)
-            | Error::Locked(_) | Error::Task(_) => false,
+            | Error::Locked(_)
+            | Error::Task(_) => false,
         };
         if usage {
             Kind::Usage

@@ -1,0 +1,49 @@
+//! Domain mappings, one copy for both front ends: the trial that proves a solver's
+//! credentials work (publish and remove a harmless TXT record) before anything relies on it.
+
+use std::time::Duration;
+
+use super::Error;
+use crate::config::DomainConfig;
+use crate::providers::SolverDeps;
+use crate::secrets::Keystore;
+use crate::session::Session;
+use crate::solver::trial::{run_trial, trial_record};
+
+/// What a trial did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trial {
+    /// The solver, as it describes itself.
+    pub solver: String,
+    /// The owner name it added and removed (`_certpilot-test.<name>.`).
+    pub fqdn: String,
+}
+
+/// Add and remove `_certpilot-test.<name>` with the solver `cfg` mapped at `suffix`, built
+/// from the session's effective config (its resolvers and CA bundle).
+///
+/// # Errors
+/// [`Error::Invalid`] when the solver cannot be built; the solver's error when the trial
+/// fails.
+pub async fn trial(
+    session: &Session,
+    name: &str,
+    suffix: &str,
+    cfg: &DomainConfig,
+    keystore: &Keystore,
+) -> Result<Trial, Error> {
+    let config = session.config()?;
+    let deps = SolverDeps {
+        config: &config,
+        domain: suffix,
+        hook_timeout: Duration::from_secs(config.settings.hook_timeout),
+        keystore,
+    };
+    let solver = crate::providers::from_config(cfg, &deps).map_err(Error::Invalid)?;
+    let record = trial_record(name);
+    run_trial(solver.as_ref(), &record).await?;
+    Ok(Trial {
+        solver: solver.describe(),
+        fqdn: record.fqdn,
+    })
+}
