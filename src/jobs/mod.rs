@@ -6,7 +6,8 @@
 //! for. Jobs of one [`Job::slot`] supersede each other: starting one aborts the previous.
 //! Nothing here draws, and nothing is shared with the UI but these messages.
 //!
-//! - [`context`]: what jobs need from the command line (paths, keyring, resolvers, CA bundle).
+//! - [`context`]: the [`crate::session::Session`] jobs share with the CLI (overrides folded
+//!   once). Jobs run the operations of [`crate::ops`]; they re-implement no workflow.
 //! - [`inventory`]: the dashboard's rows and a certificate's detail (file I/O only).
 //! - [`account`]: a CA's directory and terms, registering an account.
 //! - [`acmedns`]: registering or importing acme-dns accounts.
