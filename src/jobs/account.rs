@@ -31,9 +31,14 @@ pub struct DirectoryInfo {
 ///
 /// # Errors
 /// A bad preset or URL, TLS or HTTP errors, a document that is not a directory.
-pub async fn fetch_directory(ctx: &Context, directory: &str) -> Result<DirectoryInfo, String> {
+pub async fn fetch_directory(
+    ctx: &Context,
+    directory: &str,
+    ca_bundle: Option<&std::path::Path>,
+) -> Result<DirectoryInfo, String> {
     let url = account::directory_url(directory).map_err(|e| e.to_string())?;
-    let client = http::client(ctx.global_ca_bundle()).map_err(|e| e.to_string())?;
+    let client =
+        http::client(ca_bundle.or(ctx.global_ca_bundle())).map_err(|e| e.to_string())?;
     let meta = account::directory_meta(&client, &url)
         .await
         .map_err(|e| e.to_string())?;
@@ -61,6 +66,9 @@ pub struct AccountRequest {
     /// Register again under an existing name (new key; its certificates keep it), as
     /// `account add --replace`.
     pub replace: bool,
+    /// Extra CA certificates (PEM) trusted for the directory's TLS; unset: the global
+    /// `--ca-bundle`.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for AccountRequest {
@@ -71,6 +79,7 @@ impl fmt::Debug for AccountRequest {
             .field("url", &self.url)
             .field("email", &self.email)
             .field("eab_kid", &self.eab.as_ref().map(|(kid, _)| kid))
+            .field("ca_bundle", &self.ca_bundle)
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +132,8 @@ pub async fn register(ctx: &Arc<Context>, request: AccountRequest) -> Result<Reg
     }
     let opener = Arc::clone(ctx);
     let keystore = blocking(move || opener.keystore()).await?;
-    let client = http::client(ctx.global_ca_bundle()).map_err(|e| e.to_string())?;
+    let client = http::client(request.ca_bundle.as_deref().or(ctx.global_ca_bundle()))
+        .map_err(|e| e.to_string())?;
     let eab = request
         .eab
         .clone()
@@ -201,7 +211,10 @@ fn save(
             caa_identities,
             directory: request.url.clone(),
             email: request.email.clone(),
-            ca_bundle: ctx.global_ca_bundle().map(std::path::Path::to_path_buf),
+            ca_bundle: request
+                .ca_bundle
+                .clone()
+                .or_else(|| ctx.global_ca_bundle().map(std::path::Path::to_path_buf)),
             eab_kid: request.eab.as_ref().map(|(kid, _)| kid.clone()),
         },
     );
@@ -238,6 +251,7 @@ mod tests {
             eab: Some(("kid-1".into(), "c2VjcmV0LWhtYWM".into())),
             terms: None,
             replace: false,
+            ca_bundle: None,
         };
         let text = format!("{request:?}");
         assert!(

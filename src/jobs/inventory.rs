@@ -36,6 +36,8 @@ pub struct DomainRow {
     pub target: Option<String>,
     /// For acme-dns: the CNAME target of `_acme-challenge.<domain>`, when registered.
     pub delegation: Option<String>,
+    /// The mapping as configured (prefills the provider wizard when it is edited).
+    pub config: Option<DomainConfig>,
 }
 
 /// Read the inventory. Blocking.
@@ -68,6 +70,7 @@ pub fn domain_rows(config: &Config) -> Vec<DomainRow> {
                 solver: solver.to_owned(),
                 target,
                 delegation,
+                config: Some(cfg.clone()),
             }
         })
         .collect()

@@ -19,9 +19,11 @@
 //! - [`logs`]: a tracing layer that forwards events to the UI's log pane.
 
 pub mod account;
+pub mod accounts;
 pub mod acmedns;
 pub mod certs;
 pub mod context;
+pub mod domains;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
@@ -60,6 +62,8 @@ pub enum Job {
     FetchDirectory {
         /// A preset name or an https URL.
         directory: String,
+        /// Extra CA certificates trusted for its TLS (the account wizard's field).
+        ca_bundle: Option<std::path::PathBuf>,
     },
     /// Register an account: [`Event::AccountRegistered`].
     RegisterAccount(account::AccountRequest),
@@ -110,6 +114,13 @@ pub enum Job {
         /// Account name.
         name: String,
     },
+    /// Read the accounts for the accounts view: [`Event::AccountsLoaded`].
+    LoadAccounts,
+    /// Remove a domain's solver mapping: [`Event::DomainRemoved`].
+    RemoveDomain {
+        /// The domain.
+        domain: String,
+    },
     /// Switch a sandbox fault on or off: [`Event::FaultSwitched`].
     SwitchFault {
         /// The sandbox directory.
@@ -140,6 +151,8 @@ impl Job {
             Job::SwitchFault { .. } => "sandbox".to_owned(),
             Job::RemoveAccount { .. } => "account:remove".to_owned(),
             Job::SaveProvider(_) => "provider".to_owned(),
+            Job::LoadAccounts => "accounts".to_owned(),
+            Job::RemoveDomain { .. } => "domains:remove".to_owned(),
         }
     }
 
@@ -158,6 +171,7 @@ impl Job {
                 | Job::RemoveAccount { .. }
                 | Job::RegisterOnServer { .. }
                 | Job::SaveProvider(_)
+                | Job::RemoveDomain { .. }
         )
     }
 
@@ -189,6 +203,8 @@ impl Job {
             ),
             Job::SaveProvider(r) => format!("testing the DNS provider of {}", r.domain),
             Job::RemoveAccount { name } => format!("removing account {name}"),
+            Job::LoadAccounts => "reading accounts".to_owned(),
+            Job::RemoveDomain { domain } => format!("removing the solver of {domain}"),
         }
     }
 
@@ -248,6 +264,10 @@ pub enum Event {
     ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
     ProviderSaved(Result<String, String>),
+    /// The accounts for the accounts view.
+    AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
+    /// A domain's solver mapping was removed: the domain.
+    DomainRemoved(Result<String, String>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

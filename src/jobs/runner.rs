@@ -177,9 +177,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::DetailLoaded(result.map(Box::new))
         }
         Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
-        Job::FetchDirectory { directory } => {
-            Event::DirectoryFetched(account::fetch_directory(&ctx, &directory).await)
-        }
+        Job::FetchDirectory {
+            directory,
+            ca_bundle,
+        } => Event::DirectoryFetched(
+            account::fetch_directory(&ctx, &directory, ca_bundle.as_deref()).await,
+        ),
         Job::RegisterAccount(request) => {
             Event::AccountRegistered(account::register(&ctx, request).await)
         }
@@ -191,6 +194,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         }
         Job::RemoveAccount { name } => {
             Event::AccountRemoved(blocking(move || remove_account(&ctx, &name)).await)
+        }
+        Job::LoadAccounts => {
+            Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
+        }
+        Job::RemoveDomain { domain } => {
+            Event::DomainRemoved(blocking(move || super::domains::remove(&ctx, &domain)).await)
         }
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)

@@ -52,21 +52,39 @@ pub enum Action {
     AcmeDnsServer,
     /// The sandbox's fault menu (only inside `certpilot sandbox`).
     Sandbox,
+    /// The command palette: every action with its key, filtered by typing.
+    Palette,
+    /// The ACME accounts: list, remove, register again.
+    Accounts,
+    /// Sort the certificates by the next key (urgency, days left, name, status).
+    Sort,
+    /// Reverse the certificates' order.
+    ReverseSort,
+    /// Previous column (propagation matrix).
+    MoveLeft,
+    /// Next column (propagation matrix).
+    MoveRight,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 30] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveFirst,
         Action::MoveLast,
         Action::PageDown,
         Action::PageUp,
+        Action::MoveLeft,
+        Action::MoveRight,
         Action::Open,
         Action::Back,
         Action::SwitchPane,
         Action::Filter,
+        Action::Sort,
+        Action::ReverseSort,
+        Action::Palette,
+        Action::Accounts,
         Action::Add,
         Action::AddAccount,
         Action::AcmeDnsServer,
@@ -111,6 +129,12 @@ impl Action {
             Action::NextTheme => "next_theme",
             Action::AcmeDnsServer => "acme_dns_server",
             Action::Sandbox => "sandbox",
+            Action::Palette => "palette",
+            Action::Accounts => "accounts",
+            Action::Sort => "sort",
+            Action::ReverseSort => "reverse_sort",
+            Action::MoveLeft => "left",
+            Action::MoveRight => "right",
         }
     }
 
@@ -148,6 +172,12 @@ impl Action {
             Action::NextTheme => "theme",
             Action::AcmeDnsServer => "server",
             Action::Sandbox => "faults",
+            Action::Palette => "commands",
+            Action::Accounts => "accounts",
+            Action::Sort => "sort",
+            Action::ReverseSort => "reverse",
+            Action::MoveLeft => "left",
+            Action::MoveRight => "right",
         }
     }
 
@@ -179,6 +209,12 @@ impl Action {
             Action::NextTheme => "Switch to the next theme",
             Action::AcmeDnsServer => "Run the acme-dns server (d there stops it)",
             Action::Sandbox => "Sandbox faults (in certpilot sandbox)",
+            Action::Palette => "Command palette: run any action by name",
+            Action::Accounts => "ACME accounts: list, remove, register again",
+            Action::Sort => "Sort by urgency / days left / name / status",
+            Action::ReverseSort => "Reverse the sort order",
+            Action::MoveLeft => "Previous column (matrix)",
+            Action::MoveRight => "Next column (matrix)",
         }
     }
 }

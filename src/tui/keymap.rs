@@ -183,6 +183,12 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::NextTheme => vec![Key::char('t')],
         Action::AcmeDnsServer => vec![Key::char('S')],
         Action::Sandbox => vec![Key::char('F')],
+        Action::Palette => vec![Key::char(':')],
+        Action::Accounts => vec![Key::char('u')],
+        Action::Sort => vec![Key::char('s')],
+        Action::ReverseSort => vec![Key::char('o')],
+        Action::MoveLeft => vec![Key::plain(K::Left), Key::char('h')],
+        Action::MoveRight => vec![Key::plain(K::Right)],
     }
 }
 

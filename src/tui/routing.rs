@@ -44,7 +44,22 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::AccountRegistered(result) => registered(state, id, result),
         Event::AccountRemoved(Ok(name)) => {
             state.notify(format!("account {name} removed"));
+            let mut effects = dashboard::reload(state);
+            effects.extend(crate::tui::screens::accounts::reload(state));
+            effects
+        }
+        Event::AccountsLoaded(result) => {
+            crate::tui::screens::accounts::loaded(state, id, &result);
+            Vec::new()
+        }
+        Event::DomainRemoved(Ok(domain)) => {
+            state.dashboard.checks.remove(&domain);
+            state.notify(format!("{domain}: solver removed"));
             dashboard::reload(state)
+        }
+        Event::DomainRemoved(Err(message)) => {
+            state.fail("Removing the solver failed", message);
+            Vec::new()
         }
         Event::AccountRemoved(Err(message)) => {
             state.fail("Removing the account failed", message);
@@ -201,7 +216,9 @@ fn registered(
     match ok {
         Some(name) => {
             state.notify(format!("account {name} registered"));
-            dashboard::reload(state)
+            let mut effects = dashboard::reload(state);
+            effects.extend(crate::tui::screens::accounts::reload(state));
+            effects
         }
         None => Vec::new(),
     }

@@ -8,11 +8,13 @@ use crate::jobs::logs::LogLine;
 use crate::jobs::{Job, JobId};
 use crate::tui::keymap::Keymap;
 use crate::tui::screens::account::AccountWizard;
+use crate::tui::screens::accounts::AccountsScreen;
 use crate::tui::screens::acmedns::AcmeDnsWizard;
 use crate::tui::screens::dashboard::Dashboard;
 use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
+use crate::tui::screens::palette::Palette;
 use crate::tui::screens::propagation::PropagationScreen;
 use crate::tui::screens::provider::ProviderWizard;
 use crate::tui::screens::server::ServerPanel;
@@ -50,6 +52,8 @@ pub enum Screen {
     Server,
     /// The DNS provider wizard (rfc2136, powerdns).
     Provider(ProviderWizard),
+    /// The ACME accounts.
+    Accounts(AccountsScreen),
 }
 
 /// What the user is asked to confirm, and what happens on yes.
@@ -73,6 +77,11 @@ pub enum Confirmed {
     RemoveAccount {
         /// Account name.
         name: String,
+    },
+    /// Remove a domain's solver mapping.
+    RemoveDomain {
+        /// The domain.
+        domain: String,
     },
 }
 
@@ -172,6 +181,8 @@ pub struct State {
     pub theme: usize,
     /// Inside `certpilot sandbox`: its directory and which faults are on.
     pub sandbox: Option<SandboxFaults>,
+    /// The command palette, when open (over everything but popups).
+    pub palette: Option<Palette>,
 }
 
 /// The sandbox's faults as the dashboard knows them.
@@ -217,6 +228,7 @@ impl State {
             themes,
             theme,
             sandbox: None,
+            palette: None,
         }
     }
 
@@ -258,6 +270,8 @@ impl State {
     pub fn needs_tick(&self) -> bool {
         self.busy()
             || self.notice.is_some()
+            // "2 min ago" in the domains pane counts on.
+            || !self.dashboard.checks.is_empty()
             || self.watches().any(|w| w.next.is_some())
             || self.server.as_ref().is_some_and(|s| s.next_check.is_some())
     }

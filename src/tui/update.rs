@@ -7,13 +7,14 @@
 
 use std::time::Duration;
 
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::jobs::logs::LogLine;
 use crate::jobs::{Event, Job, JobId, Tagged};
 use crate::tui::action::Action;
 use crate::tui::screens::{
-    account, acmedns, dashboard, detail, editor, issuance, propagation, provider, server,
+    account, accounts, acmedns, dashboard, detail, editor, issuance, palette, propagation,
+    provider, server,
 };
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 
@@ -116,6 +117,14 @@ fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         return on_popup_key(state, key);
     }
     let action = state.keymap.action_for(key);
+    if state.palette.is_some() {
+        // The palette takes typed keys; Ctrl-C still quits.
+        if action == Some(Action::Quit) && key.modifiers.contains(KeyModifiers::CONTROL) {
+            state.palette = None;
+            return quit(state);
+        }
+        return palette::on_key(state, key);
+    }
     if state.help {
         return match action {
             Some(Action::Help | Action::Back) => {
@@ -148,9 +157,17 @@ fn typed(state: &mut State, key: &KeyEvent) -> bool {
     }
 }
 
-fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+/// Run `action` on the current screen (keys, the palette, the mouse wheel).
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => return quit(state),
+        Action::Palette => {
+            palette::open(state);
+            return Vec::new();
+        }
+        Action::Accounts if !matches!(state.screen(), Some(Screen::Accounts(_))) => {
+            return accounts::open(state);
+        }
         Action::Help => {
             state.help = true;
             return Vec::new();
@@ -187,8 +204,15 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Screen::AcmeDns(wizard) => acmedns::on_action(wizard, state, action),
         Screen::Server => server::on_action(state, action),
         Screen::Provider(wizard) => provider::on_action(wizard, state, action),
+        Screen::Accounts(view) => accounts::on_action(view, state, action),
     };
+    let refresh = action == Action::Refresh && effects.is_empty() && nav == Nav::Stay;
     place(state, index, screen, nav);
+    if refresh {
+        // `r` refreshes everywhere: screens without their own reload re-read the dashboard.
+        state.notify("reloading certificates…");
+        return dashboard::reload(state);
+    }
     effects
 }
 
@@ -288,6 +312,10 @@ fn confirmed_action(state: &mut State, confirmed: Confirmed) -> Vec<Effect> {
             let (_, effect) = state.start(Job::RemoveAccount { name });
             vec![effect]
         }
+        Confirmed::RemoveDomain { domain } => {
+            let (_, effect) = state.start(Job::RemoveDomain { domain });
+            vec![effect]
+        }
     }
 }
 
@@ -347,6 +375,8 @@ fn failure_for_slot(slot: &str, message: String) -> Event {
         "sandbox" => Event::FaultSwitched(Err(message)),
         "account:remove" => Event::AccountRemoved(Err(message)),
         "provider" => Event::ProviderSaved(Err(message)),
+        "accounts" => Event::AccountsLoaded(Err(message)),
+        "domains:remove" => Event::DomainRemoved(Err(message)),
         s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
         _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,

@@ -54,6 +54,7 @@ pub fn inventory() -> Inventory {
             solver: "exec".into(),
             target: Some("/bin/hook".into()),
             delegation: None,
+            config: None,
         }],
         accounts: vec!["pebble".into()],
     }

@@ -18,6 +18,13 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
     if state.popup.is_some() || state.help {
         return Vec::new();
     }
+    if state.palette.is_some() {
+        return vec![
+            Keys::literal("Enter", "run"),
+            Keys::literal("↑/↓", "choose"),
+            Keys::literal("Esc", "close"),
+        ];
+    }
     let keys = Keys(state);
     match state.screen() {
         None => dashboard_hints(state, &keys),
@@ -64,6 +71,13 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
             out
         }
         Some(Screen::Server) => server_hints(state, &keys),
+        Some(Screen::Accounts(_)) => {
+            let mut out = keys.actions(&[Action::Back]);
+            out.push(keys.named(Action::Edit, "register again"));
+            out.push(keys.named(Action::Delete, "remove"));
+            out.extend(keys.actions(&[Action::Add, Action::Refresh, Action::Help]));
+            out
+        }
         Some(Screen::Propagation(_)) => {
             let mut out = keys.actions(&[Action::Back, Action::MoveDown]);
             out.push(keys.named(Action::SwitchPane, "next name"));
