@@ -15,9 +15,10 @@ use ratatui::Frame;
 use crate::tui::action::Action;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
+use crate::tui::views::widgets::fit;
 
 /// Pairs shown on one line to keep the overlay short.
-const PAIRS: [(Action, Action, &str); 3] = [
+const PAIRS: [(Action, Action, &str); 5] = [
     (
         Action::MoveDown,
         Action::MoveUp,
@@ -25,6 +26,12 @@ const PAIRS: [(Action, Action, &str); 3] = [
     ),
     (Action::MoveFirst, Action::MoveLast, "First / last row"),
     (Action::PageDown, Action::PageUp, "Page down / up"),
+    (
+        Action::MoveLeft,
+        Action::MoveRight,
+        "Previous / next column (matrix)",
+    ),
+    (Action::Sort, Action::ReverseSort, "Sort by the next key / reverse"),
 ];
 
 /// The overlay's entries: (keys, description).
@@ -57,7 +64,8 @@ pub fn entries(keymap: &Keymap) -> Vec<(String, String)> {
     out
 }
 
-/// Draw the overlay centred in `area`.
+/// Draw the overlay centred in `area`: one column of entries, or two side by side (each
+/// sentence cut with "…" to its half) when one column would not fit the height.
 pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
     let entries = entries(keymap);
     let key_width = entries
@@ -65,22 +73,50 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let lines: Vec<Line> = entries
-        .into_iter()
-        .map(|(keys, text)| {
-            Line::from(vec![
-                Span::styled(format!(" {keys:>key_width$}  "), theme.title),
-                Span::styled(text, theme.text),
-            ])
+    let text_width = entries
+        .iter()
+        .map(|(_, t)| t.chars().count())
+        .max()
+        .unwrap_or(0);
+    let one_column = entries.len() + 2 <= usize::from(area.height);
+    let per_column = if one_column {
+        entries.len()
+    } else {
+        entries.len().div_ceil(2)
+    };
+    // Inside the borders: " keys  text" per column, columns one space apart.
+    let column_room = if one_column {
+        usize::from(area.width.saturating_sub(2))
+    } else {
+        usize::from(area.width.saturating_sub(3)) / 2
+    };
+    let text_room = column_room
+        .saturating_sub(key_width + 3)
+        .min(text_width);
+    let cell = |(keys, text): &(String, String)| -> Vec<Span<'static>> {
+        vec![
+            Span::styled(format!(" {keys:>key_width$}  "), theme.title),
+            Span::styled(format!("{:<text_room$}", fit(text, text_room)), theme.text),
+        ]
+    };
+    let lines: Vec<Line> = (0..per_column)
+        .map(|row| {
+            let mut spans = cell(&entries[row]);
+            if let Some(right) = entries.get(row + per_column).filter(|_| !one_column) {
+                spans.push(Span::raw(" "));
+                spans.extend(cell(right));
+            }
+            Line::from(spans)
         })
         .collect();
     let close = format!(
-        " {}/{} close · keys.toml rebinds ",
+        " {}/{} close · {} runs any · keys.toml rebinds ",
         keymap.label(Action::Help),
-        keymap.label(Action::Back)
+        keymap.label(Action::Back),
+        keymap.label(Action::Palette)
     );
-    let content_width = lines.iter().map(Line::width).max().unwrap_or(0) + 2;
-    let width = u16::try_from(content_width + 2)
+    let content_width = lines.iter().map(Line::width).max().unwrap_or(0) + 1;
+    let width = u16::try_from(content_width.max(close.chars().count()) + 2)
         .unwrap_or(u16::MAX)
         .min(area.width);
     let height = u16::try_from(lines.len() + 2)

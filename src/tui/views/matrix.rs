@@ -29,17 +29,63 @@ use crate::tui::watch::{Cell, RowKey, Watch};
 
 /// Draw `watch` into `area` (no border).
 pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
-    let info = info_lines(watch, state, theme);
-    let width = usize::from(area.width.max(1));
-    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
-    let [table_area, info_area] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(wanted.min(area.height / 2)),
-    ])
-    .areas(area);
+    let (table_area, info_area, info) = split(area, watch, state, theme);
     render_table(frame, table_area, watch, state, theme);
     frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), info_area);
+}
+
+/// How important an information line is when room is short: the selected cell, the verdict
+/// and the status always stay; failures go before hints do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Keep {
+    Always,
+    Failure,
+    Hint,
+}
+
+/// The table's area, the information's area and the information lines that fit in it: at
+/// most half of `area`, but never without the result line and the status line.
+fn split(
+    area: Rect,
+    watch: &Watch,
+    state: &State,
+    theme: &Theme,
+) -> (Rect, Rect, Vec<Line<'static>>) {
+    let mut info = info_lines(watch, state, theme);
+    let width = usize::from(area.width.max(1));
+    let height = |lines: &[(Keep, Line)]| -> usize {
+        lines
+            .iter()
+            .map(|(_, l)| l.width().div_ceil(width).max(1))
+            .sum()
+    };
+    let budget = usize::from(area.height / 2);
+    let mut dropped = 0;
+    for level in [Keep::Hint, Keep::Failure] {
+        while height(&info) + usize::from(dropped > 0) > budget {
+            let Some(at) = info.iter().rposition(|(keep, _)| *keep == level) else {
+                break;
+            };
+            info.remove(at);
+            dropped += 1;
+        }
+    }
+    let mut lines: Vec<Line<'static>> = info.into_iter().map(|(_, line)| line).collect();
+    if dropped > 0 {
+        let copy = state.keymap.label(Action::Copy);
+        let more = format!(" … {dropped} more line(s): {copy} copies the whole report");
+        let at = lines.len().saturating_sub(1);
+        lines.insert(at, Line::styled(more, theme.muted));
+    }
+    let wanted: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
+    // The table keeps its header and one row; the rest may go to the result.
+    let [table, info_area] = Layout::vertical([
+        Constraint::Min(2.min(area.height)),
+        Constraint::Length(wanted.min(area.height.saturating_sub(2))),
+    ])
+    .areas(area);
+    (table, info_area, lines)
 }
 
 /// The matrix row (index into `matrix.rows()`) drawn on line `line` of `area`, where
@@ -47,15 +93,7 @@ pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme
 #[must_use]
 pub fn row_at(watch: &Watch, state: &State, area: Rect, line: u16) -> Option<usize> {
     let theme = Theme::load("default", None, true).ok()?;
-    let info = info_lines(watch, state, &theme);
-    let width = usize::from(area.width.max(1));
-    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
-    let [table, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(wanted.min(area.height / 2)),
-    ])
-    .areas(area);
+    let (table, _, _) = split(area, watch, state, &theme);
     // Line 0 is the header; then a zone label whenever the group changes, then the rows.
     let mut lines: Vec<Option<usize>> = vec![None];
     let mut group: Option<(usize, String)> = None;
@@ -83,8 +121,27 @@ fn short(owner: &str) -> &str {
     owner.strip_prefix("_acme-challenge.").unwrap_or(owner)
 }
 
-/// Column widths: server, address, then one per name sharing the rest.
-fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
+/// The narrowest name column (with its space); more names than fit scroll sideways a page
+/// at a time, following the cursor.
+const MIN_CELL: usize = 10;
+
+/// The matrix's columns on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    /// Width of the server column.
+    server: usize,
+    /// Width of the address column.
+    address: usize,
+    /// Width of each name column.
+    cell: usize,
+    /// The first name column shown.
+    first: usize,
+    /// How many name columns are shown.
+    count: usize,
+}
+
+/// Column widths: server, address, then the names that fit sharing the rest.
+fn columns(watch: &Watch, total: usize) -> Columns {
     let rows = watch.matrix.rows();
     let server = rows
         .iter()
@@ -106,8 +163,17 @@ fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
         .max(7);
     let server = server.clamp(8, 36).min(total / 3);
     let owners = watch.matrix.owners.len().max(1);
-    let cell = total.saturating_sub(server + address + 2) / owners;
-    (server, address, cell.saturating_sub(1).max(6))
+    let room = total.saturating_sub(server + address + 2);
+    let fit = (room / MIN_CELL).clamp(1, owners);
+    let cell = (room / fit).saturating_sub(1).max(6);
+    let first = (watch.cursor.1 / fit) * fit;
+    Columns {
+        server,
+        address,
+        cell,
+        first,
+        count: fit.min(owners - first.min(owners)),
+    }
 }
 
 /// `text` cut or padded to exactly `width` characters.
@@ -117,10 +183,27 @@ fn pad(text: &str, width: usize) -> String {
 
 fn render_table(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
     let matrix = &watch.matrix;
-    let (server_w, address_w, cell_w) = widths(watch, usize::from(area.width));
-    let mut header = format!("{} {} ", pad("SERVER", server_w), pad("ADDRESS", address_w));
-    for owner in &matrix.owners {
-        header.push_str(&pad(short(owner), cell_w));
+    let columns = columns(watch, usize::from(area.width));
+    let mut header = format!(
+        "{} {} ",
+        pad("SERVER", columns.server),
+        pad("ADDRESS", columns.address)
+    );
+    let shown = columns.first..columns.first + columns.count;
+    for (col, owner) in matrix.owners.iter().enumerate() {
+        if !shown.contains(&col) {
+            continue;
+        }
+        // Arrows say that more names are off to the side.
+        let more_left = col == columns.first && col > 0;
+        let more_right = col + 1 == shown.end && shown.end < matrix.owners.len();
+        let label = match (more_left, more_right) {
+            (true, true) => format!("‹{}›", short(owner)),
+            (true, false) => format!("‹{}", short(owner)),
+            (false, true) => format!("{}›", short(owner)),
+            (false, false) => short(owner).to_owned(),
+        };
+        header.push_str(&pad(&label, columns.cell));
         header.push(' ');
     }
     let mut lines = vec![Line::styled(
@@ -142,14 +225,7 @@ fn render_table(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, the
         if index == watch.cursor.0 {
             selected_line = lines.len();
         }
-        lines.push(server_line(
-            key,
-            index,
-            watch,
-            (server_w, address_w, cell_w),
-            state,
-            theme,
-        ));
+        lines.push(server_line(key, index, watch, columns, state, theme));
     }
     if lines.len() == 1 {
         let text = if watch.job.is_some() {
@@ -176,10 +252,11 @@ fn server_line(
     key: &RowKey,
     index: usize,
     watch: &Watch,
-    (server_w, address_w, cell_w): (usize, usize, usize),
+    columns: Columns,
     state: &State,
     theme: &Theme,
 ) -> Line<'static> {
+    let (server_w, address_w, cell_w) = (columns.server, columns.address, columns.cell);
     let address = key
         .address
         .map_or_else(|| "—".to_owned(), |a| a.to_string());
@@ -199,7 +276,7 @@ fn server_line(
         Span::styled(pad(&address, address_w), theme.muted),
         Span::raw(" "),
     ];
-    for col in 0..watch.matrix.owners.len() {
+    for col in columns.first..columns.first + columns.count {
         let (text, mut style) = match watch.matrix.cells.get(&(key.clone(), col)) {
             None => ("—".to_owned(), theme.muted),
             Some(Cell::Pending) => (format!("{} pending", state.spinner_frame()), theme.pending),
@@ -260,16 +337,19 @@ pub fn status_style(status: Status, theme: &Theme) -> Style {
     }
 }
 
-fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<(Keep, Line<'static>)> {
     let mut lines = Vec::new();
     if let Some(line) = selected_detail(watch, theme) {
-        lines.push(line);
+        lines.push((Keep::Always, line));
     }
     for failure in &watch.matrix.failures {
-        lines.push(Line::styled(format!(" ✗ {failure}"), theme.error));
+        lines.push((
+            Keep::Failure,
+            Line::styled(format!(" ✗ {failure}"), theme.error),
+        ));
     }
     if let Some(error) = &watch.matrix.error {
-        lines.push(Line::styled(format!(" ✗ {error}"), theme.error));
+        lines.push((Keep::Always, Line::styled(format!(" ✗ {error}"), theme.error)));
     }
     if let Some(report) = &watch.matrix.report {
         let done = watch.matrix.propagated();
@@ -284,12 +364,13 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>>
         } else {
             report.verdict()
         };
-        lines.push(Line::styled(format!(" {mark} {verdict}"), style));
+        lines.push((Keep::Always, Line::styled(format!(" {mark} {verdict}"), style)));
         for hint in report.all_hints() {
-            lines.push(Line::from(vec![
+            let line = Line::from(vec![
                 Span::styled("   hint: ", theme.title),
                 Span::styled(hint.to_string(), theme.text),
-            ]));
+            ]);
+            lines.push((Keep::Hint, line));
         }
     }
     let refresh = state.keymap.label(Action::Refresh);
@@ -303,8 +384,24 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>>
         (None, None) if watch.matrix.propagated() => format!(" done · {refresh} checks again"),
         (None, None) => format!(" stopped · {refresh} checks again"),
     };
-    lines.push(Line::styled(status, theme.muted));
+    let position = position(watch);
+    lines.push((Keep::Always, Line::styled(status + &position, theme.muted)));
     lines
+}
+
+/// " · row 3/12 · names 11–20 of 100": where the cursor is, once the matrix is bigger than
+/// one row or one column.
+fn position(watch: &Watch) -> String {
+    let rows = watch.matrix.rows().len();
+    let names = watch.matrix.owners.len();
+    let mut out = String::new();
+    if rows > 1 {
+        let _ = write!(out, " · row {}/{rows}", watch.cursor.0 + 1);
+    }
+    if names > 1 {
+        let _ = write!(out, " · name {}/{names}", watch.cursor.1 + 1);
+    }
+    out
 }
 
 fn selected_detail(watch: &Watch, theme: &Theme) -> Option<Line<'static>> {

@@ -80,7 +80,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         }
         Some(Screen::Propagation(_)) => {
             let mut out = keys.actions(&[Action::Back, Action::MoveDown]);
-            out.push(keys.named(Action::SwitchPane, "next name"));
+            out.push(keys.named(Action::MoveRight, "next name"));
             out.extend(keys.actions(&[Action::Refresh, Action::Copy, Action::ToggleLog]));
             out
         }
@@ -109,16 +109,17 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         ];
     }
     if state.dashboard.pane == Pane::Domains {
-        return keys.actions(&[
-            Action::SwitchPane,
-            Action::Add,
-            Action::Edit,
-            Action::Open,
-            Action::Check,
+        let mut out = keys.actions(&[Action::SwitchPane, Action::Add]);
+        out.push(keys.named(Action::Edit, "edit solver"));
+        out.push(keys.named(Action::Delete, "remove"));
+        out.push(keys.named(Action::Check, "re-check"));
+        out.extend(keys.actions(&[
             Action::AcmeDnsServer,
+            Action::Palette,
             Action::Help,
             Action::Quit,
-        ]);
+        ]));
+        return out;
     }
     if state.dashboard.rows.is_empty() {
         return keys.actions(&[
@@ -137,9 +138,12 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         Action::Delete,
         Action::Check,
         Action::Filter,
+        Action::Sort,
+        Action::Palette,
         Action::Help,
         Action::Quit,
         Action::SwitchPane,
+        Action::Accounts,
         Action::AddAccount,
         Action::AcmeDnsServer,
         Action::ToggleLog,
@@ -206,12 +210,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let room = usize::from(area.width).saturating_sub(reserve);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (key, word) in hints(state) {
-        let width = key.chars().count() + word.chars().count() + 3;
-        if used + width > room {
+    let width = |(key, word): &(String, String)| key.chars().count() + word.chars().count() + 3;
+    // The help hint is kept whatever else has to go, so a narrow terminal still says how to
+    // find every key.
+    let mut hints = hints(state);
+    let help = (state.keymap.label(Action::Help), Action::Help.hint().to_owned());
+    let kept = hints.iter().position(|h| *h == help).map(|i| hints.remove(i));
+    let reserved = kept.as_ref().map_or(0, width);
+    let mut shown = Vec::new();
+    for hint in hints {
+        if used + width(&hint) + reserved > room {
             break;
         }
-        used += width;
+        used += width(&hint);
+        shown.push(hint);
+    }
+    used += reserved;
+    for (key, word) in shown.into_iter().chain(kept) {
         spans.push(Span::styled(key, theme.title));
         spans.push(Span::styled(format!(" {word}  "), theme.muted));
     }
