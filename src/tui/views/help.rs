@@ -64,59 +64,49 @@ pub fn entries(keymap: &Keymap) -> Vec<(String, String)> {
     out
 }
 
-/// Draw the overlay centred in `area`: one column of entries, or two side by side (each
-/// sentence cut with "…" to its half) when one column would not fit the height.
+/// Draw the overlay centred in `area`. When the terminal is too short for every entry, the
+/// last line says how many are left out and that the palette lists them all.
 pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
-    let entries = entries(keymap);
+    let mut entries = entries(keymap);
+    let room = usize::from(area.height.saturating_sub(2));
+    if entries.len() > room {
+        // Help and quit stay; the last of the others make way.
+        let keep = [Action::Help.help(), Action::Quit.help()];
+        let mut left_out = 0;
+        while entries.len() + 1 > room {
+            let Some(at) = entries.iter().rposition(|(_, t)| !keep.contains(&t.as_str())) else {
+                break;
+            };
+            entries.remove(at);
+            left_out += 1;
+        }
+        entries.push((
+            keymap.label(Action::Palette),
+            format!("{left_out} more: the command palette lists every action"),
+        ));
+    }
     let key_width = entries
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let text_width = entries
-        .iter()
-        .map(|(_, t)| t.chars().count())
-        .max()
-        .unwrap_or(0);
-    let one_column = entries.len() + 2 <= usize::from(area.height);
-    let per_column = if one_column {
-        entries.len()
-    } else {
-        entries.len().div_ceil(2)
-    };
-    // Inside the borders: " keys  text" per column, columns one space apart.
-    let column_room = if one_column {
-        usize::from(area.width.saturating_sub(2))
-    } else {
-        usize::from(area.width.saturating_sub(3)) / 2
-    };
-    let text_room = column_room
-        .saturating_sub(key_width + 3)
-        .min(text_width);
-    let cell = |(keys, text): &(String, String)| -> Vec<Span<'static>> {
-        vec![
-            Span::styled(format!(" {keys:>key_width$}  "), theme.title),
-            Span::styled(format!("{:<text_room$}", fit(text, text_room)), theme.text),
-        ]
-    };
-    let lines: Vec<Line> = (0..per_column)
-        .map(|row| {
-            let mut spans = cell(&entries[row]);
-            if let Some(right) = entries.get(row + per_column).filter(|_| !one_column) {
-                spans.push(Span::raw(" "));
-                spans.extend(cell(right));
-            }
-            Line::from(spans)
+    let text_room = usize::from(area.width.saturating_sub(2)).saturating_sub(key_width + 4);
+    let lines: Vec<Line> = entries
+        .into_iter()
+        .map(|(keys, text)| {
+            Line::from(vec![
+                Span::styled(format!(" {keys:>key_width$}  "), theme.title),
+                Span::styled(fit(&text, text_room), theme.text),
+            ])
         })
         .collect();
     let close = format!(
-        " {}/{} close · {} runs any · keys.toml rebinds ",
+        " {}/{} close · keys.toml rebinds ",
         keymap.label(Action::Help),
-        keymap.label(Action::Back),
-        keymap.label(Action::Palette)
+        keymap.label(Action::Back)
     );
-    let content_width = lines.iter().map(Line::width).max().unwrap_or(0) + 1;
-    let width = u16::try_from(content_width.max(close.chars().count()) + 2)
+    let content_width = lines.iter().map(Line::width).max().unwrap_or(0) + 2;
+    let width = u16::try_from(content_width + 2)
         .unwrap_or(u16::MAX)
         .min(area.width);
     let height = u16::try_from(lines.len() + 2)
