@@ -8,6 +8,7 @@ mod detail;
 mod editor;
 mod global;
 mod issuance;
+mod navigation;
 pub mod propagation;
 mod provider;
 mod sandbox;
