@@ -37,8 +37,7 @@ pub async fn fetch_directory(
     ca_bundle: Option<&std::path::Path>,
 ) -> Result<DirectoryInfo, String> {
     let url = account::directory_url(directory).map_err(|e| e.to_string())?;
-    let client =
-        http::client(ca_bundle.or(ctx.global_ca_bundle())).map_err(|e| e.to_string())?;
+    let client = http::client(ca_bundle.or(ctx.global_ca_bundle())).map_err(|e| e.to_string())?;
     let meta = account::directory_meta(&client, &url)
         .await
         .map_err(|e| e.to_string())?;

@@ -100,7 +100,10 @@ pub fn on_action(
             return (Nav::Stay, vec![effect]);
         }
         Action::Add | Action::AddAccount => {
-            return (Nav::Push(Box::new(Screen::Account(AccountWizard::new()))), Vec::new());
+            return (
+                Nav::Push(Box::new(Screen::Account(AccountWizard::new()))),
+                Vec::new(),
+            );
         }
         Action::Open | Action::Edit => {
             if let Some(row) = view.selected_row() {

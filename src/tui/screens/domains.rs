@@ -1,10 +1,10 @@
 //! The dashboard's domains pane, and propagation checks started from the dashboard.
 
+use crate::jobs::inventory::DomainRow;
 use crate::jobs::propagation::Target;
 use crate::tui::action::Action;
-use crate::tui::screens::{acmedns, propagation};
-use crate::jobs::inventory::DomainRow;
 use crate::tui::screens::provider::ProviderWizard;
+use crate::tui::screens::{acmedns, propagation};
 use crate::tui::state::{Confirmed, Pane, Popup, Screen, State};
 use crate::tui::update::Effect;
 

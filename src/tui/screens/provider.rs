@@ -83,11 +83,15 @@ impl ProviderWizard {
                 tsig_algorithm,
                 zone,
             }) => {
-                wizard.form.set_text("server", server.as_deref().unwrap_or_default());
+                wizard
+                    .form
+                    .set_text("server", server.as_deref().unwrap_or_default());
                 wizard.form.set_text("tsig_name", tsig_name);
                 let algorithm = ALGORITHMS.iter().position(|a| a == tsig_algorithm);
                 wizard.form.set_choice("algorithm", algorithm.unwrap_or(0));
-                wizard.form.set_text("zone", zone.as_deref().unwrap_or_default());
+                wizard
+                    .form
+                    .set_text("zone", zone.as_deref().unwrap_or_default());
             }
             _ => {}
         }

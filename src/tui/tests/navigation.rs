@@ -29,7 +29,10 @@ fn the_palette_lists_every_action_once_with_its_key_and_filters_by_typing() {
         .into_iter()
         .filter(|a| !matches!(a, Action::Palette | Action::Sandbox))
         .collect();
-    assert_eq!(all, expected, "every action but the palette; no fault menu outside");
+    assert_eq!(
+        all, expected,
+        "every action but the palette; no fault menu outside"
+    );
     // Typed keys go to the query, not to the actions they are bound to.
     typed(&mut state, "acc");
     assert!(state.stack.is_empty());
@@ -291,7 +294,9 @@ fn the_accounts_view_lists_removes_and_registers_again() {
         &mut state,
         reply(refused, Event::AccountRemoved(Err("in use by web".into()))),
     );
-    assert!(matches!(&state.popup, Some(Popup::Error { message, .. }) if message == "in use by web"));
+    assert!(
+        matches!(&state.popup, Some(Popup::Error { message, .. }) if message == "in use by web")
+    );
     update(&mut state, code(KeyCode::Esc));
     // Register again: the wizard prefilled, "register it again" ticked.
     update(&mut state, key('e'));

@@ -45,7 +45,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &AccountsScreen, state: &Stat
         key(Action::Delete),
         key(Action::Add)
     );
-    let block = panel(&title, true, theme).title_bottom(Line::styled(footer, theme.muted).right_aligned());
+    let block =
+        panel(&title, true, theme).title_bottom(Line::styled(footer, theme.muted).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let placeholder = match &view.rows {
@@ -104,11 +105,19 @@ fn render_list(frame: &mut Frame, area: Rect, view: &AccountsScreen, theme: &The
         let users = if row.certificates.is_empty() {
             "—".to_owned()
         } else {
-            format!("{}: {}", row.certificates.len(), row.certificates.join(", "))
+            format!(
+                "{}: {}",
+                row.certificates.len(),
+                row.certificates.join(", ")
+            )
         };
         let selected = index == view.selected;
         let marker = if selected { "▶ " } else { "  " };
-        let style = if selected { theme.selection } else { theme.text };
+        let style = if selected {
+            theme.selection
+        } else {
+            theme.text
+        };
         lines.push(Line::from(vec![
             Span::styled(marker, theme.title),
             Span::styled(format!("{:<name_w$}", fit(&row.name, name_w)), style),

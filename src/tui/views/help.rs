@@ -31,7 +31,11 @@ const PAIRS: [(Action, Action, &str); 5] = [
         Action::MoveRight,
         "Previous / next column (matrix)",
     ),
-    (Action::Sort, Action::ReverseSort, "Sort by the next key / reverse"),
+    (
+        Action::Sort,
+        Action::ReverseSort,
+        "Sort by the next key / reverse",
+    ),
 ];
 
 /// The overlay's entries: (keys, description).
@@ -74,7 +78,10 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
         let keep = [Action::Help.help(), Action::Quit.help()];
         let mut left_out = 0;
         while entries.len() + 1 > room {
-            let Some(at) = entries.iter().rposition(|(_, t)| !keep.contains(&t.as_str())) else {
+            let Some(at) = entries
+                .iter()
+                .rposition(|(_, t)| !keep.contains(&t.as_str()))
+            else {
                 break;
             };
             entries.remove(at);

@@ -24,7 +24,7 @@ use crate::dns::probe::{ProbeResult, Status};
 use crate::tui::action::Action;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::views::widgets::fit;
+use crate::tui::views::widgets::{fit, wrapped_height};
 use crate::tui::watch::{Cell, RowKey, Watch};
 
 /// Draw `watch` into `area` (no border).
@@ -53,12 +53,8 @@ fn split(
 ) -> (Rect, Rect, Vec<Line<'static>>) {
     let mut info = info_lines(watch, state, theme);
     let width = usize::from(area.width.max(1));
-    let height = |lines: &[(Keep, Line)]| -> usize {
-        lines
-            .iter()
-            .map(|(_, l)| l.width().div_ceil(width).max(1))
-            .sum()
-    };
+    let height =
+        |lines: &[(Keep, Line)]| -> usize { lines.iter().map(|(_, l)| lines_of(l, width)).sum() };
     let budget = usize::from(area.height / 2);
     let mut dropped = 0;
     for level in [Keep::Hint, Keep::Failure] {
@@ -70,6 +66,14 @@ fn split(
             dropped += 1;
         }
     }
+    // Still too long: the selected cell and the verdict get two lines each at most.
+    if height(&info) + usize::from(dropped > 0) > budget {
+        for (keep, line) in &mut info {
+            if *keep == Keep::Always {
+                *line = shorten(line, width * 2);
+            }
+        }
+    }
     let mut lines: Vec<Line<'static>> = info.into_iter().map(|(_, line)| line).collect();
     if dropped > 0 {
         let copy = state.keymap.label(Action::Copy);
@@ -77,15 +81,41 @@ fn split(
         let at = lines.len().saturating_sub(1);
         lines.insert(at, Line::styled(more, theme.muted));
     }
-    let wanted: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let wanted: usize = lines.iter().map(|l| lines_of(l, width)).sum();
     let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
     // The table keeps its header and one row; the rest may go to the result.
     let [table, info_area] = Layout::vertical([
-        Constraint::Min(2.min(area.height)),
+        Constraint::Fill(1),
         Constraint::Length(wanted.min(area.height.saturating_sub(2))),
     ])
     .areas(area);
     (table, info_area, lines)
+}
+
+/// How many lines `line` takes, word-wrapped to `width`.
+fn lines_of(line: &Line, width: usize) -> usize {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    wrapped_height(&text, width)
+}
+
+/// `line` cut to `max` characters (its styles kept), ending in "…" when something was cut.
+fn shorten(line: &Line<'static>, max: usize) -> Line<'static> {
+    if line.width() <= max {
+        return line.clone();
+    }
+    let mut left = max.saturating_sub(1);
+    let mut spans = Vec::new();
+    for span in &line.spans {
+        let text: String = span.content.chars().take(left).collect();
+        left -= text.chars().count();
+        spans.push(Span::styled(text, span.style));
+        if left == 0 {
+            break;
+        }
+    }
+    let style = spans.last().map(|s| s.style).unwrap_or_default();
+    spans.push(Span::styled("…", style));
+    Line::from(spans).style(line.style)
 }
 
 /// The matrix row (index into `matrix.rows()`) drawn on line `line` of `area`, where
@@ -349,7 +379,10 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<(Keep, Line<'s
         ));
     }
     if let Some(error) = &watch.matrix.error {
-        lines.push((Keep::Always, Line::styled(format!(" ✗ {error}"), theme.error)));
+        lines.push((
+            Keep::Always,
+            Line::styled(format!(" ✗ {error}"), theme.error),
+        ));
     }
     if let Some(report) = &watch.matrix.report {
         let done = watch.matrix.propagated();
@@ -364,7 +397,10 @@ fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<(Keep, Line<'s
         } else {
             report.verdict()
         };
-        lines.push((Keep::Always, Line::styled(format!(" {mark} {verdict}"), style)));
+        lines.push((
+            Keep::Always,
+            Line::styled(format!(" {mark} {verdict}"), style),
+        ));
         for hint in report.all_hints() {
             let line = Line::from(vec![
                 Span::styled("   hint: ", theme.title),

@@ -28,7 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, palette: &Palette, state: &State, t
     let actions = entries(state);
     let width = WIDTH.min(area.width);
     let wanted = u16::try_from(actions.len().max(1) + 3).unwrap_or(u16::MAX);
-    let height = wanted.min(area.height.saturating_sub(2)).max(4.min(area.height));
+    let height = wanted
+        .min(area.height.saturating_sub(2))
+        .max(4.min(area.height));
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     let position = if actions.is_empty() {
         "0/0".to_owned()
@@ -60,16 +62,21 @@ pub fn render(frame: &mut Frame, area: Rect, palette: &Palette, state: &State, t
     if actions.is_empty() {
         lines.push(Line::styled(" no action matches", theme.muted));
     }
-    for (index, (action, keys)) in actions.iter().zip(&keys).enumerate().skip(offset).take(rows)
+    for (index, (action, keys)) in actions
+        .iter()
+        .zip(&keys)
+        .enumerate()
+        .skip(offset)
+        .take(rows)
     {
         let text = fit(action.help(), room.saturating_sub(key_width + 4));
-        let style = if index == palette.selected {
-            theme.selection
+        let (marker, style) = if index == palette.selected {
+            ("▶", theme.selection)
         } else {
-            theme.text
+            (" ", theme.text)
         };
         lines.push(Line::from(vec![
-            Span::styled(format!(" {keys:>key_width$}  "), theme.title),
+            Span::styled(format!("{marker}{keys:>key_width$}  "), theme.title),
             Span::styled(text, style),
         ]));
     }

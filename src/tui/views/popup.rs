@@ -88,7 +88,10 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
         .border_style(title_style)
         .style(theme.text)
         .padding(Padding::horizontal(1))
-        .title(Line::styled(format!(" {} ", fit(&title, room)), title_style))
+        .title(Line::styled(
+            format!(" {} ", fit(&title, room)),
+            title_style,
+        ))
         .title_bottom(Line::styled(fit(&footer, room + 2), theme.muted).right_aligned());
     let lines: Vec<Line> = std::iter::once(Line::default())
         .chain(body.lines().map(|l| Line::styled(l.to_owned(), theme.text)))

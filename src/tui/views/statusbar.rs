@@ -214,8 +214,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // The help hint is kept whatever else has to go, so a narrow terminal still says how to
     // find every key.
     let mut hints = hints(state);
-    let help = (state.keymap.label(Action::Help), Action::Help.hint().to_owned());
-    let kept = hints.iter().position(|h| *h == help).map(|i| hints.remove(i));
+    let help = (
+        state.keymap.label(Action::Help),
+        Action::Help.hint().to_owned(),
+    );
+    let kept = hints
+        .iter()
+        .position(|h| *h == help)
+        .map(|i| hints.remove(i));
     let reserved = kept.as_ref().map_or(0, width);
     let mut shown = Vec::new();
     for hint in hints {
