@@ -255,6 +255,41 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
     quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
 }
 
+#[test]
+fn the_palette_runs_an_action_by_name() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status_file = dir.path().join("exit-status");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    let config = "[accounts.ca-one]\ndirectory = \"https://127.0.0.1:9/dir\"\n\
+                  email = \"ops@example.test\"\n\n\
+                  [certificates.web]\nnames = [\"web.example.test\"]\n\n\
+                  [domains.\"example.test\"]\nsolver = \"manual\"\n";
+    std::fs::write(work.join("certpilot.toml"), config).expect("config");
+    let args = ["--dir", work.to_str().unwrap()];
+    let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
+    tmux.wait_for("web.example.test");
+
+    tmux.send(":");
+    let screen = tmux.wait_for("commands");
+    assert!(screen.contains("Enter run"), "{screen}");
+    // Typed letters filter (they do not run `a`, `c`…); Enter runs the one left.
+    tmux.type_text("accounts list");
+    tmux.wait_until("one entry", DEADLINE, |s| s.contains("1/1 · Enter run"));
+    tmux.send("Enter");
+    let screen = tmux.wait_for("https://127.0.0.1:9/dir");
+    assert!(screen.contains("accounts 1/1"), "{screen}");
+    assert!(screen.contains("ops@example.test"), "{screen}");
+    assert!(screen.contains("Used by    web"), "{screen}");
+    assert!(!screen.contains("Enter run"), "the palette closed:\n{screen}");
+    tmux.send("Escape");
+    tmux.wait_for("certificates 1/1");
+    quit_and_check_restored(&tmux, &status_file, "certificates 1/1");
+}
+
 /// A workdir with a Pebble account, the exec hook for `example.test`, `web` issued and `api`
 /// configured but not issued.
 fn pebble_workdir(pebble: &Pebble) -> Workdir {
