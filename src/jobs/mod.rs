@@ -32,6 +32,7 @@ pub mod propagation;
 pub mod provider;
 mod runner;
 pub mod server;
+pub mod server_form;
 
 use std::time::Duration;
 

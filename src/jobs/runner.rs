@@ -225,6 +225,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::PropagationChecked(result.map(Box::new))
         }
         Job::RunAcmeDnsServer(request) => {
+            // The form opens with these settings next time.
+            if let Err(e) = super::server_form::save(&ctx.paths.state, &request) {
+                tracing::warn!(error = %e, "acme-dns server form not saved");
+            }
             let started = reply.clone();
             let result = server::run(&ctx, &request, move |e| started.send(e), cancel).await;
             Event::ServerStopped(result)

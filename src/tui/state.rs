@@ -183,6 +183,8 @@ pub struct State {
     pub sandbox: Option<SandboxFaults>,
     /// The command palette, when open (over everything but popups).
     pub palette: Option<Palette>,
+    /// The acme-dns server form's settings from the last start (also of an earlier run).
+    pub server_form: Option<crate::jobs::server::ServerRequest>,
 }
 
 /// The sandbox's faults as the dashboard knows them.
@@ -229,6 +231,7 @@ impl State {
             theme,
             sandbox: None,
             palette: None,
+            server_form: None,
         }
     }
 

@@ -337,3 +337,21 @@ fn r_refreshes_on_screens_without_their_own_reload() {
     let (_, job) = started(&update(&mut state, key('r')));
     assert_eq!(job, Job::LoadAccounts);
 }
+
+#[test]
+fn the_server_form_opens_with_the_settings_of_the_last_start() {
+    let mut state = loaded();
+    state.server_form = Some(crate::jobs::server::ServerRequest {
+        config_file: None,
+        zone: "acme.example.com".into(),
+        nameserver: "ns1.acme.example.com".into(),
+        address: "192.0.2.53".into(),
+        dns_listen: "127.0.0.1:5353".into(),
+        http_listen: "127.0.0.1:8053".into(),
+    });
+    update(&mut state, key('S'));
+    let panel = state.server.as_ref().expect("panel");
+    assert_eq!(panel.form.text("zone"), "acme.example.com");
+    assert_eq!(panel.form.text("dns_listen"), "127.0.0.1:5353");
+    assert_eq!(panel.request(), state.server_form.clone().unwrap());
+}
