@@ -92,6 +92,12 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
 fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     match event {
         Event::IssueProgress { step, elapsed } => {
+            if let crate::acme::Step::Propagation(report) = &step {
+                // The issuance's own rounds count as checks of the domains they cover.
+                let owners: Vec<String> =
+                    report.names.iter().map(|n| n.expected.owner.clone()).collect();
+                crate::tui::screens::domains::checked(state, &owners, report.propagated);
+            }
             let clock = state.clock;
             if let Some(issuance) = state.issuances.values_mut().find(|i| i.job == id) {
                 issuance::progressed(issuance, step, elapsed, clock);

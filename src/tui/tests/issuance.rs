@@ -223,6 +223,11 @@ fn engine_propagation_rounds_fill_the_matrix_without_extra_queries() {
         "a round is not a checklist step"
     );
     assert_eq!(update(&mut state, Msg::Tick(Duration::from_secs(10))), []);
+    // The round counts as a check of the domain in the domains pane (LAST CHECK).
+    assert_eq!(
+        state.dashboard.checks.get("example.test"),
+        Some(&(Duration::ZERO, false))
+    );
 }
 
 #[test]
