@@ -3,7 +3,8 @@
 //! - an empty working directory: empty state, help, quit, terminal restored;
 //! - a working directory with certificates issued from Pebble: names and days left, help, a
 //!   detail, an issuance through the exec solver from the TUI, quit;
-//! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`).
+//! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`);
+//! - the command palette: typing filters, Enter runs the accounts view.
 //!
 //! Skipped (with a message) when tmux, Pebble or knot is missing, unless `CI=true`. Run
 //! inside `keyctl session -` (the keyutils store needs a session keyring of its own).
@@ -370,7 +371,7 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     dashboard_help_and_detail(&tmux, days);
     issue_api(&tmux, &wd);
     add_certificate_and_account(&tmux, &wd, &pebble);
-    quit_and_check_restored(&tmux, &status_file, "certificates (3)");
+    quit_and_check_restored(&tmux, &status_file, "/3 · sort:");
 }
 
 /// Names and days left, the help, the detail of `web`.
@@ -409,7 +410,7 @@ fn dashboard_help_and_detail(tmux: &Tmux, days: i64) {
     );
     assert!(screen.contains("keyutils keyring"), "{screen}");
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
+    tmux.wait_for("/2 · sort:");
 }
 
 /// Issue `api` through the exec solver from the TUI, then look at the log pane.
@@ -458,7 +459,7 @@ fn add_certificate_and_account(tmux: &Tmux, wd: &Workdir, pebble: &Pebble) {
     }
     tmux.wait_until("the error to go", DEADLINE, |s| !s.contains("empty label"));
     tmux.send("Enter");
-    tmux.wait_for("certificates (3)");
+    tmux.wait_for("/3 · sort:");
     let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
     assert!(config.contains("[certificates.blog]"), "{config}");
 
@@ -482,7 +483,7 @@ fn add_certificate_and_account(tmux: &Tmux, wd: &Workdir, pebble: &Pebble) {
     let screen = tmux.wait_for("account second registered");
     assert!(screen.contains("keyutils keyring"), "{screen}");
     tmux.send("Escape");
-    tmux.wait_for("certificates (3)");
+    tmux.wait_for("/3 · sort:");
     let run = wd.run(&["account", "list"]);
     run.ok();
     assert!(run.stdout().contains("second"), "{}", run.stdout());
@@ -653,8 +654,8 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
     let journal = wd.path().join("state/journal/api.json");
     assert!(!journal.exists(), "{} was left behind", journal.display());
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// Publish `lines` (zone-file TXT lines as the popup copies them) in challtestsrv, the way a
@@ -713,8 +714,8 @@ fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
     assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
     assert!(wd.path().join("certificates/api/api.crt").exists());
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// `certpilot sandbox` in a real terminal: issue `web`, switch on a lagging ns2 from the

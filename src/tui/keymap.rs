@@ -187,7 +187,7 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::Accounts => vec![Key::char('u')],
         Action::Sort => vec![Key::char('s')],
         Action::ReverseSort => vec![Key::char('o')],
-        Action::MoveLeft => vec![Key::plain(K::Left), Key::char('h')],
+        Action::MoveLeft => vec![Key::plain(K::Left)],
         Action::MoveRight => vec![Key::plain(K::Right)],
     }
 }
