@@ -1090,7 +1090,10 @@ fn propagation_matrix_of_100_names_scrolls_both_ways() {
         // At 80×24 failures make way for the result, and say so.
         assert_eq!(screen.contains("more line(s)"), height == 24, "{screen}");
         let header = screen.lines().nth(1).unwrap_or_default();
-        assert!(header.contains('‹') && !header.contains("host00"), "{header}");
+        assert!(
+            header.contains('‹') && !header.contains("host00"),
+            "{header}"
+        );
     }
     both_sizes("propagation_100_names_scrolled", &mut state);
 }

@@ -285,7 +285,10 @@ fn the_palette_runs_an_action_by_name() {
     assert!(screen.contains("accounts 1/1"), "{screen}");
     assert!(screen.contains("ops@example.test"), "{screen}");
     assert!(screen.contains("Used by    web"), "{screen}");
-    assert!(!screen.contains("Enter run"), "the palette closed:\n{screen}");
+    assert!(
+        !screen.contains("Enter run"),
+        "the palette closed:\n{screen}"
+    );
     tmux.send("Escape");
     tmux.wait_for("certificates 1/1");
     quit_and_check_restored(&tmux, &status_file, "certificates 1/1");

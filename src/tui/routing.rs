@@ -94,8 +94,11 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
         Event::IssueProgress { step, elapsed } => {
             if let crate::acme::Step::Propagation(report) = &step {
                 // The issuance's own rounds count as checks of the domains they cover.
-                let owners: Vec<String> =
-                    report.names.iter().map(|n| n.expected.owner.clone()).collect();
+                let owners: Vec<String> = report
+                    .names
+                    .iter()
+                    .map(|n| n.expected.owner.clone())
+                    .collect();
                 crate::tui::screens::domains::checked(state, &owners, report.propagated);
             }
             let clock = state.clock;
