@@ -201,17 +201,24 @@ fn quit_and_check_restored(tmux: &Tmux, status_file: &Path, gone: &str) {
     );
 }
 
+/// A temporary directory holding a working directory `work` with one file, `name`; the
+/// file that will receive certpilot's exit status.
+fn plain_workdir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status_file = dir.path().join("exit-status");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    std::fs::write(work.join(name), text).expect(name);
+    (dir, work, status_file)
+}
+
 #[test]
 fn empty_dashboard_help_and_quit_restore_the_terminal() {
     if !tmux_available() {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status_file = dir.path().join("exit-status");
-    let work = dir.path().join("work");
-    std::fs::create_dir(&work).expect("work dir");
     // A keys.toml in the config directory rebinds help to `h`.
-    std::fs::write(work.join("keys.toml"), "[keys]\nhelp = \"h\"\n").expect("keys.toml");
+    let (_dir, work, status_file) = plain_workdir("keys.toml", "[keys]\nhelp = \"h\"\n");
     let args = ["--dir", work.to_str().unwrap(), "--theme", "gruvbox"];
     let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
 
@@ -261,15 +268,11 @@ fn the_palette_runs_an_action_by_name() {
     if !tmux_available() {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status_file = dir.path().join("exit-status");
-    let work = dir.path().join("work");
-    std::fs::create_dir(&work).expect("work dir");
     let config = "[accounts.ca-one]\ndirectory = \"https://127.0.0.1:9/dir\"\n\
                   email = \"ops@example.test\"\n\n\
                   [certificates.web]\nnames = [\"web.example.test\"]\n\n\
                   [domains.\"example.test\"]\nsolver = \"manual\"\n";
-    std::fs::write(work.join("certpilot.toml"), config).expect("config");
+    let (_dir, work, status_file) = plain_workdir("certpilot.toml", config);
     let args = ["--dir", work.to_str().unwrap()];
     let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
     tmux.wait_for("web.example.test");
