@@ -226,7 +226,8 @@ impl Default for Keymap {
     fn default() -> Self {
         Self {
             bindings: Action::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .map(|a| (a, default_keys(a)))
                 .collect(),
         }
@@ -439,7 +440,7 @@ mod tests {
         let example = include_str!("../../themes/keys.example.toml");
         let parsed = Keymap::parse("keys.example.toml", example).unwrap();
         assert_eq!(parsed, Keymap::default());
-        for action in Action::ALL {
+        for &action in Action::ALL {
             assert!(
                 example.contains(&format!("\n{} = ", action.name())),
                 "{action:?} undocumented"

@@ -56,7 +56,8 @@ pub fn entries(state: &State) -> Vec<Action> {
         .map_or("", |p| p.query.value())
         .to_owned();
     Action::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|a| offered(state, *a) && matches(state, *a, &query))
         .collect()
 }

@@ -26,7 +26,8 @@ fn the_palette_lists_every_action_once_with_its_key_and_filters_by_typing() {
     assert!(state.palette.is_some());
     let all = palette_entries(&state);
     let expected: Vec<Action> = Action::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|a| !matches!(a, Action::Palette | Action::Sandbox))
         .collect();
     assert_eq!(

@@ -53,7 +53,8 @@ pub fn entries(keymap: &Keymap) -> Vec<(String, String)> {
         .collect();
     out.extend(
         Action::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|a| !paired.contains(a))
             .map(|a| (keymap.keys_label(a), a.help().to_owned())),
     );
