@@ -356,3 +356,27 @@ fn the_server_form_opens_with_the_settings_of_the_last_start() {
     assert_eq!(panel.form.text("dns_listen"), "127.0.0.1:5353");
     assert_eq!(panel.request(), state.server_form.clone().unwrap());
 }
+
+#[test]
+fn last_check_times_keep_ticking() {
+    let mut state = with_domains();
+    assert!(!state.needs_tick());
+    let (id, _) = started(&update(&mut state, key('c')));
+    update(&mut state, Msg::Tick(std::time::Duration::from_secs(3)));
+    let report = super::propagation::report([
+        crate::dns::probe::Status::Match,
+        crate::dns::probe::Status::Match,
+    ]);
+    // The report's owner is under example.test, the selected domain.
+    update(
+        &mut state,
+        reply(id, Event::PropagationChecked(Ok(Box::new(report)))),
+    );
+    assert_eq!(
+        state.dashboard.checks.get("example.test"),
+        Some(&(std::time::Duration::from_secs(3), true))
+    );
+    update(&mut state, code(KeyCode::Esc));
+    // "2 min ago" must count on without any other activity.
+    assert!(state.needs_tick());
+}
