@@ -11,6 +11,7 @@ pub mod help;
 pub mod issuance;
 pub mod log;
 pub mod matrix;
+pub mod matrix_info;
 pub mod palette;
 pub mod popup;
 pub mod propagation;
