@@ -42,6 +42,35 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::AccountRegistered(result) => registered(state, id, result),
+        event @ (Event::AccountRemoved(_) | Event::AccountsLoaded(_) | Event::DomainRemoved(_)) => {
+            managed(state, id, event)
+        }
+        Event::CertificateSaved(result) => saved(state, id, &result),
+        Event::CertificateDeleted(result) => deleted(state, result),
+        Event::FaultSwitched(result) => {
+            crate::tui::screens::sandbox::switched(state, result);
+            Vec::new()
+        }
+        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
+        Event::ServerStarted(info) => server::started(state, id, info),
+        Event::ServerStopped(result) => server::stopped(state, id, result),
+        Event::ParentChecked(result) => {
+            server::checked(state, id, result);
+            Vec::new()
+        }
+        Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::ProviderSaved(result) => provider_saved(state, id, result),
+        Event::RecordsToCreate(records) => {
+            issuance::records_to_create(state, id, records);
+            Vec::new()
+        }
+        other => route_watch_or_issue(state, id, other),
+    }
+}
+
+/// Answers of the management views: accounts read or removed, a domain's solver removed.
+fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
+    match event {
         Event::AccountRemoved(Ok(name)) => {
             state.notify(format!("account {name} removed"));
             let mut effects = dashboard::reload(state);
@@ -65,26 +94,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             state.fail("Removing the account failed", message);
             Vec::new()
         }
-        Event::CertificateSaved(result) => saved(state, id, &result),
-        Event::CertificateDeleted(result) => deleted(state, result),
-        Event::FaultSwitched(result) => {
-            crate::tui::screens::sandbox::switched(state, result);
-            Vec::new()
-        }
-        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
-        Event::ServerStarted(info) => server::started(state, id, info),
-        Event::ServerStopped(result) => server::stopped(state, id, result),
-        Event::ParentChecked(result) => {
-            server::checked(state, id, result);
-            Vec::new()
-        }
-        Event::ServerRegistered(result) => server::registered(state, id, result),
-        Event::ProviderSaved(result) => provider_saved(state, id, result),
-        Event::RecordsToCreate(records) => {
-            issuance::records_to_create(state, id, records);
-            Vec::new()
-        }
-        other => route_watch_or_issue(state, id, other),
+        _ => Vec::new(),
     }
 }
 
