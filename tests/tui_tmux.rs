@@ -782,3 +782,116 @@ fn row_has(screen: &str, name: &str, word: &str) -> bool {
         .lines()
         .any(|l| l.contains(&format!(" {name} ")) && l.contains(word))
 }
+
+/// The sandbox menu makes the CA reject nonces at run time: Pebble restarts with the
+/// rejection (the account is registered again), an issuance still succeeds through badNonce
+/// retries, and switching it off restarts Pebble without it.
+#[test]
+fn the_sandbox_menu_makes_the_ca_reject_nonces_and_issuance_still_works() {
+    if !tmux_available()
+        || ["pebble", "knotd", "knotc", "unbound", "flock"]
+            .iter()
+            .any(|t| !common::require_tool(t))
+    {
+        return;
+    }
+    let wd = Workdir::new("sandbox-nonce");
+    let status_file = wd.path().join("exit-status");
+    let tmux = Tmux::start(&certpilot_command(&["sandbox"], &[], &status_file));
+    tmux.wait_until("the sandbox's dashboard", Duration::from_secs(60), |s| {
+        row_has(s, "web", "missing")
+    });
+    let shell: u32 = tmux.pane_format("#{pane_pid}").parse().unwrap();
+    let before = pebbles_under(shell);
+    assert_eq!(before.len(), 1, "one Pebble: {before:?}");
+    assert_eq!(nonce_reject_of(before[0]), "0");
+
+    tmux.send("F");
+    let menu = tmux.wait_for("sandbox faults");
+    assert!(
+        menu.contains("[off] the CA rejects 30 % of nonces"),
+        "{menu}"
+    );
+    for _ in 0..4 {
+        tmux.send("Down");
+    }
+    tmux.send("Enter");
+    tmux.wait_until("the CA to reject nonces", Duration::from_secs(90), |s| {
+        s.contains("[on]  the CA rejects 30 % of nonces")
+    });
+    let after = pebbles_under(shell);
+    assert_eq!(after.len(), 1, "one Pebble: {after:?}");
+    assert_ne!(after, before, "Pebble was restarted");
+    assert_eq!(nonce_reject_of(after[0]), "30");
+    tmux.send("Escape");
+
+    // The account Pebble forgot was registered again: web issues through rejected nonces.
+    tmux.send("/");
+    tmux.type_text("web");
+    tmux.send("Enter");
+    tmux.send("i");
+    tmux.wait_for("issuing · web");
+    let screen = tmux.wait_until("web to be issued", ISSUE_DEADLINE, |s| {
+        s.contains("returns to the dashboard")
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    tmux.send("Escape");
+
+    tmux.send("F");
+    tmux.wait_for("sandbox faults");
+    for _ in 0..4 {
+        tmux.send("Down");
+    }
+    tmux.send("Enter");
+    tmux.wait_until("the CA to accept nonces", Duration::from_secs(90), |s| {
+        s.contains("[off] the CA rejects 30 % of nonces")
+    });
+    let last = pebbles_under(shell);
+    assert_eq!(last.len(), 1, "one Pebble: {last:?}");
+    assert_eq!(nonce_reject_of(last[0]), "0");
+    tmux.send("Escape");
+    tmux.send("q");
+    tmux.wait_until("the sandbox to stop", Duration::from_secs(60), |s| {
+        s.contains(AFTER_EXIT)
+    });
+    assert!(pebbles_under(shell).is_empty(), "Pebble outlives the sandbox");
+}
+
+/// Pebble processes descending from `ancestor`.
+fn pebbles_under(ancestor: u32) -> Vec<u32> {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "pebble" {
+            continue;
+        }
+        let mut up = parent_of(pid);
+        while let Some(p) = up.filter(|p| *p > 1) {
+            if p == ancestor {
+                found.push(pid);
+                break;
+            }
+            up = parent_of(p);
+        }
+    }
+    found
+}
+
+/// `PEBBLE_WFE_NONCEREJECT` in a process's environment.
+fn nonce_reject_of(pid: u32) -> String {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    environ
+        .split(|b| *b == 0)
+        .filter_map(|kv| std::str::from_utf8(kv).ok())
+        .find_map(|kv| kv.strip_prefix("PEBBLE_WFE_NONCEREJECT="))
+        .unwrap_or("unset")
+        .to_owned()
+}
