@@ -854,7 +854,10 @@ fn the_sandbox_menu_makes_the_ca_reject_nonces_and_issuance_still_works() {
     tmux.wait_until("the sandbox to stop", Duration::from_secs(60), |s| {
         s.contains(AFTER_EXIT)
     });
-    assert!(pebbles_under(shell).is_empty(), "Pebble outlives the sandbox");
+    assert!(
+        pebbles_under(shell).is_empty(),
+        "Pebble outlives the sandbox"
+    );
 }
 
 /// Pebble processes descending from `ancestor`.
@@ -862,11 +865,20 @@ fn pebbles_under(ancestor: u32) -> Vec<u32> {
     let parent_of = |pid: u32| -> Option<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
-        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
     };
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();

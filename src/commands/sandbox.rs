@@ -91,11 +91,9 @@ async fn restart_requests(world: &Arc<Mutex<World>>, runner: &Runner) -> std::co
         };
         tracing::info!(outcome = %report, "sandbox: Pebble restarted on request");
         let path = sandbox::faults::restart_report(&runner.layout);
-        if let Err(e) = crate::fsutil::write_atomic(
-            &path,
-            report.as_bytes(),
-            crate::fsutil::Mode::Private,
-        ) {
+        if let Err(e) =
+            crate::fsutil::write_atomic(&path, report.as_bytes(), crate::fsutil::Mode::Private)
+        {
             tracing::warn!(path = %path.display(), error = %e, "sandbox: restart report not written");
         }
     }
