@@ -164,6 +164,7 @@ fn inventory(rows: Vec<CertRow>) -> Inventory {
             },
         ],
         accounts: vec!["pebble".into(), "letsencrypt".into()],
+        parallel: 2,
     }
 }
 

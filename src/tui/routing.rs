@@ -225,6 +225,7 @@ fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<E
     }
     match result {
         Ok(name) => {
+            state.dashboard.follow = Some(name.clone());
             let issue = state.keymap.label(crate::tui::action::Action::Issue);
             state.notify(format!("{name} saved; press {issue} to issue it"));
             dashboard::reload(state)

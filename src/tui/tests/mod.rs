@@ -56,6 +56,7 @@ pub fn inventory() -> Inventory {
             delegation: None,
         }],
         accounts: vec!["pebble".into()],
+        parallel: 2,
     }
 }
 
