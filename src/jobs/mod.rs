@@ -36,7 +36,6 @@ use std::time::Duration;
 pub use context::Context;
 pub use runner::Runner;
 
-
 use crate::acme::Step;
 use crate::dns::parent;
 use crate::solver::ChallengeRecord;

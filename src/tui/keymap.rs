@@ -375,7 +375,11 @@ mod tests {
             (KeyCode::Char('c'), KeyModifiers::NONE, Some(Action::Check)),
             (KeyCode::Char('r'), KeyModifiers::CONTROL, None),
             (KeyCode::Esc, KeyModifiers::NONE, Some(Action::Back)),
-            (KeyCode::Char('x'), KeyModifiers::NONE, Some(Action::CancelJob)),
+            (
+                KeyCode::Char('x'),
+                KeyModifiers::NONE,
+                Some(Action::CancelJob),
+            ),
             (KeyCode::Char('z'), KeyModifiers::NONE, None),
         ];
         for (code, modifiers, expected) in cases {

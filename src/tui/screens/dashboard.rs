@@ -125,7 +125,8 @@ impl Dashboard {
                 self.accounts = inventory.accounts;
                 self.parallel = inventory.parallel;
                 let rows = &self.rows;
-                self.marked.retain(|name| rows.iter().any(|r| &r.name == name));
+                self.marked
+                    .retain(|name| rows.iter().any(|r| &r.name == name));
                 self.apply_filter();
                 let follow = self.follow.take();
                 if let Some(i) = follow.or(keep).and_then(|name| self.position(&name)) {

@@ -260,7 +260,9 @@ pub fn ask_bulk(state: &mut State) {
     let certs = bulk_targets(state);
     if certs.is_empty() {
         let mark = state.keymap.label(Action::Mark);
-        state.notify(format!("nothing is due; {mark} marks certificates to renew"));
+        state.notify(format!(
+            "nothing is due; {mark} marks certificates to renew"
+        ));
         return;
     }
     let what = if state.dashboard.marked.is_empty() {

@@ -8,6 +8,7 @@ mod detail;
 mod editor;
 mod global;
 mod issuance;
+mod jobs;
 pub mod propagation;
 mod provider;
 mod sandbox;

@@ -195,7 +195,10 @@ fn table_row(
     let name = if state.dashboard.marked.contains(&row.name) {
         Line::from(vec![
             Span::styled(MARK, theme.warn),
-            Span::raw(fit(&row.name, name_width.saturating_sub(MARK.chars().count()))),
+            Span::raw(fit(
+                &row.name,
+                name_width.saturating_sub(MARK.chars().count()),
+            )),
         ])
     } else {
         Line::from(fit(&row.name, name_width))

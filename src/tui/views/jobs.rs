@@ -71,8 +71,11 @@ pub fn render(frame: &mut Frame, area: Rect, screen: &JobsScreen, state: &State,
         }
         None => block,
     };
-    let step_width = usize::from(area.width.saturating_sub(4 + STATUS_WIDTH + ELAPSED_WIDTH + 3))
-        .saturating_sub(16);
+    let step_width = usize::from(
+        area.width
+            .saturating_sub(4 + STATUS_WIDTH + ELAPSED_WIDTH + 3),
+    )
+    .saturating_sub(16);
     let header = Row::new(vec![
         Line::from("STATUS"),
         Line::from("CERTIFICATE"),
@@ -148,9 +151,14 @@ fn elapsed(issuance: &Issuance, state: &State) -> String {
 /// Why a failed issuance failed (first line).
 fn reason(issuance: &Issuance) -> Option<String> {
     match &issuance.end {
-        Some(End::Failed(failure)) if !failure.cancelled => {
-            Some(failure.message.lines().next().unwrap_or_default().to_owned())
-        }
+        Some(End::Failed(failure)) if !failure.cancelled => Some(
+            failure
+                .message
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
         _ => None,
     }
 }
