@@ -912,7 +912,10 @@ fn reissue_from_a_finished_screen_asks_first() {
         !s.contains("Issue api again?")
     });
     assert!(screen.contains("✓ issued in"), "{screen}");
-    assert!(!screen.contains("○ Order created"), "a new order started:\n{screen}");
+    assert!(
+        !screen.contains("○ Order created"),
+        "a new order started:\n{screen}"
+    );
     assert_eq!(std::fs::read_to_string(&crt).unwrap(), first, "n kept it");
     tmux.send("I");
     tmux.wait_for("Issue api again?");

@@ -196,8 +196,8 @@ impl Action {
             Action::AcmeDnsServer => "Run the acme-dns server (d there stops it)",
             Action::Sandbox => "Sandbox faults (in certpilot sandbox)",
             Action::Mark => "Mark / unmark the selected certificate",
-            Action::RenewMarked => "Renew the marked (or all due) certificates in the background",
-            Action::Jobs => "Jobs: running and finished issuances (Enter opens one)",
+            Action::RenewMarked => "Renew marked (or all due) certificates in background",
+            Action::Jobs => "Jobs view: running and finished issuances",
             Action::CancelJob => "Cancel the running issuance (asks first)",
             Action::Reissue => "Issue again from a finished issuance (asks first)",
         }

@@ -126,12 +126,16 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
             Action::Quit,
         ]);
     }
-    keys.actions(&[
-        Action::Open,
-        Action::Issue,
-        Action::Mark,
-        Action::RenewMarked,
-        Action::Jobs,
+    // Bulk and jobs keys come forward while there are marks or background work.
+    let mut first = vec![Action::Open, Action::Issue];
+    if !state.dashboard.marked.is_empty() {
+        first.extend([Action::RenewMarked, Action::Mark]);
+    }
+    let (running, queued) = crate::tui::screens::jobs::counts(state);
+    if running + queued > 0 {
+        first.push(Action::Jobs);
+    }
+    let rest = [
         Action::Add,
         Action::Edit,
         Action::Delete,
@@ -139,11 +143,17 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         Action::Filter,
         Action::Help,
         Action::Quit,
+        Action::Mark,
+        Action::RenewMarked,
+        Action::Jobs,
         Action::SwitchPane,
         Action::AddAccount,
         Action::AcmeDnsServer,
         Action::ToggleLog,
-    ])
+    ];
+    let rest: Vec<Action> = rest.into_iter().filter(|a| !first.contains(a)).collect();
+    first.extend(rest);
+    keys.actions(&first)
 }
 
 /// Hint pairs from the keymap.
