@@ -789,21 +789,32 @@ fn the_sandbox_issues_switches_a_lagging_nameserver_on_and_stops_everything() {
     );
 }
 
-/// `Esc` leaves a running issuance without cancelling it: the status bar counts it, the
-/// jobs view lists it, and the certificate turns valid on the dashboard with no further key.
-#[test]
-fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
+/// Pebble, [`pebble_workdir`] plus certificates `extra` (`NAME.example.test`), and the TUI
+/// on it checking records through challtestsrv; `None` when a tool is missing.
+fn pebble_tui(extra: &[&str]) -> Option<(Pebble, Workdir, Tmux, PathBuf)> {
     if !tmux_available() {
-        return;
+        return None;
     }
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
-        return;
-    };
+    let pebble = Pebble::start(PebbleOptions::default())?;
     let wd = pebble_workdir(&pebble);
+    for name in extra {
+        let host = format!("{name}.example.test");
+        wd.run(&["cert", "add", name, "--name", &host]).ok();
+    }
     let (tmux, status_file) = start_in(
         &wd,
         &["--resolver", &pebble.dns, "--propagation", "recursive"],
     );
+    Some((pebble, wd, tmux, status_file))
+}
+
+/// `Esc` leaves a running issuance without cancelling it: the status bar counts it, the
+/// jobs view lists it, and the certificate turns valid on the dashboard with no further key.
+#[test]
+fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&[]) else {
+        return;
+    };
     tmux.wait_for("www.example.test");
     // api (never issued) sorts first.
     tmux.send("i");
@@ -835,21 +846,9 @@ fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
 /// `Space` ×3 marks three certificates, `R` and one `y` issue all three in the background.
 #[test]
 fn three_marked_certificates_are_issued_with_one_action() {
-    if !tmux_available() {
-        return;
-    }
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&["blog", "shop"]) else {
         return;
     };
-    let wd = pebble_workdir(&pebble);
-    for name in ["blog", "shop"] {
-        let host = format!("{name}.example.test");
-        wd.run(&["cert", "add", name, "--name", &host]).ok();
-    }
-    let (tmux, status_file) = start_in(
-        &wd,
-        &["--resolver", &pebble.dns, "--propagation", "recursive"],
-    );
     tmux.wait_for("certificates (4)");
     // The three never issued sort first; Space marks and moves down.
     for _ in 0..3 {
@@ -884,17 +883,9 @@ fn three_marked_certificates_are_issued_with_one_action() {
 /// certificate; `y` issues a new one; one `Esc` leaves.
 #[test]
 fn reissue_from_a_finished_screen_asks_first() {
-    if !tmux_available() {
-        return;
-    }
-    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&[]) else {
         return;
     };
-    let wd = pebble_workdir(&pebble);
-    let (tmux, status_file) = start_in(
-        &wd,
-        &["--resolver", &pebble.dns, "--propagation", "recursive"],
-    );
     tmux.wait_for("www.example.test");
     tmux.send("i");
     tmux.wait_for("issuing · api");

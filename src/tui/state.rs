@@ -259,10 +259,16 @@ impl State {
     /// Labels of running jobs that change something (quitting asks about these).
     #[must_use]
     pub fn work_in_progress(&self) -> Vec<String> {
+        let queued = self
+            .issuances
+            .values()
+            .filter(|i| i.queued && i.running())
+            .map(|i| format!("issuing {} (queued)", i.cert));
         self.running
             .values()
             .filter(|r| r.changes_state)
             .map(|r| r.label.clone())
+            .chain(queued)
             .collect()
     }
 
