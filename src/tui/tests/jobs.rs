@@ -238,3 +238,24 @@ fn a_finished_issuance_reloads_its_open_detail() {
         |e| matches!(e, Effect::Start { job: Job::LoadDetail { name }, .. } if name == "new")
     ));
 }
+
+#[test]
+fn a_click_on_the_running_indicator_opens_the_jobs_view() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut state = loaded();
+    let click = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 70,
+        row: 23,
+        modifiers: KeyModifiers::NONE,
+    });
+    update(&mut state, click.clone());
+    assert!(state.stack.is_empty(), "nothing runs: no indicator");
+    select(&mut state, "new");
+    update(&mut state, key('i'));
+    update(&mut state, code(KeyCode::Esc));
+    // The notice hides the indicator until it expires.
+    update(&mut state, Msg::Tick(Duration::from_secs(30)));
+    update(&mut state, click);
+    assert!(matches!(state.screen(), Some(Screen::Jobs(_))));
+}
