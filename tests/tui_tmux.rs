@@ -850,6 +850,18 @@ fn three_marked_certificates_are_issued_with_one_action() {
         return;
     };
     tmux.wait_for("certificates (4)");
+    // Two at a time: the third waits for a free slot. The TUI reads it on the next reload.
+    let file = wd.path().join("certpilot.toml");
+    let mut config: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
+    let settings = config
+        .entry("settings")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    settings
+        .as_table_mut()
+        .unwrap()
+        .insert("parallel".into(), toml::Value::Integer(2));
+    std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
+    tmux.send("r");
     // The three never issued sort first; Space marks and moves down.
     for _ in 0..3 {
         tmux.send("Space");
@@ -862,6 +874,7 @@ fn three_marked_certificates_are_issued_with_one_action() {
     tmux.send("R");
     let screen = tmux.wait_for("Renew 3 marked certificates?");
     assert!(screen.contains("api, blog, shop"), "{screen}");
+    assert!(screen.contains("2 at a time"), "{screen}");
     tmux.send("y");
     tmux.wait_until("all three to be valid", ISSUE_DEADLINE, |s| {
         ["api", "blog", "shop"]
