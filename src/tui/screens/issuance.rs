@@ -111,16 +111,6 @@ impl Issuance {
             })
             .collect()
     }
-
-    /// Engine time of the last reached step.
-    #[must_use]
-    pub fn last_at(&self) -> Duration {
-        self.steps
-            .iter()
-            .rev()
-            .find(|(step, _)| step_index(step).is_some())
-            .map_or(Duration::ZERO, |(_, at)| *at)
-    }
 }
 
 /// Ask first when the certificate is not due, else start at once.
