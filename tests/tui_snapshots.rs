@@ -772,6 +772,8 @@ fn issuing() -> (State, JobId) {
         (Step::RecordsPublished { records: records() }, 1_630),
     ];
     for (step, ms) in steps {
+        // The UI's clock moves with the engine's, as the ticks of a running issuance do.
+        update(&mut state, Msg::Tick(Duration::from_millis(ms)));
         update(
             &mut state,
             reply(
