@@ -2,19 +2,39 @@
 //! [`crate::tui::keymap`]), a short hint for the status bar and a sentence for the help.
 
 /// Something the user asked the UI to do; what it means depends on the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Its name in `keys.toml` (and the command palette) is derived here, once: the variant in
+/// snake case unless a `serialize` attribute says otherwise ([`Action::name`]).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// Leave certpilot (asks first while work is running).
     Quit,
     /// Show or hide the help overlay.
     Help,
     /// Next row or field.
+    #[strum(serialize = "down")]
     MoveDown,
     /// Previous row or field.
+    #[strum(serialize = "up")]
     MoveUp,
     /// First row.
+    #[strum(serialize = "first")]
     MoveFirst,
     /// Last row.
+    #[strum(serialize = "last")]
     MoveLast,
     /// One page down.
     PageDown,
@@ -22,7 +42,7 @@ pub enum Action {
     PageUp,
     /// Open the selection, or go on to the next step.
     Open,
-    /// Close the overlay or screen; cancel a running issuance.
+    /// Close the overlay or screen (a running issuance goes on in the background).
     Back,
     /// Switch between panes, or to the next field.
     SwitchPane,
@@ -52,11 +72,22 @@ pub enum Action {
     AcmeDnsServer,
     /// The sandbox's fault menu (only inside `certpilot sandbox`).
     Sandbox,
+    /// Mark or unmark the selected certificate for [`Action::RenewMarked`].
+    Mark,
+    /// Renew or issue the marked certificates, or every due one when none is marked (asks
+    /// first); they run in the background.
+    RenewMarked,
+    /// The jobs view: running, waiting and finished issuances of this session.
+    Jobs,
+    /// Cancel the running issuance on screen or selected in the jobs view (asks first).
+    CancelJob,
+    /// Order a new certificate again from a finished issuance screen (asks first).
+    Reissue,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 29] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveFirst,
@@ -74,6 +105,11 @@ impl Action {
         Action::Edit,
         Action::Delete,
         Action::Issue,
+        Action::Mark,
+        Action::RenewMarked,
+        Action::Jobs,
+        Action::CancelJob,
+        Action::Reissue,
         Action::Check,
         Action::Copy,
         Action::Refresh,
@@ -83,41 +119,16 @@ impl Action {
         Action::Quit,
     ];
 
-    /// The name used in `keys.toml`.
+    /// The name used in `keys.toml` (derived from the variant, see the enum).
     #[must_use]
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Help => "help",
-            Action::MoveDown => "down",
-            Action::MoveUp => "up",
-            Action::MoveFirst => "first",
-            Action::MoveLast => "last",
-            Action::PageDown => "page_down",
-            Action::PageUp => "page_up",
-            Action::Open => "open",
-            Action::Back => "back",
-            Action::SwitchPane => "switch_pane",
-            Action::Filter => "filter",
-            Action::Add => "add",
-            Action::AddAccount => "add_account",
-            Action::Edit => "edit",
-            Action::Delete => "delete",
-            Action::Issue => "issue",
-            Action::Check => "check",
-            Action::Copy => "copy",
-            Action::Refresh => "refresh",
-            Action::ToggleLog => "toggle_log",
-            Action::NextTheme => "next_theme",
-            Action::AcmeDnsServer => "acme_dns_server",
-            Action::Sandbox => "sandbox",
-        }
+        self.into()
     }
 
     /// The action called `name` in `keys.toml`.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
+        name.parse().ok()
     }
 
     /// One or two words for the status bar.
@@ -148,6 +159,11 @@ impl Action {
             Action::NextTheme => "theme",
             Action::AcmeDnsServer => "server",
             Action::Sandbox => "faults",
+            Action::Mark => "mark",
+            Action::RenewMarked => "renew marked",
+            Action::Jobs => "jobs",
+            Action::CancelJob => "cancel",
+            Action::Reissue => "re-issue",
         }
     }
 
@@ -164,7 +180,7 @@ impl Action {
             Action::PageDown => "One page down",
             Action::PageUp => "One page up",
             Action::Open => "Open the selection / next step",
-            Action::Back => "Back; cancels a running issuance",
+            Action::Back => "Back; a running issuance goes on in the background",
             Action::SwitchPane => "Switch pane / next field",
             Action::Filter => "Filter certificates by name",
             Action::Add => "Add a certificate (domains pane: acme-dns)",
@@ -179,6 +195,11 @@ impl Action {
             Action::NextTheme => "Switch to the next theme",
             Action::AcmeDnsServer => "Run the acme-dns server (d there stops it)",
             Action::Sandbox => "Sandbox faults (in certpilot sandbox)",
+            Action::Mark => "Mark / unmark the selected certificate",
+            Action::RenewMarked => "Renew marked (or all due) certificates in background",
+            Action::Jobs => "Jobs view: running and finished issuances",
+            Action::CancelJob => "Cancel the running issuance (asks first)",
+            Action::Reissue => "Issue again from a finished issuance (asks first)",
         }
     }
 }
@@ -193,6 +214,14 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(Action::from_name(action.name()), Some(action));
         }
+        // The help's order lists every variant.
+        assert_eq!(
+            Action::ALL.len(),
+            <Action as strum::VariantArray>::VARIANTS.len()
+        );
+        assert_eq!(Action::MoveDown.name(), "down");
+        assert_eq!(Action::AcmeDnsServer.name(), "acme_dns_server");
+        assert_eq!(Action::RenewMarked.name(), "renew_marked");
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Action::ALL.len());

@@ -7,6 +7,7 @@ pub mod detail;
 pub mod domains;
 pub mod editor;
 pub mod issuance;
+pub mod jobs;
 pub mod profiles;
 pub mod propagation;
 pub mod provider;

@@ -8,6 +8,7 @@ mod detail;
 mod editor;
 mod global;
 mod issuance;
+mod jobs;
 pub mod propagation;
 mod provider;
 mod sandbox;
@@ -56,6 +57,7 @@ pub fn inventory() -> Inventory {
             delegation: None,
         }],
         accounts: vec!["pebble".into()],
+        parallel: 2,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod editor;
 pub mod form;
 pub mod help;
 pub mod issuance;
+pub mod jobs;
 pub mod log;
 pub mod matrix;
 pub mod popup;
@@ -56,6 +57,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Screen::Propagation(screen)) => {
             propagation::render(frame, areas.body, screen, state, theme);
         }
+        Some(Screen::Jobs(screen)) => jobs::render(frame, areas.body, screen, state, theme),
     }
     if let Some(log_area) = areas.log {
         log::render(frame, log_area, state, theme);
