@@ -167,6 +167,7 @@ fn inventory(rows: Vec<CertRow>) -> Inventory {
             },
         ],
         accounts: vec!["pebble".into(), "letsencrypt".into()],
+        parallel: 2,
     }
 }
 
@@ -774,6 +775,8 @@ fn issuing() -> (State, JobId) {
         (Step::RecordsPublished { records: records() }, 1_630),
     ];
     for (step, ms) in steps {
+        // The UI's clock moves with the engine's, as the ticks of a running issuance do.
+        update(&mut state, Msg::Tick(Duration::from_millis(ms)));
         update(
             &mut state,
             reply(
@@ -1300,4 +1303,100 @@ fn dns_provider_wizard() {
         reply(id, Event::ProviderSaved(Err(refused.into()))),
     );
     both_sizes("dns_provider_refused", &mut state);
+}
+
+// ---------------------------------------------------------------- background work
+
+fn progress(state: &mut State, id: JobId, step: Step, ms: u64) {
+    update(
+        state,
+        reply(
+            id,
+            Event::IssueProgress {
+                step,
+                elapsed: Duration::from_millis(ms),
+            },
+        ),
+    );
+}
+
+/// staging failed; legacy, mail and shop renewed in bulk (`settings.parallel` = 2: two run,
+/// one waits); wildcard and www marked for the next bulk renewal.
+fn background_work() -> State {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, Msg::Tick(Duration::from_secs(1)));
+    select(&mut state, "staging");
+    let staging = job(&update(&mut state, key('i')));
+    update(&mut state, code(KeyCode::Esc));
+    progress(&mut state, staging, Step::AccountReady, 300);
+    update(&mut state, Msg::Tick(Duration::from_secs(3)));
+    let failure = IssueFailure {
+        message: "urn:ietf:params:acme:error:rejectedIdentifier: staging.example.net is blocked"
+            .into(),
+        hint: None,
+        cancelled: false,
+    };
+    update(
+        &mut state,
+        reply(staging, Event::IssueFinished(Err(failure))),
+    );
+    for name in ["legacy", "mail", "shop"] {
+        select(&mut state, name);
+        update(&mut state, key(' '));
+    }
+    update(&mut state, key('R'));
+    let effects = update(&mut state, key('y'));
+    let ids: Vec<JobId> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Start {
+                id,
+                job: certpilot::jobs::Job::Issue { .. },
+            } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{effects:?}");
+    update(&mut state, Msg::Tick(Duration::from_secs(4)));
+    progress(&mut state, ids[0], Step::AccountReady, 200);
+    let order = Step::OrderCreated {
+        url: "https://127.0.0.1:14000/my-order/7".into(),
+        pending: 1,
+    };
+    progress(&mut state, ids[0], order, 600);
+    update(&mut state, Msg::Tick(Duration::from_secs(5)));
+    let records = vec![ChallengeRecord {
+        identifier: "legacy.example.org".into(),
+        fqdn: "_acme-challenge.legacy.example.org.".into(),
+        value: "q9W3pZ1xVb7Rk0sLmN2cYhT5aEoUjFgDiHrKtB6lPwA".into(),
+    }];
+    progress(
+        &mut state,
+        ids[0],
+        Step::RecordsPublished { records },
+        1_100,
+    );
+    progress(&mut state, ids[1], Step::AccountReady, 250);
+    for name in ["wildcard", "www"] {
+        select(&mut state, name);
+        update(&mut state, key(' '));
+    }
+    // Past the notices: the status bar shows the running work.
+    update(&mut state, Msg::Tick(Duration::from_millis(12_400)));
+    state
+}
+
+#[test]
+fn dashboard_with_marks_and_work_running() {
+    let mut state = background_work();
+    both_sizes("dashboard_marked_running", &mut state);
+}
+
+#[test]
+fn jobs_view() {
+    let mut state = background_work();
+    update(&mut state, key('J'));
+    update(&mut state, key('j'));
+    update(&mut state, key('j'));
+    both_sizes("jobs_view", &mut state);
 }

@@ -23,6 +23,8 @@ pub struct Inventory {
     pub domains: Vec<DomainRow>,
     /// Configured account names.
     pub accounts: Vec<String>,
+    /// `settings.parallel`: how many certificates are issued at once (0: not known).
+    pub parallel: usize,
 }
 
 /// A solver domain as the dashboard shows it.
@@ -51,6 +53,7 @@ pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, String> {
         rows,
         domains: domain_rows(&config),
         accounts: config.accounts.keys().cloned().collect(),
+        parallel: config.settings.parallel,
     })
 }
 

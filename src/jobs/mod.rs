@@ -133,27 +133,65 @@ pub enum Job {
     },
 }
 
+/// Which jobs supersede each other: starting a job aborts the running one of the same slot
+/// (gitui's `AsyncGitNotification`: one variant per kind, never a string matched in tables).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Slot {
+    /// [`Job::LoadInventory`].
+    Inventory,
+    /// [`Job::LoadDetail`].
+    Detail,
+    /// [`Job::LoadProfiles`].
+    Profiles,
+    /// [`Job::FetchDirectory`] and [`Job::RegisterAccount`].
+    Account,
+    /// [`Job::SaveCertificate`] and [`Job::DeleteCertificate`].
+    Certs,
+    /// [`Job::Issue`] of one certificate: issuances of different certificates run side by side.
+    Issue(String),
+    /// [`Job::CheckPropagation`] for one asker.
+    Propagation(String),
+    /// [`Job::AcmeDnsRegister`] and [`Job::AcmeDnsImport`].
+    AcmeDns,
+    /// [`Job::RunAcmeDnsServer`].
+    AcmeDnsServer,
+    /// [`Job::CheckParentRecords`].
+    ServerParent,
+    /// [`Job::RegisterOnServer`].
+    ServerRegister,
+    /// [`Job::SwitchFault`].
+    Sandbox,
+    /// [`Job::RemoveAccount`].
+    AccountRemove,
+    /// [`Job::SaveProvider`].
+    Provider,
+    /// [`Job::LoadAccounts`].
+    Accounts,
+    /// [`Job::RemoveDomain`].
+    DomainRemove,
+}
+
 impl Job {
     /// Jobs with the same slot supersede each other.
     #[must_use]
-    pub fn slot(&self) -> String {
+    pub fn slot(&self) -> Slot {
         match self {
-            Job::LoadInventory => "inventory".to_owned(),
-            Job::LoadDetail { .. } => "detail".to_owned(),
-            Job::LoadProfiles => "profiles".to_owned(),
-            Job::FetchDirectory { .. } | Job::RegisterAccount(_) => "account".to_owned(),
-            Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => "certs".to_owned(),
-            Job::Issue { cert } => format!("issue:{cert}"),
-            Job::CheckPropagation { key, .. } => format!("propagation:{key}"),
-            Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => "acme-dns".to_owned(),
-            Job::RunAcmeDnsServer(_) => "acme-dns-server".to_owned(),
-            Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
-            Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
-            Job::SwitchFault { .. } => "sandbox".to_owned(),
-            Job::RemoveAccount { .. } => "account:remove".to_owned(),
-            Job::SaveProvider(_) => "provider".to_owned(),
-            Job::LoadAccounts => "accounts".to_owned(),
-            Job::RemoveDomain { .. } => "domains:remove".to_owned(),
+            Job::LoadInventory => Slot::Inventory,
+            Job::LoadDetail { .. } => Slot::Detail,
+            Job::LoadProfiles => Slot::Profiles,
+            Job::FetchDirectory { .. } | Job::RegisterAccount(_) => Slot::Account,
+            Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => Slot::Certs,
+            Job::Issue { cert } => Slot::Issue(cert.clone()),
+            Job::CheckPropagation { key, .. } => Slot::Propagation(key.clone()),
+            Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => Slot::AcmeDns,
+            Job::RunAcmeDnsServer(_) => Slot::AcmeDnsServer,
+            Job::CheckParentRecords { .. } => Slot::ServerParent,
+            Job::RegisterOnServer { .. } => Slot::ServerRegister,
+            Job::SwitchFault { .. } => Slot::Sandbox,
+            Job::RemoveAccount { .. } => Slot::AccountRemove,
+            Job::SaveProvider(_) => Slot::Provider,
+            Job::LoadAccounts => Slot::Accounts,
+            Job::RemoveDomain { .. } => Slot::DomainRemove,
         }
     }
 

@@ -12,12 +12,12 @@ use tracing::instrument::WithSubscriber as _;
 use super::context::blocking;
 use super::{
     account, acmedns, certs, inventory, issue, propagation, server, Context, Event, Job, JobId,
-    Tagged,
+    Slot, Tagged,
 };
 use crate::dns::parent;
 
 struct Task {
-    slot: String,
+    slot: Slot,
     handle: JoinHandle<()>,
     /// For jobs that stop cleanly: send `true` to ask.
     cancel: Option<watch::Sender<bool>>,
@@ -59,7 +59,7 @@ impl Runner {
             .collect();
         for old in superseded {
             if let Some(task) = self.tasks.remove(&old) {
-                tracing::debug!(job = old.0, slot, "superseded");
+                tracing::debug!(job = old.0, ?slot, "superseded");
                 task.handle.abort();
             }
         }

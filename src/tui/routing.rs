@@ -72,6 +72,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
 fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     match event {
         Event::AccountRemoved(Ok(name)) => {
+            tracing::info!(account = %name, "account removed");
             state.notify(format!("account {name} removed"));
             let mut effects = dashboard::reload(state);
             effects.extend(crate::tui::screens::accounts::reload(state));
@@ -91,6 +92,7 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::AccountRemoved(Err(message)) => {
+            tracing::warn!(reason = %message, "removing the account failed");
             state.fail("Removing the account failed", message);
             Vec::new()
         }
@@ -147,10 +149,12 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
 fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
     match result {
         Ok(name) => {
+            tracing::info!(cert = %name, "certificate deleted");
             state.notify(format!("{name} deleted"));
             dashboard::reload(state)
         }
         Err(message) => {
+            tracing::warn!(reason = %message, "deleting failed");
             state.fail("Deleting failed", message);
             Vec::new()
         }
@@ -224,6 +228,10 @@ fn registered(
     result: Result<crate::jobs::account::Registered, String>,
 ) -> Vec<Effect> {
     let ok = result.as_ref().ok().map(|r| r.name.clone());
+    match &result {
+        Ok(r) => tracing::info!(account = %r.name, "account registered"),
+        Err(message) => tracing::warn!(reason = %message, "registering the account failed"),
+    }
     match wizard_waiting_for(state, id) {
         Some(wizard) => account::registered(wizard, result),
         None => {
@@ -259,8 +267,13 @@ fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<E
     if let (Nav::Close, Some(i)) = (nav, index) {
         state.stack.remove(i);
     }
+    if let Err(message) = result {
+        tracing::warn!(reason = %message, "saving the certificate failed");
+    }
     match result {
         Ok(name) => {
+            tracing::info!(cert = %name, "certificate saved");
+            state.dashboard.follow = Some(name.clone());
             let issue = state.keymap.label(crate::tui::action::Action::Issue);
             state.notify(format!("{name} saved; press {issue} to issue it"));
             dashboard::reload(state)

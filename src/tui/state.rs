@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use crate::jobs::logs::LogLine;
-use crate::jobs::{Job, JobId};
+use crate::jobs::{Job, JobId, Slot};
 use crate::tui::keymap::Keymap;
 use crate::tui::screens::account::AccountWizard;
 use crate::tui::screens::accounts::AccountsScreen;
@@ -14,6 +14,7 @@ use crate::tui::screens::dashboard::Dashboard;
 use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
+use crate::tui::screens::jobs::JobsScreen;
 use crate::tui::screens::palette::Palette;
 use crate::tui::screens::propagation::PropagationScreen;
 use crate::tui::screens::provider::ProviderWizard;
@@ -54,6 +55,8 @@ pub enum Screen {
     Provider(ProviderWizard),
     /// The ACME accounts.
     Accounts(AccountsScreen),
+    /// The jobs view: issuances of this session (their state is in [`State::issuances`]).
+    Jobs(JobsScreen),
 }
 
 /// What the user is asked to confirm, and what happens on yes.
@@ -82,6 +85,16 @@ pub enum Confirmed {
     RemoveDomain {
         /// The domain.
         domain: String,
+    },
+    /// Cancel a running or queued issuance (its records are removed).
+    CancelIssue {
+        /// Certificate name.
+        cert: String,
+    },
+    /// Renew or issue several certificates in the background.
+    Bulk {
+        /// Certificate names.
+        certs: Vec<String>,
     },
 }
 
@@ -126,7 +139,7 @@ pub enum Popup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     /// Jobs of one slot supersede each other.
-    pub slot: String,
+    pub slot: Slot,
     /// What it does.
     pub label: String,
     /// Whether quitting should ask.
@@ -261,10 +274,16 @@ impl State {
     /// Labels of running jobs that change something (quitting asks about these).
     #[must_use]
     pub fn work_in_progress(&self) -> Vec<String> {
+        let queued = self
+            .issuances
+            .values()
+            .filter(|i| i.queued && i.running())
+            .map(|i| format!("issuing {} (queued)", i.cert));
         self.running
             .values()
             .filter(|r| r.changes_state)
             .map(|r| r.label.clone())
+            .chain(queued)
             .collect()
     }
 

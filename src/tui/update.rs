@@ -10,10 +10,10 @@ use std::time::Duration;
 use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::jobs::logs::LogLine;
-use crate::jobs::{Event, Job, JobId, Tagged};
+use crate::jobs::{Event, Job, JobId, Slot, Tagged};
 use crate::tui::action::Action;
 use crate::tui::screens::{
-    account, accounts, acmedns, dashboard, detail, editor, issuance, palette, propagation,
+    account, accounts, acmedns, dashboard, detail, editor, issuance, jobs, palette, propagation,
     provider, server,
 };
 use crate::tui::state::{Confirmed, Popup, Screen, State};
@@ -184,6 +184,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.notify(format!("theme: {name}"));
             return Vec::new();
         }
+        Action::Jobs if !matches!(state.screen(), Some(Screen::Jobs(_))) => {
+            jobs::open(state);
+            return Vec::new();
+        }
         _ => {}
     }
     let Some(index) = state.stack.len().checked_sub(1) else {
@@ -205,6 +209,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Screen::Server => server::on_action(state, action),
         Screen::Provider(wizard) => provider::on_action(wizard, state, action),
         Screen::Accounts(view) => accounts::on_action(view, state, action),
+        Screen::Jobs(screen) => jobs::on_action(screen, state, action),
     };
     let refresh = action == Action::Refresh && effects.is_empty() && nav == Nav::Stay;
     place(state, index, screen, nav);
@@ -316,6 +321,8 @@ fn confirmed_action(state: &mut State, confirmed: Confirmed) -> Vec<Effect> {
             let (_, effect) = state.start(Job::RemoveDomain { domain });
             vec![effect]
         }
+        Confirmed::CancelIssue { cert } => issuance::cancel(state, &cert),
+        Confirmed::Bulk { certs } => jobs::start_bulk(state, &certs),
     }
 }
 
@@ -328,6 +335,10 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::ScrollUp => Some(Action::MoveUp),
         _ => None,
     };
+    if jobs::clicked_indicator(state, &mouse) {
+        jobs::open(state);
+        return Vec::new();
+    }
     match (state.stack.last(), scroll) {
         (None, _) => dashboard::on_mouse(state, mouse),
         (Some(_), Some(action)) => on_action(state, action),
@@ -359,26 +370,26 @@ fn on_job(state: &mut State, tagged: Tagged) -> Vec<Effect> {
 }
 
 /// Turn a panic into the failure the job's owner understands.
-fn failure_for_slot(slot: &str, message: String) -> Event {
+fn failure_for_slot(slot: &Slot, message: String) -> Event {
     match slot {
-        "inventory" => Event::InventoryLoaded(Err(message)),
-        "detail" => Event::DetailLoaded(Err(message)),
-        "profiles" => {
+        Slot::Inventory => Event::InventoryLoaded(Err(message)),
+        Slot::Detail => Event::DetailLoaded(Err(message)),
+        Slot::Profiles => {
             Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
         }
-        "account" => Event::AccountRegistered(Err(message)),
-        "certs" => Event::CertificateSaved(Err(message)),
-        "acme-dns" => Event::AcmeDnsSaved(Err(message)),
-        "acme-dns-server" => Event::ServerStopped(Err(message)),
-        "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
-        "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
-        "sandbox" => Event::FaultSwitched(Err(message)),
-        "account:remove" => Event::AccountRemoved(Err(message)),
-        "provider" => Event::ProviderSaved(Err(message)),
-        "accounts" => Event::AccountsLoaded(Err(message)),
-        "domains:remove" => Event::DomainRemoved(Err(message)),
-        s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
-        _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
+        Slot::Account => Event::AccountRegistered(Err(message)),
+        Slot::Certs => Event::CertificateSaved(Err(message)),
+        Slot::AcmeDns => Event::AcmeDnsSaved(Err(message)),
+        Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
+        Slot::ServerParent => Event::ParentChecked(Err(message)),
+        Slot::ServerRegister => Event::ServerRegistered(Err(message)),
+        Slot::Sandbox => Event::FaultSwitched(Err(message)),
+        Slot::AccountRemove => Event::AccountRemoved(Err(message)),
+        Slot::Provider => Event::ProviderSaved(Err(message)),
+        Slot::Accounts => Event::AccountsLoaded(Err(message)),
+        Slot::DomainRemove => Event::DomainRemoved(Err(message)),
+        Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
+        Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
             hint: None,
             cancelled: false,

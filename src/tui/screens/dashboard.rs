@@ -2,7 +2,7 @@
 
 pub use super::urgency::{by_urgency, urgency, Urgency, ERROR_DAYS, WARN_DAYS};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
@@ -15,7 +15,7 @@ use crate::tui::action::Action;
 use crate::tui::form::TextInput;
 use crate::tui::layout;
 use crate::tui::screens::sort::{self, SortKey};
-use crate::tui::screens::{detail, domains, editor, issuance};
+use crate::tui::screens::{detail, domains, editor, issuance, jobs};
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 use crate::tui::update::Effect;
 
@@ -78,6 +78,12 @@ pub struct Dashboard {
     pub sort: SortKey,
     /// The order is reversed.
     pub reverse: bool,
+    /// Certificates marked for a bulk renewal.
+    pub marked: BTreeSet<String>,
+    /// `settings.parallel` from the last load (0 before one).
+    pub parallel: usize,
+    /// A certificate to select once the next load lists it (just saved or issued).
+    pub follow: Option<String>,
 }
 
 impl Dashboard {
@@ -122,8 +128,13 @@ impl Dashboard {
                 self.rows = rows;
                 self.domains = inventory.domains;
                 self.accounts = inventory.accounts;
+                self.parallel = inventory.parallel;
+                let rows = &self.rows;
+                self.marked
+                    .retain(|name| rows.iter().any(|r| &r.name == name));
                 self.apply_filter();
-                if let Some(i) = keep.and_then(|name| self.position(&name)) {
+                let follow = self.follow.take();
+                if let Some(i) = follow.or(keep).and_then(|name| self.position(&name)) {
                     self.selected = i;
                 }
                 self.domain_selected = self
@@ -265,6 +276,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let wizard = crate::tui::screens::account::AccountWizard::new();
             state.stack.push(Screen::Account(wizard));
         }
+        Action::Mark if state.dashboard.pane == Pane::Certificates => jobs::toggle_mark(state),
+        Action::RenewMarked => jobs::ask_bulk(state),
         _ => return on_selection(state, action),
     }
     Vec::new()

@@ -8,6 +8,7 @@ pub mod detail;
 pub mod domains;
 pub mod editor;
 pub mod issuance;
+pub mod jobs;
 pub mod palette;
 pub mod profiles;
 pub mod propagation;

@@ -8,6 +8,7 @@ mod detail;
 mod editor;
 mod global;
 mod issuance;
+mod jobs;
 mod navigation;
 pub mod propagation;
 mod provider;
@@ -58,6 +59,7 @@ pub fn inventory() -> Inventory {
             config: None,
         }],
         accounts: vec!["pebble".into()],
+        parallel: 2,
     }
 }
 

@@ -92,6 +92,9 @@ fn renewal_footer(row: &CertRow, pane_width: u16) -> Option<String> {
     ))
 }
 
+/// Leads the name of a certificate marked for a bulk renewal.
+const MARK: &str = "● ";
+
 /// Marks the selected row; its column is always reserved so rows do not shift.
 const HIGHLIGHT_SYMBOL: &str = "▶ ";
 const COLUMN_SPACING: u16 = 1;
@@ -110,11 +113,14 @@ fn certificates_title(state: &State) -> String {
     } else {
         format!("{}/{}", d.selected + 1, d.visible.len())
     };
-    let count = if d.visible.len() == d.rows.len() {
+    let mut count = if d.visible.len() == d.rows.len() {
         position
     } else {
         format!("{position} of {}", d.rows.len())
     };
+    if !d.marked.is_empty() {
+        count.push_str(&format!(", {} marked", d.marked.len()));
+    }
     let arrow = if d.reverse { "↑" } else { "↓" };
     let sort = format!("sort: {} {arrow}", d.sort.label());
     if d.filtering || !d.filter.value().is_empty() {
@@ -198,17 +204,28 @@ fn table_row(
         Some(days) => Span::styled(days.to_string(), urgency_style),
         None => Span::styled("—", theme.muted),
     };
-    let issuing = state
-        .issuances
-        .get(&row.name)
-        .is_some_and(crate::tui::screens::issuance::Issuance::running);
-    let status = if issuing {
+    let issuance = state.issuances.get(&row.name).filter(|i| i.running());
+    let status = if issuance.is_some_and(|i| i.queued) {
+        Span::styled("· queued", theme.pending)
+    } else if issuance.is_some() {
         Span::styled(format!("{} issuing", state.spinner_frame()), theme.pending)
     } else {
         Span::styled(status_words(row.status), status_style(row.status, theme))
     };
+    // A marked row leads with a bullet, kept inside the name column so nothing shifts.
+    let name = if state.dashboard.marked.contains(&row.name) {
+        Line::from(vec![
+            Span::styled(MARK, theme.warn),
+            Span::raw(fit(
+                &row.name,
+                name_width.saturating_sub(MARK.chars().count()),
+            )),
+        ])
+    } else {
+        Line::from(fit(&row.name, name_width))
+    };
     let mut cells = vec![
-        Cell::from(fit(&row.name, name_width)),
+        Cell::from(name),
         Cell::from(Line::from(row.names.len().to_string()).right_aligned()),
         Cell::from(Span::styled(fit(first, first_width), theme.record)),
         Cell::from(row.not_after.map_or_else(|| "—".to_owned(), ymd)),

@@ -9,6 +9,7 @@ pub mod editor;
 pub mod form;
 pub mod help;
 pub mod issuance;
+pub mod jobs;
 pub mod log;
 pub mod matrix;
 pub mod matrix_info;
@@ -60,6 +61,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
             propagation::render(frame, areas.body, screen, state, theme);
         }
         Some(Screen::Accounts(view)) => accounts::render(frame, areas.body, view, state, theme),
+        Some(Screen::Jobs(screen)) => jobs::render(frame, areas.body, screen, state, theme),
     }
     if let Some(log_area) = areas.log {
         log::render(frame, log_area, state, theme);

@@ -52,16 +52,27 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
                 .get(cert)
                 .is_some_and(crate::tui::screens::issuance::Issuance::running);
             if running {
-                let mut out = vec![keys.named(Action::Back, "cancel")];
-                out.extend(keys.actions(&[Action::Copy, Action::ToggleLog]));
+                let mut out = vec![keys.named(Action::Back, "background")];
+                out.extend(keys.actions(&[
+                    Action::CancelJob,
+                    Action::Copy,
+                    Action::Jobs,
+                    Action::ToggleLog,
+                ]));
                 return out;
             }
             keys.actions(&[
                 Action::Back,
-                Action::Refresh,
+                Action::Reissue,
                 Action::Copy,
+                Action::Jobs,
                 Action::ToggleLog,
             ])
+        }
+        Some(Screen::Jobs(_)) => {
+            let mut out = keys.actions(&[Action::Open, Action::CancelJob, Action::Back]);
+            out.extend(keys.actions(&[Action::MoveDown, Action::ToggleLog]));
+            out
         }
         Some(Screen::AcmeDns(wizard)) if wizard.stage == AcmeDnsStage::Edit => keys.form("save"),
         Some(Screen::AcmeDns(_)) => {
@@ -130,9 +141,16 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
             Action::Quit,
         ]);
     }
-    keys.actions(&[
-        Action::Open,
-        Action::Issue,
+    // Bulk and jobs keys come forward while there are marks or background work.
+    let mut first = vec![Action::Open, Action::Issue];
+    if !state.dashboard.marked.is_empty() {
+        first.extend([Action::RenewMarked, Action::Mark]);
+    }
+    let (running, queued) = crate::tui::screens::jobs::counts(state);
+    if running + queued > 0 {
+        first.push(Action::Jobs);
+    }
+    let rest = [
         Action::Add,
         Action::Edit,
         Action::Delete,
@@ -142,12 +160,18 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         Action::Palette,
         Action::Help,
         Action::Quit,
+        Action::Mark,
+        Action::RenewMarked,
+        Action::Jobs,
         Action::SwitchPane,
         Action::Accounts,
         Action::AddAccount,
         Action::AcmeDnsServer,
         Action::ToggleLog,
-    ])
+    ];
+    let rest: Vec<Action> = rest.into_iter().filter(|a| !first.contains(a)).collect();
+    first.extend(rest);
+    keys.actions(&first)
 }
 
 /// Hint pairs from the keymap.
@@ -183,6 +207,9 @@ fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
     if let Some((notice, _)) = &state.notice {
         return (notice.clone(), theme.ok);
     }
+    if let Some(indicator) = running_indicator(state) {
+        return (indicator, theme.pending);
+    }
     if state.busy() {
         let labels: Vec<&str> = state.running.values().map(|r| r.label.as_str()).collect();
         return (
@@ -200,6 +227,20 @@ fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
         "certificates"
     };
     (format!("{n} {noun}"), theme.muted)
+}
+
+/// `⟳ 2 running · 1 queued` while issuances work in the background (a click opens the jobs).
+#[must_use]
+pub fn running_indicator(state: &State) -> Option<String> {
+    let (running, queued) = crate::tui::screens::jobs::counts(state);
+    if running + queued == 0 {
+        return None;
+    }
+    let mut text = format!("⟳ {running} running");
+    if queued > 0 {
+        text.push_str(&format!(" · {queued} queued"));
+    }
+    Some(text)
 }
 
 /// Draw the bar.
