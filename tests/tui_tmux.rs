@@ -863,7 +863,7 @@ fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
     tmux.wait_for("issuing · api");
     tmux.send("Escape");
     let screen = tmux.wait_for("api: goes on in the background");
-    assert!(screen.contains("certificates (2)"), "{screen}");
+    assert!(screen.contains("/2 · sort:"), "{screen}");
     tmux.wait_until("api to turn valid", ISSUE_DEADLINE, |s| {
         row_has(s, "api", "valid")
     });
@@ -881,8 +881,8 @@ fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
     tmux.send("Escape");
     tmux.wait_for("jobs · 0 running");
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// `Space` ×3 marks three certificates, `R` and one `y` issue all three in the background.
@@ -891,7 +891,7 @@ fn three_marked_certificates_are_issued_with_one_action() {
     let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&["blog", "shop"]) else {
         return;
     };
-    tmux.wait_for("certificates (4)");
+    tmux.wait_for("/4 · sort:");
     // Two at a time: the third waits for a free slot. The TUI reads it on the next reload.
     let file = wd.path().join("certpilot.toml");
     let mut config: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
@@ -931,7 +931,7 @@ fn three_marked_certificates_are_issued_with_one_action() {
     let screen = tmux.wait_for("jobs · 0 running");
     assert_eq!(screen.matches("✓ done").count(), 3, "{screen}");
     tmux.send("Escape");
-    quit_and_check_restored(&tmux, &status_file, "certificates (4)");
+    quit_and_check_restored(&tmux, &status_file, "/4 · sort:");
 }
 
 /// On a finished issuance screen `r` orders nothing, `I` asks first and `n` keeps the
@@ -974,8 +974,8 @@ fn reissue_from_a_finished_screen_asks_first() {
     });
     // One Esc leaves.
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// Whether the dashboard row of `name` shows `word`.
