@@ -4,7 +4,8 @@
 //! - a working directory with certificates issued from Pebble: names and days left, help, a
 //!   detail, an issuance through the exec solver from the TUI, quit;
 //! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`);
-//! - the command palette: typing filters, Enter runs the accounts view.
+//! - the command palette: typing filters, Enter runs the accounts view;
+//! - the account wizard's CA-bundle field registers against Pebble with no `--ca-bundle`.
 //!
 //! Skipped (with a message) when tmux, Pebble or knot is missing, unless `CI=true`. Run
 //! inside `keyctl session -` (the keyutils store needs a session keyring of its own).
@@ -295,6 +296,51 @@ fn the_palette_runs_an_action_by_name() {
     tmux.send("Escape");
     tmux.wait_for("certificates 1/1");
     quit_and_check_restored(&tmux, &status_file, "certificates 1/1");
+}
+
+/// The account wizard's CA-bundle field is what makes a private CA's TLS trusted: no
+/// `--ca-bundle` anywhere, Pebble's CA typed into the field, the account registers and the
+/// bundle is kept in its configuration.
+#[test]
+fn the_account_wizard_trusts_the_ca_bundle_typed_into_it() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
+    let wd = Workdir::new("tui-bundle");
+    let (tmux, status_file) = start_in(&wd, &[]);
+    tmux.wait_for("No certificates yet.");
+    tmux.send("A");
+    tmux.wait_for("new ACME account");
+    tmux.send("C-u");
+    tmux.type_text("private");
+    tmux.send("Tab");
+    for _ in 0..5 {
+        tmux.send("Right");
+    }
+    tmux.wait_for("Directory URL");
+    tmux.send("Tab");
+    tmux.send("C-u");
+    tmux.type_text(&pebble.directory);
+    tmux.send("Tab");
+    tmux.send("Tab");
+    tmux.type_text(pebble.ca_bundle.to_str().unwrap());
+    tmux.send("Enter");
+    tmux.wait_for("Terms of service");
+    tmux.send("Space");
+    tmux.send("Enter");
+    tmux.wait_for("account private registered");
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
+    let bundle = format!("ca_bundle = {:?}", pebble.ca_bundle.to_str().unwrap());
+    assert!(config.contains(&bundle), "{config}");
+    // The accounts view shows it.
+    tmux.send("Escape");
+    tmux.send("u");
+    tmux.wait_for(pebble.ca_bundle.to_str().unwrap());
+    tmux.send("Escape");
+    quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
 }
 
 /// A workdir with a Pebble account, the exec hook for `example.test`, `web` issued and `api`
