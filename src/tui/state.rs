@@ -292,8 +292,8 @@ impl State {
     pub fn needs_tick(&self) -> bool {
         self.busy()
             || self.notice.is_some()
-            // "2 min ago" in the domains pane counts on.
-            || !self.dashboard.checks.is_empty()
+            // "2 min ago" in the domains pane counts on while the dashboard shows.
+            || (self.stack.is_empty() && !self.dashboard.checks.is_empty())
             || self.watches().any(|w| w.next.is_some())
             || self.server.as_ref().is_some_and(|s| s.next_check.is_some())
     }
