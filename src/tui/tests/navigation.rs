@@ -380,3 +380,35 @@ fn last_check_times_keep_ticking() {
     // "2 min ago" must count on without any other activity.
     assert!(state.needs_tick());
 }
+
+#[test]
+fn a_click_selects_an_account() {
+    let mut state = loaded();
+    let (id, _) = started(&update(&mut state, key('u')));
+    let rows = vec![
+        account("one", &[]),
+        account("two", &[]),
+        account("three", &[]),
+    ];
+    update(&mut state, reply(id, Event::AccountsLoaded(Ok(rows))));
+    let click = |row| {
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column: 10,
+            row,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        })
+    };
+    // The border, the header, then the rows: y = 4 is the third account.
+    update(&mut state, click(4));
+    let Some(Screen::Accounts(view)) = state.stack.last() else {
+        panic!("{:?}", state.stack);
+    };
+    assert_eq!(view.selected, 2);
+    // The header selects nothing.
+    update(&mut state, click(1));
+    let Some(Screen::Accounts(view)) = state.stack.last() else {
+        panic!("{:?}", state.stack);
+    };
+    assert_eq!(view.selected, 2);
+}

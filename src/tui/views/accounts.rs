@@ -72,14 +72,39 @@ pub fn render(frame: &mut Frame, area: Rect, view: &AccountsScreen, state: &Stat
         .selected_row()
         .map(|row| detail_lines(row, theme))
         .unwrap_or_default();
-    let detail_height = u16::try_from(detail.len() + 1).unwrap_or(u16::MAX);
-    let [list, details] = Layout::vertical([
+    let [list, details] = split(inner, detail.len());
+    render_list(frame, list, view, theme);
+    frame.render_widget(Paragraph::new(detail).wrap(Wrap { trim: false }), details);
+}
+
+/// The list's area and the selected account's, below it.
+fn split(inner: Rect, detail_lines: usize) -> [Rect; 2] {
+    let detail_height = u16::try_from(detail_lines + 1).unwrap_or(u16::MAX);
+    Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(detail_height.min(inner.height / 2)),
     ])
-    .areas(inner);
-    render_list(frame, list, view, theme);
-    frame.render_widget(Paragraph::new(detail).wrap(Wrap { trim: false }), details);
+    .areas(inner)
+}
+
+/// The account drawn on line `line` of `inner` (inside the border), where [`render`] drew
+/// `view`; for mouse clicks.
+#[must_use]
+pub fn row_at(view: &AccountsScreen, inner: Rect, line: u16) -> Option<usize> {
+    let theme = Theme::load("default", None, true).ok()?;
+    let detail = view
+        .selected_row()
+        .map(|row| detail_lines(row, &theme))
+        .unwrap_or_default();
+    let [list, _] = split(inner, detail.len());
+    // Line 0 is the header.
+    let index = usize::from(line.checked_sub(1)?);
+    let rows = usize::from(list.height.saturating_sub(1)).max(1);
+    if index >= rows {
+        return None;
+    }
+    let at = layout::scroll_into_view(view.selected, 0, rows) + index;
+    (at < view.accounts().len()).then_some(at)
 }
 
 /// A directory URL as its preset name when it is one.
