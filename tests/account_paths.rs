@@ -54,6 +54,7 @@ fn cli_and_job_registrations_store_the_same_account() {
         eab: Some(("kid-both".into(), hmac.clone())),
         terms: None,
         replace: false,
+        ca_bundle: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let registered = runtime

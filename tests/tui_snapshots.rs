@@ -149,21 +149,25 @@ fn inventory(rows: Vec<CertRow>) -> Inventory {
                 solver: "exec".into(),
                 target: Some("/usr/local/bin/dns-hook".into()),
                 delegation: None,
+                config: None,
             },
             DomainRow {
                 domain: "example.net".into(),
                 solver: "acme-dns".into(),
                 target: Some("https://auth.example.org:8443".into()),
                 delegation: Some("d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org".into()),
+                config: None,
             },
             DomainRow {
                 domain: "example.org".into(),
                 solver: "manual".into(),
                 target: None,
                 delegation: None,
+                config: None,
             },
         ],
         accounts: vec!["pebble".into(), "letsencrypt".into()],
+        parallel: 2,
     }
 }
 
@@ -771,6 +775,8 @@ fn issuing() -> (State, JobId) {
         (Step::RecordsPublished { records: records() }, 1_630),
     ];
     for (step, ms) in steps {
+        // The UI's clock moves with the engine's, as the ticks of a running issuance do.
+        update(&mut state, Msg::Tick(Duration::from_millis(ms)));
         update(
             &mut state,
             reply(
@@ -987,6 +993,163 @@ fn propagation_matrix_marks_servers_only_one_side_of_the_delegation_lists() {
     assert!(!screen.contains("ns1.example.com ("), "{screen}");
 }
 
+/// A certificate of 100 names in one zone of twelve nameservers: more rows and columns than
+/// an 80×24 terminal shows; some names could not be checked, a few addresses lag.
+fn hundred_names() -> State {
+    let names: Vec<String> = (0..100)
+        .map(|i| format!("host{i:02}.example.com"))
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut rows = fixture_rows();
+    rows.push(row(
+        "big",
+        &refs,
+        Some(datetime!(2025-08-03 12:00 UTC)),
+        Some(64),
+        CertStatus::Valid,
+    ));
+    let mut state = loaded(rows);
+    select(&mut state, "big");
+    let id = job(&update(&mut state, key('c')));
+    let hosts: Vec<(String, u8)> = (1..=12)
+        .map(|n| (format!("ns{n:02}.example.com"), n))
+        .collect();
+    let listed: Vec<(&str, u8)> = hosts.iter().map(|(h, l)| (h.as_str(), *l)).collect();
+    let mut reports = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let owner = format!("_acme-challenge.{name}");
+        if i % 17 == 5 {
+            let failed = ProbeEvent::DiscoveryFailed {
+                owner: owner.clone(),
+                hop: 0,
+                error: "no SOA record found up to the root".into(),
+            };
+            update(&mut state, reply(id, Event::Probe(failed)));
+            continue;
+        }
+        let found = ProbeEvent::ZoneDiscovered {
+            owner: owner.clone(),
+            hop: 0,
+            name: owner.clone(),
+            zone: zone("example.com", &listed),
+            rule: HopRule::Txt { values: Vec::new() },
+        };
+        update(&mut state, reply(id, Event::Probe(found)));
+        let mut results = Vec::new();
+        for (n, (host, last)) in listed.iter().enumerate() {
+            let status = if (i + n) % 23 == 0 {
+                Status::Missing
+            } else {
+                Status::Match
+            };
+            let answer = result(host, *last, status, &["tok"]);
+            results.push(answer.clone());
+            let answered = ProbeEvent::NameserverAnswered {
+                owner: owner.clone(),
+                hop: 0,
+                result: answer,
+            };
+            update(&mut state, reply(id, Event::Probe(answered)));
+        }
+        let mut report = NameReport::new(&Expectation::new(&owner, Vec::new(), None));
+        report.hops.push(HopReport {
+            name: owner.clone(),
+            zone: zone("example.com", &listed),
+            rule: HopRule::Txt { values: Vec::new() },
+            leads_to: None,
+            results,
+        });
+        reports.push(report);
+    }
+    let report = PropagationReport::new(reports, Vec::new(), 1_100, 900);
+    update(
+        &mut state,
+        reply(id, Event::PropagationChecked(Ok(Box::new(report)))),
+    );
+    state
+}
+
+#[test]
+fn propagation_matrix_of_100_names_scrolls_both_ways() {
+    let mut state = hundred_names();
+    both_sizes("propagation_100_names_top", &mut state);
+    // 10 rows down and 42 names to the right: both out of the first screen.
+    for _ in 0..10 {
+        update(&mut state, key('j'));
+    }
+    for _ in 0..42 {
+        update(&mut state, code(KeyCode::Right));
+    }
+    for (width, height) in [(80, 24), (120, 40)] {
+        update(&mut state, Msg::Resize(width, height));
+        let screen = text(&draw(&state, &default_theme(), width, height));
+        assert!(screen.contains("row 11/12 · name 43/100"), "{screen}");
+        assert!(screen.contains("ns11.example.com"), "{screen}");
+        assert!(screen.contains("host42"), "{screen}");
+        assert!(
+            screen.contains("NOT propagated"),
+            "the result line stays: {screen}"
+        );
+        // At 80×24 failures make way for the result, and say so.
+        assert_eq!(screen.contains("more line(s)"), height == 24, "{screen}");
+        let header = screen.lines().nth(1).unwrap_or_default();
+        assert!(
+            header.contains('‹') && !header.contains("host00"),
+            "{header}"
+        );
+    }
+    both_sizes("propagation_100_names_scrolled", &mut state);
+}
+
+// ---------------------------------------------------------------- palette and accounts
+
+#[test]
+fn command_palette() {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, key(':'));
+    both_sizes("palette", &mut state);
+    typed(&mut state, "acc");
+    both_sizes("palette_filtered", &mut state);
+}
+
+#[test]
+fn accounts_view() {
+    use certpilot::jobs::accounts::AccountRow;
+    let mut state = loaded(fixture_rows());
+    let id = job(&update(&mut state, key('u')));
+    both_sizes("accounts_loading", &mut state);
+    let rows = vec![
+        AccountRow {
+            name: "pebble".into(),
+            directory: "https://localhost:14000/dir".into(),
+            email: Some("ops@example.com".into()),
+            ca_bundle: Some("/etc/certpilot/pebble.minica.pem".into()),
+            eab_kid: None,
+            certificates: vec!["www".into(), "mail".into(), "shop".into(), "legacy".into()],
+        },
+        AccountRow {
+            name: "le-staging".into(),
+            directory: "https://acme-staging-v02.api.letsencrypt.org/directory".into(),
+            email: None,
+            ca_bundle: None,
+            eab_kid: None,
+            certificates: Vec::new(),
+        },
+        AccountRow {
+            name: "zerossl-with-a-long-account-name".into(),
+            directory: "https://acme.zerossl.com/v2/DV90".into(),
+            email: Some("certificates-and-renewals@a-very-long-domain.example.org".into()),
+            ca_bundle: None,
+            eab_kid: Some("kid-0123456789".into()),
+            certificates: vec!["api-internal-long-name".into()],
+        },
+    ];
+    update(&mut state, reply(id, Event::AccountsLoaded(Ok(rows))));
+    both_sizes("accounts", &mut state);
+    update(&mut state, key('d'));
+    both_sizes("accounts_remove", &mut state);
+}
+
 // ---------------------------------------------------------------- acme-dns wizard
 
 #[test]
@@ -1140,4 +1303,100 @@ fn dns_provider_wizard() {
         reply(id, Event::ProviderSaved(Err(refused.into()))),
     );
     both_sizes("dns_provider_refused", &mut state);
+}
+
+// ---------------------------------------------------------------- background work
+
+fn progress(state: &mut State, id: JobId, step: Step, ms: u64) {
+    update(
+        state,
+        reply(
+            id,
+            Event::IssueProgress {
+                step,
+                elapsed: Duration::from_millis(ms),
+            },
+        ),
+    );
+}
+
+/// staging failed; legacy, mail and shop renewed in bulk (`settings.parallel` = 2: two run,
+/// one waits); wildcard and www marked for the next bulk renewal.
+fn background_work() -> State {
+    let mut state = loaded(fixture_rows());
+    update(&mut state, Msg::Tick(Duration::from_secs(1)));
+    select(&mut state, "staging");
+    let staging = job(&update(&mut state, key('i')));
+    update(&mut state, code(KeyCode::Esc));
+    progress(&mut state, staging, Step::AccountReady, 300);
+    update(&mut state, Msg::Tick(Duration::from_secs(3)));
+    let failure = IssueFailure {
+        message: "urn:ietf:params:acme:error:rejectedIdentifier: staging.example.net is blocked"
+            .into(),
+        hint: None,
+        cancelled: false,
+    };
+    update(
+        &mut state,
+        reply(staging, Event::IssueFinished(Err(failure))),
+    );
+    for name in ["legacy", "mail", "shop"] {
+        select(&mut state, name);
+        update(&mut state, key(' '));
+    }
+    update(&mut state, key('R'));
+    let effects = update(&mut state, key('y'));
+    let ids: Vec<JobId> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Start {
+                id,
+                job: certpilot::jobs::Job::Issue { .. },
+            } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{effects:?}");
+    update(&mut state, Msg::Tick(Duration::from_secs(4)));
+    progress(&mut state, ids[0], Step::AccountReady, 200);
+    let order = Step::OrderCreated {
+        url: "https://127.0.0.1:14000/my-order/7".into(),
+        pending: 1,
+    };
+    progress(&mut state, ids[0], order, 600);
+    update(&mut state, Msg::Tick(Duration::from_secs(5)));
+    let records = vec![ChallengeRecord {
+        identifier: "legacy.example.org".into(),
+        fqdn: "_acme-challenge.legacy.example.org.".into(),
+        value: "q9W3pZ1xVb7Rk0sLmN2cYhT5aEoUjFgDiHrKtB6lPwA".into(),
+    }];
+    progress(
+        &mut state,
+        ids[0],
+        Step::RecordsPublished { records },
+        1_100,
+    );
+    progress(&mut state, ids[1], Step::AccountReady, 250);
+    for name in ["wildcard", "www"] {
+        select(&mut state, name);
+        update(&mut state, key(' '));
+    }
+    // Past the notices: the status bar shows the running work.
+    update(&mut state, Msg::Tick(Duration::from_millis(12_400)));
+    state
+}
+
+#[test]
+fn dashboard_with_marks_and_work_running() {
+    let mut state = background_work();
+    both_sizes("dashboard_marked_running", &mut state);
+}
+
+#[test]
+fn jobs_view() {
+    let mut state = background_work();
+    update(&mut state, key('J'));
+    update(&mut state, key('j'));
+    update(&mut state, key('j'));
+    both_sizes("jobs_view", &mut state);
 }

@@ -4,6 +4,8 @@
 //! - a working directory with certificates issued from Pebble: names and days left, help, a
 //!   detail, an issuance through the exec solver from the TUI, quit;
 //! - the propagation matrix against a loopback DNS tree (knot, `127.0.61.0/24`);
+//! - the command palette: typing filters, Enter runs the accounts view;
+//! - the account wizard's CA-bundle field registers against Pebble with no `--ca-bundle`;
 //! - an acme-dns issuance from the TUI with `--resolver` only on the command line
 //!   (`127.0.236.0/24`: knot, certpilot's acme-dns server, unbound).
 //!
@@ -204,17 +206,24 @@ fn quit_and_check_restored(tmux: &Tmux, status_file: &Path, gone: &str) {
     );
 }
 
+/// A temporary directory holding a working directory `work` with one file, `name`; the
+/// file that will receive certpilot's exit status.
+fn plain_workdir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status_file = dir.path().join("exit-status");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    std::fs::write(work.join(name), text).expect(name);
+    (dir, work, status_file)
+}
+
 #[test]
 fn empty_dashboard_help_and_quit_restore_the_terminal() {
     if !tmux_available() {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status_file = dir.path().join("exit-status");
-    let work = dir.path().join("work");
-    std::fs::create_dir(&work).expect("work dir");
     // A keys.toml in the config directory rebinds help to `h`.
-    std::fs::write(work.join("keys.toml"), "[keys]\nhelp = \"h\"\n").expect("keys.toml");
+    let (_dir, work, status_file) = plain_workdir("keys.toml", "[keys]\nhelp = \"h\"\n");
     let args = ["--dir", work.to_str().unwrap(), "--theme", "gruvbox"];
     let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
 
@@ -256,6 +265,85 @@ fn empty_dashboard_help_and_quit_restore_the_terminal() {
     // Theme switch at runtime.
     tmux.send("t");
     tmux.wait_for("theme: default");
+    quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
+}
+
+#[test]
+fn the_palette_runs_an_action_by_name() {
+    if !tmux_available() {
+        return;
+    }
+    let config = "[accounts.ca-one]\ndirectory = \"https://127.0.0.1:9/dir\"\n\
+                  email = \"ops@example.test\"\n\n\
+                  [certificates.web]\nnames = [\"web.example.test\"]\n\n\
+                  [domains.\"example.test\"]\nsolver = \"manual\"\n";
+    let (_dir, work, status_file) = plain_workdir("certpilot.toml", config);
+    let args = ["--dir", work.to_str().unwrap()];
+    let tmux = Tmux::start(&certpilot_command(&args, &[], &status_file));
+    tmux.wait_for("web.example.test");
+
+    tmux.send(":");
+    let screen = tmux.wait_for("commands");
+    assert!(screen.contains("Enter run"), "{screen}");
+    // Typed letters filter (they do not run `a`, `c`…); Enter runs the one left.
+    tmux.type_text("accounts list");
+    tmux.wait_until("one entry", DEADLINE, |s| s.contains("1/1 · Enter run"));
+    tmux.send("Enter");
+    let screen = tmux.wait_for("https://127.0.0.1:9/dir");
+    assert!(screen.contains("accounts 1/1"), "{screen}");
+    assert!(screen.contains("ops@example.test"), "{screen}");
+    assert!(screen.contains("Used by    web"), "{screen}");
+    assert!(
+        !screen.contains("Enter run"),
+        "the palette closed:\n{screen}"
+    );
+    tmux.send("Escape");
+    tmux.wait_for("certificates 1/1");
+    quit_and_check_restored(&tmux, &status_file, "certificates 1/1");
+}
+
+/// The account wizard's CA-bundle field is what makes a private CA's TLS trusted: no
+/// `--ca-bundle` anywhere, Pebble's CA typed into the field, the account registers and the
+/// bundle is kept in its configuration.
+#[test]
+fn the_account_wizard_trusts_the_ca_bundle_typed_into_it() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else {
+        return;
+    };
+    let wd = Workdir::new("tui-bundle");
+    let (tmux, status_file) = start_in(&wd, &[]);
+    tmux.wait_for("No certificates yet.");
+    tmux.send("A");
+    tmux.wait_for("new ACME account");
+    tmux.send("C-u");
+    tmux.type_text("private");
+    tmux.send("Tab");
+    for _ in 0..5 {
+        tmux.send("Right");
+    }
+    tmux.wait_for("Directory URL");
+    tmux.send("Tab");
+    tmux.send("C-u");
+    tmux.type_text(&pebble.directory);
+    tmux.send("Tab");
+    tmux.send("Tab");
+    tmux.type_text(pebble.ca_bundle.to_str().unwrap());
+    tmux.send("Enter");
+    tmux.wait_for("Terms of service");
+    tmux.send("Space");
+    tmux.send("Enter");
+    tmux.wait_for("account private registered");
+    let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
+    let bundle = format!("ca_bundle = {:?}", pebble.ca_bundle.to_str().unwrap());
+    assert!(config.contains(&bundle), "{config}");
+    // The accounts view shows it.
+    tmux.send("Escape");
+    tmux.send("u");
+    tmux.wait_for(pebble.ca_bundle.to_str().unwrap());
+    tmux.send("Escape");
     quit_and_check_restored(&tmux, &status_file, "No certificates yet.");
 }
 
@@ -313,7 +401,7 @@ fn row_line<'a>(screen: &'a str, name: &str) -> &'a str {
     screen
         .lines()
         .find(|l| {
-            l.trim_start_matches(['│', ' ', '▶'])
+            l.trim_start_matches(['│', ' ', '▶', '●'])
                 .starts_with(&format!("{name} "))
         })
         .unwrap_or_else(|| panic!("no row {name}:\n{screen}"))
@@ -339,7 +427,7 @@ fn pebble_dashboard_detail_issue_from_the_tui_and_quit() {
     dashboard_help_and_detail(&tmux, days);
     issue_api(&tmux, &wd);
     add_certificate_and_account(&tmux, &wd, &pebble);
-    quit_and_check_restored(&tmux, &status_file, "certificates (3)");
+    quit_and_check_restored(&tmux, &status_file, "/3 · sort:");
 }
 
 /// Names and days left, the help, the detail of `web`.
@@ -378,7 +466,7 @@ fn dashboard_help_and_detail(tmux: &Tmux, days: i64) {
     );
     assert!(screen.contains("keyutils keyring"), "{screen}");
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
+    tmux.wait_for("/2 · sort:");
 }
 
 /// Issue `api` through the exec solver from the TUI, then look at the log pane.
@@ -427,7 +515,7 @@ fn add_certificate_and_account(tmux: &Tmux, wd: &Workdir, pebble: &Pebble) {
     }
     tmux.wait_until("the error to go", DEADLINE, |s| !s.contains("empty label"));
     tmux.send("Enter");
-    tmux.wait_for("certificates (3)");
+    tmux.wait_for("/3 · sort:");
     let config = std::fs::read_to_string(wd.path().join("certpilot.toml")).expect("config");
     assert!(config.contains("[certificates.blog]"), "{config}");
 
@@ -451,7 +539,7 @@ fn add_certificate_and_account(tmux: &Tmux, wd: &Workdir, pebble: &Pebble) {
     let screen = tmux.wait_for("account second registered");
     assert!(screen.contains("keyutils keyring"), "{screen}");
     tmux.send("Escape");
-    tmux.wait_for("certificates (3)");
+    tmux.wait_for("/3 · sort:");
     let run = wd.run(&["account", "list"]);
     run.ok();
     assert!(run.stdout().contains("second"), "{}", run.stdout());
@@ -582,7 +670,7 @@ fn copy_records(tmux: &Tmux, owner: &str) {
 }
 
 #[test]
-fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
+fn x_cancels_a_waiting_issuance_after_a_yes_and_removes_its_records() {
     if !tmux_available() {
         return;
     }
@@ -612,7 +700,20 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
     tmux.send("q");
     tmux.wait_for("Quit while work is running?");
     tmux.send("n");
-    tmux.send("Escape");
+    tmux.wait_until("the question to close", DEADLINE, |s| {
+        !s.contains("Quit while work is running?")
+    });
+    // Cancelling is its own key and asks first; n keeps the issuance running.
+    tmux.send("x");
+    tmux.wait_for("Cancel the issuance of api?");
+    tmux.send("n");
+    tmux.wait_until("the question to close", DEADLINE, |s| {
+        !s.contains("Cancel the issuance of api?")
+    });
+    assert_eq!(served_txt(&pebble, owner).len(), 1, "n cancelled nothing");
+    tmux.send("x");
+    tmux.wait_for("Cancel the issuance of api?");
+    tmux.send("y");
     let screen = tmux.wait_for("cancelled; 1 challenge record(s) removed");
     assert!(screen.contains("tries again"), "{screen}");
     common::wait_for("the record to be removed", DEADLINE, || {
@@ -622,8 +723,8 @@ fn esc_cancels_a_waiting_issuance_and_removes_its_records() {
     let journal = wd.path().join("state/journal/api.json");
     assert!(!journal.exists(), "{} was left behind", journal.display());
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// Publish `lines` (zone-file TXT lines as the popup copies them) in challtestsrv, the way a
@@ -682,8 +783,8 @@ fn the_manual_solver_asks_in_a_popup_and_issues_once_confirmed() {
     assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
     assert!(wd.path().join("certificates/api/api.crt").exists());
     tmux.send("Escape");
-    tmux.wait_for("certificates (2)");
-    quit_and_check_restored(&tmux, &status_file, "certificates (2)");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
 }
 
 /// `certpilot sandbox` in a real terminal: issue `web`, switch on a lagging ns2 from the
@@ -780,11 +881,283 @@ fn the_sandbox_issues_switches_a_lagging_nameserver_on_and_stops_everything() {
     );
 }
 
+/// Pebble, [`pebble_workdir`] plus certificates `extra` (`NAME.example.test`), and the TUI
+/// on it checking records through challtestsrv; `None` when a tool is missing.
+fn pebble_tui(extra: &[&str]) -> Option<(Pebble, Workdir, Tmux, PathBuf)> {
+    if !tmux_available() {
+        return None;
+    }
+    let pebble = Pebble::start(PebbleOptions::default())?;
+    let wd = pebble_workdir(&pebble);
+    for name in extra {
+        let host = format!("{name}.example.test");
+        wd.run(&["cert", "add", name, "--name", &host]).ok();
+    }
+    let (tmux, status_file) = start_in(
+        &wd,
+        &["--resolver", &pebble.dns, "--propagation", "recursive"],
+    );
+    Some((pebble, wd, tmux, status_file))
+}
+
+/// `Esc` leaves a running issuance without cancelling it: the status bar counts it, the
+/// jobs view lists it, and the certificate turns valid on the dashboard with no further key.
+#[test]
+fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&[]) else {
+        return;
+    };
+    tmux.wait_for("www.example.test");
+    // api (never issued) sorts first.
+    tmux.send("i");
+    tmux.wait_for("issuing · api");
+    tmux.send("Escape");
+    let screen = tmux.wait_for("api: goes on in the background");
+    assert!(screen.contains("/2 · sort:"), "{screen}");
+    tmux.wait_until("api to turn valid", ISSUE_DEADLINE, |s| {
+        row_has(s, "api", "valid")
+    });
+    assert!(wd.path().join("certificates/api/api.crt").exists());
+    tmux.send("J");
+    let screen = tmux.wait_for("jobs · 0 running");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("✓ done") && l.contains("api")),
+        "{screen}"
+    );
+    tmux.send("Enter");
+    tmux.wait_for("issuing · api");
+    tmux.send("Escape");
+    tmux.wait_for("jobs · 0 running");
+    tmux.send("Escape");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
+}
+
+/// `Space` ×3 marks three certificates, `R` and one `y` issue all three in the background.
+#[test]
+fn three_marked_certificates_are_issued_with_one_action() {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&["blog", "shop"]) else {
+        return;
+    };
+    tmux.wait_for("/4 · sort:");
+    // Two at a time: the third waits for a free slot. The TUI reads it on the next reload.
+    let file = wd.path().join("certpilot.toml");
+    let mut config: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
+    let settings = config
+        .entry("settings")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    settings
+        .as_table_mut()
+        .unwrap()
+        .insert("parallel".into(), toml::Value::Integer(2));
+    std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
+    tmux.send("r");
+    // The three never issued sort first; Space marks and moves down.
+    for _ in 0..3 {
+        tmux.send("Space");
+    }
+    let screen = tmux.wait_for("3 marked");
+    for name in ["api", "blog", "shop"] {
+        assert!(row_has(&screen, name, "● "), "{name} unmarked:\n{screen}");
+    }
+    assert!(!row_has(&screen, "web", "● "), "{screen}");
+    tmux.send("R");
+    let screen = tmux.wait_for("Renew 3 marked certificates?");
+    assert!(screen.contains("api, blog, shop"), "{screen}");
+    assert!(screen.contains("2 at a time"), "{screen}");
+    tmux.send("y");
+    tmux.wait_until("all three to be valid", ISSUE_DEADLINE, |s| {
+        ["api", "blog", "shop"]
+            .iter()
+            .all(|name| row_has(s, name, "valid"))
+    });
+    for name in ["api", "blog", "shop"] {
+        let crt = wd.path().join(format!("certificates/{name}/{name}.crt"));
+        assert!(crt.exists(), "{}", crt.display());
+    }
+    tmux.send("J");
+    let screen = tmux.wait_for("jobs · 0 running");
+    assert_eq!(screen.matches("✓ done").count(), 3, "{screen}");
+    tmux.send("Escape");
+    quit_and_check_restored(&tmux, &status_file, "/4 · sort:");
+}
+
+/// On a finished issuance screen `r` orders nothing, `I` asks first and `n` keeps the
+/// certificate; `y` issues a new one; one `Esc` leaves.
+#[test]
+fn reissue_from_a_finished_screen_asks_first() {
+    let Some((_pebble, wd, tmux, status_file)) = pebble_tui(&[]) else {
+        return;
+    };
+    tmux.wait_for("www.example.test");
+    tmux.send("i");
+    tmux.wait_for("issuing · api");
+    let screen = tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") || s.contains('✗')
+    });
+    assert!(screen.contains("I issues again"), "{screen}");
+    let crt = wd.path().join("certificates/api/api.crt");
+    let first = std::fs::read_to_string(&crt).expect("api.crt");
+    tmux.send("r");
+    tmux.send("I");
+    tmux.wait_for("Issue api again?");
+    tmux.send("n");
+    let screen = tmux.wait_until("the question to close", DEADLINE, |s| {
+        !s.contains("Issue api again?")
+    });
+    assert!(screen.contains("✓ issued in"), "{screen}");
+    assert!(
+        !screen.contains("○ Order created"),
+        "a new order started:\n{screen}"
+    );
+    assert_eq!(std::fs::read_to_string(&crt).unwrap(), first, "n kept it");
+    tmux.send("I");
+    tmux.wait_for("Issue api again?");
+    tmux.send("y");
+    common::wait_for("a new certificate", ISSUE_DEADLINE, || {
+        std::fs::read_to_string(&crt).is_ok_and(|now| now != first)
+    });
+    tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
+        s.contains("✓ issued in") && s.contains("I issues again")
+    });
+    // One Esc leaves.
+    tmux.send("Escape");
+    tmux.wait_for("/2 · sort:");
+    quit_and_check_restored(&tmux, &status_file, "/2 · sort:");
+}
+
 /// Whether the dashboard row of `name` shows `word`.
 fn row_has(screen: &str, name: &str, word: &str) -> bool {
     screen
         .lines()
         .any(|l| l.contains(&format!(" {name} ")) && l.contains(word))
+}
+
+/// The sandbox menu makes the CA reject nonces at run time: Pebble restarts with the
+/// rejection (the account is registered again), an issuance still succeeds through badNonce
+/// retries, and switching it off restarts Pebble without it.
+#[test]
+fn the_sandbox_menu_makes_the_ca_reject_nonces_and_issuance_still_works() {
+    if !tmux_available()
+        || ["pebble", "knotd", "knotc", "unbound", "flock"]
+            .iter()
+            .any(|t| !common::require_tool(t))
+    {
+        return;
+    }
+    let wd = Workdir::new("sandbox-nonce");
+    let status_file = wd.path().join("exit-status");
+    let tmux = Tmux::start(&certpilot_command(&["sandbox"], &[], &status_file));
+    tmux.wait_until("the sandbox's dashboard", Duration::from_secs(60), |s| {
+        row_has(s, "web", "missing")
+    });
+    let shell: u32 = tmux.pane_format("#{pane_pid}").parse().unwrap();
+    let before = pebbles_under(shell);
+    assert_eq!(before.len(), 1, "one Pebble: {before:?}");
+    assert_eq!(nonce_reject_of(before[0]), "0");
+
+    tmux.send("F");
+    let menu = tmux.wait_for("sandbox faults");
+    assert!(
+        menu.contains("[off] the CA rejects 30 % of nonces"),
+        "{menu}"
+    );
+    for _ in 0..4 {
+        tmux.send("Down");
+    }
+    tmux.send("Enter");
+    tmux.wait_until("the CA to reject nonces", Duration::from_secs(90), |s| {
+        s.contains("[on]  the CA rejects 30 % of nonces")
+    });
+    let after = pebbles_under(shell);
+    assert_eq!(after.len(), 1, "one Pebble: {after:?}");
+    assert_ne!(after, before, "Pebble was restarted");
+    assert_eq!(nonce_reject_of(after[0]), "30");
+    tmux.send("Escape");
+
+    // The account Pebble forgot was registered again: web issues through rejected nonces.
+    tmux.send("/");
+    tmux.type_text("web");
+    tmux.send("Enter");
+    tmux.send("i");
+    tmux.wait_for("issuing · web");
+    let screen = tmux.wait_until("web to be issued", ISSUE_DEADLINE, |s| {
+        s.contains("returns to the dashboard")
+    });
+    assert!(screen.contains("✓ issued in"), "issuance failed:\n{screen}");
+    tmux.send("Escape");
+
+    tmux.send("F");
+    tmux.wait_for("sandbox faults");
+    for _ in 0..4 {
+        tmux.send("Down");
+    }
+    tmux.send("Enter");
+    tmux.wait_until("the CA to accept nonces", Duration::from_secs(90), |s| {
+        s.contains("[off] the CA rejects 30 % of nonces")
+    });
+    let last = pebbles_under(shell);
+    assert_eq!(last.len(), 1, "one Pebble: {last:?}");
+    assert_eq!(nonce_reject_of(last[0]), "0");
+    tmux.send("Escape");
+    tmux.send("q");
+    tmux.wait_until("the sandbox to stop", Duration::from_secs(60), |s| {
+        s.contains(AFTER_EXIT)
+    });
+    assert!(
+        pebbles_under(shell).is_empty(),
+        "Pebble outlives the sandbox"
+    );
+}
+
+/// Pebble processes descending from `ancestor`.
+fn pebbles_under(ancestor: u32) -> Vec<u32> {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "pebble" {
+            continue;
+        }
+        let mut up = parent_of(pid);
+        while let Some(p) = up.filter(|p| *p > 1) {
+            if p == ancestor {
+                found.push(pid);
+                break;
+            }
+            up = parent_of(p);
+        }
+    }
+    found
+}
+
+/// `PEBBLE_WFE_NONCEREJECT` in a process's environment.
+fn nonce_reject_of(pid: u32) -> String {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    environ
+        .split(|b| *b == 0)
+        .filter_map(|kv| std::str::from_utf8(kv).ok())
+        .find_map(|kv| kv.strip_prefix("PEBBLE_WFE_NONCEREJECT="))
+        .unwrap_or("unset")
+        .to_owned()
 }
 
 /// The loopback net of the acme-dns issuance from the TUI.

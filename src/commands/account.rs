@@ -38,6 +38,7 @@ pub(super) async fn run(env: &mut Env, cmd: AccountCommand) -> Outcome {
                 eab: eab_kid.zip(eab_hmac_key),
                 terms: None,
                 replace,
+                ca_bundle: None,
             };
             add(env, request, agree_tos).await
         }
@@ -77,7 +78,9 @@ async fn add(env: &Env, request: AccountRequest, agree_tos: bool) -> Outcome {
     ops::account::check(&env.session, &request)?;
     // The keyring before the CA and the terms: an unreachable store is said first.
     env.keystore()?;
-    let info = ops::account::directory(&env.session, Some(&request.name), &request.url).await?;
+    let bundle = request.ca_bundle.as_deref();
+    let info =
+        ops::account::directory(&env.session, bundle, Some(&request.name), &request.url).await?;
     match &info.terms {
         Some(tos) => outln!("Terms of service of {}:\n  {tos}", info.url),
         None => outln!("{} publishes no terms of service.", info.url),

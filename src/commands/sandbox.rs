@@ -2,6 +2,7 @@
 //! dashboard on it or run the headless check; stop everything and forget its secrets at
 //! the end, whatever the way out.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::{Env, Failure, Outcome};
@@ -38,11 +39,13 @@ pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
     let service = format!("certpilot-sandbox-{}", std::process::id());
     let runner =
         Runner::new(world.layout.clone(), service, env.global.keystore.clone()).map_err(failed)?;
+    let world = Arc::new(Mutex::new(world));
     // Ctrl-C, SIGTERM or SIGHUP at any point still stops every server and forgets the secrets.
     let work = session(&runner, args, started);
     tokio::pin!(work);
     let result = tokio::select! {
         result = &mut work => result,
+        never = restart_requests(&world, &runner) => match never {},
         why = interrupted() => {
             // The running step ends and no other starts; wait for it to return so that
             // nothing writes into the directory while it is removed.
@@ -54,14 +57,67 @@ pub(super) async fn run(env: &Env, args: &SandboxArgs) -> Outcome {
     // Whatever happened: secrets first (they need the working directory), then the servers.
     let forget = runner.clone();
     let removed = blocking(move || flow::forget_secrets(&forget)).await;
-    let processes = world.pids().len();
-    drop(world);
+    // Waits for a Pebble restart in progress, so nothing outlives the sandbox.
+    let processes = {
+        let mut world = world.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = world.pids().len();
+        world.stop();
+        n
+    };
     drop(root);
     match &removed {
         Ok(n) => eprintln!("sandbox: stopped {processes} server(s), removed {n} keyring entr(ies) and the sandbox directory"),
         Err(e) => eprintln!("sandbox: stopped {processes} server(s); keyring entries not removed: {}", e.message()),
     }
     result.and(removed.map(|_| ()))
+}
+
+/// Serve the dashboard's requests (SIGUSR1, see `faults::NonceReject`) to restart Pebble
+/// with another nonce rejection; each is answered in `faults/restart.done`.
+async fn restart_requests(world: &Arc<Mutex<World>>, runner: &Runner) -> std::convert::Infallible {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+        return std::future::pending().await;
+    };
+    loop {
+        if usr1.recv().await.is_none() {
+            return std::future::pending().await;
+        }
+        let (owned, restarting) = (Arc::clone(world), runner.clone());
+        let outcome = blocking(move || restart_pebble(&owned, &restarting)).await;
+        let report = match &outcome {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.message().to_owned(),
+        };
+        tracing::info!(outcome = %report, "sandbox: Pebble restarted on request");
+        let path = sandbox::faults::restart_report(&runner.layout);
+        if let Err(e) =
+            crate::fsutil::write_atomic(&path, report.as_bytes(), crate::fsutil::Mode::Private)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "sandbox: restart report not written");
+        }
+    }
+}
+
+/// Restart Pebble with the nonce rejection asked for, then register the account again
+/// (Pebble forgot it) under the same name, so the certificates naming it keep working.
+fn restart_pebble(world: &Mutex<World>, runner: &Runner) -> Result<(), SandboxError> {
+    let pct = sandbox::faults::wanted_nonce_reject(&runner.layout);
+    world
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .restart_pebble(pct)?;
+    let directory = runner.layout.directory();
+    runner.run(&[
+        "account",
+        "add",
+        "sandbox",
+        "--directory",
+        &directory,
+        "--agree-tos",
+        "--replace",
+    ])?;
+    Ok(())
 }
 
 /// The first of Ctrl-C, SIGTERM and SIGHUP.

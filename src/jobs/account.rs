@@ -8,12 +8,17 @@ use crate::ops::{self, account};
 
 pub use crate::ops::account::{AccountRequest, DirectoryInfo, Registered};
 
-/// Fetch a directory's metadata (the command line's CA bundle is trusted).
+/// Fetch a directory's metadata, trusting `ca_bundle` (the wizard's field) or else the
+/// command line's CA bundle.
 ///
 /// # Errors
 /// A bad preset or URL, TLS or HTTP errors, a document that is not a directory.
-pub async fn fetch_directory(ctx: &Context, directory: &str) -> Result<DirectoryInfo, ops::Error> {
-    account::directory(ctx, None, directory).await
+pub async fn fetch_directory(
+    ctx: &Context,
+    directory: &str,
+    ca_bundle: Option<&std::path::Path>,
+) -> Result<DirectoryInfo, ops::Error> {
+    account::directory(ctx, ca_bundle, None, directory).await
 }
 
 /// Check the parts that need no network: name, email, EAB key (the form's field message).

@@ -23,6 +23,8 @@ pub struct Inventory {
     pub domains: Vec<DomainRow>,
     /// Configured account names.
     pub accounts: Vec<String>,
+    /// `settings.parallel`: how many certificates are issued at once (0: not known).
+    pub parallel: usize,
 }
 
 /// A solver domain as the dashboard shows it.
@@ -36,6 +38,8 @@ pub struct DomainRow {
     pub target: Option<String>,
     /// For acme-dns: the CNAME target of `_acme-challenge.<domain>`, when registered.
     pub delegation: Option<String>,
+    /// The mapping as configured (prefills the provider wizard when it is edited).
+    pub config: Option<DomainConfig>,
 }
 
 /// Read the inventory. Blocking.
@@ -49,6 +53,7 @@ pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, String> {
         rows,
         domains: domain_rows(&config),
         accounts: config.accounts.keys().cloned().collect(),
+        parallel: config.settings.parallel,
     })
 }
 
@@ -68,6 +73,7 @@ pub fn domain_rows(config: &Config) -> Vec<DomainRow> {
                 solver: solver.to_owned(),
                 target,
                 delegation,
+                config: Some(cfg.clone()),
             }
         })
         .collect()

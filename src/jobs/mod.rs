@@ -20,9 +20,11 @@
 //! - [`logs`]: a tracing layer that forwards events to the UI's log pane.
 
 pub mod account;
+pub mod accounts;
 pub mod acmedns;
 pub mod certs;
 pub mod context;
+pub mod domains;
 pub mod inventory;
 pub mod issue;
 pub mod logs;
@@ -31,6 +33,7 @@ pub mod propagation;
 pub mod provider;
 mod runner;
 pub mod server;
+pub mod server_form;
 
 use std::time::Duration;
 
@@ -61,6 +64,8 @@ pub enum Job {
     FetchDirectory {
         /// A preset name or an https URL.
         directory: String,
+        /// Extra CA certificates trusted for its TLS (the account wizard's field).
+        ca_bundle: Option<std::path::PathBuf>,
     },
     /// Register an account: [`Event::AccountRegistered`].
     RegisterAccount(account::AccountRequest),
@@ -111,6 +116,13 @@ pub enum Job {
         /// Account name.
         name: String,
     },
+    /// Read the accounts for the accounts view: [`Event::AccountsLoaded`].
+    LoadAccounts,
+    /// Remove a domain's solver mapping: [`Event::DomainRemoved`].
+    RemoveDomain {
+        /// The domain.
+        domain: String,
+    },
     /// Switch a sandbox fault on or off: [`Event::FaultSwitched`].
     SwitchFault {
         /// The sandbox directory.
@@ -122,25 +134,65 @@ pub enum Job {
     },
 }
 
+/// Which jobs supersede each other: starting a job aborts the running one of the same slot
+/// (gitui's `AsyncGitNotification`: one variant per kind, never a string matched in tables).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Slot {
+    /// [`Job::LoadInventory`].
+    Inventory,
+    /// [`Job::LoadDetail`].
+    Detail,
+    /// [`Job::LoadProfiles`].
+    Profiles,
+    /// [`Job::FetchDirectory`] and [`Job::RegisterAccount`].
+    Account,
+    /// [`Job::SaveCertificate`] and [`Job::DeleteCertificate`].
+    Certs,
+    /// [`Job::Issue`] of one certificate: issuances of different certificates run side by side.
+    Issue(String),
+    /// [`Job::CheckPropagation`] for one asker.
+    Propagation(String),
+    /// [`Job::AcmeDnsRegister`] and [`Job::AcmeDnsImport`].
+    AcmeDns,
+    /// [`Job::RunAcmeDnsServer`].
+    AcmeDnsServer,
+    /// [`Job::CheckParentRecords`].
+    ServerParent,
+    /// [`Job::RegisterOnServer`].
+    ServerRegister,
+    /// [`Job::SwitchFault`].
+    Sandbox,
+    /// [`Job::RemoveAccount`].
+    AccountRemove,
+    /// [`Job::SaveProvider`].
+    Provider,
+    /// [`Job::LoadAccounts`].
+    Accounts,
+    /// [`Job::RemoveDomain`].
+    DomainRemove,
+}
+
 impl Job {
     /// Jobs with the same slot supersede each other.
     #[must_use]
-    pub fn slot(&self) -> String {
+    pub fn slot(&self) -> Slot {
         match self {
-            Job::LoadInventory => "inventory".to_owned(),
-            Job::LoadDetail { .. } => "detail".to_owned(),
-            Job::LoadProfiles => "profiles".to_owned(),
-            Job::FetchDirectory { .. } | Job::RegisterAccount(_) => "account".to_owned(),
-            Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => "certs".to_owned(),
-            Job::Issue { cert } => format!("issue:{cert}"),
-            Job::CheckPropagation { key, .. } => format!("propagation:{key}"),
-            Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => "acme-dns".to_owned(),
-            Job::RunAcmeDnsServer(_) => "acme-dns-server".to_owned(),
-            Job::CheckParentRecords { .. } => "acme-dns-server:parent".to_owned(),
-            Job::RegisterOnServer { .. } => "acme-dns-server:register".to_owned(),
-            Job::SwitchFault { .. } => "sandbox".to_owned(),
-            Job::RemoveAccount { .. } => "account:remove".to_owned(),
-            Job::SaveProvider(_) => "provider".to_owned(),
+            Job::LoadInventory => Slot::Inventory,
+            Job::LoadDetail { .. } => Slot::Detail,
+            Job::LoadProfiles => Slot::Profiles,
+            Job::FetchDirectory { .. } | Job::RegisterAccount(_) => Slot::Account,
+            Job::SaveCertificate(_) | Job::DeleteCertificate { .. } => Slot::Certs,
+            Job::Issue { cert } => Slot::Issue(cert.clone()),
+            Job::CheckPropagation { key, .. } => Slot::Propagation(key.clone()),
+            Job::AcmeDnsRegister(_) | Job::AcmeDnsImport(_) => Slot::AcmeDns,
+            Job::RunAcmeDnsServer(_) => Slot::AcmeDnsServer,
+            Job::CheckParentRecords { .. } => Slot::ServerParent,
+            Job::RegisterOnServer { .. } => Slot::ServerRegister,
+            Job::SwitchFault { .. } => Slot::Sandbox,
+            Job::RemoveAccount { .. } => Slot::AccountRemove,
+            Job::SaveProvider(_) => Slot::Provider,
+            Job::LoadAccounts => Slot::Accounts,
+            Job::RemoveDomain { .. } => Slot::DomainRemove,
         }
     }
 
@@ -159,6 +211,7 @@ impl Job {
                 | Job::RemoveAccount { .. }
                 | Job::RegisterOnServer { .. }
                 | Job::SaveProvider(_)
+                | Job::RemoveDomain { .. }
         )
     }
 
@@ -190,6 +243,8 @@ impl Job {
             ),
             Job::SaveProvider(r) => format!("testing the DNS provider of {}", r.domain),
             Job::RemoveAccount { name } => format!("removing account {name}"),
+            Job::LoadAccounts => "reading accounts".to_owned(),
+            Job::RemoveDomain { domain } => format!("removing the solver of {domain}"),
         }
     }
 
@@ -249,6 +304,10 @@ pub enum Event {
     ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
     ProviderSaved(Result<String, String>),
+    /// The accounts for the accounts view.
+    AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
+    /// A domain's solver mapping was removed: the domain.
+    DomainRemoved(Result<String, String>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

@@ -11,13 +11,13 @@ use tracing::instrument::WithSubscriber as _;
 
 use super::{
     account, acmedns, certs, inventory, issue, propagation, server, Context, Event, Job, JobId,
-    Tagged,
+    Slot, Tagged,
 };
 use crate::dns::parent;
 use crate::ops::blocking;
 
 struct Task {
-    slot: String,
+    slot: Slot,
     handle: JoinHandle<()>,
     /// For jobs that stop cleanly: send `true` to ask.
     cancel: Option<watch::Sender<bool>>,
@@ -59,7 +59,7 @@ impl Runner {
             .collect();
         for old in superseded {
             if let Some(task) = self.tasks.remove(&old) {
-                tracing::debug!(job = old.0, slot, "superseded");
+                tracing::debug!(job = old.0, ?slot, "superseded");
                 task.handle.abort();
             }
         }
@@ -177,9 +177,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::DetailLoaded(result.map(Box::new))
         }
         Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
-        Job::FetchDirectory { directory } => {
-            Event::DirectoryFetched(text(account::fetch_directory(&ctx, &directory).await))
-        }
+        Job::FetchDirectory {
+            directory,
+            ca_bundle,
+        } => Event::DirectoryFetched(text(
+            account::fetch_directory(&ctx, &directory, ca_bundle.as_deref()).await,
+        )),
         Job::RegisterAccount(request) => {
             Event::AccountRegistered(text(account::register(&ctx, request).await))
         }
@@ -192,6 +195,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::RemoveAccount { name } => {
             let removed = blocking(move || account::remove(&ctx, &name).map_err(|e| e.to_string()));
             Event::AccountRemoved(removed.await)
+        }
+        Job::LoadAccounts => {
+            Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
+        }
+        Job::RemoveDomain { domain } => {
+            Event::DomainRemoved(blocking(move || super::domains::remove(&ctx, &domain)).await)
         }
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
@@ -217,6 +226,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::PropagationChecked(result.map(Box::new))
         }
         Job::RunAcmeDnsServer(request) => {
+            // The form opens with these settings next time.
+            if let Err(e) = super::server_form::save(&ctx.paths.state, &request) {
+                tracing::warn!(error = %e, "acme-dns server form not saved");
+            }
             let started = reply.clone();
             let result = server::run(&ctx, &request, move |e| started.send(e), cancel).await;
             Event::ServerStopped(result)

@@ -2,7 +2,7 @@
 //! again under the same name), removing.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -43,6 +43,9 @@ pub struct AccountRequest {
     pub terms: Option<String>,
     /// Register again under an existing name (new key; its certificates keep it).
     pub replace: bool,
+    /// Extra CA certificates (PEM) trusted for the directory's TLS; unset: the command
+    /// line's `--ca-bundle`, else (registering again) the account's own.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl fmt::Debug for AccountRequest {
@@ -53,6 +56,7 @@ impl fmt::Debug for AccountRequest {
             .field("url", &self.url)
             .field("email", &self.email)
             .field("eab_kid", &self.eab.as_ref().map(|(kid, _)| kid))
+            .field("ca_bundle", &self.ca_bundle)
             .finish_non_exhaustive()
     }
 }
@@ -77,26 +81,33 @@ pub struct Registration {
     pub pinned: Vec<String>,
 }
 
-/// The CA bundle trusted for `account`'s directory: the command line's, else the account's own.
-fn bundle(session: &Session, account: Option<&str>) -> Result<Option<PathBuf>, Error> {
-    Ok(match account {
-        Some(name) => session.ca_bundle_for(&session.config()?, name),
-        None => session.global_ca_bundle().map(std::path::Path::to_path_buf),
+/// The CA bundle trusted for a directory: the one given for it (`explicit`), else the command
+/// line's, else `account`'s own.
+fn bundle(
+    session: &Session,
+    explicit: Option<&Path>,
+    account: Option<&str>,
+) -> Result<Option<PathBuf>, Error> {
+    Ok(match (explicit, account) {
+        (Some(path), _) => Some(path.to_path_buf()),
+        (None, Some(name)) => session.ca_bundle_for(&session.config()?, name),
+        (None, None) => session.global_ca_bundle().map(Path::to_path_buf),
     })
 }
 
-/// Fetch a directory's metadata, trusting the CA bundle of `account` (when it exists) or the
-/// command line's.
+/// Fetch a directory's metadata, trusting `ca_bundle` if given, else the command line's, else
+/// the one of `account` (when it exists).
 ///
 /// # Errors
 /// A bad preset or URL, TLS or HTTP errors, a document that is not a directory.
 pub async fn directory(
     session: &Session,
+    ca_bundle: Option<&Path>,
     account: Option<&str>,
     directory: &str,
 ) -> Result<DirectoryInfo, Error> {
     let url = account::directory_url(directory)?;
-    let client = http::client(bundle(session, account)?.as_deref())?;
+    let client = http::client(bundle(session, ca_bundle, account)?.as_deref())?;
     let meta = account::directory_meta(&client, &url).await?;
     Ok(DirectoryInfo {
         url,
@@ -175,8 +186,8 @@ pub async fn register(
     let url = account::directory_url(&request.url)?;
     let opener = Arc::clone(session);
     let keystore = blocking::<_, Error>(move || Ok(opener.keystore()?)).await?;
-    // --replace keeps the account's own bundle unless the command line gives another.
-    let ca_bundle = bundle(session, Some(&request.name))?;
+    // --replace keeps the account's own bundle unless another is given.
+    let ca_bundle = bundle(session, request.ca_bundle.as_deref(), Some(&request.name))?;
     let client = http::client(ca_bundle.as_deref())?;
     let eab = request
         .eab
@@ -314,6 +325,7 @@ mod tests {
             eab: Some(("kid-1".into(), "c2VjcmV0LWhtYWM".into())),
             terms: None,
             replace: false,
+            ca_bundle: None,
         };
         let text = format!("{request:?}");
         assert!(

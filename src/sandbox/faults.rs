@@ -21,15 +21,19 @@ pub enum Fault {
     Stale,
     /// `_acme-challenge.api.sandbox.test` points at the wrong acme-dns name.
     BrokenCname,
+    /// The CA rejects this percentage of good nonces (Pebble restarts with it, and the
+    /// account is registered again).
+    NonceReject(u8),
 }
 
 impl Fault {
     /// Every fault, for menus (lag with its default of 8 s).
-    pub const ALL: [Fault; 4] = [
+    pub const ALL: [Fault; 5] = [
         Fault::Lag(8),
         Fault::Silent,
         Fault::Stale,
         Fault::BrokenCname,
+        Fault::NonceReject(30),
     ];
 
     /// Its name in menus and flags.
@@ -40,6 +44,9 @@ impl Fault {
             Fault::Silent => "ns2 stops answering".into(),
             Fault::Stale => "ns2 serves a stale value".into(),
             Fault::BrokenCname => "break the acme-dns CNAME of api.sandbox.test".into(),
+            Fault::NonceReject(pct) => {
+                format!("the CA rejects {pct} % of nonces (restarts Pebble)")
+            }
         }
     }
 
@@ -49,6 +56,7 @@ impl Fault {
             Fault::Silent => "silent",
             Fault::Stale => "stale",
             Fault::BrokenCname => "broken-cname",
+            Fault::NonceReject(_) => "nonce-reject",
         }
     }
 }
@@ -58,19 +66,25 @@ impl Fault {
 pub fn active(layout: &Layout) -> Vec<Fault> {
     let dir = layout.faults();
     let on = |f: Fault| dir.join(f.file()).exists();
+    let number = |f: Fault| {
+        std::fs::read_to_string(dir.join(f.file()))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let mut faults = Vec::new();
     if on(Fault::Lag(0)) {
-        let secs = std::fs::read_to_string(dir.join("lag"))
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0);
-        faults.push(Fault::Lag(secs));
+        faults.push(Fault::Lag(number(Fault::Lag(0))));
     }
     faults.extend(
         [Fault::Silent, Fault::Stale, Fault::BrokenCname]
             .into_iter()
             .filter(|f| on(*f)),
     );
+    if on(Fault::NonceReject(0)) {
+        let pct = u8::try_from(number(Fault::NonceReject(0)).min(100)).unwrap_or(100);
+        faults.push(Fault::NonceReject(pct));
+    }
     faults
 }
 
@@ -82,10 +96,13 @@ pub fn switch(layout: &Layout, fault: Fault, on: bool) -> Result<(), SandboxErro
     let dir = layout.faults();
     std::fs::create_dir_all(&dir).map_err(|e| SandboxError::io(&dir, &e))?;
     let marker = dir.join(fault.file());
+    if let Fault::NonceReject(pct) = fault {
+        return restart_ca(layout, if on { pct } else { 0 });
+    }
     match fault {
         Fault::Silent => signal(layout.ns_pids.get(1).copied(), on)?,
         Fault::BrokenCname => point_cname(layout, on)?,
-        Fault::Lag(_) | Fault::Stale => {}
+        Fault::Lag(_) | Fault::Stale | Fault::NonceReject(_) => {}
     }
     if on {
         let text = match fault {
@@ -101,6 +118,83 @@ pub fn switch(layout: &Layout, fault: Fault, on: bool) -> Result<(), SandboxErro
             _ => Ok(()),
         }
     }
+}
+
+/// How long the sandbox may take to restart Pebble and register the account again.
+const RESTART_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Record the nonce rejection Pebble runs with (0: the marker goes).
+///
+/// # Errors
+/// The marker cannot be written.
+pub fn mark_nonce_reject(layout: &Layout, pct: u8) -> Result<(), SandboxError> {
+    let dir = layout.faults();
+    std::fs::create_dir_all(&dir).map_err(|e| SandboxError::io(&dir, &e))?;
+    let marker = dir.join(Fault::NonceReject(0).file());
+    if pct == 0 {
+        return match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(SandboxError::io(&marker, &e))
+            }
+            _ => Ok(()),
+        };
+    }
+    crate::fsutil::write_atomic(
+        &marker,
+        pct.to_string().as_bytes(),
+        crate::fsutil::Mode::Private,
+    )
+    .map_err(|e| SandboxError::io(&marker, &e))
+}
+
+/// The nonce rejection asked for (0 without a marker).
+#[must_use]
+pub fn wanted_nonce_reject(layout: &Layout) -> u8 {
+    active(layout)
+        .into_iter()
+        .find_map(|f| match f {
+            Fault::NonceReject(pct) => Some(pct),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Where the sandbox process reports a finished restart: `ok` or the reason it failed.
+#[must_use]
+pub fn restart_report(layout: &Layout) -> std::path::PathBuf {
+    layout.faults().join("restart.done")
+}
+
+/// Ask the sandbox process (Pebble's owner) to restart Pebble with `pct` % nonce rejection
+/// and wait for its report. Only the owner may restart its child; the dashboard is
+/// another process.
+fn restart_ca(layout: &Layout, pct: u8) -> Result<(), SandboxError> {
+    use rustix::process::{kill_process, Pid, Signal};
+    let report = restart_report(layout);
+    let _ = std::fs::remove_file(&report);
+    mark_nonce_reject(layout, pct)?;
+    let owner = i32::try_from(layout.owner)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| SandboxError::Start("the sandbox process is unknown".into()))?;
+    kill_process(owner, Signal::USR1)
+        .map_err(|e| SandboxError::Start(format!("the sandbox process {owner:?}: {e}")))?;
+    let deadline = std::time::Instant::now() + RESTART_WITHIN;
+    while std::time::Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(&report) {
+            let text = text.trim();
+            return if text == "ok" {
+                Ok(())
+            } else {
+                Err(SandboxError::Start(format!("restarting Pebble: {text}")))
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(SandboxError::Start(format!(
+        "the sandbox did not restart Pebble within {} s",
+        RESTART_WITHIN.as_secs()
+    )))
 }
 
 /// Pause or resume ns2.

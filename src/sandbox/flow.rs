@@ -85,7 +85,9 @@ impl Runner {
     }
 
     fn steps(&self) -> std::sync::MutexGuard<'_, Steps> {
-        self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `certpilot --dir <work> ARGS` with the sandbox's environment.
@@ -109,9 +111,8 @@ impl Runner {
     /// The command failed.
     pub fn run(&self, args: &[&str]) -> Result<Output, SandboxError> {
         use std::os::unix::process::CommandExt as _;
-        let started = |e: std::io::Error| {
-            SandboxError::Start(format!("certpilot {}: {e}", args.join(" ")))
-        };
+        let started =
+            |e: std::io::Error| SandboxError::Start(format!("certpilot {}: {e}", args.join(" ")));
         let child = {
             let mut steps = self.steps();
             if steps.stopped {

@@ -43,6 +43,10 @@ pub struct Layout {
     pub acme_port: u16,
     /// Process ids: ns1, ns2 (SIGSTOP makes a server silent).
     pub ns_pids: Vec<u32>,
+    /// The sandbox process, which owns Pebble: SIGUSR1 asks it to restart Pebble with the
+    /// nonce rejection in `faults/nonce-reject`.
+    #[serde(default)]
+    pub owner: u32,
 }
 
 impl Layout {
@@ -161,6 +165,7 @@ impl World {
             api_port,
             acme_port,
             ns_pids: Vec::new(),
+            owner: std::process::id(),
         };
         let mut guards = Vec::new();
         let (parent, child) = zones(&layout);
@@ -187,6 +192,9 @@ impl World {
             &stubs,
         )?);
         guards.push(start_pebble(&layout, nonce_reject)?);
+        if nonce_reject > 0 {
+            super::faults::mark_nonce_reject(&layout, nonce_reject)?;
+        }
         let path = root.join("sandbox.json");
         let text =
             serde_json::to_vec_pretty(&layout).map_err(|e| SandboxError::Start(e.to_string()))?;
@@ -202,12 +210,31 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
+impl World {
+    /// Start Pebble again, rejecting `nonce_reject` % of good nonces. Pebble keeps its
+    /// accounts in memory, so the caller registers the sandbox's account again.
+    ///
+    /// # Errors
+    /// Pebble does not come up.
+    pub fn restart_pebble(&mut self, nonce_reject: u8) -> Result<(), SandboxError> {
+        // Dropping the guard kills and reaps the old Pebble, which frees its port.
+        self.guards.retain(|g| g.what != "pebble");
+        self.guards.push(start_pebble(&self.layout, nonce_reject)?);
+        Ok(())
+    }
+
+    /// Stop every server (the last started first) and the late updates still pending.
+    pub fn stop(&mut self) {
         super::faults::stop_pending(&self.layout);
         while let Some(guard) = self.guards.pop() {
             drop(guard);
         }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -139,6 +139,17 @@ impl Sources {
         while let Ok(Ok(event)) = self.input.try_recv() {
             pending.extend(translate(&event));
         }
+        // Ticks only flow while something moves; a key or an answer after a quiet spell must
+        // not be stamped with the last tick's time (a step's timer would start in the past).
+        let stale = pending.iter().any(|m| {
+            matches!(
+                m,
+                Msg::Key(_) | Msg::Mouse(_) | Msg::Job(_) | Msg::Action(_)
+            )
+        });
+        if stale && !matches!(pending.front(), Some(Msg::Tick(_))) {
+            pending.push_front(Msg::Tick(self.started.elapsed()));
+        }
         Next::Messages(pending)
     }
 }

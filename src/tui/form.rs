@@ -251,6 +251,23 @@ impl Form {
         }
     }
 
+    /// Replace the text of field `id` (a text field), the cursor at its end.
+    pub fn set_text(&mut self, id: &str, value: &str) {
+        if let Some(Input::Text(input)) = self.field_mut(id).map(|f| &mut f.input) {
+            *input = TextInput::new(value);
+        }
+    }
+
+    /// Choose option `index` of field `id` (a choice field), when it exists.
+    pub fn set_choice(&mut self, id: &str, index: usize) {
+        if let Some(Input::Choice { options, selected }) = self.field_mut(id).map(|f| &mut f.input)
+        {
+            if index < options.len() {
+                *selected = index;
+            }
+        }
+    }
+
     /// The chosen option of field `id`.
     #[must_use]
     pub fn choice(&self, id: &str) -> usize {

@@ -7,7 +7,7 @@
 //! ```toml
 //! [keys]
 //! quit = ["q", "ctrl-c"]   # one key or a list; a list replaces every default key
-//! issue = "I"
+//! issue = "f6"
 //! check = "f5"
 //! ```
 //!
@@ -183,6 +183,17 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::NextTheme => vec![Key::char('t')],
         Action::AcmeDnsServer => vec![Key::char('S')],
         Action::Sandbox => vec![Key::char('F')],
+        Action::Palette => vec![Key::char(':')],
+        Action::Accounts => vec![Key::char('u')],
+        Action::Sort => vec![Key::char('s')],
+        Action::ReverseSort => vec![Key::char('o')],
+        Action::MoveLeft => vec![Key::plain(K::Left)],
+        Action::MoveRight => vec![Key::plain(K::Right)],
+        Action::Mark => vec![Key::char(' ')],
+        Action::RenewMarked => vec![Key::char('R')],
+        Action::Jobs => vec![Key::char('J')],
+        Action::CancelJob => vec![Key::char('x')],
+        Action::Reissue => vec![Key::char('I')],
     }
 }
 
@@ -220,7 +231,8 @@ impl Default for Keymap {
     fn default() -> Self {
         Self {
             bindings: Action::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .map(|a| (a, default_keys(a)))
                 .collect(),
         }
@@ -370,7 +382,12 @@ mod tests {
             (KeyCode::Char('c'), KeyModifiers::NONE, Some(Action::Check)),
             (KeyCode::Char('r'), KeyModifiers::CONTROL, None),
             (KeyCode::Esc, KeyModifiers::NONE, Some(Action::Back)),
-            (KeyCode::Char('x'), KeyModifiers::NONE, None),
+            (
+                KeyCode::Char('x'),
+                KeyModifiers::NONE,
+                Some(Action::CancelJob),
+            ),
+            (KeyCode::Char('z'), KeyModifiers::NONE, None),
         ];
         for (code, modifiers, expected) in cases {
             assert_eq!(
@@ -418,10 +435,10 @@ mod tests {
     fn file_overrides_single_actions() {
         let map = Keymap::parse(
             "keys.toml",
-            "[keys]\nissue = \"I\"\ncheck = [\"f5\", \"C\"]\n",
+            "[keys]\nissue = \"f6\"\ncheck = [\"f5\", \"C\"]\n",
         )
         .unwrap();
-        assert_eq!(map.label(Action::Issue), "I");
+        assert_eq!(map.label(Action::Issue), "F6");
         assert_eq!(map.keys_label(Action::Check), "F5/C");
         assert_eq!(map.label(Action::Quit), "q");
         let i = press(KeyCode::Char('i'), KeyModifiers::NONE);

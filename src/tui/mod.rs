@@ -87,6 +87,10 @@ pub fn prepare(opts: &TuiOptions) -> io::Result<(state::State, Vec<theme::Theme>
         .sandbox
         .as_deref()
         .and_then(screens::sandbox::faults_of);
+    state.server_form = opts
+        .state_dir
+        .as_deref()
+        .and_then(crate::jobs::server_form::load);
     Ok((state, themes))
 }
 

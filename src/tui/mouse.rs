@@ -30,6 +30,11 @@ pub fn click(state: &mut State, at: Position) {
                 screen.watch.cursor.0 = row;
             }
         }
+        Some(Screen::Accounts(view)) => {
+            if let Some(row) = crate::tui::views::accounts::row_at(view, inner, line) {
+                view.selected = row;
+            }
+        }
         Some(Screen::Editor(editor)) if editor.request.is_none() => focus(&mut editor.form, index),
         Some(Screen::Account(wizard)) => focus(&mut wizard.form, index),
         Some(Screen::AcmeDns(wizard)) => match &mut wizard.stage {

@@ -42,13 +42,8 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::AccountRegistered(result) => registered(state, id, result),
-        Event::AccountRemoved(Ok(name)) => {
-            state.notify(format!("account {name} removed"));
-            dashboard::reload(state)
-        }
-        Event::AccountRemoved(Err(message)) => {
-            state.fail("Removing the account failed", message);
-            Vec::new()
+        event @ (Event::AccountRemoved(_) | Event::AccountsLoaded(_) | Event::DomainRemoved(_)) => {
+            managed(state, id, event)
         }
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
@@ -73,10 +68,51 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     }
 }
 
+/// Answers of the management views: accounts read or removed, a domain's solver removed.
+fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
+    match event {
+        Event::AccountRemoved(Ok(name)) => {
+            tracing::info!(account = %name, "account removed");
+            state.notify(format!("account {name} removed"));
+            let mut effects = dashboard::reload(state);
+            effects.extend(crate::tui::screens::accounts::reload(state));
+            effects
+        }
+        Event::AccountsLoaded(result) => {
+            crate::tui::screens::accounts::loaded(state, id, &result);
+            Vec::new()
+        }
+        Event::DomainRemoved(Ok(domain)) => {
+            state.dashboard.checks.remove(&domain);
+            state.notify(format!("{domain}: solver removed"));
+            dashboard::reload(state)
+        }
+        Event::DomainRemoved(Err(message)) => {
+            state.fail("Removing the solver failed", message);
+            Vec::new()
+        }
+        Event::AccountRemoved(Err(message)) => {
+            tracing::warn!(reason = %message, "removing the account failed");
+            state.fail("Removing the account failed", message);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Issuance steps and propagation rounds.
 fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     match event {
         Event::IssueProgress { step, elapsed } => {
+            if let crate::acme::Step::Propagation(report) = &step {
+                // The issuance's own rounds count as checks of the domains they cover.
+                let owners: Vec<String> = report
+                    .names
+                    .iter()
+                    .map(|n| n.expected.owner.clone())
+                    .collect();
+                crate::tui::screens::domains::checked(state, &owners, report.propagated);
+            }
             let clock = state.clock;
             if let Some(issuance) = state.issuances.values_mut().find(|i| i.job == id) {
                 issuance::progressed(issuance, step, elapsed, clock);
@@ -113,10 +149,12 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
 fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
     match result {
         Ok(name) => {
+            tracing::info!(cert = %name, "certificate deleted");
             state.notify(format!("{name} deleted"));
             dashboard::reload(state)
         }
         Err(message) => {
+            tracing::warn!(reason = %message, "deleting failed");
             state.fail("Deleting failed", message);
             Vec::new()
         }
@@ -190,6 +228,10 @@ fn registered(
     result: Result<crate::jobs::account::Registered, String>,
 ) -> Vec<Effect> {
     let ok = result.as_ref().ok().map(|r| r.name.clone());
+    match &result {
+        Ok(r) => tracing::info!(account = %r.name, "account registered"),
+        Err(message) => tracing::warn!(reason = %message, "registering the account failed"),
+    }
     match wizard_waiting_for(state, id) {
         Some(wizard) => account::registered(wizard, result),
         None => {
@@ -201,7 +243,9 @@ fn registered(
     match ok {
         Some(name) => {
             state.notify(format!("account {name} registered"));
-            dashboard::reload(state)
+            let mut effects = dashboard::reload(state);
+            effects.extend(crate::tui::screens::accounts::reload(state));
+            effects
         }
         None => Vec::new(),
     }
@@ -223,8 +267,13 @@ fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<E
     if let (Nav::Close, Some(i)) = (nav, index) {
         state.stack.remove(i);
     }
+    if let Err(message) = result {
+        tracing::warn!(reason = %message, "saving the certificate failed");
+    }
     match result {
         Ok(name) => {
+            tracing::info!(cert = %name, "certificate saved");
+            state.dashboard.follow = Some(name.clone());
             let issue = state.keymap.label(crate::tui::action::Action::Issue);
             state.notify(format!("{name} saved; press {issue} to issue it"));
             dashboard::reload(state)

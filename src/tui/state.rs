@@ -5,14 +5,17 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use crate::jobs::logs::LogLine;
-use crate::jobs::{Job, JobId};
+use crate::jobs::{Job, JobId, Slot};
 use crate::tui::keymap::Keymap;
 use crate::tui::screens::account::AccountWizard;
+use crate::tui::screens::accounts::AccountsScreen;
 use crate::tui::screens::acmedns::AcmeDnsWizard;
 use crate::tui::screens::dashboard::Dashboard;
 use crate::tui::screens::detail::DetailScreen;
 use crate::tui::screens::editor::CertEditor;
 use crate::tui::screens::issuance::Issuance;
+use crate::tui::screens::jobs::JobsScreen;
+use crate::tui::screens::palette::Palette;
 use crate::tui::screens::propagation::PropagationScreen;
 use crate::tui::screens::provider::ProviderWizard;
 use crate::tui::screens::server::ServerPanel;
@@ -50,6 +53,10 @@ pub enum Screen {
     Server,
     /// The DNS provider wizard (rfc2136, powerdns).
     Provider(ProviderWizard),
+    /// The ACME accounts.
+    Accounts(AccountsScreen),
+    /// The jobs view: issuances of this session (their state is in [`State::issuances`]).
+    Jobs(JobsScreen),
 }
 
 /// What the user is asked to confirm, and what happens on yes.
@@ -73,6 +80,21 @@ pub enum Confirmed {
     RemoveAccount {
         /// Account name.
         name: String,
+    },
+    /// Remove a domain's solver mapping.
+    RemoveDomain {
+        /// The domain.
+        domain: String,
+    },
+    /// Cancel a running or queued issuance (its records are removed).
+    CancelIssue {
+        /// Certificate name.
+        cert: String,
+    },
+    /// Renew or issue several certificates in the background.
+    Bulk {
+        /// Certificate names.
+        certs: Vec<String>,
     },
 }
 
@@ -117,7 +139,7 @@ pub enum Popup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     /// Jobs of one slot supersede each other.
-    pub slot: String,
+    pub slot: Slot,
     /// What it does.
     pub label: String,
     /// Whether quitting should ask.
@@ -172,6 +194,10 @@ pub struct State {
     pub theme: usize,
     /// Inside `certpilot sandbox`: its directory and which faults are on.
     pub sandbox: Option<SandboxFaults>,
+    /// The command palette, when open (over everything but popups).
+    pub palette: Option<Palette>,
+    /// The acme-dns server form's settings from the last start (also of an earlier run).
+    pub server_form: Option<crate::jobs::server::ServerRequest>,
 }
 
 /// The sandbox's faults as the dashboard knows them.
@@ -217,6 +243,8 @@ impl State {
             themes,
             theme,
             sandbox: None,
+            palette: None,
+            server_form: None,
         }
     }
 
@@ -246,10 +274,16 @@ impl State {
     /// Labels of running jobs that change something (quitting asks about these).
     #[must_use]
     pub fn work_in_progress(&self) -> Vec<String> {
+        let queued = self
+            .issuances
+            .values()
+            .filter(|i| i.queued && i.running())
+            .map(|i| format!("issuing {} (queued)", i.cert));
         self.running
             .values()
             .filter(|r| r.changes_state)
             .map(|r| r.label.clone())
+            .chain(queued)
             .collect()
     }
 
@@ -258,6 +292,8 @@ impl State {
     pub fn needs_tick(&self) -> bool {
         self.busy()
             || self.notice.is_some()
+            // "2 min ago" in the domains pane counts on while the dashboard shows.
+            || (self.stack.is_empty() && !self.dashboard.checks.is_empty())
             || self.watches().any(|w| w.next.is_some())
             || self.server.as_ref().is_some_and(|s| s.next_check.is_some())
     }

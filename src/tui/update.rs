@@ -7,13 +7,14 @@
 
 use std::time::Duration;
 
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::jobs::logs::LogLine;
-use crate::jobs::{Event, Job, JobId, Tagged};
+use crate::jobs::{Event, Job, JobId, Slot, Tagged};
 use crate::tui::action::Action;
 use crate::tui::screens::{
-    account, acmedns, dashboard, detail, editor, issuance, propagation, provider, server,
+    account, accounts, acmedns, dashboard, detail, editor, issuance, jobs, palette, propagation,
+    provider, server,
 };
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 
@@ -116,6 +117,14 @@ fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Effect> {
         return on_popup_key(state, key);
     }
     let action = state.keymap.action_for(key);
+    if state.palette.is_some() {
+        // The palette takes typed keys; Ctrl-C still quits.
+        if action == Some(Action::Quit) && key.modifiers.contains(KeyModifiers::CONTROL) {
+            state.palette = None;
+            return quit(state);
+        }
+        return palette::on_key(state, key);
+    }
     if state.help {
         return match action {
             Some(Action::Help | Action::Back) => {
@@ -148,9 +157,17 @@ fn typed(state: &mut State, key: &KeyEvent) -> bool {
     }
 }
 
-fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+/// Run `action` on the current screen (keys, the palette, the mouse wheel).
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => return quit(state),
+        Action::Palette => {
+            palette::open(state);
+            return Vec::new();
+        }
+        Action::Accounts if !matches!(state.screen(), Some(Screen::Accounts(_))) => {
+            return accounts::open(state);
+        }
         Action::Help => {
             state.help = true;
             return Vec::new();
@@ -165,6 +182,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.theme = (state.theme + 1) % state.themes.len().max(1);
             let name = state.theme_name().to_owned();
             state.notify(format!("theme: {name}"));
+            return Vec::new();
+        }
+        Action::Jobs if !matches!(state.screen(), Some(Screen::Jobs(_))) => {
+            jobs::open(state);
             return Vec::new();
         }
         _ => {}
@@ -187,8 +208,16 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Screen::AcmeDns(wizard) => acmedns::on_action(wizard, state, action),
         Screen::Server => server::on_action(state, action),
         Screen::Provider(wizard) => provider::on_action(wizard, state, action),
+        Screen::Accounts(view) => accounts::on_action(view, state, action),
+        Screen::Jobs(screen) => jobs::on_action(screen, state, action),
     };
+    let refresh = action == Action::Refresh && effects.is_empty() && nav == Nav::Stay;
     place(state, index, screen, nav);
+    if refresh {
+        // `r` refreshes everywhere: screens without their own reload re-read the dashboard.
+        state.notify("reloading certificates…");
+        return dashboard::reload(state);
+    }
     effects
 }
 
@@ -288,6 +317,12 @@ fn confirmed_action(state: &mut State, confirmed: Confirmed) -> Vec<Effect> {
             let (_, effect) = state.start(Job::RemoveAccount { name });
             vec![effect]
         }
+        Confirmed::RemoveDomain { domain } => {
+            let (_, effect) = state.start(Job::RemoveDomain { domain });
+            vec![effect]
+        }
+        Confirmed::CancelIssue { cert } => issuance::cancel(state, &cert),
+        Confirmed::Bulk { certs } => jobs::start_bulk(state, &certs),
     }
 }
 
@@ -300,6 +335,10 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::ScrollUp => Some(Action::MoveUp),
         _ => None,
     };
+    if jobs::clicked_indicator(state, &mouse) {
+        jobs::open(state);
+        return Vec::new();
+    }
     match (state.stack.last(), scroll) {
         (None, _) => dashboard::on_mouse(state, mouse),
         (Some(_), Some(action)) => on_action(state, action),
@@ -331,24 +370,26 @@ fn on_job(state: &mut State, tagged: Tagged) -> Vec<Effect> {
 }
 
 /// Turn a panic into the failure the job's owner understands.
-fn failure_for_slot(slot: &str, message: String) -> Event {
+fn failure_for_slot(slot: &Slot, message: String) -> Event {
     match slot {
-        "inventory" => Event::InventoryLoaded(Err(message)),
-        "detail" => Event::DetailLoaded(Err(message)),
-        "profiles" => {
+        Slot::Inventory => Event::InventoryLoaded(Err(message)),
+        Slot::Detail => Event::DetailLoaded(Err(message)),
+        Slot::Profiles => {
             Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
         }
-        "account" => Event::AccountRegistered(Err(message)),
-        "certs" => Event::CertificateSaved(Err(message)),
-        "acme-dns" => Event::AcmeDnsSaved(Err(message)),
-        "acme-dns-server" => Event::ServerStopped(Err(message)),
-        "acme-dns-server:parent" => Event::ParentChecked(Err(message)),
-        "acme-dns-server:register" => Event::ServerRegistered(Err(message)),
-        "sandbox" => Event::FaultSwitched(Err(message)),
-        "account:remove" => Event::AccountRemoved(Err(message)),
-        "provider" => Event::ProviderSaved(Err(message)),
-        s if s.starts_with("propagation:") => Event::PropagationChecked(Err(message)),
-        _ => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
+        Slot::Account => Event::AccountRegistered(Err(message)),
+        Slot::Certs => Event::CertificateSaved(Err(message)),
+        Slot::AcmeDns => Event::AcmeDnsSaved(Err(message)),
+        Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
+        Slot::ServerParent => Event::ParentChecked(Err(message)),
+        Slot::ServerRegister => Event::ServerRegistered(Err(message)),
+        Slot::Sandbox => Event::FaultSwitched(Err(message)),
+        Slot::AccountRemove => Event::AccountRemoved(Err(message)),
+        Slot::Provider => Event::ProviderSaved(Err(message)),
+        Slot::Accounts => Event::AccountsLoaded(Err(message)),
+        Slot::DomainRemove => Event::DomainRemoved(Err(message)),
+        Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
+        Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
             hint: None,
             cancelled: false,

@@ -65,9 +65,13 @@ impl AccountWizard {
             Field::text("name", "Account name", "default"),
             Field::choice("ca", "CA", cas, 0),
             Field::text("email", "Email", ""),
+            Field::text("ca_bundle", "CA bundle", ""),
         ]);
         if let Some(field) = form.field_mut("email") {
             field.note = Some("optional; the CA writes here about expiry and problems".into());
+        }
+        if let Some(field) = form.field_mut("ca_bundle") {
+            field.note = Some("optional: a PEM file of extra CAs to trust for the CA's TLS".into());
         }
         let mut wizard = Self {
             form,
@@ -76,6 +80,47 @@ impl AccountWizard {
         };
         wizard.sync_fields();
         wizard
+    }
+
+    /// A wizard that registers the existing account `row` again (`account add NAME
+    /// --replace`): its name, CA, contact and CA bundle filled in, "register it again" ticked.
+    #[must_use]
+    pub fn replacing(row: &crate::jobs::accounts::AccountRow) -> Self {
+        let mut wizard = Self::new();
+        let preset = PRESETS
+            .iter()
+            .find(|(_, url)| *url == row.directory)
+            .map(|(name, _)| *name);
+        let choice = CAS
+            .iter()
+            .position(|(_, p)| Some(*p) == preset)
+            .unwrap_or(CAS.len() - 1);
+        let form = &mut wizard.form;
+        form.set_text("name", &row.name);
+        form.set_choice("ca", choice);
+        form.set_text("email", row.email.as_deref().unwrap_or_default());
+        let bundle = row.ca_bundle.as_ref().map(|p| p.display().to_string());
+        form.set_text("ca_bundle", bundle.as_deref().unwrap_or_default());
+        wizard.sync_fields();
+        if choice == CAS.len() - 1 {
+            wizard.form.set_text("url", &row.directory);
+        }
+        wizard.toggle("replace", true, || {
+            Field::check(
+                "replace",
+                "Register it again (new key; its certificates keep it)",
+                true,
+            )
+        });
+        wizard.form.focus_on("email");
+        wizard
+    }
+
+    /// The CA bundle typed, if any.
+    #[must_use]
+    pub fn ca_bundle(&self) -> Option<std::path::PathBuf> {
+        let text = self.form.text("ca_bundle").trim();
+        (!text.is_empty()).then(|| std::path::PathBuf::from(text))
     }
 
     /// The preset name or URL to fetch.
@@ -146,7 +191,9 @@ pub fn on_key(wizard: &mut AccountWizard, key: &KeyEvent) -> bool {
         return false;
     }
     // Changing what was fetched means fetching again.
-    if matches!(focused.as_str(), "ca" | "url") && matches!(wizard.stage, Stage::Review(_)) {
+    if matches!(focused.as_str(), "ca" | "url" | "ca_bundle")
+        && matches!(wizard.stage, Stage::Review(_))
+    {
         wizard.stage = Stage::Edit;
     }
     wizard.error = None;
@@ -212,7 +259,11 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 return (Nav::Stay, Vec::new());
             }
             let directory = wizard.directory();
-            let (id, effect) = state.start(Job::FetchDirectory { directory });
+            let ca_bundle = wizard.ca_bundle();
+            let (id, effect) = state.start(Job::FetchDirectory {
+                directory,
+                ca_bundle,
+            });
             wizard.stage = Stage::Fetching(id);
             wizard.error = None;
             (Nav::Stay, vec![effect])
@@ -247,6 +298,7 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 eab,
                 terms: info.terms.clone(),
                 replace: wizard.form.checked("replace"),
+                ca_bundle: wizard.ca_bundle(),
             };
             let (id, effect) = state.start(Job::RegisterAccount(request));
             wizard.stage = Stage::Registering(id, info);

@@ -2,7 +2,7 @@
 
 pub use super::urgency::{by_urgency, urgency, Urgency, ERROR_DAYS, WARN_DAYS};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
@@ -14,7 +14,8 @@ use crate::jobs::Job;
 use crate::tui::action::Action;
 use crate::tui::form::TextInput;
 use crate::tui::layout;
-use crate::tui::screens::{detail, domains, editor, issuance};
+use crate::tui::screens::sort::{self, SortKey};
+use crate::tui::screens::{detail, domains, editor, issuance, jobs};
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 use crate::tui::update::Effect;
 
@@ -73,6 +74,16 @@ pub struct Dashboard {
     pub loaded_once: bool,
     /// Last propagation check of each domain this session: (UI clock, propagated).
     pub checks: BTreeMap<String, (Duration, bool)>,
+    /// What the certificates are ordered by.
+    pub sort: SortKey,
+    /// The order is reversed.
+    pub reverse: bool,
+    /// Certificates marked for a bulk renewal.
+    pub marked: BTreeSet<String>,
+    /// `settings.parallel` from the last load (0 before one).
+    pub parallel: usize,
+    /// A certificate to select once the next load lists it (just saved or issued).
+    pub follow: Option<String>,
 }
 
 impl Dashboard {
@@ -113,12 +124,17 @@ impl Dashboard {
             Ok(inventory) => {
                 let keep = self.selected_row().map(|r| r.name.clone());
                 let mut rows = inventory.rows;
-                rows.sort_by(by_urgency);
+                sort::order(&mut rows, self.sort, self.reverse);
                 self.rows = rows;
                 self.domains = inventory.domains;
                 self.accounts = inventory.accounts;
+                self.parallel = inventory.parallel;
+                let rows = &self.rows;
+                self.marked
+                    .retain(|name| rows.iter().any(|r| &r.name == name));
                 self.apply_filter();
-                if let Some(i) = keep.and_then(|name| self.position(&name)) {
+                let follow = self.follow.take();
+                if let Some(i) = follow.or(keep).and_then(|name| self.position(&name)) {
                     self.selected = i;
                 }
                 self.domain_selected = self
@@ -128,6 +144,18 @@ impl Dashboard {
                 self.loaded_once = true;
             }
             Err(message) => self.load = LoadStatus::Failed(message),
+        }
+    }
+
+    /// Order the rows by `key` (reversed when asked), keeping the selected certificate.
+    pub fn sort_by(&mut self, key: SortKey, reverse: bool) {
+        let keep = self.selected_row().map(|r| r.name.clone());
+        self.sort = key;
+        self.reverse = reverse;
+        sort::order(&mut self.rows, key, reverse);
+        self.apply_filter();
+        if let Some(i) = keep.and_then(|name| self.position(&name)) {
+            self.selected = i;
         }
     }
 
@@ -230,6 +258,17 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.dashboard.apply_filter();
         }
         Action::Refresh => return reload(state),
+        Action::Sort => {
+            let (key, reverse) = (state.dashboard.sort.next(), state.dashboard.reverse);
+            state.dashboard.sort_by(key, reverse);
+            state.notify(format!("sorted by {}", key.label()));
+            move_selection(state, 0);
+        }
+        Action::ReverseSort => {
+            let (key, reverse) = (state.dashboard.sort, !state.dashboard.reverse);
+            state.dashboard.sort_by(key, reverse);
+            move_selection(state, 0);
+        }
         Action::Check => return domains::check(state),
         Action::AcmeDnsServer => crate::tui::screens::server::open(state),
         Action::Sandbox => crate::tui::screens::sandbox::open(state),
@@ -237,6 +276,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let wizard = crate::tui::screens::account::AccountWizard::new();
             state.stack.push(Screen::Account(wizard));
         }
+        Action::Mark if state.dashboard.pane == Pane::Certificates => jobs::toggle_mark(state),
+        Action::RenewMarked => jobs::ask_bulk(state),
         _ => return on_selection(state, action),
     }
     Vec::new()

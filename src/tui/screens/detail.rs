@@ -94,3 +94,21 @@ pub fn on_action(
 pub fn loaded(screen: &mut DetailScreen, result: Result<Box<CertDetail>, String>) {
     screen.data = Some(result);
 }
+
+/// Load the detail of `name` again when it is open (after an issuance of it ended).
+pub fn reload(state: &mut State, name: &str) -> Vec<Effect> {
+    let open = state
+        .stack
+        .iter()
+        .position(|s| matches!(s, Screen::Detail(d) if d.name == name));
+    let Some(index) = open else {
+        return Vec::new();
+    };
+    let (request, effect) = state.start(Job::LoadDetail {
+        name: name.to_owned(),
+    });
+    if let Some(Screen::Detail(screen)) = state.stack.get_mut(index) {
+        screen.request = request;
+    }
+    vec![effect]
+}

@@ -1,9 +1,11 @@
 //! The dashboard's domains pane, and propagation checks started from the dashboard.
 
+use crate::jobs::inventory::DomainRow;
 use crate::jobs::propagation::Target;
 use crate::tui::action::Action;
+use crate::tui::screens::provider::ProviderWizard;
 use crate::tui::screens::{acmedns, propagation};
-use crate::tui::state::{Pane, Screen, State};
+use crate::tui::state::{Confirmed, Pane, Popup, Screen, State};
 use crate::tui::update::Effect;
 
 /// A propagation round over `owners` ended: remember it for the domains that cover them.
@@ -56,8 +58,10 @@ pub fn check(state: &mut State) -> Vec<Effect> {
     }
 }
 
-/// Actions in the domains pane: `a` registers an acme-dns account, Enter shows an acme-dns
-/// domain's CNAME and its live check.
+/// Actions in the domains pane: `a` registers an acme-dns account; Enter/`e` edit the
+/// selected domain's solver (an acme-dns domain shows its CNAME and live check, others open
+/// the provider wizard prefilled); `d` removes the mapping after a confirmation; `c`
+/// re-checks it (see [`check`]).
 pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let server = state
         .dashboard
@@ -65,34 +69,54 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         .iter()
         .find(|d| d.solver == "acme-dns")
         .and_then(|d| d.target.clone());
+    if action == Action::Add {
+        let wizard = acmedns::AcmeDnsWizard::new(server.as_deref());
+        state.stack.push(Screen::AcmeDns(wizard));
+        return Vec::new();
+    }
+    let Some(row) = state.dashboard.selected_domain().cloned() else {
+        return Vec::new();
+    };
     match action {
-        Action::Add => {
-            let wizard = acmedns::AcmeDnsWizard::new(server.as_deref());
-            state.stack.push(Screen::AcmeDns(wizard));
-        }
-        Action::Edit => {
-            let domain = state.dashboard.selected_domain().map(|d| d.domain.clone());
-            let wizard = crate::tui::screens::provider::ProviderWizard::new(domain.as_deref());
-            state.stack.push(Screen::Provider(wizard));
-        }
-        Action::Open => {
-            let Some(row) = state.dashboard.selected_domain() else {
-                return Vec::new();
-            };
-            if let (Some(fulldomain), Some(server)) = (&row.delegation, &row.target) {
-                let delegation = crate::jobs::acmedns::Delegation {
-                    server: server.clone(),
-                    record: crate::acmedns::CnameRecord::new(&row.domain, fulldomain),
-                    mapped: true,
-                };
-                state
-                    .stack
-                    .push(Screen::AcmeDns(acmedns::AcmeDnsWizard::existing(
-                        delegation,
-                    )));
-            }
+        Action::Open | Action::Edit => state.stack.push(edit_screen(&row, server.as_deref())),
+        Action::Delete => {
+            state.popup = Some(Popup::Confirm {
+                question: format!("Remove the solver of {}?", row.domain),
+                detail: format!(
+                    "{} ({}) is removed from certpilot.toml, as `certpilot domain remove {}`; \
+                     certificates under it then need another solver. Credentials stay in the \
+                     keyring.",
+                    row.domain, row.solver, row.domain
+                ),
+                yes: Confirmed::RemoveDomain {
+                    domain: row.domain.clone(),
+                },
+                alternative: None,
+            });
         }
         _ => {}
     }
     Vec::new()
+}
+
+/// The screen that edits `row`'s solver.
+fn edit_screen(row: &DomainRow, server: Option<&str>) -> Screen {
+    if row.solver != "acme-dns" {
+        return Screen::Provider(ProviderWizard::editing(row));
+    }
+    match (&row.delegation, &row.target) {
+        (Some(fulldomain), Some(target)) => {
+            let delegation = crate::jobs::acmedns::Delegation {
+                server: target.clone(),
+                record: crate::acmedns::CnameRecord::new(&row.domain, fulldomain),
+                mapped: true,
+            };
+            Screen::AcmeDns(acmedns::AcmeDnsWizard::existing(delegation))
+        }
+        _ => {
+            let mut wizard = acmedns::AcmeDnsWizard::new(row.target.as_deref().or(server));
+            wizard.form.set_text("domain", &row.domain);
+            Screen::AcmeDns(wizard)
+        }
+    }
 }

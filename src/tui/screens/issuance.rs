@@ -10,7 +10,7 @@ use crate::jobs::propagation::Target;
 use crate::jobs::{Job, JobId};
 use crate::solver::ChallengeRecord;
 use crate::tui::action::Action;
-use crate::tui::screens::dashboard;
+use crate::tui::screens::{dashboard, detail, jobs};
 use crate::tui::state::{Confirmed, Popup, Screen, State};
 use crate::tui::update::{Effect, Nav};
 use crate::tui::watch::Watch;
@@ -63,10 +63,16 @@ pub struct Issuance {
     pub cert: String,
     /// Its names.
     pub names: Vec<String>,
-    /// The job.
+    /// The job (`JobId(0)` while queued: no answer carries it).
     pub job: JobId,
-    /// UI clock when it started.
+    /// Waiting for a free slot (`settings.parallel` issuances run at once).
+    pub queued: bool,
+    /// UI clock when it was asked for, then when it started.
     pub started: Duration,
+    /// UI clock when the current step started (the live step timer counts from here).
+    pub step_started: Duration,
+    /// UI clock when it ended.
+    pub ended: Option<Duration>,
     /// Steps reached with the engine's elapsed time at each.
     pub steps: Vec<(Step, Duration)>,
     /// Records published (from the step).
@@ -105,16 +111,6 @@ impl Issuance {
             })
             .collect()
     }
-
-    /// Engine time of the last reached step.
-    #[must_use]
-    pub fn last_at(&self) -> Duration {
-        self.steps
-            .iter()
-            .rev()
-            .find(|(step, _)| step_index(step).is_some())
-            .map_or(Duration::ZERO, |(_, at)| *at)
-    }
 }
 
 /// Ask first when the certificate is not due, else start at once.
@@ -144,11 +140,21 @@ pub fn ask_or_start(state: &mut State, row: &CertRow) -> Vec<Effect> {
     start(state, &row.name)
 }
 
-/// Start issuing `cert` and show its progress.
+/// Start issuing `cert` (queued while `settings.parallel` issuances run) and show its
+/// progress.
 pub fn start(state: &mut State, cert: &str) -> Vec<Effect> {
-    let (job, effect) = state.start(Job::Issue {
-        cert: cert.to_owned(),
-    });
+    let effects = jobs::enqueue(state, cert);
+    if !matches!(state.screen(), Some(Screen::Issuance { cert: c }) if c == cert) {
+        state.stack.push(Screen::Issuance {
+            cert: cert.to_owned(),
+        });
+    }
+    effects
+}
+
+/// A new, queued issuance of `cert`.
+#[must_use]
+pub fn queued(state: &State, cert: &str) -> Issuance {
     let names = state
         .dashboard
         .rows
@@ -156,27 +162,38 @@ pub fn start(state: &mut State, cert: &str) -> Vec<Effect> {
         .find(|r| r.name == cert)
         .map(|r| r.names.clone())
         .unwrap_or_default();
-    state.issuances.insert(
-        cert.to_owned(),
-        Issuance {
-            cert: cert.to_owned(),
-            names,
-            job,
-            started: state.clock,
-            steps: Vec::new(),
-            records: Vec::new(),
-            end: None,
-            cancelling: false,
-            watch: None,
-            cache_waits: Vec::new(),
-            warnings: Vec::new(),
-        },
-    );
-    if !matches!(state.screen(), Some(Screen::Issuance { cert: c }) if c == cert) {
-        state.stack.push(Screen::Issuance {
-            cert: cert.to_owned(),
-        });
+    Issuance {
+        cert: cert.to_owned(),
+        names,
+        job: JobId(0),
+        queued: true,
+        started: state.clock,
+        step_started: state.clock,
+        ended: None,
+        steps: Vec::new(),
+        records: Vec::new(),
+        end: None,
+        cancelling: false,
+        watch: None,
+        cache_waits: Vec::new(),
+        warnings: Vec::new(),
     }
+}
+
+/// Start the job of the queued issuance of `cert`.
+pub fn begin(state: &mut State, cert: &str) -> Vec<Effect> {
+    let (job, effect) = state.start(Job::Issue {
+        cert: cert.to_owned(),
+    });
+    let clock = state.clock;
+    let Some(issuance) = state.issuances.get_mut(cert) else {
+        return Vec::new();
+    };
+    issuance.job = job;
+    issuance.queued = false;
+    issuance.started = clock;
+    issuance.step_started = clock;
+    tracing::info!(cert, job = job.0, "issuance started");
     vec![effect]
 }
 
@@ -186,13 +203,15 @@ pub fn on_action(cert: &str, state: &mut State, action: Action) -> (Nav, Vec<Eff
         return (Nav::Close, Vec::new());
     };
     match action {
-        Action::Back if issuance.running() => {
-            if issuance.cancelling {
-                return (Nav::Close, Vec::new());
+        // Leaving never cancels: the issuance goes on in the background.
+        Action::Back => {
+            if issuance.running() {
+                let jobs = state.keymap.label(Action::Jobs);
+                tracing::info!(cert, "issuance left running in the background");
+                state.notify(format!("{cert}: goes on in the background ({jobs}: jobs)"));
             }
-            (Nav::Stay, cancel(state, cert))
+            (Nav::Close, Vec::new())
         }
-        Action::Back => (Nav::Close, Vec::new()),
         Action::Copy if !issuance.records.is_empty() => {
             let lines: Vec<String> = issuance
                 .records
@@ -202,16 +221,56 @@ pub fn on_action(cert: &str, state: &mut State, action: Action) -> (Nav, Vec<Eff
             state.notify("records copied");
             (Nav::Stay, vec![Effect::Copy(lines.join("\n"))])
         }
-        Action::Refresh | Action::Issue if !issuance.running() => (Nav::Stay, start(state, cert)),
+        Action::CancelJob if issuance.running() && !issuance.cancelling => {
+            jobs::ask_cancel(state, cert);
+            (Nav::Stay, Vec::new())
+        }
+        Action::Reissue if !issuance.running() => {
+            ask_reissue(state, cert);
+            (Nav::Stay, Vec::new())
+        }
         _ => (Nav::Stay, Vec::new()),
     }
 }
 
+/// A finished issuance is ordered again only after a yes.
+fn ask_reissue(state: &mut State, cert: &str) {
+    let current = state.dashboard.rows.iter().find(|r| r.name == cert);
+    let detail = match current.and_then(|r| r.days_left) {
+        Some(days) => format!(
+            "This orders a new certificate from the CA; the current one has {days} days left \
+             and stays in use until the new one is stored."
+        ),
+        None => "This orders a new certificate from the CA.".to_owned(),
+    };
+    state.popup = Some(Popup::Confirm {
+        question: format!("Issue {cert} again?"),
+        detail,
+        yes: Confirmed::Issue {
+            cert: cert.to_owned(),
+        },
+        alternative: None,
+    });
+}
+
 /// Cancel the running issuance of `cert` (its records are removed).
 pub fn cancel(state: &mut State, cert: &str) -> Vec<Effect> {
+    let clock = state.clock;
     let Some(issuance) = state.issuances.get_mut(cert).filter(|i| i.running()) else {
         return Vec::new();
     };
+    tracing::info!(cert, "issuance cancel asked");
+    if issuance.queued {
+        // Never started: nothing to clean up.
+        issuance.ended = Some(clock);
+        issuance.end = Some(End::Failed(IssueFailure {
+            message: "cancelled before it started".to_owned(),
+            hint: None,
+            cancelled: true,
+        }));
+        state.notify(format!("{cert}: cancelled"));
+        return Vec::new();
+    }
     issuance.cancelling = true;
     let id = issuance.job;
     if matches!(&state.popup, Some(Popup::Records { job, .. }) if *job == id) {
@@ -282,36 +341,57 @@ pub fn progressed(issuance: &mut Issuance, step: Step, elapsed: Duration, clock:
         }
     }
     issuance.steps.push((step, elapsed));
+    // The next step's timer starts now, not when the issuance started.
+    issuance.step_started = clock;
 }
 
-/// The issuance ended; the dashboard reloads to show the new state.
+/// The issuance ended: queued ones may start, the dashboard (and an open detail of the
+/// certificate) reload, and the selection follows the certificate when its screen is open.
 pub fn finished(
     state: &mut State,
     cert: &str,
     result: Result<Issued, IssueFailure>,
 ) -> Vec<Effect> {
+    let clock = state.clock;
     let Some(issuance) = state.issuances.get_mut(cert) else {
         return Vec::new();
     };
     let notice = match &result {
-        Ok(issued) => format!("{cert}: issued, serial {}", issued.serial),
-        Err(failure) if failure.cancelled => format!("{cert}: cancelled"),
-        Err(_) => format!("{cert}: issuance failed"),
+        Ok(issued) => {
+            tracing::info!(cert, serial = %issued.serial, "issued");
+            format!("{cert}: issued, serial {}", issued.serial)
+        }
+        Err(failure) if failure.cancelled => {
+            tracing::info!(cert, reason = %failure.message, "issuance cancelled");
+            format!("{cert}: cancelled")
+        }
+        Err(failure) => {
+            tracing::warn!(cert, reason = %failure.message, "issuance failed");
+            format!("{cert}: issuance failed")
+        }
     };
     if let Some(watch) = &mut issuance.watch {
         watch.stop();
     }
-    let job = issuance.job;
-    if matches!(&state.popup, Some(Popup::Records { job: asking, .. }) if *asking == job) {
-        state.popup = None;
-    }
-    let Some(issuance) = state.issuances.get_mut(cert) else {
-        return Vec::new();
-    };
+    issuance.ended = Some(clock);
     issuance.end = Some(match result {
         Ok(issued) => End::Issued(issued),
         Err(failure) => End::Failed(failure),
     });
+    let job = issuance.job;
+    if matches!(&state.popup, Some(Popup::Records { job: asking, .. }) if *asking == job) {
+        state.popup = None;
+    }
     state.notify(notice);
-    dashboard::reload(state)
+    if state
+        .stack
+        .iter()
+        .any(|s| matches!(s, Screen::Issuance { cert: c } if c == cert))
+    {
+        state.dashboard.follow = Some(cert.to_owned());
+    }
+    let mut effects = jobs::pump(state);
+    effects.extend(detail::reload(state, cert));
+    effects.extend(dashboard::reload(state));
+    effects
 }

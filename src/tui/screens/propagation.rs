@@ -54,6 +54,8 @@ pub fn on_action(
         Action::PageUp => watch.move_cursor(-10, 0),
         Action::MoveFirst => watch.cursor = (0, watch.cursor.1),
         Action::MoveLast => watch.move_cursor(isize::MAX / 2, 0),
+        Action::MoveLeft => watch.move_cursor(0, -1),
+        Action::MoveRight => watch.move_cursor(0, 1),
         Action::SwitchPane => {
             let columns = watch.matrix.owners.len().max(1);
             watch.cursor.1 = (watch.cursor.1 + 1) % columns;

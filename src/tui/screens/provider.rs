@@ -63,6 +63,43 @@ impl ProviderWizard {
         wizard
     }
 
+    /// A wizard for the domain of `row`, its rfc2136 or powerdns settings filled in (secrets
+    /// stay in the keyring: their file fields are left empty).
+    #[must_use]
+    pub fn editing(row: &crate::jobs::inventory::DomainRow) -> Self {
+        let mut wizard = Self::new(Some(&row.domain));
+        match &row.config {
+            Some(DomainConfig::PowerDns {
+                api_url, server_id, ..
+            }) => {
+                wizard.form.set_choice("kind", 1);
+                wizard.validate();
+                wizard.form.set_text("api_url", api_url);
+                wizard.form.set_text("server_id", server_id);
+            }
+            Some(DomainConfig::Rfc2136 {
+                server,
+                tsig_name,
+                tsig_algorithm,
+                zone,
+            }) => {
+                wizard
+                    .form
+                    .set_text("server", server.as_deref().unwrap_or_default());
+                wizard.form.set_text("tsig_name", tsig_name);
+                let algorithm = ALGORITHMS.iter().position(|a| a == tsig_algorithm);
+                wizard.form.set_choice("algorithm", algorithm.unwrap_or(0));
+                wizard
+                    .form
+                    .set_text("zone", zone.as_deref().unwrap_or_default());
+            }
+            _ => {}
+        }
+        wizard.validate();
+        wizard.form.focus_on("kind");
+        wizard
+    }
+
     /// Whether the powerdns fields are shown.
     #[must_use]
     pub fn is_powerdns(&self) -> bool {

@@ -105,6 +105,27 @@ impl ServerPanel {
         panel
     }
 
+    /// Fill the form with the settings of an earlier start.
+    pub fn restore(&mut self, saved: &ServerRequest) {
+        let file = saved
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let fields = [
+            ("config_file", file.as_str()),
+            ("zone", saved.zone.as_str()),
+            ("nameserver", saved.nameserver.as_str()),
+            ("address", saved.address.as_str()),
+            ("dns_listen", saved.dns_listen.as_str()),
+            ("http_listen", saved.http_listen.as_str()),
+        ];
+        for (id, value) in fields {
+            self.form.set_text(id, value);
+        }
+        self.validate();
+    }
+
     /// What the form asks for.
     #[must_use]
     pub fn request(&self) -> ServerRequest {
@@ -231,7 +252,11 @@ pub fn open(state: &mut State) {
             .filter(|d| d.solver == "acme-dns")
             .map(|d| d.domain.clone())
             .collect();
-        state.server = Some(ServerPanel::new(&domains));
+        let mut panel = ServerPanel::new(&domains);
+        if let Some(saved) = &state.server_form {
+            panel.restore(saved);
+        }
+        state.server = Some(panel);
     }
     state.stack.push(Screen::Server);
 }
@@ -280,6 +305,7 @@ fn on_form(panel: &mut ServerPanel, state: &mut State, action: Action) -> (Nav, 
                 panel.error = Some("fix the marked fields first".into());
                 return (Nav::Stay, Vec::new());
             }
+            state.server_form = Some(panel.request());
             let (id, effect) = state.start(Job::RunAcmeDnsServer(panel.request()));
             panel.stage = Stage::Starting(id);
             panel.error = None;

@@ -82,7 +82,8 @@ fn terms_are_shown_before_registering_and_agreement_is_required() {
     assert_eq!(
         job,
         Job::FetchDirectory {
-            directory: "https://ca.example/dir".into()
+            directory: "https://ca.example/dir".into(),
+            ca_bundle: None,
         }
     );
     assert!(matches!(wizard(&state).stage, Stage::Fetching(_)));

@@ -128,8 +128,10 @@ fn tab_switches_panes_and_keys_follow_the_pane() {
     update(&mut state, key('j'));
     assert_eq!(state.dashboard.domain_selected, 0);
     assert_eq!(state.dashboard.selected, 0);
-    // Enter on a domain does not open a certificate.
+    // Enter on a domain edits its solver, it does not open a certificate.
     assert_eq!(update(&mut state, code(KeyCode::Enter)), []);
+    assert!(matches!(state.stack.as_slice(), [Screen::Provider(_)]));
+    update(&mut state, code(KeyCode::Esc));
     assert!(state.stack.is_empty());
     update(&mut state, code(KeyCode::Tab));
     assert_eq!(state.dashboard.pane, Pane::Certificates);

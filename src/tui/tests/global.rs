@@ -120,8 +120,8 @@ fn error_popup_closes_with_enter() {
 
 #[test]
 fn configured_keys_drive_update() {
-    let keymap = crate::tui::keymap::Keymap::parse("keys.toml", "[keys]\nquit = \"x\"\n").unwrap();
+    let keymap = crate::tui::keymap::Keymap::parse("keys.toml", "[keys]\nquit = \"Q\"\n").unwrap();
     let mut state = State::with(keymap, vec!["default".into()], 0);
     assert_eq!(update(&mut state, key('q')), []);
-    assert_eq!(update(&mut state, key('x')), [Effect::Quit]);
+    assert_eq!(update(&mut state, key('Q')), [Effect::Quit]);
 }

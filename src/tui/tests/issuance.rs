@@ -8,7 +8,7 @@ use crate::acme::Step;
 use crate::jobs::issue::{IssueFailure, Issued};
 use crate::solver::ChallengeRecord;
 use crate::tui::screens::issuance::End;
-use crate::tui::state::{Popup, Screen};
+use crate::tui::state::{Confirmed, Popup, Screen};
 
 fn record() -> ChallengeRecord {
     ChallengeRecord {
@@ -116,7 +116,7 @@ fn finish_successfully(state: &mut State, id: JobId) {
 }
 
 #[test]
-fn esc_cancels_once_then_leaves_and_late_steps_still_count() {
+fn esc_leaves_it_running_x_cancels_after_a_yes_and_late_steps_still_count() {
     let mut state = loaded();
     let id = issuing(&mut state, "new");
     update(
@@ -130,12 +130,11 @@ fn esc_cancels_once_then_leaves_and_late_steps_still_count() {
             400,
         ),
     );
-    assert_eq!(
-        update(&mut state, code(KeyCode::Esc)),
-        [Effect::Cancel { id }]
-    );
-    assert!(state.issuances["new"].cancelling);
+    // Esc leaves at once and cancels nothing: the job goes on in the background.
+    assert_eq!(update(&mut state, code(KeyCode::Esc)), []);
+    assert!(state.stack.is_empty());
     assert!(state.running.contains_key(&id), "the job still answers");
+    assert!(state.notice.as_ref().unwrap().0.contains("background"));
     update(
         &mut state,
         progress(
@@ -146,6 +145,26 @@ fn esc_cancels_once_then_leaves_and_late_steps_still_count() {
             900,
         ),
     );
+    assert_eq!(
+        state.issuances["new"].records,
+        [record()],
+        "answers still land"
+    );
+    // Back through the jobs view; x asks first, n keeps it running.
+    update(&mut state, key('J'));
+    assert!(matches!(state.screen(), Some(Screen::Jobs(_))));
+    update(&mut state, code(KeyCode::Enter));
+    assert!(matches!(state.screen(), Some(Screen::Issuance { cert }) if cert == "new"));
+    assert_eq!(update(&mut state, key('x')), []);
+    assert!(matches!(
+        state.popup,
+        Some(Popup::Confirm { yes: Confirmed::CancelIssue { ref cert }, .. }) if cert == "new"
+    ));
+    assert_eq!(update(&mut state, key('n')), []);
+    assert!(!state.issuances["new"].cancelling);
+    update(&mut state, key('x'));
+    assert_eq!(update(&mut state, key('y')), [Effect::Cancel { id }]);
+    assert!(state.issuances["new"].cancelling);
     let cancelled = IssueFailure {
         message: "cancelled; 1 challenge record(s) removed".into(),
         hint: None,
@@ -156,14 +175,31 @@ fn esc_cancels_once_then_leaves_and_late_steps_still_count() {
         reply(id, Event::IssueFinished(Err(cancelled.clone()))),
     );
     assert_eq!(state.issuances["new"].end, Some(End::Failed(cancelled)));
-    // Retry starts a new job; the old id is stale from now on.
-    let (again, _) = started(&update(&mut state, key('r')));
+    // On a finished screen r and i order nothing (r refreshes the dashboard, as everywhere);
+    // I asks first, then starts a new job.
+    let (_, reload) = started(&update(&mut state, key('r')));
+    assert_eq!(reload, Job::LoadInventory);
+    assert_eq!(update(&mut state, key('i')), []);
+    assert_eq!(update(&mut state, key('I')), []);
+    assert!(matches!(state.popup, Some(Popup::Confirm { .. })));
+    assert_eq!(update(&mut state, key('n')), []);
+    update(&mut state, key('I'));
+    let (again, _) = started(&update(&mut state, key('y')));
     assert_ne!(again, id);
     update(&mut state, progress(id, Step::Validated, 5_000));
     assert!(
         state.issuances["new"].steps.is_empty(),
         "stale step ignored"
     );
+    // One screen per issuance: the first Esc leaves it (back to the jobs view).
+    update(&mut state, code(KeyCode::Esc));
+    assert!(
+        matches!(state.screen(), Some(Screen::Jobs(_))),
+        "{:?}",
+        state.stack
+    );
+    update(&mut state, code(KeyCode::Esc));
+    assert!(state.stack.is_empty());
 }
 
 #[test]
@@ -223,6 +259,11 @@ fn engine_propagation_rounds_fill_the_matrix_without_extra_queries() {
         "a round is not a checklist step"
     );
     assert_eq!(update(&mut state, Msg::Tick(Duration::from_secs(10))), []);
+    // The round counts as a check of the domain in the domains pane (LAST CHECK).
+    assert_eq!(
+        state.dashboard.checks.get("example.test"),
+        Some(&(Duration::ZERO, false))
+    );
 }
 
 #[test]

@@ -8,6 +8,8 @@ mod detail;
 mod editor;
 mod global;
 mod issuance;
+mod jobs;
+mod navigation;
 pub mod propagation;
 mod provider;
 mod sandbox;
@@ -54,8 +56,10 @@ pub fn inventory() -> Inventory {
             solver: "exec".into(),
             target: Some("/bin/hook".into()),
             delegation: None,
+            config: None,
         }],
         accounts: vec!["pebble".into()],
+        parallel: 2,
     }
 }
 

@@ -26,7 +26,9 @@ use crate::tui::action::Action;
 use crate::tui::layout;
 use crate::tui::state::{urgency, LoadStatus, Pane, State};
 use crate::tui::theme::Theme;
-use crate::tui::views::widgets::{bar, fit, panel, status_style, urgency_style, ymd, BAR_WIDTH};
+use crate::tui::views::widgets::{
+    ago, bar, fit, panel, status_style, status_words, urgency_style, ymd, BAR_WIDTH,
+};
 
 /// The command the empty state suggests besides the `a` key.
 pub const ADD_HINT: &str = "certpilot cert add NAME --name example.com";
@@ -61,11 +63,20 @@ fn widths(renews: bool) -> Vec<Constraint> {
 /// The widths of the name and first-name columns in a pane `pane_width` wide, resolved the
 /// way the table will (borders and the highlight column off), to cut long names with "…".
 fn name_widths(pane_width: u16, widths: &[Constraint]) -> (usize, usize) {
+    let columns = column_widths(pane_width, widths);
+    (columns[0], columns[2])
+}
+
+/// Every column's width in a table pane `pane_width` wide (borders and the highlight column
+/// off), resolved the way the table will.
+fn column_widths(pane_width: u16, widths: &[Constraint]) -> Vec<usize> {
     let row_width = pane_width.saturating_sub(2 + 2);
-    let columns = Layout::horizontal(widths)
+    Layout::horizontal(widths)
         .spacing(COLUMN_SPACING)
-        .split(Rect::new(0, 0, row_width, 1));
-    (usize::from(columns[0].width), usize::from(columns[2].width))
+        .split(Rect::new(0, 0, row_width, 1))
+        .iter()
+        .map(|c| usize::from(c.width))
+        .collect()
 }
 
 /// The bottom-border line of the certificates pane: the selected certificate's next renewal
@@ -81,6 +92,9 @@ fn renewal_footer(row: &CertRow, pane_width: u16) -> Option<String> {
     ))
 }
 
+/// Leads the name of a certificate marked for a bulk renewal.
+const MARK: &str = "● ";
+
 /// Marks the selected row; its column is always reserved so rows do not shift.
 const HIGHLIGHT_SYMBOL: &str = "▶ ";
 const COLUMN_SPACING: u16 = 1;
@@ -94,16 +108,29 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn certificates_title(state: &State) -> String {
     let d = &state.dashboard;
-    let count = if d.visible.len() == d.rows.len() {
-        format!("{}", d.rows.len())
+    let position = if d.visible.is_empty() {
+        "0".to_owned()
     } else {
-        format!("{} of {}", d.visible.len(), d.rows.len())
+        format!("{}/{}", d.selected + 1, d.visible.len())
     };
+    let mut count = if d.visible.len() == d.rows.len() {
+        position
+    } else {
+        format!("{position} of {}", d.rows.len())
+    };
+    if !d.marked.is_empty() {
+        count.push_str(&format!(", {} marked", d.marked.len()));
+    }
+    let arrow = if d.reverse { "↑" } else { "↓" };
+    let sort = format!("sort: {} {arrow}", d.sort.label());
     if d.filtering || !d.filter.value().is_empty() {
         let cursor = if d.filtering { "▏" } else { "" };
-        format!("certificates ({count}) · / {}{cursor}", d.filter.value())
+        format!(
+            "certificates {count} · {sort} · / {}{cursor}",
+            d.filter.value()
+        )
     } else {
-        format!("certificates ({count})")
+        format!("certificates {count} · {sort}")
     }
 }
 
@@ -177,17 +204,28 @@ fn table_row(
         Some(days) => Span::styled(days.to_string(), urgency_style),
         None => Span::styled("—", theme.muted),
     };
-    let issuing = state
-        .issuances
-        .get(&row.name)
-        .is_some_and(crate::tui::screens::issuance::Issuance::running);
-    let status = if issuing {
+    let issuance = state.issuances.get(&row.name).filter(|i| i.running());
+    let status = if issuance.is_some_and(|i| i.queued) {
+        Span::styled("· queued", theme.pending)
+    } else if issuance.is_some() {
         Span::styled(format!("{} issuing", state.spinner_frame()), theme.pending)
     } else {
-        Span::styled(row.status.as_str(), status_style(row.status, theme))
+        Span::styled(status_words(row.status), status_style(row.status, theme))
+    };
+    // A marked row leads with a bullet, kept inside the name column so nothing shifts.
+    let name = if state.dashboard.marked.contains(&row.name) {
+        Line::from(vec![
+            Span::styled(MARK, theme.warn),
+            Span::raw(fit(
+                &row.name,
+                name_width.saturating_sub(MARK.chars().count()),
+            )),
+        ])
+    } else {
+        Line::from(fit(&row.name, name_width))
     };
     let mut cells = vec![
-        Cell::from(fit(&row.name, name_width)),
+        Cell::from(name),
         Cell::from(Line::from(row.names.len().to_string()).right_aligned()),
         Cell::from(Span::styled(fit(first, first_width), theme.record)),
         Cell::from(row.not_after.map_or_else(|| "—".to_owned(), ymd)),
@@ -257,8 +295,13 @@ const DOMAIN_WIDTHS: [Constraint; 5] = [
 
 fn render_domains(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let d = &state.dashboard;
+    let position = if d.domains.is_empty() {
+        "0".to_owned()
+    } else {
+        format!("{}/{}", d.domain_selected + 1, d.domains.len())
+    };
     let block = panel(
-        &format!("domains ({})", d.domains.len()),
+        &format!("domains {position}"),
         d.pane == Pane::Domains,
         theme,
     );
@@ -282,12 +325,13 @@ fn render_domains(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ])
     .style(theme.muted.add_modifier(Modifier::BOLD));
     let height = usize::from(layout::table_body(area).height);
+    let widths = column_widths(area.width, &DOMAIN_WIDTHS);
     let rows = d
         .domains
         .iter()
         .skip(d.domain_offset)
         .take(height)
-        .map(|row| domain_row(row, state, theme));
+        .map(|row| domain_row(row, &widths, state, theme));
     let table = Table::new(rows, DOMAIN_WIDTHS)
         .header(header)
         .block(block)
@@ -302,36 +346,32 @@ fn render_domains(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_stateful_widget(table, area, &mut table_state);
 }
 
-fn domain_row(row: &DomainRow, state: &State, theme: &Theme) -> Row<'static> {
+fn domain_row(row: &DomainRow, widths: &[usize], state: &State, theme: &Theme) -> Row<'static> {
+    let width = |i: usize| widths.get(i).copied().unwrap_or(usize::MAX);
     let check = match state.dashboard.checks.get(&row.domain) {
         Some((at, ok)) => {
-            let ago = state.clock.saturating_sub(*at).as_secs();
-            let when = if ago < 60 {
-                format!("{ago}s ago")
-            } else {
-                format!("{}m ago", ago / 60)
-            };
+            let when = ago(state.clock.saturating_sub(*at));
             let (mark, style) = if *ok {
                 ("✓", theme.ok)
             } else {
                 ("✗", theme.warn)
             };
-            Span::styled(format!("{mark} {when}"), style)
+            Span::styled(fit(&format!("{mark} {when}"), width(4)), style)
         }
         None => Span::styled("never", theme.muted),
     };
     let delegation = match (row.solver.as_str(), &row.delegation) {
-        ("acme-dns", Some(target)) => Span::styled(format!("→ {target}"), theme.record),
-        ("acme-dns", None) => Span::styled("not registered", theme.warn),
+        ("acme-dns", Some(target)) => {
+            Span::styled(fit(&format!("→ {target}"), width(3)), theme.record)
+        }
+        ("acme-dns", None) => Span::styled(fit("not registered", width(3)), theme.warn),
         _ => Span::styled("—", theme.muted),
     };
+    let target = row.target.clone().unwrap_or_else(|| "—".to_owned());
     Row::new([
-        Cell::from(Span::styled(row.domain.clone(), theme.record)),
-        Cell::from(row.solver.clone()),
-        Cell::from(Span::styled(
-            row.target.clone().unwrap_or_else(|| "—".to_owned()),
-            theme.muted,
-        )),
+        Cell::from(Span::styled(fit(&row.domain, width(0)), theme.record)),
+        Cell::from(fit(&row.solver, width(1))),
+        Cell::from(Span::styled(fit(&target, width(2)), theme.muted)),
         Cell::from(delegation),
         Cell::from(check),
     ])

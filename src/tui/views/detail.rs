@@ -22,7 +22,7 @@ use crate::tui::action::Action;
 use crate::tui::screens::detail::DetailScreen;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::views::widgets::{label, panel, status_style, ymd, ymd_hm};
+use crate::tui::views::widgets::{label, panel, status_style, status_words, ymd, ymd_hm};
 
 const LABEL: usize = 10;
 
@@ -112,7 +112,10 @@ fn lines(detail: &CertDetail, issue_key: &str, width: usize, theme: &Theme) -> V
     let mut out = vec![row(
         "Status",
         vec![
-            Span::styled(detail.status.as_str(), status_style(detail.status, theme)),
+            Span::styled(
+                status_words(detail.status),
+                status_style(detail.status, theme),
+            ),
             Span::styled(days, theme.text),
         ],
         theme,

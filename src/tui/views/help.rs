@@ -15,9 +15,10 @@ use ratatui::Frame;
 use crate::tui::action::Action;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
+use crate::tui::views::widgets::fit;
 
 /// Pairs shown on one line to keep the overlay short.
-const PAIRS: [(Action, Action, &str); 3] = [
+const PAIRS: [(Action, Action, &str); 5] = [
     (
         Action::MoveDown,
         Action::MoveUp,
@@ -25,6 +26,16 @@ const PAIRS: [(Action, Action, &str); 3] = [
     ),
     (Action::MoveFirst, Action::MoveLast, "First / last row"),
     (Action::PageDown, Action::PageUp, "Page down / up"),
+    (
+        Action::MoveLeft,
+        Action::MoveRight,
+        "Previous / next column (matrix)",
+    ),
+    (
+        Action::Sort,
+        Action::ReverseSort,
+        "Sort by the next key / reverse",
+    ),
 ];
 
 /// The overlay's entries: (keys, description).
@@ -42,7 +53,8 @@ pub fn entries(keymap: &Keymap) -> Vec<(String, String)> {
         .collect();
     out.extend(
         Action::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|a| !paired.contains(a))
             .map(|a| (keymap.keys_label(a), a.help().to_owned())),
     );
@@ -57,20 +69,42 @@ pub fn entries(keymap: &Keymap) -> Vec<(String, String)> {
     out
 }
 
-/// Draw the overlay centred in `area`.
+/// Draw the overlay centred in `area`. When the terminal is too short for every entry, the
+/// last line says how many are left out and that the palette lists them all.
 pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
-    let entries = entries(keymap);
+    let mut entries = entries(keymap);
+    let room = usize::from(area.height.saturating_sub(2));
+    if entries.len() > room {
+        // Help and quit stay; the last of the others make way.
+        let keep = [Action::Help.help(), Action::Quit.help()];
+        let mut left_out = 0;
+        while entries.len() + 1 > room {
+            let Some(at) = entries
+                .iter()
+                .rposition(|(_, t)| !keep.contains(&t.as_str()))
+            else {
+                break;
+            };
+            entries.remove(at);
+            left_out += 1;
+        }
+        entries.push((
+            keymap.label(Action::Palette),
+            format!("{left_out} more: the command palette lists every action"),
+        ));
+    }
     let key_width = entries
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
+    let text_room = usize::from(area.width.saturating_sub(2)).saturating_sub(key_width + 4);
     let lines: Vec<Line> = entries
         .into_iter()
         .map(|(keys, text)| {
             Line::from(vec![
                 Span::styled(format!(" {keys:>key_width$}  "), theme.title),
-                Span::styled(text, theme.text),
+                Span::styled(fit(&text, text_room), theme.text),
             ])
         })
         .collect();

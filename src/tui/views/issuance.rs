@@ -111,11 +111,9 @@ fn checklist(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'sta
         .map(|(i, name)| {
             let (mark, style, time) = if let Some((_, spent)) = done.iter().find(|(j, _)| *j == i) {
                 ("✓".to_owned(), theme.ok, seconds(*spent))
-            } else if i == current && issuance.running() {
-                let live = state
-                    .clock
-                    .saturating_sub(issuance.started)
-                    .saturating_sub(issuance.last_at());
+            } else if i == current && issuance.running() && !issuance.queued {
+                // The step's own time: from when it started, not from the issuance's start.
+                let live = state.clock.saturating_sub(issuance.step_started);
                 (
                     state.spinner_frame().to_owned(),
                     theme.pending,
@@ -178,8 +176,18 @@ fn ending(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'static
             " cancelling: waiting for the solver, then removing the records…",
             theme.warn,
         )],
+        None if issuance.queued => vec![Line::styled(
+            format!(
+                " queued: {} issuances run at once (settings.parallel); {back} leaves it waiting.",
+                crate::tui::screens::jobs::limit(state)
+            ),
+            theme.pending,
+        )],
         None => vec![Line::styled(
-            format!(" {back} cancels (the challenge records are removed)."),
+            format!(
+                " {back} leaves it running in the background · {} cancels (the records are removed)",
+                state.keymap.label(Action::CancelJob)
+            ),
             theme.muted,
         )],
         Some(End::Issued(issued)) => vec![
@@ -197,7 +205,13 @@ fn ending(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'static
                     theme.ok
                 },
             ),
-            Line::styled(format!(" {back} returns to the dashboard."), theme.muted),
+            Line::styled(
+                format!(
+                    " {back} returns to the dashboard · {} issues again (asks first)",
+                    state.keymap.label(Action::Reissue)
+                ),
+                theme.muted,
+            ),
         ],
         Some(End::Failed(failure)) => {
             let style = if failure.cancelled {
@@ -225,7 +239,7 @@ fn ending(issuance: &Issuance, state: &State, theme: &Theme) -> Vec<Line<'static
                     Span::styled(hint.clone(), theme.text),
                 ]));
             }
-            let retry = state.keymap.label(Action::Refresh);
+            let retry = state.keymap.label(Action::Reissue);
             lines.push(Line::styled(
                 format!(" {retry} tries again · {back} returns to the dashboard"),
                 theme.muted,

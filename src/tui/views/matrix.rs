@@ -14,30 +14,22 @@
 
 use std::fmt::Write as _;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::dns::probe::{ProbeResult, Status};
-use crate::tui::action::Action;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
+use crate::tui::views::matrix_info::split;
 use crate::tui::views::widgets::fit;
 use crate::tui::watch::{Cell, RowKey, Watch};
 
 /// Draw `watch` into `area` (no border).
 pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
-    let info = info_lines(watch, state, theme);
-    let width = usize::from(area.width.max(1));
-    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
-    let [table_area, info_area] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(wanted.min(area.height / 2)),
-    ])
-    .areas(area);
+    let (table_area, info_area, info) = split(area, watch, state, theme);
     render_table(frame, table_area, watch, state, theme);
     frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: false }), info_area);
 }
@@ -47,15 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme
 #[must_use]
 pub fn row_at(watch: &Watch, state: &State, area: Rect, line: u16) -> Option<usize> {
     let theme = Theme::load("default", None, true).ok()?;
-    let info = info_lines(watch, state, &theme);
-    let width = usize::from(area.width.max(1));
-    let wrapped: usize = info.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let wanted = u16::try_from(wrapped).unwrap_or(u16::MAX);
-    let [table, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(wanted.min(area.height / 2)),
-    ])
-    .areas(area);
+    let (table, _, _) = split(area, watch, state, &theme);
     // Line 0 is the header; then a zone label whenever the group changes, then the rows.
     let mut lines: Vec<Option<usize>> = vec![None];
     let mut group: Option<(usize, String)> = None;
@@ -79,12 +63,31 @@ pub fn row_at(watch: &Watch, state: &State, area: Rect, line: u16) -> Option<usi
     lines.get(line + skip).copied().flatten()
 }
 
-fn short(owner: &str) -> &str {
+pub(super) fn short(owner: &str) -> &str {
     owner.strip_prefix("_acme-challenge.").unwrap_or(owner)
 }
 
-/// Column widths: server, address, then one per name sharing the rest.
-fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
+/// The narrowest name column (with its space); more names than fit scroll sideways a page
+/// at a time, following the cursor.
+const MIN_CELL: usize = 10;
+
+/// The matrix's columns on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    /// Width of the server column.
+    server: usize,
+    /// Width of the address column.
+    address: usize,
+    /// Width of each name column.
+    cell: usize,
+    /// The first name column shown.
+    first: usize,
+    /// How many name columns are shown.
+    count: usize,
+}
+
+/// Column widths: server, address, then the names that fit sharing the rest.
+fn columns(watch: &Watch, total: usize) -> Columns {
     let rows = watch.matrix.rows();
     let server = rows
         .iter()
@@ -106,8 +109,17 @@ fn widths(watch: &Watch, total: usize) -> (usize, usize, usize) {
         .max(7);
     let server = server.clamp(8, 36).min(total / 3);
     let owners = watch.matrix.owners.len().max(1);
-    let cell = total.saturating_sub(server + address + 2) / owners;
-    (server, address, cell.saturating_sub(1).max(6))
+    let room = total.saturating_sub(server + address + 2);
+    let fit = (room / MIN_CELL).clamp(1, owners);
+    let cell = (room / fit).saturating_sub(1).max(6);
+    let first = (watch.cursor.1 / fit) * fit;
+    Columns {
+        server,
+        address,
+        cell,
+        first,
+        count: fit.min(owners - first.min(owners)),
+    }
 }
 
 /// `text` cut or padded to exactly `width` characters.
@@ -117,10 +129,27 @@ fn pad(text: &str, width: usize) -> String {
 
 fn render_table(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, theme: &Theme) {
     let matrix = &watch.matrix;
-    let (server_w, address_w, cell_w) = widths(watch, usize::from(area.width));
-    let mut header = format!("{} {} ", pad("SERVER", server_w), pad("ADDRESS", address_w));
-    for owner in &matrix.owners {
-        header.push_str(&pad(short(owner), cell_w));
+    let columns = columns(watch, usize::from(area.width));
+    let mut header = format!(
+        "{} {} ",
+        pad("SERVER", columns.server),
+        pad("ADDRESS", columns.address)
+    );
+    let shown = columns.first..columns.first + columns.count;
+    for (col, owner) in matrix.owners.iter().enumerate() {
+        if !shown.contains(&col) {
+            continue;
+        }
+        // Arrows say that more names are off to the side.
+        let more_left = col == columns.first && col > 0;
+        let more_right = col + 1 == shown.end && shown.end < matrix.owners.len();
+        let label = match (more_left, more_right) {
+            (true, true) => format!("‹{}›", short(owner)),
+            (true, false) => format!("‹{}", short(owner)),
+            (false, true) => format!("{}›", short(owner)),
+            (false, false) => short(owner).to_owned(),
+        };
+        header.push_str(&pad(&label, columns.cell));
         header.push(' ');
     }
     let mut lines = vec![Line::styled(
@@ -142,14 +171,7 @@ fn render_table(frame: &mut Frame, area: Rect, watch: &Watch, state: &State, the
         if index == watch.cursor.0 {
             selected_line = lines.len();
         }
-        lines.push(server_line(
-            key,
-            index,
-            watch,
-            (server_w, address_w, cell_w),
-            state,
-            theme,
-        ));
+        lines.push(server_line(key, index, watch, columns, state, theme));
     }
     if lines.len() == 1 {
         let text = if watch.job.is_some() {
@@ -176,10 +198,11 @@ fn server_line(
     key: &RowKey,
     index: usize,
     watch: &Watch,
-    (server_w, address_w, cell_w): (usize, usize, usize),
+    columns: Columns,
     state: &State,
     theme: &Theme,
 ) -> Line<'static> {
+    let (server_w, address_w, cell_w) = (columns.server, columns.address, columns.cell);
     let address = key
         .address
         .map_or_else(|| "—".to_owned(), |a| a.to_string());
@@ -199,7 +222,7 @@ fn server_line(
         Span::styled(pad(&address, address_w), theme.muted),
         Span::raw(" "),
     ];
-    for col in 0..watch.matrix.owners.len() {
+    for col in columns.first..columns.first + columns.count {
         let (text, mut style) = match watch.matrix.cells.get(&(key.clone(), col)) {
             None => ("—".to_owned(), theme.muted),
             Some(Cell::Pending) => (format!("{} pending", state.spinner_frame()), theme.pending),
@@ -245,7 +268,7 @@ pub fn cell_text(result: &ProbeResult) -> String {
     text
 }
 
-fn rtt_text(rtt_us: u64) -> String {
+pub(super) fn rtt_text(rtt_us: u64) -> String {
     let tenths = rtt_us / 100;
     format!("{}.{}ms", tenths / 10, tenths % 10)
 }
@@ -258,91 +281,4 @@ pub fn status_style(status: Status, theme: &Theme) -> Style {
         Status::Missing | Status::Nxdomain => theme.warn,
         _ => theme.error,
     }
-}
-
-fn info_lines(watch: &Watch, state: &State, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    if let Some(line) = selected_detail(watch, theme) {
-        lines.push(line);
-    }
-    for failure in &watch.matrix.failures {
-        lines.push(Line::styled(format!(" ✗ {failure}"), theme.error));
-    }
-    if let Some(error) = &watch.matrix.error {
-        lines.push(Line::styled(format!(" ✗ {error}"), theme.error));
-    }
-    if let Some(report) = &watch.matrix.report {
-        let done = watch.matrix.propagated();
-        let (mark, style) = if done {
-            ("✓", theme.ok)
-        } else {
-            ("…", theme.warn)
-        };
-        let verdict = if watch.matrix.delegation {
-            let (ready, all) = watch.matrix.first_hop();
-            format!("the CNAME is on {ready} of {all} authoritative address(es)")
-        } else {
-            report.verdict()
-        };
-        lines.push(Line::styled(format!(" {mark} {verdict}"), style));
-        for hint in report.all_hints() {
-            lines.push(Line::from(vec![
-                Span::styled("   hint: ", theme.title),
-                Span::styled(hint.to_string(), theme.text),
-            ]));
-        }
-    }
-    let refresh = state.keymap.label(Action::Refresh);
-    let status = match (watch.job, watch.countdown(state.clock)) {
-        _ if watch.fed => {
-            " from the issuance's own rounds (it waits until every address serves the records)"
-                .to_owned()
-        }
-        (Some(_), _) => format!(" {} checking every address…", state.spinner_frame()),
-        (None, Some(secs)) => format!(" next check in {secs}s · {refresh} checks now"),
-        (None, None) if watch.matrix.propagated() => format!(" done · {refresh} checks again"),
-        (None, None) => format!(" stopped · {refresh} checks again"),
-    };
-    lines.push(Line::styled(status, theme.muted));
-    lines
-}
-
-fn selected_detail(watch: &Watch, theme: &Theme) -> Option<Line<'static>> {
-    let rows = watch.matrix.rows();
-    let key = rows.get(watch.cursor.0)?;
-    let owner = watch.matrix.owners.get(watch.cursor.1)?;
-    let cell = watch.matrix.cells.get(&((*key).clone(), watch.cursor.1))?;
-    let address = key
-        .address
-        .map_or_else(|| "—".to_owned(), |a| a.to_string());
-    let head = format!(" {} {address} · {}: ", key.server, short(owner));
-    let body = match cell {
-        Cell::Pending => "pending".to_owned(),
-        Cell::NoAddress(problem) => problem.clone(),
-        Cell::Answered(r) => {
-            let mut parts = vec![r.status.to_string()];
-            if !r.values.is_empty() {
-                let values: Vec<String> = r.values.iter().map(|v| format!("\"{v}\"")).collect();
-                parts.push(format!("TXT {}", values.join(" ")));
-            }
-            if let Some(target) = &r.cname {
-                parts.push(format!("CNAME {target}"));
-            }
-            parts.extend(r.ttl.map(|t| format!("TTL {t}")));
-            parts.extend(r.serial.map(|s| format!("serial {s}")));
-            parts.extend(r.rtt_us.map(|rtt| {
-                format!(
-                    "{} over {}",
-                    rtt_text(rtt),
-                    if r.tcp { "TCP" } else { "UDP" }
-                )
-            }));
-            parts.extend(r.detail.clone());
-            parts.join(" · ")
-        }
-    };
-    Some(Line::from(vec![
-        Span::styled(head, theme.muted),
-        Span::styled(body, theme.record),
-    ]))
 }

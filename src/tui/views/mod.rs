@@ -1,6 +1,7 @@
 //! Pure render functions: `(frame, &State, &Theme)` in, cells out. One file per screen.
 
 pub mod account;
+pub mod accounts;
 pub mod acmedns;
 pub mod dashboard;
 pub mod detail;
@@ -8,8 +9,11 @@ pub mod editor;
 pub mod form;
 pub mod help;
 pub mod issuance;
+pub mod jobs;
 pub mod log;
 pub mod matrix;
+pub mod matrix_info;
+pub mod palette;
 pub mod popup;
 pub mod propagation;
 pub mod provider;
@@ -56,6 +60,8 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Some(Screen::Propagation(screen)) => {
             propagation::render(frame, areas.body, screen, state, theme);
         }
+        Some(Screen::Accounts(view)) => accounts::render(frame, areas.body, view, state, theme),
+        Some(Screen::Jobs(screen)) => jobs::render(frame, areas.body, screen, state, theme),
     }
     if let Some(log_area) = areas.log {
         log::render(frame, log_area, state, theme);
@@ -63,6 +69,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     statusbar::render(frame, areas.status, state, theme);
     if state.help {
         help::render(frame, area, &state.keymap, theme);
+    }
+    if let Some(open) = &state.palette {
+        palette::render(frame, area, open, state, theme);
     }
     match &state.popup {
         Some(Popup::Sandbox { cursor }) => popup::sandbox(frame, area, state, *cursor, theme),

@@ -2,11 +2,12 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::state::Popup;
 use crate::tui::theme::Theme;
+use crate::tui::views::widgets::{fit, wrapped_height};
 
 /// The usual popup width; prose wraps inside it.
 const WIDTH: u16 = 70;
@@ -74,26 +75,26 @@ pub fn render(frame: &mut Frame, area: Rect, popup: &Popup, theme: &Theme) {
         ),
     };
     let width = width(popup, area.width);
-    let inner_width = usize::from(width.saturating_sub(4)).max(1);
-    let wrapped: usize = body
-        .lines()
-        .map(|l| l.chars().count().div_ceil(inner_width).max(1))
-        .sum();
+    // Text wraps at words inside a space of padding on either side of the borders.
+    let inner_width = usize::from(width.saturating_sub(FRAME)).max(1);
+    let wrapped = wrapped_height(&body, inner_width);
     let height = u16::try_from(wrapped + 4)
         .unwrap_or(u16::MAX)
         .min(area.height);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    let room = usize::from(width.saturating_sub(4));
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(title_style)
         .style(theme.text)
-        .title(Line::styled(format!(" {title} "), title_style))
-        .title_bottom(Line::styled(footer, theme.muted).right_aligned());
+        .padding(Padding::horizontal(1))
+        .title(Line::styled(
+            format!(" {} ", fit(&title, room)),
+            title_style,
+        ))
+        .title_bottom(Line::styled(fit(&footer, room + 2), theme.muted).right_aligned());
     let lines: Vec<Line> = std::iter::once(Line::default())
-        .chain(
-            body.lines()
-                .map(|l| Line::styled(format!(" {l}"), theme.text)),
-        )
+        .chain(body.lines().map(|l| Line::styled(l.to_owned(), theme.text)))
         .collect();
     frame.render_widget(Clear, rect);
     frame.render_widget(

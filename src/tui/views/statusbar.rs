@@ -18,6 +18,13 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
     if state.popup.is_some() || state.help {
         return Vec::new();
     }
+    if state.palette.is_some() {
+        return vec![
+            Keys::literal("Enter", "run"),
+            Keys::literal("↑/↓", "choose"),
+            Keys::literal("Esc", "close"),
+        ];
+    }
     let keys = Keys(state);
     match state.screen() {
         None => dashboard_hints(state, &keys),
@@ -45,16 +52,27 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
                 .get(cert)
                 .is_some_and(crate::tui::screens::issuance::Issuance::running);
             if running {
-                let mut out = vec![keys.named(Action::Back, "cancel")];
-                out.extend(keys.actions(&[Action::Copy, Action::ToggleLog]));
+                let mut out = vec![keys.named(Action::Back, "background")];
+                out.extend(keys.actions(&[
+                    Action::CancelJob,
+                    Action::Copy,
+                    Action::Jobs,
+                    Action::ToggleLog,
+                ]));
                 return out;
             }
             keys.actions(&[
                 Action::Back,
-                Action::Refresh,
+                Action::Reissue,
                 Action::Copy,
+                Action::Jobs,
                 Action::ToggleLog,
             ])
+        }
+        Some(Screen::Jobs(_)) => {
+            let mut out = keys.actions(&[Action::Open, Action::CancelJob, Action::Back]);
+            out.extend(keys.actions(&[Action::MoveDown, Action::ToggleLog]));
+            out
         }
         Some(Screen::AcmeDns(wizard)) if wizard.stage == AcmeDnsStage::Edit => keys.form("save"),
         Some(Screen::AcmeDns(_)) => {
@@ -64,9 +82,16 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
             out
         }
         Some(Screen::Server) => server_hints(state, &keys),
+        Some(Screen::Accounts(_)) => {
+            let mut out = keys.actions(&[Action::Back]);
+            out.push(keys.named(Action::Edit, "register again"));
+            out.push(keys.named(Action::Delete, "remove"));
+            out.extend(keys.actions(&[Action::Add, Action::Refresh, Action::Help]));
+            out
+        }
         Some(Screen::Propagation(_)) => {
             let mut out = keys.actions(&[Action::Back, Action::MoveDown]);
-            out.push(keys.named(Action::SwitchPane, "next name"));
+            out.push(keys.named(Action::MoveRight, "next name"));
             out.extend(keys.actions(&[Action::Refresh, Action::Copy, Action::ToggleLog]));
             out
         }
@@ -95,16 +120,17 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
         ];
     }
     if state.dashboard.pane == Pane::Domains {
-        return keys.actions(&[
-            Action::SwitchPane,
-            Action::Add,
-            Action::Edit,
-            Action::Open,
-            Action::Check,
+        let mut out = keys.actions(&[Action::SwitchPane, Action::Add]);
+        out.push(keys.named(Action::Edit, "edit solver"));
+        out.push(keys.named(Action::Delete, "remove"));
+        out.push(keys.named(Action::Check, "re-check"));
+        out.extend(keys.actions(&[
             Action::AcmeDnsServer,
+            Action::Palette,
             Action::Help,
             Action::Quit,
-        ]);
+        ]));
+        return out;
     }
     if state.dashboard.rows.is_empty() {
         return keys.actions(&[
@@ -115,21 +141,37 @@ fn dashboard_hints(state: &State, keys: &Keys<'_>) -> Vec<(String, String)> {
             Action::Quit,
         ]);
     }
-    keys.actions(&[
-        Action::Open,
-        Action::Issue,
+    // Bulk and jobs keys come forward while there are marks or background work.
+    let mut first = vec![Action::Open, Action::Issue];
+    if !state.dashboard.marked.is_empty() {
+        first.extend([Action::RenewMarked, Action::Mark]);
+    }
+    let (running, queued) = crate::tui::screens::jobs::counts(state);
+    if running + queued > 0 {
+        first.push(Action::Jobs);
+    }
+    let rest = [
         Action::Add,
         Action::Edit,
         Action::Delete,
         Action::Check,
         Action::Filter,
+        Action::Sort,
+        Action::Palette,
         Action::Help,
         Action::Quit,
+        Action::Mark,
+        Action::RenewMarked,
+        Action::Jobs,
         Action::SwitchPane,
+        Action::Accounts,
         Action::AddAccount,
         Action::AcmeDnsServer,
         Action::ToggleLog,
-    ])
+    ];
+    let rest: Vec<Action> = rest.into_iter().filter(|a| !first.contains(a)).collect();
+    first.extend(rest);
+    keys.actions(&first)
 }
 
 /// Hint pairs from the keymap.
@@ -165,6 +207,9 @@ fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
     if let Some((notice, _)) = &state.notice {
         return (notice.clone(), theme.ok);
     }
+    if let Some(indicator) = running_indicator(state) {
+        return (indicator, theme.pending);
+    }
     if state.busy() {
         let labels: Vec<&str> = state.running.values().map(|r| r.label.as_str()).collect();
         return (
@@ -184,6 +229,20 @@ fn progress(state: &State, theme: &Theme) -> (String, ratatui::style::Style) {
     (format!("{n} {noun}"), theme.muted)
 }
 
+/// `⟳ 2 running · 1 queued` while issuances work in the background (a click opens the jobs).
+#[must_use]
+pub fn running_indicator(state: &State) -> Option<String> {
+    let (running, queued) = crate::tui::screens::jobs::counts(state);
+    if running + queued == 0 {
+        return None;
+    }
+    let mut text = format!("⟳ {running} running");
+    if queued > 0 {
+        text.push_str(&format!(" · {queued} queued"));
+    }
+    Some(text)
+}
+
 /// Draw the bar.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (text, style) = progress(state, theme);
@@ -192,12 +251,29 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let room = usize::from(area.width).saturating_sub(reserve);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (key, word) in hints(state) {
-        let width = key.chars().count() + word.chars().count() + 3;
-        if used + width > room {
+    let width = |(key, word): &(String, String)| key.chars().count() + word.chars().count() + 3;
+    // The help hint is kept whatever else has to go, so a narrow terminal still says how to
+    // find every key.
+    let mut hints = hints(state);
+    let help = (
+        state.keymap.label(Action::Help),
+        Action::Help.hint().to_owned(),
+    );
+    let kept = hints
+        .iter()
+        .position(|h| *h == help)
+        .map(|i| hints.remove(i));
+    let reserved = kept.as_ref().map_or(0, width);
+    let mut shown = Vec::new();
+    for hint in hints {
+        if used + width(&hint) + reserved > room {
             break;
         }
-        used += width;
+        used += width(&hint);
+        shown.push(hint);
+    }
+    used += reserved;
+    for (key, word) in shown.into_iter().chain(kept) {
         spans.push(Span::styled(key, theme.title));
         spans.push(Span::styled(format!(" {word}  "), theme.muted));
     }

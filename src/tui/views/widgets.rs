@@ -90,6 +90,56 @@ pub fn status_style(status: CertStatus, theme: &Theme) -> Style {
     }
 }
 
+/// A certificate status in words ("names changed", not `names_changed`).
+#[must_use]
+pub fn status_words(status: CertStatus) -> &'static str {
+    match status {
+        CertStatus::NamesChanged => "names changed",
+        other => other.as_str(),
+    }
+}
+
+/// How many lines `text` takes when word-wrapped to `width` columns the way a wrapping
+/// `Paragraph` does (words longer than a line are split), so a box can be made tall enough.
+#[must_use]
+pub fn wrapped_height(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    text.lines()
+        .map(|line| {
+            let (mut lines, mut used) = (1, 0);
+            for word in line.split(' ') {
+                let len = word.chars().count();
+                let need = if used == 0 { len } else { used + 1 + len };
+                if need <= width {
+                    used = need;
+                } else if len <= width {
+                    lines += 1;
+                    used = len;
+                } else {
+                    // A long word fills lines of its own.
+                    let rest = if used == 0 { len } else { len + used + 1 };
+                    lines += rest.div_ceil(width) - 1;
+                    used = rest % width;
+                }
+            }
+            lines
+        })
+        .sum::<usize>()
+        .max(1)
+}
+
+/// A relative time: "12 s ago", "3 min ago", "2 h ago", "4 d ago".
+#[must_use]
+pub fn ago(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    match secs {
+        0..60 => format!("{secs} s ago"),
+        60..3_600 => format!("{} min ago", secs / 60),
+        3_600..86_400 => format!("{} h ago", secs / 3_600),
+        _ => format!("{} d ago", secs / 86_400),
+    }
+}
+
 /// A bordered block with a title; the border is brighter when `focused`.
 #[must_use]
 pub fn panel(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
@@ -121,6 +171,32 @@ mod tests {
         for (text, width, expected) in cases {
             assert_eq!(fit(text, width), expected);
         }
+    }
+
+    #[test]
+    fn wrapping_counts_whole_words() {
+        let cases = [
+            ("", 10, 1),
+            ("short", 10, 1),
+            ("two words", 5, 2),
+            ("aaaa bbbb cccc", 9, 2),
+            ("a\nb", 10, 2),
+            ("abcdefghijkl", 5, 3),
+            ("x abcdefghij", 5, 3),
+        ];
+        for (text, width, lines) in cases {
+            assert_eq!(wrapped_height(text, width), lines, "{text:?} in {width}");
+        }
+    }
+
+    #[test]
+    fn relative_times_and_status_words() {
+        assert_eq!(ago(Duration::from_secs(5)), "5 s ago");
+        assert_eq!(ago(Duration::from_secs(150)), "2 min ago");
+        assert_eq!(ago(Duration::from_secs(7_300)), "2 h ago");
+        assert_eq!(ago(Duration::from_secs(200_000)), "2 d ago");
+        assert_eq!(status_words(CertStatus::NamesChanged), "names changed");
+        assert_eq!(status_words(CertStatus::Valid), "valid");
     }
 
     #[test]
