@@ -1215,7 +1215,7 @@ fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
     let _unbound = acmedns_tree::start_unbound(net, dir.path());
 
     let (tmux, status_file) = start_in(&wd, &["--resolver", &resolver]);
-    tmux.wait_for("certificates (1)");
+    tmux.wait_for("certificates 1/1");
     tmux.send("i");
     tmux.wait_for("issuing · web");
     let screen = tmux.wait_until("the issuance to end", ISSUE_DEADLINE, |s| {
@@ -1228,5 +1228,5 @@ fn acmedns_issuance_from_the_tui_uses_the_command_lines_resolver() {
         s.lines()
             .any(|l| l.contains(" web ") && l.contains("valid"))
     });
-    quit_and_check_restored(&tmux, &status_file, "certificates (1)");
+    quit_and_check_restored(&tmux, &status_file, "certificates 1/1");
 }
