@@ -19,11 +19,8 @@ pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
     match cmd {
         DomainCommand::Set { .. } => set(env, cmd),
         DomainCommand::Remove { domain } => {
-            let domain = normalized(&domain)?;
-            if env.config.domains.remove(&domain).is_none() {
-                return Err(Failure::Usage(format!("{domain}: no solver configured")));
-            }
-            env.save_config()?;
+            let domain = crate::ops::domains::remove(&env.session, &domain)?;
+            env.config = env.session.load_config()?;
             outln!("{domain}: solver removed");
             Ok(())
         }

@@ -1,5 +1,6 @@
-//! Domain mappings, one copy for both front ends: the trial that proves a solver's
-//! credentials work (publish and remove a harmless TXT record) before anything relies on it.
+//! Domain mappings, one copy for both front ends: removing a mapping, and the trial that
+//! proves a solver's credentials work (publish and remove a harmless TXT record) before
+//! anything relies on it.
 
 use std::time::Duration;
 
@@ -9,6 +10,24 @@ use crate::providers::SolverDeps;
 use crate::secrets::Keystore;
 use crate::session::Session;
 use crate::solver::trial::{run_trial, trial_record};
+
+/// Remove the solver mapped to `domain` (normalized first). Returns the normalized domain.
+/// Blocking.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad name or a domain with no solver; config errors.
+pub fn remove(session: &Session, domain: &str) -> Result<String, Error> {
+    let domain =
+        crate::domain::names::normalize(domain).map_err(|e| Error::Invalid(e.to_string()))?;
+    // The file as it is (the effective config would write the command line into it).
+    let mut config = session.load_config()?;
+    if config.domains.remove(&domain).is_none() {
+        return Err(Error::Invalid(format!("{domain}: no solver configured")));
+    }
+    crate::config::save(&session.paths.config_file, &config)?;
+    tracing::info!(%domain, "solver removed");
+    Ok(domain)
+}
 
 /// What a trial did.
 #[derive(Debug, Clone, PartialEq, Eq)]
