@@ -66,3 +66,38 @@ pub async fn trial(
         fqdn: record.fqdn,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use crate::session::Overrides;
+
+    #[test]
+    fn remove_takes_the_mapping_out_of_the_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::new(
+            Paths::working_dir(dir.path()),
+            Overrides {
+                resolvers: vec!["127.0.0.1:53".into()],
+                ..Overrides::default()
+            },
+        );
+        let mut config = crate::config::Config::default();
+        config
+            .domains
+            .insert("example.test".into(), DomainConfig::Manual);
+        crate::config::save(&session.paths.config_file, &config).unwrap();
+        assert_eq!(remove(&session, "Example.TEST").unwrap(), "example.test");
+        let saved = session.load_config().unwrap();
+        assert!(saved.domains.is_empty());
+        // The command line's resolver stays on the command line.
+        assert!(saved.settings.resolvers.is_empty());
+        let again = remove(&session, "example.test").unwrap_err();
+        assert!(
+            again.to_string().contains("no solver configured"),
+            "{again}"
+        );
+        assert_eq!(again.kind(), crate::ops::Kind::Usage);
+    }
+}
