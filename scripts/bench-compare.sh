@@ -136,9 +136,10 @@ breakdown() {
                 ca1 += ph[c, 1] - ph[c, 0]; pub += ph[c, 2] - ph[c, 1]; dns += ph[c, 3] - ph[c, 2]
                 ca2 += ph[c, 4] - ph[c, 3]; fin += ph[c, 5] - ph[c, 4]; sto += ph[c, 6] - ph[c, 5] }
             printf "              phases summed over %d cert(s):", k
-            # One certificate: what precedes its first step is start-up (with several, later
-            # certificates also wait for a parallel slot).
-            if (k == 1) printf " start-up (process, keyring, directory, account) %.2f s,", wall - maxl
+            # One certificate: what precedes its first step is start-up, what follows its last
+            # the rest of the cleanup, which runs alongside finalize, download and store (with
+            # several, later certificates also wait for a parallel slot).
+            if (k == 1) printf " start-up (process, keyring, directory, account) + cleanup after the last step %.2f s,", wall - maxl
             printf " order+authorizations %.2f s, publishing %.2f s, DNS checks %.2f s,", ca1, pub, dns
             printf " answer+validation %.2f s, keyring+finalize+download (cleanup alongside) %.2f s, store %.2f s\n", ca2, fin, sto }
     ' "$hooks" "$tmp/last.err" >>"$tmp/breakdown.txt"

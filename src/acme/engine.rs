@@ -268,7 +268,6 @@ pub async fn issue(
     let driven = run.drive(&mut order, &solvers, key, &step).await;
     match driven {
         Ok(meta) => {
-            fetch_window(ctx, account_name, &meta).await;
             Ok(IssueOutcome {
                 meta,
                 elapsed: started.elapsed(),
@@ -311,7 +310,7 @@ async fn new_order(
 /// Ask for a just-issued certificate's window at once, so `list` and the dashboard show it
 /// before the next `renew`. Best effort: a CA without ARI, or one that fails to answer,
 /// leaves the lifetime rule until then (logged, never failing the issuance).
-async fn fetch_window(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
+pub(super) async fn fetch_window(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
     let Some(account) = ctx.config.accounts.get(account_name) else {
         return;
     };
