@@ -267,12 +267,10 @@ pub async fn issue(
     // `held` lives to the end: a failed run's cleanup happens under the turns too.
     let driven = run.drive(&mut order, &solvers, key, &step).await;
     match driven {
-        Ok(meta) => {
-            Ok(IssueOutcome {
-                meta,
-                elapsed: started.elapsed(),
-            })
-        }
+        Ok(meta) => Ok(IssueOutcome {
+            meta,
+            elapsed: started.elapsed(),
+        }),
         // Waiting for the operator to create manual records: the order (and its values)
         // stays in the journal for the rerun.
         Err(e @ IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })) => Err(e),
