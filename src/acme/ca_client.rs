@@ -101,8 +101,11 @@ impl HttpClient for CaClient {
         let inner = self.inner.clone();
         let timeout = self.timeout;
         Box::pin(async move {
+            let asked = std::time::Instant::now();
+            let (method, url) = (timed_out.method.clone(), timed_out.url.clone());
             // Never closed, so acquiring only waits; the slot is held until the body is read.
             let _slot = slots.acquire_owned().await.ok();
+            let queued = asked.elapsed();
             let exchange = async {
                 let mut rsp = HttpClient::request(&inner, req).await?;
                 let body = rsp.body.into_bytes().await.map_err(Error::Other)?;
@@ -111,6 +114,10 @@ impl HttpClient for CaClient {
             let (mut parts, body) = tokio::time::timeout(timeout, exchange)
                 .await
                 .map_err(|_| Error::Other(Box::new(timed_out)))??;
+            // The timeline of an order (`CERTPILOT_LOG=certpilot::acme=debug`): each request,
+            // how long it waited for a slot and how long the CA took.
+            tracing::debug!(%method, %url, status = parts.status.as_u16(),
+                queued_ms = queued.as_millis(), took_ms = (asked.elapsed() - queued).as_millis(), "CA request");
             let body = note_retry_after(&mut parts, body, OffsetDateTime::now_utc());
             Ok(BytesResponse::from(Response::from_parts(
                 parts,

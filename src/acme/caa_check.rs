@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::account;
+use super::ca_client::{self, CaClient};
 use super::http;
 use super::run::IssueError;
 use crate::config::Config;
@@ -33,10 +34,17 @@ pub async fn identities(config: &Config, account_name: &str) -> Result<Vec<Strin
         return Err(format!("account {account_name:?} is not configured"));
     };
     let bundle: Option<PathBuf> = acct.ca_bundle.clone().or(config.settings.ca_bundle.clone());
-    let client = http::client(bundle.as_deref()).map_err(|e| e.to_string())?;
-    let meta = account::directory_meta(&client, &acct.directory)
+    // Through the per-CA bound like every other request: in a parallel `renew --all` this
+    // directory request overlaps other certificates' orders.
+    let client = CaClient::new(
+        http::client(bundle.as_deref()).map_err(|e| e.to_string())?,
+        ca_client::DEFAULT_TIMEOUT,
+    )
+    .with_max_in_flight(config.settings.ca_max_requests);
+    let meta = account::directory(&client, &acct.directory)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .meta;
     let mut all = meta.caa_identities;
     all.extend(acct.caa_identities.iter().cloned());
     Ok(all)

@@ -5,20 +5,15 @@
 use std::time::Instant;
 
 use instant_acme::{Account, Order};
-use time::OffsetDateTime;
 
 pub use super::run::{IssueContext, IssueError, IssueOutcome, Progress, Step};
 
-use super::ari;
 use super::authz::Concurrent;
 use super::challenges;
-use super::http;
 use super::issuance::Run;
 use super::journal::{Journal, JournalFile, JournalStep};
 use super::order;
 use super::recovery::{self, Start};
-use super::renewal_info;
-use crate::cert::store::CertMeta;
 use crate::config::{CertConfig, Config};
 
 /// Check, before anything is sent to the CA, that `name` is configured and every one of its
@@ -110,13 +105,10 @@ pub async fn issue(
     // `held` lives to the end: a failed run's cleanup happens under the turns too.
     let driven = run.drive(&mut order, &solvers, key, &step).await;
     match driven {
-        Ok(meta) => {
-            fetch_window(ctx, account_name, &meta).await;
-            Ok(IssueOutcome {
-                meta,
-                elapsed: started.elapsed(),
-            })
-        }
+        Ok(meta) => Ok(IssueOutcome {
+            meta,
+            elapsed: started.elapsed(),
+        }),
         // Waiting for the operator to create manual records: the order (and its values)
         // stays in the journal for the rerun.
         Err(e @ IssueError::Solver(crate::solver::SolverError::NoTerminal { .. })) => Err(e),
@@ -149,37 +141,6 @@ async fn new_order(
     .await;
     saved?;
     Ok((order, journal))
-}
-
-/// Ask for a just-issued certificate's window at once, so `list` and the dashboard show it
-/// before the next `renew`. Best effort: a CA without ARI, or one that fails to answer,
-/// leaves the lifetime rule until then (logged, never failing the issuance).
-async fn fetch_window(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
-    let Some(account) = ctx.config.accounts.get(account_name) else {
-        return;
-    };
-    let bundle = ctx.ca_bundle.clone().or_else(|| account.ca_bundle.clone());
-    let http = match http::client(bundle.as_deref()) {
-        Ok(http) => http,
-        Err(e) => {
-            tracing::warn!(cert = %meta.name, error = %e, "no ARI request after issuance");
-            return;
-        }
-    };
-    let client = renewal_info::AriClient::new(http, ctx.ca_timeout, &account.directory);
-    let (store, name) = (ctx.store.clone(), meta.name.clone());
-    let Some(stored) = crate::fsutil::blocking_io(move || store.load(&name).ok().flatten()).await
-    else {
-        return;
-    };
-    let now = OffsetDateTime::now_utc();
-    let (state_dir, chain) = (&ctx.state_dir, &stored.chain_pem);
-    match ari::refresh(&client, account_name, state_dir, &stored.meta, chain, now).await {
-        Ok((state, _)) => tracing::info!(cert = %meta.name, start = %state.start,
-            end = %state.end, chosen = %state.chosen, "ARI window of the new certificate"),
-        Err(ari::AriError::Unsupported) => {}
-        Err(e) => tracing::warn!(cert = %meta.name, error = %e, "ARI after issuance"),
-    }
 }
 
 /// acme-dns names: refuse to order while a CNAME is missing or points elsewhere (a failed

@@ -8,13 +8,16 @@ use instant_acme::{Order, OrderStatus};
 use rcgen::KeyPair;
 use time::OffsetDateTime;
 
+use super::ari;
 use super::authz::Concurrent;
 use super::caches as horizon;
 use super::challenges::{self, Solvers};
+use super::http;
 use super::journal::{self, Journal, JournalFile, JournalStep};
 use super::keys;
 use super::order;
 use super::recovery;
+use super::renewal_info;
 use super::run::{IssueContext, IssueError, Step};
 use crate::cert::inspect;
 use crate::cert::store::CertMeta;
@@ -104,10 +107,39 @@ impl<'a> Run<'a> {
             pending: records.len(),
         });
         self.drop_stale_records(&records).await;
-        if order.state().status == OrderStatus::Pending {
-            self.validate(order, solvers, &records, step).await?;
-        }
+        let served = if order.state().status == OrderStatus::Pending {
+            self.validate(order, solvers, &records, step).await?
+        } else {
+            horizon::Served::default()
+        };
         step(Step::Validated);
+        // Validation is over: the records go, and the ledger notes what the CA was served,
+        // while the key is stored, the order finalized and the certificate stored (a hook's
+        // cleanup takes as long as its publishing). The journal names the records until
+        // they are gone.
+        let stale = challenges::journal_groups(self.ctx, &self.journal.records);
+        let ctx = self.ctx;
+        let (cleaned, (), issued) = tokio::join!(
+            challenges::cleanup(&stale),
+            served.record(ctx, true),
+            self.issue_certificate(order, key, keygen, step)
+        );
+        if cleaned {
+            self.journal.records.clear();
+        }
+        let meta = issued?;
+        self.close(&meta).await;
+        Ok(meta)
+    }
+
+    /// Key, finalize, download, store, and the new certificate's ARI window.
+    async fn issue_certificate(
+        &mut self,
+        order: &mut Order,
+        key: Option<(String, String)>,
+        keygen: Option<tokio::task::JoinHandle<Result<KeyPair, keys::KeyError>>>,
+        step: &(dyn Fn(Step) + Send + Sync),
+    ) -> Result<CertMeta, IssueError> {
         let (key_id, key) = self.put_key(key, keygen).await?;
         self.pause("key-stored").await;
         let chain = self.download(order, &key).await?;
@@ -118,6 +150,7 @@ impl<'a> Run<'a> {
             serial: meta.serial.clone(),
             not_after: meta.not_after,
         });
+        fetch_window(self.ctx, self.account_name, &meta).await;
         Ok(meta)
     }
 
@@ -136,14 +169,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Publish, wait until visible, answer, wait for the CA's verdict.
+    /// Publish, wait until visible, answer, wait for the CA's verdict; what the CA was
+    /// served, for the ledger once the order is valid (a failure is written down here).
     async fn validate(
         &mut self,
         order: &mut Order,
         solvers: &Solvers,
         records: &[ChallengeRecord],
         step: &(dyn Fn(Step) + Send + Sync),
-    ) -> Result<(), IssueError> {
+    ) -> Result<horizon::Served, IssueError> {
         let grouped = challenges::group_by_solver(self.ctx, solvers, records)?;
         // Named before they exist: a kill while a hook runs leaves nothing unlisted.
         self.journal.add_records(
@@ -167,10 +201,12 @@ impl<'a> Run<'a> {
         self.save(JournalStep::ChallengesAnswered).await?;
         step(Step::ChallengesAnswered);
         self.pause("challenges-answered").await;
-        let valid = order::wait_valid(order, self.ctx.ca_timeout).await;
-        // A failed validation may have met a missing record: its negative answer is cached.
-        served.settle(valid.is_ok()).record(self.ctx, true).await;
-        valid
+        if let Err(e) = order::wait_valid(order, self.ctx.ca_timeout).await {
+            // A failed validation may have met a missing record: its negative answer is cached.
+            served.settle(false).record(self.ctx, true).await;
+            return Err(e);
+        }
+        Ok(served.settle(true))
     }
 
     /// The certificate key: the one an interrupted run put into the keyring, or a new one,
@@ -202,19 +238,10 @@ impl<'a> Run<'a> {
         Ok((id, key))
     }
 
-    /// Finalize (unless the CA already has) and download, removing the records meanwhile:
-    /// validation is over. The chain must be for `key`.
+    /// Finalize (unless the CA already has) and download. The chain must be for `key`.
     async fn download(&mut self, order: &mut Order, key: &KeyPair) -> Result<String, IssueError> {
         let csr = keys::csr_der(&self.cert.names, key)?;
-        let stale = challenges::journal_groups(self.ctx, &self.journal.records);
-        let (chain, cleaned) = tokio::join!(
-            order::finalize(order, &csr, self.ctx.ca_timeout),
-            challenges::cleanup(&stale)
-        );
-        if cleaned {
-            self.journal.records.clear();
-        }
-        let chain = chain?;
+        let chain = order::finalize(order, &csr, self.ctx.ca_timeout).await?;
         if !recovery::chain_matches_key(&chain, key) {
             return Err(IssueError::BadCertificate(
                 "the certificate is not for the key certpilot sent the CSR with".into(),
@@ -258,15 +285,18 @@ impl<'a> Run<'a> {
         let (store, saved) = (self.ctx.store.clone(), meta.clone());
         blocking_io(move || store.save_meta(&saved)).await?;
         self.pause("saved").await;
-        // Only the previous key is left to drop; a failure here leaves the journal, and the
-        // next run finishes the job.
+        Ok(meta)
+    }
+
+    /// After the certificate is stored and the records removed: drop the previous key; a
+    /// failure here (or records left) leaves the journal, and the next run finishes the job.
+    async fn close(&self, meta: &CertMeta) {
         if recovery::abandon(self.ctx, &self.journal, Some(&meta.key_id)).await {
             // The certificate is stored: a journal left behind is finished by the next run.
             if let Err(e) = self.file.remove() {
                 tracing::warn!(cert = self.name, error = %e, "could not remove the journal");
             }
         }
-        Ok(meta)
     }
 
     /// After a failure: once the certificate was downloaded the journal stays (the next run
@@ -323,4 +353,35 @@ fn keys_from_pem(key_type: KeyType, pem: &str) -> Result<KeyPair, IssueError> {
             "the key an interrupted run stored is unreadable: {e}"
         ))
     })
+}
+
+/// Ask for a just-issued certificate's window at once, so `list` and the dashboard show it
+/// before the next `renew`. Best effort: a CA without ARI, or one that fails to answer,
+/// leaves the lifetime rule until then (logged, never failing the issuance).
+async fn fetch_window(ctx: &IssueContext, account_name: &str, meta: &CertMeta) {
+    let Some(account) = ctx.config.accounts.get(account_name) else {
+        return;
+    };
+    let bundle = ctx.ca_bundle.clone().or_else(|| account.ca_bundle.clone());
+    let http = match http::client(bundle.as_deref()) {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::warn!(cert = %meta.name, error = %e, "no ARI request after issuance");
+            return;
+        }
+    };
+    let client = renewal_info::AriClient::new(http, ctx.ca_timeout, &account.directory);
+    let (store, name) = (ctx.store.clone(), meta.name.clone());
+    let Some(stored) = crate::fsutil::blocking_io(move || store.load(&name).ok().flatten()).await
+    else {
+        return;
+    };
+    let now = OffsetDateTime::now_utc();
+    let (state_dir, chain) = (&ctx.state_dir, &stored.chain_pem);
+    match ari::refresh(&client, account_name, state_dir, &stored.meta, chain, now).await {
+        Ok((state, _)) => tracing::info!(cert = %meta.name, start = %state.start,
+            end = %state.end, chosen = %state.chosen, "ARI window of the new certificate"),
+        Err(ari::AriError::Unsupported) => {}
+        Err(e) => tracing::warn!(cert = %meta.name, error = %e, "ARI after issuance"),
+    }
 }
