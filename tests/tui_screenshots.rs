@@ -296,6 +296,7 @@ fn capture_screens() {
     drive(&tmux, &out, &format!("http://{}", acme_dns.http_addr()));
     manual_records(&tmux, &out, &wd);
     server_screen(&tmux, &out);
+    large_matrix(&tmux, &out, &wd);
     tmux.send(&["Escape", "q"]);
     stop.store(true, Ordering::Relaxed);
     keeper.join().expect("zone keeper");
@@ -327,6 +328,11 @@ fn drive(tmux: &Tmux, out: &Path, acme_dns: &str) {
         s.contains("✓ issued in") || s.contains("tries again")
     });
     tmux.save(out, "issuance-done");
+    // The jobs view: the issuance just finished, listed with its time.
+    tmux.send(&["J"]);
+    tmux.wait_for("jobs · ");
+    tmux.save(out, "jobs");
+    tmux.send(&["Escape"]);
     // acme-dns for shop.example.test on certpilot's own server.
     tmux.send(&["Escape", "Tab", "a"]);
     tmux.wait_for("Server URL");
@@ -405,4 +411,24 @@ fn server_screen(tmux: &Tmux, out: &Path) {
     tmux.send(&["j", "j"]);
     tmux.wait("the CNAME served", |s| s.contains("✓ served"));
     tmux.save(out, "acme-dns-server");
+}
+
+/// A certificate of 100 names checked on both nameservers: the matrix scrolls and keeps its
+/// result line.
+fn large_matrix(tmux: &Tmux, out: &Path, wd: &Workdir) {
+    let names: Vec<String> = (1..=100).map(|i| format!("host{i}.example.test")).collect();
+    let mut args = vec!["cert", "add", "fleet"];
+    for name in &names {
+        args.extend(["--name", name.as_str()]);
+    }
+    wd.run(&args).ok();
+    tmux.send(&["Escape", "Escape"]);
+    tmux.send(&["r"]);
+    tmux.wait_for("fleet");
+    tmux.send(&["/"]);
+    tmux.run(&["send-keys", "-t", "t", "-l", "fleet"]);
+    tmux.send(&["Enter", "c"]);
+    tmux.wait_for("NOT propagated");
+    tmux.send(&["j", "j", "j", "j", "j"]);
+    tmux.save(out, "propagation-100");
 }
