@@ -27,6 +27,7 @@ pub struct NoHomeError;
 
 impl Paths {
     /// The working-directory layout: everything below `dir`.
+    #[must_use] 
     pub fn working_dir(dir: &Path) -> Self {
         Self {
             config_file: dir.join("certpilot.toml"),
@@ -59,11 +60,13 @@ impl Paths {
     }
 
     /// The log file.
+    #[must_use] 
     pub fn log_file(&self) -> PathBuf {
         self.state.join("certpilot.log")
     }
 
     /// `certificates/<name>/`
+    #[must_use] 
     pub fn cert_dir(&self, name: &str) -> PathBuf {
         self.certificates.join(name)
     }

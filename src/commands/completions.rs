@@ -1,5 +1,5 @@
 //! `certpilot completions SHELL` and `certpilot manpage [--out DIR]`: generated from the
-//! clap definitions (clap_complete, clap_mangen), so they can never list an option that does
+//! clap definitions (`clap_complete`, `clap_mangen`), so they can never list an option that does
 //! not exist.
 
 use std::path::Path;

@@ -261,7 +261,7 @@ pub enum DomainConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zone: Option<String>,
     },
-    /// Patch the zone's record sets through the PowerDNS Authoritative HTTP API (the API key
+    /// Patch the zone's record sets through the `PowerDNS` Authoritative HTTP API (the API key
     /// is in the keyring).
     #[serde(rename = "powerdns")]
     PowerDns {
@@ -273,7 +273,7 @@ pub enum DomainConfig {
     },
 }
 
-/// PowerDNS's only server id.
+/// `PowerDNS`'s only server id.
 fn default_powerdns_server_id() -> String {
     "localhost".to_owned()
 }
@@ -349,6 +349,7 @@ impl KeyType {
     ];
 
     /// The name used in config and on the command line.
+    #[must_use] 
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ecdsa-p256",
@@ -382,6 +383,7 @@ impl FromStr for KeyType {
 
 impl Config {
     /// The solver for `domain` (without `*.`): the longest configured suffix wins.
+    #[must_use] 
     pub fn solver_for(&self, domain: &str) -> Option<(&str, &DomainConfig)> {
         let domain = domain.trim_start_matches("*.");
         self.domains
@@ -399,6 +401,7 @@ impl Config {
     /// Whether records of `name` go to the end of its `_acme-challenge` CNAME chain: for every
     /// solver that writes records (not acme-dns, whose CNAME is the point), unless the
     /// domain is listed in `settings.no_cname_follow`.
+    #[must_use] 
     pub fn follows_cname(&self, name: &str) -> bool {
         match self.solver_for(name) {
             Some((_, DomainConfig::AcmeDns { .. })) | None => false,

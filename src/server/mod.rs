@@ -169,14 +169,14 @@ pub async fn start_with_keystore(
     })
 }
 
-/// The keyring entry for the password of `config`'s PostgreSQL database (`None` for `SQLite`).
+/// The keyring entry for the password of `config`'s `PostgreSQL` database (`None` for `SQLite`).
 #[must_use]
 pub fn database_password_entry(config: &ServerConfig) -> Option<crate::secrets::SecretRef> {
     store::password_entry(&config.database)
         .map(|(entry, _)| crate::secrets::SecretRef::DbPassword(entry))
 }
 
-/// The PostgreSQL password from the keyring, if there is a keyring and an entry.
+/// The `PostgreSQL` password from the keyring, if there is a keyring and an entry.
 async fn database_password(
     config: &ServerConfig,
     keystore: Option<&crate::secrets::Keystore>,

@@ -38,6 +38,7 @@ fn process_slots(max: usize) -> Arc<Semaphore> {
 
 impl ExecSolver {
     /// A solver running `command`, each run bounded by `timeout`.
+    #[must_use] 
     pub fn new(command: PathBuf, timeout: Duration) -> Self {
         Self {
             command,

@@ -28,6 +28,7 @@ pub struct ChallengeRecord {
 
 impl ChallengeRecord {
     /// The record as a zone-file line.
+    #[must_use] 
     pub fn zone_line(&self) -> String {
         format!("{} 60 IN TXT \"{}\"", self.fqdn, self.value)
     }
@@ -79,7 +80,7 @@ pub enum SolverError {
     /// The operator declined.
     #[error("cancelled by the operator")]
     Cancelled,
-    /// A DNS provider (RFC 2136 server, PowerDNS API) refused or failed; `detail` has the hint.
+    /// A DNS provider (RFC 2136 server, `PowerDNS` API) refused or failed; `detail` has the hint.
     #[error("{solver}: {detail}")]
     Provider {
         /// The solver, as [`Solver::describe`] says it.
