@@ -102,6 +102,10 @@ pub fn next_renewal_with(
 
 /// One row per configured certificate, from the metadata files (no x509 parsing, no network:
 /// this is what `list` and the dashboard's first frame pay for).
+///
+/// # Errors
+///
+/// When a certificate's metadata exists but cannot be read or parsed.
 pub fn load(
     paths: &Paths,
     config: &Config,

@@ -39,6 +39,10 @@ impl Paths {
     }
 
     /// The XDG layout from `directories`.
+    ///
+    /// # Errors
+    ///
+    /// When no home directory can be found.
     pub fn xdg() -> Result<Self, NoHomeError> {
         let dirs = directories::ProjectDirs::from("", "", "certpilot").ok_or(NoHomeError)?;
         let data = dirs.data_dir();
@@ -52,6 +56,10 @@ impl Paths {
     }
 
     /// `--dir` wins; otherwise XDG.
+    ///
+    /// # Errors
+    ///
+    /// When no `--dir` is given and no home directory can be found.
     pub fn resolve(dir: Option<&Path>) -> Result<Self, NoHomeError> {
         match dir {
             Some(dir) => Ok(Self::working_dir(dir)),

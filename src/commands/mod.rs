@@ -101,6 +101,10 @@ pub struct Env {
 
 impl Env {
     /// Load the config (a malformed file stops everything before anything is written).
+    ///
+    /// # Errors
+    ///
+    /// When the data directory cannot be resolved or the config file is malformed.
     pub fn load(global: GlobalArgs) -> Result<Self, Failure> {
         let session = Session::open(Overrides::from(&global)).map_err(ops::Error::from)?;
         let config = session.load_config()?;
@@ -113,11 +117,19 @@ impl Env {
     }
 
     /// The keyring, opened on first use (listing needs none).
+    ///
+    /// # Errors
+    ///
+    /// When the keyring cannot be opened.
     pub fn keystore(&self) -> Result<Keystore, Failure> {
         Ok(self.session.keystore().map_err(ops::Error::from)?)
     }
 
     /// Save the config atomically.
+    ///
+    /// # Errors
+    ///
+    /// When the config cannot be serialized or written.
     pub fn save_config(&self) -> Outcome {
         config::save(&self.paths.config_file, &self.config).map_err(Failure::from)
     }
@@ -135,6 +147,10 @@ impl Env {
     }
 
     /// A visibility checker on the chosen resolvers.
+    ///
+    /// # Errors
+    ///
+    /// When a resolver address is malformed (a usage error).
     pub fn checker(&self) -> Result<Checker, Failure> {
         Checker::new(&self.resolvers()).map_err(|e| Failure::Usage(e.to_string()))
     }
@@ -175,6 +191,10 @@ impl From<ops::Error> for Failure {
 }
 
 /// Run a headless command.
+///
+/// # Errors
+///
+/// With the command's [`Failure`], which `main` maps to an exit code.
 pub async fn run(env: Env, command: Command) -> Outcome {
     let mut env = env;
     match command {
