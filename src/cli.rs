@@ -378,6 +378,8 @@ pub enum DomainCommand {
 
 /// `sandbox ...`
 #[derive(Debug, Args)]
+// Command-line switches: each bool is one independent `--flag`.
+#[allow(clippy::struct_excessive_bools)]
 pub struct SandboxArgs {
     /// Run the flow without a terminal (issue, renew, renew while ns2 lags), print a report,
     /// stop everything; exit 0 only if every step worked.

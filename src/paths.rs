@@ -27,7 +27,7 @@ pub struct NoHomeError;
 
 impl Paths {
     /// The working-directory layout: everything below `dir`.
-    #[must_use] 
+    #[must_use]
     pub fn working_dir(dir: &Path) -> Self {
         Self {
             config_file: dir.join("certpilot.toml"),
@@ -68,13 +68,13 @@ impl Paths {
     }
 
     /// The log file.
-    #[must_use] 
+    #[must_use]
     pub fn log_file(&self) -> PathBuf {
         self.state.join("certpilot.log")
     }
 
     /// `certificates/<name>/`
-    #[must_use] 
+    #[must_use]
     pub fn cert_dir(&self, name: &str) -> PathBuf {
         self.certificates.join(name)
     }

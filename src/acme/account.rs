@@ -422,7 +422,7 @@ impl AccountMeta {
     }
 
     /// Read `accounts/<name>.json`, `None` when absent.
-    #[must_use] 
+    #[must_use]
     pub fn load(accounts_dir: &Path, name: &str) -> Option<Self> {
         let text = std::fs::read_to_string(accounts_dir.join(format!("{name}.json"))).ok()?;
         serde_json::from_str(&text).ok()

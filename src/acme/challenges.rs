@@ -126,7 +126,9 @@ pub fn group_by_solver(
     grouped
         .into_iter()
         .map(|(suffix, recs)| {
-            let solver = if let Some(solver) = solvers.get(suffix) { Arc::clone(solver) } else {
+            let solver = if let Some(solver) = solvers.get(suffix) {
+                Arc::clone(solver)
+            } else {
                 let cfg = ctx.config.domains.get(suffix).ok_or_else(|| {
                     IssueError::Config(format!("no solver is configured for {suffix}"))
                 })?;
@@ -151,8 +153,12 @@ pub fn journal_groups(ctx: &IssueContext, records: &[JournalRecord]) -> Grouped 
                 .solver_for(names::base_domain(&r.identifier))
                 .map(|(s, _)| s.to_owned())
         };
-        if let Some(s) = suffix { by_suffix.entry(s).or_default().push(r.challenge()) } else { tracing::warn!(fqdn = %r.fqdn, value = %r.value,
-        "no solver is configured for a stale challenge record any more: remove it by hand") }
+        if let Some(s) = suffix {
+            by_suffix.entry(s).or_default().push(r.challenge());
+        } else {
+            tracing::warn!(fqdn = %r.fqdn, value = %r.value,
+                "no solver is configured for a stale challenge record any more: remove it by hand");
+        }
     }
     by_suffix
         .into_iter()

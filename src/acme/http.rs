@@ -224,7 +224,7 @@ pub fn describe_ca_failure(err: &(dyn std::error::Error + 'static)) -> String {
 pub use crate::transport::error_chain;
 
 /// Any instant-acme error as text, problem documents rendered in full.
-#[must_use] 
+#[must_use]
 pub fn describe(err: &instant_acme::Error) -> String {
     match err {
         instant_acme::Error::Api(problem) => super::problem::render(problem),

@@ -64,7 +64,7 @@ pub fn csr_der(names: &[String], key: &KeyPair) -> Result<Vec<u8>, KeyError> {
 }
 
 /// A random identifier for a keyring entry (16 hex digits).
-#[must_use] 
+#[must_use]
 pub fn new_key_id() -> String {
     use rand_core::RngCore;
     let mut bytes = [0u8; 8];

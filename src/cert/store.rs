@@ -80,7 +80,7 @@ pub struct IssuanceRecord {
 
 impl CertMeta {
     /// The history a successor of `self` carries: `self`'s own plus `self` itself.
-    #[must_use] 
+    #[must_use]
     pub fn history_for_successor(&self) -> Vec<IssuanceRecord> {
         let mut history = self.history.clone();
         history.push(IssuanceRecord {
@@ -150,13 +150,13 @@ impl CertStore {
     }
 
     /// `certificates/<name>/<name>.crt`
-    #[must_use] 
+    #[must_use]
     pub fn chain_path(&self, name: &str) -> PathBuf {
         self.root.join(name).join(format!("{name}.crt"))
     }
 
     /// `certificates/<name>/<name>.json`
-    #[must_use] 
+    #[must_use]
     pub fn meta_path(&self, name: &str) -> PathBuf {
         self.root.join(name).join(format!("{name}.json"))
     }
@@ -274,7 +274,7 @@ impl CertStore {
     }
 
     /// The store's root.
-    #[must_use] 
+    #[must_use]
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -13,6 +13,8 @@ use crate::cli::Cli;
 const BIN: &str = "certpilot";
 
 /// Print the completion script for `shell` on stdout.
+// Returns `Outcome` like every other command in `commands::run`'s match.
+#[allow(clippy::unnecessary_wraps)]
 pub(super) fn completions(shell: clap_complete::Shell) -> Outcome {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);

@@ -49,7 +49,7 @@ pub enum Failure {
 
 impl Failure {
     /// The process exit code.
-    #[must_use] 
+    #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
@@ -59,7 +59,7 @@ impl Failure {
     }
 
     /// The message.
-    #[must_use] 
+    #[must_use]
     pub fn message(&self) -> &str {
         match self {
             Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
@@ -135,13 +135,13 @@ impl Env {
     }
 
     /// The config as in effect for this run (the session's fold of the loaded config).
-    #[must_use] 
+    #[must_use]
     pub fn effective(&self) -> Config {
         self.session.effective(self.config.clone())
     }
 
     /// Resolvers in effect.
-    #[must_use] 
+    #[must_use]
     pub fn resolvers(&self) -> Vec<String> {
         self.effective().settings.resolvers
     }
@@ -156,25 +156,25 @@ impl Env {
     }
 
     /// `--ca-timeout`: how long one request to the CA may take.
-    #[must_use] 
+    #[must_use]
     pub fn ca_timeout(&self) -> Duration {
         self.session.ca_timeout()
     }
 
     /// Propagation timeout in effect.
-    #[must_use] 
+    #[must_use]
     pub fn propagation_timeout(&self) -> Duration {
         Duration::from_secs(self.effective().settings.propagation_timeout)
     }
 
     /// The CA bundle for an account in effect.
-    #[must_use] 
+    #[must_use]
     pub fn ca_bundle_for(&self, account: &str) -> Option<PathBuf> {
         self.session.ca_bundle_for(&self.effective(), account)
     }
 
     /// The effective config, shared with async tasks.
-    #[must_use] 
+    #[must_use]
     pub fn shared_config(&self) -> Arc<Config> {
         Arc::new(self.effective())
     }

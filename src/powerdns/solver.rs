@@ -110,7 +110,7 @@ impl PowerDnsSolver {
         PowerDnsClient::new(
             &self.api_url,
             &self.server_id,
-            ApiKey::new(key),
+            ApiKey::new(&key),
             self.ca_bundle.as_deref(),
         )
     }

@@ -122,7 +122,9 @@ impl Rfc2136Solver {
             let owner = Name::from_ascii(&record.fqdn)
                 .map_err(|e| Rfc2136Error::Discovery(format!("{}: {e}", record.fqdn)))?;
             let known = self.placed_get(&record.fqdn);
-            let placement = if let Some(p) = known { p } else {
+            let placement = if let Some(p) = known {
+                p
+            } else {
                 let placer = match &mut placer {
                     Some(p) => p,
                     None => placer.insert(Placer::new(

@@ -58,7 +58,7 @@ fn tail(log: &Path) -> String {
 }
 
 /// Find a program in PATH or the sbin directories.
-#[must_use] 
+#[must_use]
 pub fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     let found = path
