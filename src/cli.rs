@@ -346,13 +346,13 @@ pub enum DomainCommand {
         /// Zone to update for --solver rfc2136 (default: the zone each record lives in).
         #[arg(long, value_name = "ZONE")]
         zone: Option<String>,
-        /// `PowerDNS` API URL for --solver powerdns (https://, or http:// on loopback).
+        /// PowerDNS API URL for --solver powerdns (https://, or http:// on loopback).
         #[arg(long, value_name = "URL", required_if_eq("solver", "powerdns"))]
         api_url: Option<String>,
-        /// `PowerDNS` server id for --solver powerdns.
+        /// PowerDNS server id for --solver powerdns.
         #[arg(long, value_name = "ID", default_value = "localhost")]
         server_id: String,
-        /// File holding the `PowerDNS` API key; `-` reads standard input. Stored in the keyring.
+        /// File holding the PowerDNS API key; `-` reads standard input. Stored in the keyring.
         #[arg(long, value_name = "FILE")]
         api_key_file: Option<PathBuf>,
         /// Write at `_acme-challenge.<name>` even when it is a CNAME (by default records go to
@@ -486,7 +486,7 @@ pub enum AcmeDnsCommand {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
-    /// Store the password of the server's `PostgreSQL` database in the keyring (read from
+    /// Store the password of the server's PostgreSQL database in the keyring (read from
     /// standard input), so that it never sits in the config file.
     DbPassword {
         /// Server configuration file (TOML) whose `database` URL it is for.

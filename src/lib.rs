@@ -12,7 +12,7 @@
 //! - [`providers`]: the solvers of every DNS provider, built from a domain's mapping.
 //! - [`transport`]: what the HTTP clients share.
 //! - [`rfc2136`]: RFC 2136 dynamic updates signed with TSIG (the `rfc2136` solver).
-//! - [`powerdns`]: the `PowerDNS` Authoritative HTTP API (the `powerdns` solver).
+//! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
 //! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).

@@ -5,7 +5,7 @@
 //! the process dies, so a killed run never leaves a stale lock behind.
 //!
 //! [`turn`] is the in-process counterpart: one async mutex per key (an acme-dns account, a
-//! `PowerDNS` zone) for tasks of one run that must not interleave.
+//! PowerDNS zone) for tasks of one run that must not interleave.
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -1,4 +1,4 @@
-//! What every HTTP client of certpilot (ACME, acme-dns, `PowerDNS`) shares: how a failed
+//! What every HTTP client of certpilot (ACME, acme-dns, PowerDNS) shares: how a failed
 //! request is told.
 
 /// Render an error with its sources: hyper's top-level messages ("client error (Connect)")

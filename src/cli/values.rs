@@ -76,10 +76,10 @@ pub enum SolverArg {
     Manual,
     /// Update the record through an acme-dns server (see `certpilot acme-dns register`).
     AcmeDns,
-    /// RFC 2136 dynamic updates signed with TSIG (BIND, Knot, `PowerDNS`).
+    /// RFC 2136 dynamic updates signed with TSIG (BIND, Knot, PowerDNS).
     #[value(name = "rfc2136")]
     Rfc2136,
-    /// The `PowerDNS` Authoritative HTTP API.
+    /// The PowerDNS Authoritative HTTP API.
     #[value(name = "powerdns")]
     PowerDns,
 }

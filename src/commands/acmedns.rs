@@ -52,7 +52,7 @@ pub(super) async fn run(env: &mut Env, cmd: AcmeDnsCommand) -> Outcome {
     }
 }
 
-/// `acme-dns db-password --config FILE`: the `PostgreSQL` password from standard input into the
+/// `acme-dns db-password --config FILE`: the PostgreSQL password from standard input into the
 /// keyring entry the server reads it from.
 fn store_db_password(env: &Env, config_path: &Path) -> Outcome {
     let config = crate::server::ServerConfig::load(config_path)

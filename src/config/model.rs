@@ -264,7 +264,7 @@ pub enum DomainConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zone: Option<String>,
     },
-    /// Patch the zone's record sets through the `PowerDNS` Authoritative HTTP API (the API key
+    /// Patch the zone's record sets through the PowerDNS Authoritative HTTP API (the API key
     /// is in the keyring).
     #[serde(rename = "powerdns")]
     PowerDns {
@@ -276,7 +276,7 @@ pub enum DomainConfig {
     },
 }
 
-/// `PowerDNS`'s only server id.
+/// PowerDNS's only server id.
 fn default_powerdns_server_id() -> String {
     "localhost".to_owned()
 }

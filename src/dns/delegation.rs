@@ -1,9 +1,9 @@
 //! Delegation truth: which servers a CA's resolver may ask for a zone.
 //!
 //! A resolver learns a zone's servers from the parent's referral, then usually replaces them
-//! with the zone's own NS `RRset`; either set may be asked. So both are asked directly, never
+//! with the zone's own NS RRset; either set may be asked. So both are asked directly, never
 //! through a resolver's cache: the parent's servers for the referral (NS + glue), the zone's
-//! servers for its NS `RRset`. Every server of the union is checked, and each is marked with
+//! servers for its NS RRset. Every server of the union is checked, and each is marked with
 //! where it is listed, so parent-only and child-only servers and disagreeing glue can be named.
 
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ pub struct Listing {
     /// In the parent's referral (`None`: the parent could not be asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<bool>,
-    /// In the zone's own NS `RRset`, as its servers serve it (`None`: none answered).
+    /// In the zone's own NS RRset, as its servers serve it (`None`: none answered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child: Option<bool>,
     /// Addresses from the parent's glue.
@@ -183,7 +183,7 @@ impl Discovery {
         .clone()
     }
 
-    /// The zone's own NS `RRset` as its servers serve it (authoritative answers only), asked
+    /// The zone's own NS RRset as its servers serve it (authoritative answers only), asked
     /// of every address directly; `None` when no server answered authoritatively.
     pub(super) async fn child_ns(&self, apex: &Name, servers: &[NameServer]) -> Option<Vec<Name>> {
         let asks = servers.iter().flat_map(|s| &s.addresses).map(|a| {

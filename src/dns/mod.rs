@@ -10,7 +10,7 @@
 //! - [`waiter`]: the `--propagation` modes, and waiting with backoff for issuance.
 //! - [`visibility`]: the configured resolvers' view (the `recursive` mode).
 //! - [`chain`]: the end of a challenge name's CNAME chain, where solvers write.
-//! - [`delegation`]: the parent's referral and the zone's own NS `RRset`, asked directly, so
+//! - [`delegation`]: the parent's referral and the zone's own NS RRset, asked directly, so
 //!   parent-only, child-only and lame servers are checked and named.
 //! - [`horizon`]: the cache horizon: until when a CA's resolver may still hold a previous
 //!   answer for a challenge name (from the ledger of validations certpilot caused).

@@ -36,7 +36,7 @@ pub struct NameServer {
     pub addresses: Vec<ServerAddress>,
     /// Why some or all addresses could not be learned.
     pub problem: Option<String>,
-    /// Where it is listed (parent's referral, the zone's own NS `RRset`) and its glue.
+    /// Where it is listed (parent's referral, the zone's own NS RRset) and its glue.
     pub listing: Listing,
 }
 

@@ -1,8 +1,8 @@
-//! A small client for the `PowerDNS` Authoritative HTTP API v1: list zones, read one zone's
+//! A small client for the PowerDNS Authoritative HTTP API v1: list zones, read one zone's
 //! record sets, PATCH record sets.
 //!
 //! https by default with verification always on (system roots plus the CA bundle); plain
-//! http only to a loopback host, where `PowerDNS`'s own webserver usually listens.
+//! http only to a loopback host, where PowerDNS's own webserver usually listens.
 
 use std::fmt;
 use std::path::Path;
@@ -24,7 +24,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Longest API error text shown.
 const MAX_SHOWN_BODY: usize = 300;
 
-/// A `PowerDNS` API key. `Debug` never shows it.
+/// A PowerDNS API key. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
 
@@ -86,7 +86,7 @@ struct ZoneDetail {
     rrsets: Vec<RrSet>,
 }
 
-/// A client for one `PowerDNS` server id (cheap to clone).
+/// A client for one PowerDNS server id (cheap to clone).
 #[derive(Clone)]
 pub struct PowerDnsClient {
     http: Http,

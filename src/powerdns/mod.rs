@@ -1,4 +1,4 @@
-//! The `PowerDNS` Authoritative HTTP API (v1): the `powerdns` solver.
+//! The PowerDNS Authoritative HTTP API (v1): the `powerdns` solver.
 //!
 //! - [`client`]: the zone list, one zone's record sets, and PATCH of record sets.
 //! - [`solver`]: records grouped by zone (longest match in the API's zone list), one PATCH
@@ -13,7 +13,7 @@ pub mod solver;
 pub use client::PowerDnsClient;
 pub use solver::{PowerDnsOptions, PowerDnsSolver};
 
-/// What can go wrong with the `PowerDNS` API. No variant carries the API key.
+/// What can go wrong with the PowerDNS API. No variant carries the API key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PowerDnsError {
     /// The API URL is unusable or not allowed.

@@ -1,7 +1,7 @@
 //! The `powerdns` solver: records grouped by zone, one PATCH per zone per order that sets
 //! each owner's TXT record set to what it held plus (or minus) our values.
 //!
-//! `PowerDNS` has no "add one record" operation: a PATCH replaces whole record sets, so each
+//! PowerDNS has no "add one record" operation: a PATCH replaces whole record sets, so each
 //! set is read first and written back with every other value kept. Within this process the
 //! read and the PATCH of a zone are one turn (a lock per zone); another writer between them
 //! is not guarded against by the API.
@@ -23,7 +23,7 @@ pub struct PowerDnsOptions {
     pub ca_bundle: Option<PathBuf>,
 }
 
-/// Publishes challenge records through the `PowerDNS` API.
+/// Publishes challenge records through the PowerDNS API.
 pub struct PowerDnsSolver {
     domain: String,
     api_url: String,

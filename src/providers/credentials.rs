@@ -1,4 +1,4 @@
-//! The secret a solver mapping needs (TSIG secret, `PowerDNS` API key), from the text of the
+//! The secret a solver mapping needs (TSIG secret, PowerDNS API key), from the text of the
 //! operator's file, and the keyring entry it goes to. Shared by `domain set` and the TUI.
 
 use crate::config::DomainConfig;

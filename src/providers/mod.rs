@@ -1,5 +1,5 @@
 //! The DNS providers behind the [`Solver`] trait, built from a domain's configuration: exec
-//! hooks, manual, acme-dns, RFC 2136, `PowerDNS`; and the credentials each one keeps in the
+//! hooks, manual, acme-dns, RFC 2136, PowerDNS; and the credentials each one keeps in the
 //! keyring. Above `solver` (the trait) and the providers' own modules, so none of them needs
 //! to know the others.
 

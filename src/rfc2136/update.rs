@@ -1,6 +1,6 @@
 //! The UPDATE messages: every TXT value of one zone in one message.
 //!
-//! Adding is prerequisite-free (RFC 2136 §2.5.1, "add to an `RRset`"), so values of other
+//! Adding is prerequisite-free (RFC 2136 §2.5.1, "add to an RRset"), so values of other
 //! orders or other tools at the same name stay; removal deletes exactly the RRs we added
 //! (§2.5.4, class NONE), never the whole set.
 
@@ -14,7 +14,7 @@ pub const TTL: u32 = 60;
 /// What an UPDATE does with its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Add each value to its `RRset`.
+    /// Add each value to its RRset.
     Add,
     /// Delete each exact value.
     Delete,

@@ -124,9 +124,9 @@ pub enum SecretRef {
     AcmeDns(String),
     /// The TSIG secret (base64) of a domain mapped to the `rfc2136` solver.
     Tsig(String),
-    /// The `PowerDNS` API key of a domain mapped to the `powerdns` solver.
+    /// The PowerDNS API key of a domain mapped to the `powerdns` solver.
     PowerDns(String),
-    /// The password of the acme-dns server's `PostgreSQL` database, by `user@host:port/dbname`.
+    /// The password of the acme-dns server's PostgreSQL database, by `user@host:port/dbname`.
     DbPassword(String),
 }
 

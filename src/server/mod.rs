@@ -176,7 +176,7 @@ pub fn database_password_entry(config: &ServerConfig) -> Option<crate::secrets::
         .map(|(entry, _)| crate::secrets::SecretRef::DbPassword(entry))
 }
 
-/// The `PostgreSQL` password from the keyring, if there is a keyring and an entry.
+/// The PostgreSQL password from the keyring, if there is a keyring and an entry.
 async fn database_password(
     config: &ServerConfig,
     keystore: Option<&crate::secrets::Keystore>,

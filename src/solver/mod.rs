@@ -80,7 +80,7 @@ pub enum SolverError {
     /// The operator declined.
     #[error("cancelled by the operator")]
     Cancelled,
-    /// A DNS provider (RFC 2136 server, `PowerDNS` API) refused or failed; `detail` has the hint.
+    /// A DNS provider (RFC 2136 server, PowerDNS API) refused or failed; `detail` has the hint.
     #[error("{solver}: {detail}")]
     Provider {
         /// The solver, as [`Solver::describe`] says it.

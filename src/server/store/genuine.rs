@@ -16,7 +16,7 @@ use super::StoreError;
 /// The acme-dns database version this layout is (its `DBVersion`).
 pub(super) const DB_VERSION: &str = "1";
 
-/// acme-dns' `PostgreSQL` tables, as its `Init` creates them, plus certpilot's index.
+/// acme-dns' PostgreSQL tables, as its `Init` creates them, plus certpilot's index.
 pub(super) const POSTGRES_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS acmedns(
     Name TEXT,

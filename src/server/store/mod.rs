@@ -1,5 +1,5 @@
 //! The account database behind the server: a `SQLite` file (certpilot's own layout, or an
-//! acme-dns file used in place) or a `PostgreSQL` database shared by several instances (acme-dns'
+//! acme-dns file used in place) or a PostgreSQL database shared by several instances (acme-dns'
 //! layout, so the reference server can use it too).
 //!
 //! Each account owns two TXT slots; an update overwrites the slot with the oldest stamp. Stamps
@@ -30,7 +30,7 @@ pub enum StoreError {
         /// `SQLite`'s error.
         source: rusqlite::Error,
     },
-    /// `PostgreSQL` failed; `action` says what certpilot was doing.
+    /// PostgreSQL failed; `action` says what certpilot was doing.
     #[error("acme-dns database {target}: {action}: {message}")]
     Postgres {
         /// Host, port and database name (never the password).
@@ -121,7 +121,7 @@ fn joined<T>(
 
 impl Store {
     /// Open `database`: a `postgres://` or `postgresql://` URL, otherwise a `SQLite` file.
-    /// `password`: `PostgreSQL`'s, from the keyring (never in the URL).
+    /// `password`: PostgreSQL's, from the keyring (never in the URL).
     pub async fn open(
         database: &std::path::Path,
         password: Option<&str>,
@@ -171,7 +171,7 @@ impl Store {
     }
 
     /// The non-empty TXT values of `subdomain` (lowercase), in slot order. `SQLite` answers
-    /// from memory; `PostgreSQL` reads the database, so every instance sees every commit.
+    /// from memory; PostgreSQL reads the database, so every instance sees every commit.
     pub async fn txt_values(&self, subdomain: &str) -> Result<Vec<String>, StoreError> {
         match self {
             Self::Sqlite(store) => Ok(store.txt_values(subdomain)),
@@ -194,13 +194,13 @@ impl Store {
     }
 }
 
-/// The URL when `database` names a `PostgreSQL` server.
+/// The URL when `database` names a PostgreSQL server.
 pub(crate) fn postgres_url(database: &std::path::Path) -> Option<&str> {
     let text = database.to_str()?;
     (text.starts_with("postgres://") || text.starts_with("postgresql://")).then_some(text)
 }
 
-/// The keyring entry of a `PostgreSQL` `database`'s password (`user@host:port/dbname`), and
+/// The keyring entry of a PostgreSQL `database`'s password (`user@host:port/dbname`), and
 /// whether the URL itself holds a password (refused: it would sit in a plain file).
 pub(crate) fn password_entry(database: &std::path::Path) -> Option<(String, bool)> {
     let config = postgres_url(database)?

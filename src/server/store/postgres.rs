@@ -1,8 +1,8 @@
-//! The account database on `PostgreSQL` (tokio-postgres through a deadpool pool), in acme-dns'
+//! The account database on PostgreSQL (tokio-postgres through a deadpool pool), in acme-dns'
 //! table layout, shared by every server instance pointed at it.
 //!
 //! Why several instances act as one server: every write is one transaction that returns only
-//! after `PostgreSQL` committed it (an acknowledged update survives the instance that took it);
+//! after PostgreSQL committed it (an acknowledged update survives the instance that took it);
 //! an update locks the account's two TXT rows (`FOR UPDATE`) before it picks the oldest, so
 //! concurrent updates on different instances evict in order; and DNS answers read the
 //! database, never a local copy, so each instance serves every other instance's commits at once.
