@@ -378,6 +378,8 @@ pub enum DomainCommand {
 
 /// `sandbox ...`
 #[derive(Debug, Args)]
+// Command-line switches: each bool is one independent `--flag`.
+#[allow(clippy::struct_excessive_bools)]
 pub struct SandboxArgs {
     /// Run the flow without a terminal (issue, renew, renew while ns2 lags), print a report,
     /// stop everything; exit 0 only if every step worked.
@@ -410,8 +412,8 @@ pub struct RenewArgs {
     /// Only this certificate.
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
-    /// Renew when this many days or fewer are left (default: the certificate's renew_days,
-    /// else settings.renew_days, else the CA's ARI window, else when a third of the
+    /// Renew when this many days or fewer are left (default: the certificate's `renew_days`,
+    /// else `settings.renew_days`, else the CA's ARI window, else when a third of the
     /// lifetime is left, half for lifetimes under 10 days).
     #[arg(long, value_name = "N")]
     pub days: Option<u32>,

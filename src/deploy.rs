@@ -372,7 +372,8 @@ pub fn pending(state_dir: &Path) -> Vec<String> {
     names
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;

@@ -30,6 +30,10 @@ impl Mode {
 }
 
 /// Create `dir` and its parents with mode 0700 (existing directories are left as they are).
+///
+/// # Errors
+///
+/// When a directory cannot be created or its mode cannot be set.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -40,6 +44,10 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Write `data` to `path` atomically: a temp file in the same directory, fsync, rename, then
 /// fsync of the directory so the rename itself survives a power cut.
+///
+/// # Errors
+///
+/// When the temp file cannot be created, written or synced, or the rename fails.
 pub fn write_atomic(path: &Path, data: &[u8], mode: Mode) -> io::Result<()> {
     let dir = path
         .parent()

@@ -25,6 +25,10 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// `certpilot.toml`: an accepted config survives save → load unchanged; a rejected one is
 /// reported with the file name and a line inside the text.
+///
+/// # Panics
+///
+/// When the property above does not hold: the fuzzer and the corpus replay report that.
 pub fn config(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("certpilot.toml");
@@ -54,6 +58,10 @@ pub fn config(data: &[u8]) {
 
 /// dnscontrol's `certs.json`: accepted entries have valid folder names, 1 to 100 names, all
 /// of them already normal; a rejection says something.
+///
+/// # Panics
+///
+/// When the property above does not hold: the fuzzer and the corpus replay report that.
 pub fn certs_json(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     match certs_json::parse(&text) {
@@ -78,6 +86,10 @@ pub fn certs_json(data: &[u8]) {
 
 /// acme-dns credential files: never an error that quotes a password from the file, and
 /// accepted accounts carry normal domains and https servers.
+///
+/// # Panics
+///
+/// When the property above does not hold: the fuzzer and the corpus replay report that.
 pub fn acmedns_import(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("acmedns.json");

@@ -47,11 +47,13 @@ use crate::paths::Paths;
 
 /// The user's renewal threshold of a certificate: its own, else the global setting;
 /// `None` leaves it to the CA's ARI window or the lifetime rule.
+#[must_use]
 pub fn renew_days(config: &Config, cert: &CertConfig) -> Option<u32> {
     cert.renew_days.or(config.settings.renew_days)
 }
 
 /// The policy's view of a stored certificate, with the ARI window last fetched for it.
+#[must_use]
 pub fn stored_view<'a>(meta: &'a CertMeta, ari: Option<&ari::AriState>) -> Stored<'a> {
     Stored {
         names: &meta.names,
@@ -66,6 +68,7 @@ pub fn stored_view<'a>(meta: &'a CertMeta, ari: Option<&ari::AriState>) -> Store
 /// The next renewal of one configured certificate from what is on disk (metadata and the
 /// stored ARI window; no network): what `list` and the dashboard show. `renew` decides the
 /// same way after refreshing the ARI window.
+#[must_use]
 pub fn next_renewal(
     paths: &Paths,
     config: &Config,
@@ -79,6 +82,7 @@ pub fn next_renewal(
 }
 
 /// [`next_renewal`] with the ARI state already read (by [`ari::cached`]).
+#[must_use]
 pub fn next_renewal_with(
     config: &Config,
     cert: &CertConfig,
@@ -98,6 +102,10 @@ pub fn next_renewal_with(
 
 /// One row per configured certificate, from the metadata files (no x509 parsing, no network:
 /// this is what `list` and the dashboard's first frame pay for).
+///
+/// # Errors
+///
+/// When a certificate's metadata exists but cannot be read or parsed.
 pub fn load(
     paths: &Paths,
     config: &Config,
@@ -137,6 +145,7 @@ pub fn load(
 }
 
 /// A plain-text table for `certpilot list`.
+#[must_use]
 pub fn table(rows: &[CertRow]) -> String {
     let mut out = format!(
         "{:<20} {:<36} {:<10} {:>5}  {:<13} {}\n",
@@ -150,8 +159,7 @@ pub fn table(rows: &[CertRow]) -> String {
         };
         let not_after = row
             .not_after
-            .map(|t| t.date().to_string())
-            .unwrap_or_else(|| "-".into());
+            .map_or_else(|| "-".into(), |t| t.date().to_string());
         let days = row.days_left.map_or_else(|| "-".into(), |d| d.to_string());
         out.push_str(&format!(
             "{:<20} {:<36} {:<10} {:>5}  {:<13} {}\n",

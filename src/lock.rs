@@ -39,6 +39,10 @@ pub enum LockError {
 
 impl CertLock {
     /// Take the lock for `name` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// When another process holds the lock, or the lock file cannot be created.
     pub fn try_acquire(state_dir: &Path, name: &str) -> Result<Self, LockError> {
         let io_err = |source| LockError::Io {
             name: name.to_owned(),

@@ -27,6 +27,7 @@ pub struct NoHomeError;
 
 impl Paths {
     /// The working-directory layout: everything below `dir`.
+    #[must_use]
     pub fn working_dir(dir: &Path) -> Self {
         Self {
             config_file: dir.join("certpilot.toml"),
@@ -38,6 +39,10 @@ impl Paths {
     }
 
     /// The XDG layout from `directories`.
+    ///
+    /// # Errors
+    ///
+    /// When no home directory can be found.
     pub fn xdg() -> Result<Self, NoHomeError> {
         let dirs = directories::ProjectDirs::from("", "", "certpilot").ok_or(NoHomeError)?;
         let data = dirs.data_dir();
@@ -51,6 +56,10 @@ impl Paths {
     }
 
     /// `--dir` wins; otherwise XDG.
+    ///
+    /// # Errors
+    ///
+    /// When no `--dir` is given and no home directory can be found.
     pub fn resolve(dir: Option<&Path>) -> Result<Self, NoHomeError> {
         match dir {
             Some(dir) => Ok(Self::working_dir(dir)),
@@ -59,11 +68,13 @@ impl Paths {
     }
 
     /// The log file.
+    #[must_use]
     pub fn log_file(&self) -> PathBuf {
         self.state.join("certpilot.log")
     }
 
     /// `certificates/<name>/`
+    #[must_use]
     pub fn cert_dir(&self, name: &str) -> PathBuf {
         self.certificates.join(name)
     }

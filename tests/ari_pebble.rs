@@ -3,6 +3,9 @@
 //! 6-day `shortlived` profile. Its management endpoint `set-renewal-info` makes it answer
 //! with any window (inverted, past, after expiry, with an `explanationURL`). The test proxy
 //! (tests/common/ca_proxy.rs, ARI pass-through) records each newOrder's `replaces`.
+// Test scaffolding, not product code: a panic here is a failed test/run (STYLE.md allows `unwrap`
+// in tests), and pedantic style is not enforced on harness code.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
 
 #[path = "common/ca_proxy.rs"]
 mod ca_proxy;

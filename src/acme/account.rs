@@ -78,6 +78,10 @@ pub enum AccountError {
 }
 
 /// Resolve a preset name or pass an https URL through.
+///
+/// # Errors
+///
+/// When `preset_or_url` is neither a known preset nor an `https://` URL.
 pub fn directory_url(preset_or_url: &str) -> Result<String, AccountError> {
     if let Some((_, url)) = PRESETS.iter().find(|(name, _)| *name == preset_or_url) {
         return Ok((*url).to_owned());
@@ -122,11 +126,20 @@ pub struct DirectoryDoc {
 }
 
 /// Fetch the directory and return its `meta`.
+///
+/// # Errors
+///
+/// When the directory cannot be fetched or parsed (see [`directory`]).
 pub async fn directory_meta(http: &AcmeHttp, url: &str) -> Result<DirectoryMeta, AccountError> {
     Ok(directory(http, url).await?.meta)
 }
 
 /// Fetch and parse the directory.
+///
+/// # Errors
+///
+/// When the request fails, the CA answers with an error status, or the body is not a
+/// valid ACME directory.
 pub async fn directory(
     http: &impl instant_acme::HttpClient,
     url: &str,
@@ -147,6 +160,10 @@ pub struct Eab {
 }
 
 /// Decode an EAB HMAC key: base64url without padding is the norm; accept padded and standard.
+///
+/// # Errors
+///
+/// When `text` is not base64 in any of the accepted alphabets.
 pub fn decode_hmac(text: &str) -> Result<Vec<u8>, AccountError> {
     let trimmed = text.trim().trim_end_matches('=');
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -157,6 +174,11 @@ pub fn decode_hmac(text: &str) -> Result<Vec<u8>, AccountError> {
 
 /// Register a new account. Returns the account, its credentials as JSON (secret: goes to
 /// the keyring) and the account URL.
+///
+/// # Errors
+///
+/// When the CA cannot be reached or refuses the registration (its problem document is
+/// kept), or the credentials cannot be serialized.
 pub async fn register(
     http: &AcmeHttp,
     directory: &str,
@@ -199,6 +221,10 @@ pub async fn register(
 
 /// Restore an account from its credentials JSON (from the keyring); every request to the
 /// CA must finish within the default `--ca-timeout`.
+///
+/// # Errors
+///
+/// When the credentials JSON is malformed or the CA cannot be reached in time.
 pub async fn restore(
     http: &AcmeHttp,
     name: &str,
@@ -214,6 +240,10 @@ pub async fn restore(
 }
 
 /// [`restore`] with an explicit per-request deadline (`--ca-timeout`).
+///
+/// # Errors
+///
+/// When the credentials JSON is malformed or the CA cannot be reached within `timeout`.
 pub async fn restore_with_timeout(
     http: &AcmeHttp,
     timeout: std::time::Duration,
@@ -233,6 +263,10 @@ pub async fn restore_with_timeout(
 /// [`restore_with_timeout`] with at most `max_in_flight` requests in flight to the CA
 /// (`settings.ca_max_requests`); the account's orders fetch authorizations and answer
 /// challenges concurrently up to that bound (see [`super::jws`]).
+///
+/// # Errors
+///
+/// When the credentials JSON is malformed or the CA cannot be reached within `timeout`.
 pub async fn restore_with_limits(
     http: &AcmeHttp,
     timeout: std::time::Duration,
@@ -371,6 +405,10 @@ pub struct AccountMeta {
 
 impl AccountMeta {
     /// Write `accounts/<name>.json` atomically.
+    ///
+    /// # Errors
+    ///
+    /// When the metadata cannot be serialized or the file cannot be written.
     pub fn save(&self, accounts_dir: &Path) -> Result<(), AccountError> {
         let path = accounts_dir.join(format!("{}.json", self.name));
         let json = serde_json::to_vec_pretty(self).map_err(|e| AccountError::Io {
@@ -384,6 +422,7 @@ impl AccountMeta {
     }
 
     /// Read `accounts/<name>.json`, `None` when absent.
+    #[must_use]
     pub fn load(accounts_dir: &Path, name: &str) -> Option<Self> {
         let text = std::fs::read_to_string(accounts_dir.join(format!("{name}.json"))).ok()?;
         serde_json::from_str(&text).ok()

@@ -148,6 +148,10 @@ pub fn cached(
 }
 
 /// Write the state atomically.
+///
+/// # Errors
+///
+/// When the state cannot be serialized or the file cannot be written.
 pub fn save(state_dir: &Path, name: &str, state: &AriState) -> Result<(), AriError> {
     let path = state_path(state_dir, name);
     let json = serde_json::to_vec_pretty(state).map_err(|e| AriError::Io {
@@ -158,6 +162,11 @@ pub fn save(state_dir: &Path, name: &str, state: &AriState) -> Result<(), AriErr
 }
 
 /// The ARI identifier of the leaf (first certificate) of a PEM chain.
+///
+/// # Errors
+///
+/// When the PEM holds no certificate or the leaf lacks what an ARI identifier needs
+/// (authority key identifier, serial).
 pub fn cert_id(chain_pem: &str) -> Result<CertificateIdentifier<'static>, AriError> {
     let leaf = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .next()
@@ -204,6 +213,11 @@ pub enum Freshness {
 /// The window for a stored certificate: the stored state while it is [`Cached::Fresh`] for
 /// `account_name`, else the CA's current answer (persisted). The chosen time is kept while the window is
 /// unchanged; a new window gets a new uniformly random time in it.
+///
+/// # Errors
+///
+/// When the certificate's identifier cannot be built, the CA's `renewalInfo` cannot be
+/// fetched or is unusable, or the state cannot be saved.
 pub async fn refresh(
     client: &AriClient,
     account_name: &str,

@@ -117,7 +117,7 @@ impl HttpClient for CaClient {
             // The timeline of an order (`CERTPILOT_LOG=certpilot::acme=debug`): each request,
             // how long it waited for a slot and how long the CA took.
             tracing::debug!(%method, %url, status = parts.status.as_u16(),
-                queued_ms = queued.as_millis(), took_ms = (asked.elapsed() - queued).as_millis(), "CA request");
+                queued_ms = queued.as_millis(), took_ms = asked.elapsed().saturating_sub(queued).as_millis(), "CA request");
             let body = note_retry_after(&mut parts, body, OffsetDateTime::now_utc());
             Ok(BytesResponse::from(Response::from_parts(
                 parts,

@@ -29,6 +29,10 @@ pub struct NameAudit {
 
 /// The CA's CAA identities: the directory's `caaIdentities`, plus the account's configured
 /// `caa_identities` (for CAs that publish none, such as Pebble).
+///
+/// # Errors
+///
+/// When `account_name` is not configured or the CA's directory cannot be fetched.
 pub async fn identities(config: &Config, account_name: &str) -> Result<Vec<String>, String> {
     let Some(acct) = config.accounts.get(account_name) else {
         return Err(format!("account {account_name:?} is not configured"));
@@ -51,6 +55,10 @@ pub async fn identities(config: &Config, account_name: &str) -> Result<Vec<Strin
 }
 
 /// Audit `names` for the CA with `identities` and the account at `account_uri`.
+///
+/// # Errors
+///
+/// When the resolver cannot be set up from `settings.resolvers`.
 pub async fn audit(
     config: &Config,
     identities: &[String],
@@ -118,6 +126,10 @@ pub fn refusal(audits: &[NameAudit], identities: &[String]) -> Option<String> {
 
 /// Before ordering: refuse when CAA forbids the CA for any name. Lookup failures only warn
 /// (the CA decides; certpilot's own resolver may see less than the CA's).
+///
+/// # Errors
+///
+/// When CAA records forbid the CA for one of the names (lookup failures only warn).
 pub async fn verify(
     config: &Config,
     account_name: &str,

@@ -126,14 +126,13 @@ pub fn group_by_solver(
     grouped
         .into_iter()
         .map(|(suffix, recs)| {
-            let solver = match solvers.get(suffix) {
-                Some(solver) => Arc::clone(solver),
-                None => {
-                    let cfg = ctx.config.domains.get(suffix).ok_or_else(|| {
-                        IssueError::Config(format!("no solver is configured for {suffix}"))
-                    })?;
-                    build(ctx, suffix, cfg)?
-                }
+            let solver = if let Some(solver) = solvers.get(suffix) {
+                Arc::clone(solver)
+            } else {
+                let cfg = ctx.config.domains.get(suffix).ok_or_else(|| {
+                    IssueError::Config(format!("no solver is configured for {suffix}"))
+                })?;
+                build(ctx, suffix, cfg)?
             };
             Ok((suffix.to_owned(), solver, recs))
         })
@@ -154,10 +153,11 @@ pub fn journal_groups(ctx: &IssueContext, records: &[JournalRecord]) -> Grouped 
                 .solver_for(names::base_domain(&r.identifier))
                 .map(|(s, _)| s.to_owned())
         };
-        match suffix {
-            Some(s) => by_suffix.entry(s).or_default().push(r.challenge()),
-            None => tracing::warn!(fqdn = %r.fqdn, value = %r.value,
-                "no solver is configured for a stale challenge record any more: remove it by hand"),
+        if let Some(s) = suffix {
+            by_suffix.entry(s).or_default().push(r.challenge());
+        } else {
+            tracing::warn!(fqdn = %r.fqdn, value = %r.value,
+                "no solver is configured for a stale challenge record any more: remove it by hand");
         }
     }
     by_suffix

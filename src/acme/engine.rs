@@ -18,6 +18,10 @@ use crate::config::{CertConfig, Config};
 
 /// Check, before anything is sent to the CA, that `name` is configured and every one of its
 /// names has a solver.
+///
+/// # Errors
+///
+/// When `name` is not configured or one of its names has no solver.
 pub fn preflight(config: &Config, name: &str) -> Result<(), IssueError> {
     let cert = config
         .certificates
@@ -31,6 +35,11 @@ pub fn preflight(config: &Config, name: &str) -> Result<(), IssueError> {
 /// Crash safety: every step that outlives the process is written to the certificate's
 /// journal first (see [`super::journal`]); a run that finds a journal resumes or cleans up
 /// after the interrupted one before doing anything else (see [`super::recovery`]).
+///
+/// # Errors
+///
+/// When any step fails: preflight, recovery of an earlier run, ordering, DNS records or
+/// propagation, validation, finalization, or storing the certificate; the error names the step.
 pub async fn issue(
     ctx: &IssueContext,
     account: &Account,

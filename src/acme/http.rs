@@ -45,6 +45,10 @@ pub enum HttpError {
 }
 
 /// Build the client: system roots plus the optional bundle.
+///
+/// # Errors
+///
+/// When the CA bundle cannot be read or holds no usable certificate.
 pub fn client(ca_bundle: Option<&Path>) -> Result<AcmeHttp, HttpError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
@@ -99,12 +103,21 @@ fn add_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<usize, H
 }
 
 /// GET a URL and return the body (used for the directory's terms of service).
+///
+/// # Errors
+///
+/// When the request fails or the answer has an error status (see [`get_with_headers`]).
 pub async fn get(http: &impl HttpClient, url: &str) -> Result<Bytes, HttpError> {
     get_with_headers(http, url).await.map(|(_, body)| body)
 }
 
 /// GET a URL and return the response headers and body; an error status is an error that
 /// carries the CA's problem document, rendered (see [`problem_detail`]).
+///
+/// # Errors
+///
+/// When the request fails, the body cannot be read, or the status is an error (the CA's
+/// problem document is rendered into the error).
 pub async fn get_with_headers(
     http: &impl HttpClient,
     url: &str,
@@ -211,6 +224,7 @@ pub fn describe_ca_failure(err: &(dyn std::error::Error + 'static)) -> String {
 pub use crate::transport::error_chain;
 
 /// Any instant-acme error as text, problem documents rendered in full.
+#[must_use]
 pub fn describe(err: &instant_acme::Error) -> String {
     match err {
         instant_acme::Error::Api(problem) => super::problem::render(problem),

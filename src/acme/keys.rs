@@ -19,6 +19,10 @@ impl From<tokio::task::JoinError> for KeyError {
 
 /// Generate a key of `key_type`. RSA comes from the `rsa` crate because ring cannot generate
 /// RSA keys; rcgen then signs with it.
+///
+/// # Errors
+///
+/// When the key cannot be generated or rcgen refuses it.
 pub fn generate(key_type: KeyType) -> Result<KeyPair, KeyError> {
     let err =
         |e: &dyn std::fmt::Display| KeyError(format!("cannot generate a {key_type} key: {e}"));
@@ -45,6 +49,10 @@ fn rsa_key(bits: usize) -> Result<KeyPair, String> {
 }
 
 /// A CSR (DER) for `names` signed by `key`, with an empty subject (the names are in the SAN).
+///
+/// # Errors
+///
+/// When a name is not valid in a SAN or the CSR cannot be signed with `key`.
 pub fn csr_der(names: &[String], key: &KeyPair) -> Result<Vec<u8>, KeyError> {
     let mut params = CertificateParams::new(names.to_vec())
         .map_err(|e| KeyError(format!("cannot build the CSR: {e}")))?;
@@ -56,6 +64,7 @@ pub fn csr_der(names: &[String], key: &KeyPair) -> Result<Vec<u8>, KeyError> {
 }
 
 /// A random identifier for a keyring entry (16 hex digits).
+#[must_use]
 pub fn new_key_id() -> String {
     use rand_core::RngCore;
     let mut bytes = [0u8; 8];

@@ -24,7 +24,11 @@ pub fn left_behind(state_dir: &Path, store: &CertStore, name: &str) -> Vec<Chall
     if !journal.completed(current.as_deref()) {
         return Vec::new();
     }
-    journal.records.iter().map(|r| r.challenge()).collect()
+    journal
+        .records
+        .iter()
+        .map(super::journal::JournalRecord::challenge)
+        .collect()
 }
 
 /// Ask the solvers again to remove what [`left_behind`] lists; the journal goes once

@@ -41,6 +41,11 @@ fn retry_or_fail(during: &'static str, err: &Error, attempt: usize) -> Result<()
 /// without it: the renewal matters more than the CA's bookkeeping. `profile` is the
 /// certificate profile asked for (the ACME profiles extension); a CA that does not know it
 /// refuses the order, and its problem is shown.
+///
+/// # Errors
+///
+/// When the CA refuses the order (with or without `replaces`), e.g. an unknown profile or
+/// a rate limit; its problem document is kept.
 pub async fn create(
     account: &Account,
     names: &[String],
@@ -95,6 +100,10 @@ fn refuses_replaces(err: &Error) -> bool {
 
 /// The DNS-01 records of every pending authorization (valid ones are reused by the CA),
 /// fetched concurrently when `fast` is given.
+///
+/// # Errors
+///
+/// When an authorization cannot be fetched or offers no DNS-01 challenge.
 pub async fn collect_records(
     order: &mut Order,
     fast: Option<&mut Concurrent>,
@@ -173,6 +182,10 @@ async fn try_collect(order: &mut Order) -> Result<Vec<ChallengeRecord>, Result<E
 
 /// Tell the CA to validate every pending challenge (concurrently when `fast` is given);
 /// challenges answered in an earlier attempt are not answered twice.
+///
+/// # Errors
+///
+/// When the CA refuses a challenge answer or cannot be reached (after retries).
 pub async fn answer_challenges(
     order: &mut Order,
     mut fast: Option<&mut Concurrent>,
@@ -220,6 +233,11 @@ fn retry_policy(timeout: Duration) -> RetryPolicy {
 
 /// Poll until the order is ready; on `invalid`, each failed authorization with the CA's
 /// problem document.
+///
+/// # Errors
+///
+/// When the order turns `invalid` (each failed authorization with its problem) or is not
+/// ready within `timeout`.
 pub async fn wait_valid(order: &mut Order, timeout: Duration) -> Result<(), IssueError> {
     // One look before the first back-off: while the last answers went out, the CA has often
     // validated the rest already (any error here is met again by the polling below).
@@ -270,6 +288,11 @@ async fn authorization_failures(order: &mut Order) -> Vec<String> {
 }
 
 /// Send the CSR and download the certificate chain (PEM).
+///
+/// # Errors
+///
+/// When the CA refuses the CSR, the order does not turn valid within `timeout`, or the
+/// chain cannot be downloaded.
 pub async fn finalize(
     order: &mut Order,
     csr_der: &[u8],

@@ -5,6 +5,7 @@ use instant_acme::{Error, Problem};
 const PREFIX: &str = "urn:ietf:params:acme:error:";
 
 /// A hint for the problem types operators meet most.
+#[must_use]
 pub fn hint(problem_type: &str) -> Option<&'static str> {
     let short = problem_type.strip_prefix(PREFIX).unwrap_or(problem_type);
     Some(match short {
@@ -54,6 +55,7 @@ pub fn render(problem: &Problem) -> String {
 }
 
 /// Whether the CA rejected the request's nonce (the request was not processed).
+#[must_use]
 pub fn is_bad_nonce(err: &Error) -> bool {
     matches!(err, Error::Api(p) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
 }

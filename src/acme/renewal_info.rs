@@ -80,6 +80,11 @@ impl AriClient {
     }
 
     /// The CA's window for `id` and how long to wait before asking again.
+    ///
+    /// # Errors
+    ///
+    /// When the request fails, the CA answers with an error status, or the body is not a
+    /// valid `renewalInfo` document.
     pub async fn fetch(
         &self,
         id: &CertificateIdentifier<'_>,

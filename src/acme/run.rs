@@ -155,12 +155,14 @@ pub enum IssueError {
 
 impl IssueError {
     /// Whether the operator's input is at fault (exit 2) rather than the run (exit 1).
+    #[must_use]
     pub fn is_usage(&self) -> bool {
         matches!(self, IssueError::Config(_))
     }
 
     /// Whether the run stopped to wait for the operator to create manual records (exit 3);
     /// the order is kept for the rerun.
+    #[must_use]
     pub fn is_waiting(&self) -> bool {
         matches!(
             self,

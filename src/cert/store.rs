@@ -80,6 +80,7 @@ pub struct IssuanceRecord {
 
 impl CertMeta {
     /// The history a successor of `self` carries: `self`'s own plus `self` itself.
+    #[must_use]
     pub fn history_for_successor(&self) -> Vec<IssuanceRecord> {
         let mut history = self.history.clone();
         history.push(IssuanceRecord {
@@ -149,11 +150,13 @@ impl CertStore {
     }
 
     /// `certificates/<name>/<name>.crt`
+    #[must_use]
     pub fn chain_path(&self, name: &str) -> PathBuf {
         self.root.join(name).join(format!("{name}.crt"))
     }
 
     /// `certificates/<name>/<name>.json`
+    #[must_use]
     pub fn meta_path(&self, name: &str) -> PathBuf {
         self.root.join(name).join(format!("{name}.json"))
     }
@@ -161,6 +164,10 @@ impl CertStore {
     /// Store a certificate. The chain is written first and the metadata last: the metadata
     /// is what names the key, so a crash in between leaves the previous metadata, which
     /// [`Self::load`] detects by comparing serials.
+    ///
+    /// # Errors
+    ///
+    /// When either file cannot be written (see [`Self::save_chain`], [`Self::save_meta`]).
     pub fn save(&self, meta: &CertMeta, chain_pem: &str) -> Result<(), StoreError> {
         self.save_chain(&meta.name, chain_pem)?;
         self.save_meta(meta)
@@ -168,6 +175,10 @@ impl CertStore {
 
     /// The first half of [`Self::save`]: replace the chain file only. The issuance engine
     /// calls the halves itself so its journal can tell a crash between them apart.
+    ///
+    /// # Errors
+    ///
+    /// When the chain file cannot be written.
     pub fn save_chain(&self, name: &str, chain_pem: &str) -> Result<(), StoreError> {
         let chain = self.chain_path(name);
         fsutil::write_atomic(&chain, chain_pem.as_bytes(), Mode::Public).map_err(|source| {
@@ -179,6 +190,10 @@ impl CertStore {
     }
 
     /// The second half of [`Self::save`]: replace the metadata file (which names the key).
+    ///
+    /// # Errors
+    ///
+    /// When the metadata cannot be serialized or the file cannot be written.
     pub fn save_meta(&self, meta: &CertMeta) -> Result<(), StoreError> {
         let path = self.meta_path(&meta.name);
         let json = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::BadMeta {
@@ -190,6 +205,10 @@ impl CertStore {
     }
 
     /// Read only the metadata (what listings need); `None` when never issued.
+    ///
+    /// # Errors
+    ///
+    /// When the file exists but cannot be read or parsed.
     pub fn load_meta(&self, name: &str) -> Result<Option<CertMeta>, StoreError> {
         let path = self.meta_path(name);
         let Some(text) = read_optional(&path)? else {
@@ -206,6 +225,11 @@ impl CertStore {
     /// Read a certificate back; `None` when it was never issued. The chain's leaf must be
     /// the certificate the metadata describes (same serial): a chain without its metadata
     /// would pair a new certificate with the old key.
+    ///
+    /// # Errors
+    ///
+    /// When a file cannot be read or parsed, or the chain's leaf does not match the metadata's
+    /// serial.
     pub fn load(&self, name: &str) -> Result<Option<StoredCert>, StoreError> {
         let meta_path = self.meta_path(name);
         let Some(meta_text) = read_optional(&meta_path)? else {
@@ -236,6 +260,10 @@ impl CertStore {
     }
 
     /// Remove a certificate's folder (used by `cert remove --purge`).
+    ///
+    /// # Errors
+    ///
+    /// When the folder exists but cannot be removed.
     pub fn remove(&self, name: &str) -> Result<(), StoreError> {
         let dir = self.root.join(name);
         match std::fs::remove_dir_all(&dir) {
@@ -246,6 +274,7 @@ impl CertStore {
     }
 
     /// The store's root.
+    #[must_use]
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -8,27 +8,24 @@ use crate::domain::caa::Verdict;
 use crate::domain::names;
 
 pub(super) async fn run(env: &Env, name: &str, account: Option<&str>) -> Outcome {
-    let (names, account) = match env.config.certificates.get(name) {
-        Some(cert) => {
-            let account = match account {
-                Some(a) => a.to_owned(),
-                None => issue::account_name(env, name)?,
-            };
-            (cert.names.clone(), account)
-        }
-        None => {
-            let dns = names::normalize(name).map_err(|e| Failure::Usage(e.to_string()))?;
-            let account = match (account, env.config.accounts.keys().next()) {
-                (Some(a), _) => a.to_owned(),
-                (None, Some(only)) if env.config.accounts.len() == 1 => only.clone(),
-                _ => {
-                    return Err(Failure::Usage(
-                        "pass --account: the CA to check for is the account's".into(),
-                    ))
-                }
-            };
-            (vec![dns], account)
-        }
+    let (names, account) = if let Some(cert) = env.config.certificates.get(name) {
+        let account = match account {
+            Some(a) => a.to_owned(),
+            None => issue::account_name(env, name)?,
+        };
+        (cert.names.clone(), account)
+    } else {
+        let dns = names::normalize(name).map_err(|e| Failure::Usage(e.to_string()))?;
+        let account = match (account, env.config.accounts.keys().next()) {
+            (Some(a), _) => a.to_owned(),
+            (None, Some(only)) if env.config.accounts.len() == 1 => only.clone(),
+            _ => {
+                return Err(Failure::Usage(
+                    "pass --account: the CA to check for is the account's".into(),
+                ))
+            }
+        };
+        (vec![dns], account)
     };
     if !env.config.accounts.contains_key(&account) {
         return Err(Failure::Usage(format!(

@@ -38,7 +38,7 @@ pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             Ok(())
         }
         CertCommand::Remove { name, purge } => remove(env, &name, purge),
-        CertCommand::Import { file, account } => import(env, &file, account),
+        CertCommand::Import { file, account } => import(env, &file, account.as_deref()),
     }
 }
 
@@ -86,7 +86,7 @@ fn remove(env: &mut Env, name: &str, purge: bool) -> Outcome {
     Ok(())
 }
 
-fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Outcome {
+fn import(env: &mut Env, file: &std::path::Path, account: Option<&str>) -> Outcome {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
     let imported =
@@ -98,7 +98,7 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Out
             env,
             &cert.name,
             &cert.names,
-            account.clone(),
+            account.map(str::to_owned),
             KeyType::default(),
             None,
         )?;
@@ -107,7 +107,9 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Out
             built.renew_days = existing.renew_days;
             built.deploy_hook.clone_from(&existing.deploy_hook);
             built.export.clone_from(&existing.export);
-            built.account = account.clone().or_else(|| existing.account.clone());
+            built.account = account
+                .map(str::to_owned)
+                .or_else(|| existing.account.clone());
         }
         staged.push((cert.name.clone(), built));
     }

@@ -450,7 +450,7 @@ mod tests {
                         glue: true,
                     }],
                     problem: None,
-                    listing: Default::default(),
+                    listing: crate::dns::delegation::Listing::default(),
                 })
                 .collect(),
         };

@@ -1,5 +1,5 @@
 //! `certpilot completions SHELL` and `certpilot manpage [--out DIR]`: generated from the
-//! clap definitions (clap_complete, clap_mangen), so they can never list an option that does
+//! clap definitions (`clap_complete`, `clap_mangen`), so they can never list an option that does
 //! not exist.
 
 use std::path::Path;
@@ -13,6 +13,8 @@ use crate::cli::Cli;
 const BIN: &str = "certpilot";
 
 /// Print the completion script for `shell` on stdout.
+// Returns `Outcome` like every other command in `commands::run`'s match.
+#[allow(clippy::unnecessary_wraps)]
 pub(super) fn completions(shell: clap_complete::Shell) -> Outcome {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);

@@ -49,6 +49,7 @@ pub enum Failure {
 
 impl Failure {
     /// The process exit code.
+    #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
@@ -58,6 +59,7 @@ impl Failure {
     }
 
     /// The message.
+    #[must_use]
     pub fn message(&self) -> &str {
         match self {
             Failure::Usage(m) | Failure::Failed(m) | Failure::Waiting(m) => m,
@@ -99,6 +101,10 @@ pub struct Env {
 
 impl Env {
     /// Load the config (a malformed file stops everything before anything is written).
+    ///
+    /// # Errors
+    ///
+    /// When the data directory cannot be resolved or the config file is malformed.
     pub fn load(global: GlobalArgs) -> Result<Self, Failure> {
         let session = Session::open(Overrides::from(&global)).map_err(ops::Error::from)?;
         let config = session.load_config()?;
@@ -111,46 +117,64 @@ impl Env {
     }
 
     /// The keyring, opened on first use (listing needs none).
+    ///
+    /// # Errors
+    ///
+    /// When the keyring cannot be opened.
     pub fn keystore(&self) -> Result<Keystore, Failure> {
         Ok(self.session.keystore().map_err(ops::Error::from)?)
     }
 
     /// Save the config atomically.
+    ///
+    /// # Errors
+    ///
+    /// When the config cannot be serialized or written.
     pub fn save_config(&self) -> Outcome {
         config::save(&self.paths.config_file, &self.config).map_err(Failure::from)
     }
 
     /// The config as in effect for this run (the session's fold of the loaded config).
+    #[must_use]
     pub fn effective(&self) -> Config {
         self.session.effective(self.config.clone())
     }
 
     /// Resolvers in effect.
+    #[must_use]
     pub fn resolvers(&self) -> Vec<String> {
         self.effective().settings.resolvers
     }
 
     /// A visibility checker on the chosen resolvers.
+    ///
+    /// # Errors
+    ///
+    /// When a resolver address is malformed (a usage error).
     pub fn checker(&self) -> Result<Checker, Failure> {
         Checker::new(&self.resolvers()).map_err(|e| Failure::Usage(e.to_string()))
     }
 
     /// `--ca-timeout`: how long one request to the CA may take.
+    #[must_use]
     pub fn ca_timeout(&self) -> Duration {
         self.session.ca_timeout()
     }
 
     /// Propagation timeout in effect.
+    #[must_use]
     pub fn propagation_timeout(&self) -> Duration {
         Duration::from_secs(self.effective().settings.propagation_timeout)
     }
 
     /// The CA bundle for an account in effect.
+    #[must_use]
     pub fn ca_bundle_for(&self, account: &str) -> Option<PathBuf> {
         self.session.ca_bundle_for(&self.effective(), account)
     }
 
     /// The effective config, shared with async tasks.
+    #[must_use]
     pub fn shared_config(&self) -> Arc<Config> {
         Arc::new(self.effective())
     }
@@ -167,6 +191,10 @@ impl From<ops::Error> for Failure {
 }
 
 /// Run a headless command.
+///
+/// # Errors
+///
+/// With the command's [`Failure`], which `main` maps to an exit code.
 pub async fn run(env: Env, command: Command) -> Outcome {
     let mut env = env;
     match command {

@@ -64,7 +64,9 @@ impl Printer {
 impl Drop for Printer {
     fn drop(&mut self) {
         if let Ok(beats) = self.beats.get_mut() {
-            beats.drain().for_each(|(_, beat)| beat.abort());
+            for (_, beat) in beats.drain() {
+                beat.abort();
+            }
         }
     }
 }

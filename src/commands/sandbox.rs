@@ -9,6 +9,8 @@ use super::{Env, Failure, Outcome};
 use crate::cli::SandboxArgs;
 use crate::sandbox::{self, flow, Fault, Runner, SandboxError, World};
 
+// By value: it is passed to `map_err`.
+#[allow(clippy::needless_pass_by_value)]
 fn failed(e: SandboxError) -> Failure {
     Failure::Failed(format!("sandbox: {e}"))
 }

@@ -108,10 +108,13 @@ pub const DEFAULT_CA_MAX_REQUESTS: usize = 8;
 /// The default `settings.hook_processes`.
 pub const DEFAULT_HOOK_PROCESSES: usize = 16;
 
+// serde's `skip_serializing_if` passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_default_ca_max_requests(n: &usize) -> bool {
     *n == DEFAULT_CA_MAX_REQUESTS
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_default_hook_processes(n: &usize) -> bool {
     *n == DEFAULT_HOOK_PROCESSES
 }
@@ -349,6 +352,7 @@ impl KeyType {
     ];
 
     /// The name used in config and on the command line.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ecdsa-p256",
@@ -382,6 +386,7 @@ impl FromStr for KeyType {
 
 impl Config {
     /// The solver for `domain` (without `*.`): the longest configured suffix wins.
+    #[must_use]
     pub fn solver_for(&self, domain: &str) -> Option<(&str, &DomainConfig)> {
         let domain = domain.trim_start_matches("*.");
         self.domains
@@ -399,6 +404,7 @@ impl Config {
     /// Whether records of `name` go to the end of its `_acme-challenge` CNAME chain: for every
     /// solver that writes records (not acme-dns, whose CNAME is the point), unless the
     /// domain is listed in `settings.no_cname_follow`.
+    #[must_use]
     pub fn follows_cname(&self, name: &str) -> bool {
         match self.solver_for(name) {
             Some((_, DomainConfig::AcmeDns { .. })) | None => false,

@@ -52,6 +52,10 @@ pub enum ConfigError {
 }
 
 /// Load the config; a missing file is an empty config.
+///
+/// # Errors
+///
+/// When the file exists but cannot be read, or does not parse (see [`parse`]).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -89,6 +93,11 @@ fn read_error(path: &Path, source: io::Error) -> ConfigError {
 }
 
 /// Parse config text; `path` is only used in messages.
+///
+/// # Errors
+///
+/// When the text is not valid TOML or does not match the config's schema; the error
+/// carries the line and column.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |span| line_col(text, span.start));
@@ -107,6 +116,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 }
 
 /// Save atomically (0600: the file names accounts and hooks, which is nobody else's business).
+///
+/// # Errors
+///
+/// When the config cannot be serialized or the file cannot be written.
 pub fn save(path: &Path, config: &Config) -> Result<(), ConfigError> {
     let text = toml::to_string_pretty(config).map_err(|e| ConfigError::Invalid {
         path: path.to_path_buf(),

@@ -38,6 +38,10 @@ pub enum VisibilityError {
 }
 
 /// Parse `IP` or `IP:PORT` (`[v6]:PORT` too); port 53 by default.
+///
+/// # Errors
+///
+/// When `text` is neither an IP address nor `IP:PORT`.
 pub fn parse_resolver(text: &str) -> Result<SocketAddr, VisibilityError> {
     if let Ok(sa) = text.parse::<SocketAddr>() {
         return Ok(sa);
@@ -49,6 +53,10 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, VisibilityError> {
 
 /// A resolver on `resolvers` (`IP[:PORT]`, or the system's when empty) without a cache, so
 /// every question sees what the servers serve now.
+///
+/// # Errors
+///
+/// When a resolver is malformed or the system configuration cannot be read.
 pub fn uncached_resolver(resolvers: &[String]) -> Result<TokioResolver, VisibilityError> {
     let setup = |e: &dyn std::fmt::Display| VisibilityError::Setup(e.to_string());
     let mut builder = if resolvers.is_empty() {
@@ -90,6 +98,10 @@ impl std::fmt::Debug for Checker {
 
 impl Checker {
     /// Use `resolvers` (`IP[:PORT]`), or the system's when empty.
+    ///
+    /// # Errors
+    ///
+    /// When the resolver cannot be built (see [`uncached_resolver`]).
     pub fn new(resolvers: &[String]) -> Result<Self, VisibilityError> {
         Ok(Self {
             resolver: uncached_resolver(resolvers)?,
@@ -97,6 +109,10 @@ impl Checker {
     }
 
     /// The TXT values served at `owner` now (empty for NXDOMAIN / no records).
+    ///
+    /// # Errors
+    ///
+    /// When the lookup fails for any reason other than NXDOMAIN or no records.
     pub async fn txt_values(&self, owner: &str) -> Result<BTreeSet<String>, String> {
         let name = format!("{}.", owner.trim_end_matches('.'));
         match self.resolver.lookup(name.as_str(), RecordType::TXT).await {
@@ -120,6 +136,10 @@ impl Checker {
 
     /// Poll until every value of `expected` is served at `owner`, with backoff from 200 ms
     /// to 5 s, or fail after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// When not every value is served at `owner` before `timeout`.
     pub async fn wait_visible(
         &self,
         owner: &str,

@@ -100,7 +100,14 @@ pub async fn run(
         Arc::clone(&confirm),
         acme::issue(&issue_ctx, &account, &account_name, &cert, &report),
     );
-    let ended = drive(engine, &mut step_rx, &mut asks, &reply, cancel.clone()).await;
+    let ended = Box::pin(drive(
+        engine,
+        &mut step_rx,
+        &mut asks,
+        &reply,
+        cancel.clone(),
+    ))
+    .await;
     let asked_to_stop = *cancel.borrow();
     match ended {
         Ended::Finished(Ok(outcome)) => {

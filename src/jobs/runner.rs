@@ -208,7 +208,13 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::Issue { cert } => {
             let progress = reply.clone();
             let signals = issue::Signals { cancel, answers };
-            let result = issue::run(ctx, cert, move |event| progress.send(event), signals).await;
+            let result = Box::pin(issue::run(
+                ctx,
+                cert,
+                move |event| progress.send(event),
+                signals,
+            ))
+            .await;
             Event::IssueFinished(result)
         }
         Job::AcmeDnsRegister(request) => {

@@ -31,7 +31,7 @@ pub struct ApiKey(String);
 impl ApiKey {
     /// Wrap a key read from the keyring.
     #[must_use]
-    pub fn new(key: String) -> Self {
+    pub fn new(key: &str) -> Self {
         Self(key.trim().to_owned())
     }
 }
@@ -246,8 +246,7 @@ fn error_text(body: &[u8]) -> String {
         error: String,
     }
     let text = serde_json::from_slice::<ApiError>(body)
-        .map(|e| e.error)
-        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+        .map_or_else(|_| String::from_utf8_lossy(body).into_owned(), |e| e.error);
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(MAX_SHOWN_BODY)
@@ -287,6 +286,6 @@ mod tests {
             "RRset x. IN TXT: bad"
         );
         assert_eq!(error_text(b"Unauthorized\n"), "Unauthorized");
-        assert!(!format!("{:?}", ApiKey::new("sekrit".into())).contains("sekrit"));
+        assert!(!format!("{:?}", ApiKey::new("sekrit")).contains("sekrit"));
     }
 }

@@ -54,7 +54,7 @@ impl PowerDnsSolver {
         })
     }
 
-    /// Add (or remove) every record: one PATCH per zone. Returns how many PATCHes were sent.
+    /// Add (or remove) every record: one PATCH per zone. Returns how many `PATCHes` were sent.
     ///
     /// # Errors
     /// The keyring, the API, or a name in no zone of the server.
@@ -110,7 +110,7 @@ impl PowerDnsSolver {
         PowerDnsClient::new(
             &self.api_url,
             &self.server_id,
-            ApiKey::new(key),
+            ApiKey::new(&key),
             self.ca_bundle.as_deref(),
         )
     }

@@ -25,6 +25,11 @@ pub struct SolverDeps<'a> {
 }
 
 /// Build the solver for a domain's configuration; an error says what is missing.
+///
+/// # Errors
+///
+/// When the configuration lacks something the solver needs (a credential, a server, a
+/// zone); the message says what.
 pub fn from_config(
     solver: &DomainConfig,
     deps: &SolverDeps<'_>,

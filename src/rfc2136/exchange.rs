@@ -117,7 +117,8 @@ fn tsig_error(response: &Message) -> Option<TsigError> {
 /// is in Other Data; Time Signed echoes ours).
 fn clock_offset(tsig: &TSIG) -> i64 {
     let server = match tsig.other.as_slice() {
-        [a, b, c, d, e, f] => u64::from_be_bytes([0, 0, *a, *b, *c, *d, *e, *f]),
+        // 48-bit big-endian seconds.
+        &[b0, b1, b2, b3, b4, b5] => u64::from_be_bytes([0, 0, b0, b1, b2, b3, b4, b5]),
         _ => tsig.time,
     };
     i64::try_from(server).unwrap_or(i64::MAX) - i64::try_from(unix_now()).unwrap_or(0)
@@ -126,7 +127,7 @@ fn clock_offset(tsig: &TSIG) -> i64 {
 fn rejected(target: &Target<'_>, response: &Message, tsig: Option<TsigError>) -> Rfc2136Error {
     let rcode = response.metadata.response_code;
     let code = match &tsig {
-        Some(e) => format!("{}/{}", rcode_name(rcode), tsig_name(e)),
+        Some(e) => format!("{}/{}", rcode_name(rcode), tsig_name(*e)),
         None => rcode_name(rcode),
     };
     let hint = match tsig {
@@ -134,7 +135,7 @@ fn rejected(target: &Target<'_>, response: &Message, tsig: Option<TsigError>) ->
             let offset = response.signature().map_or(0, |s| clock_offset(&s.data));
             badtime_hint(offset)
         }
-        Some(e) => tsig_hint(&e, target.key),
+        Some(e) => tsig_hint(e, target.key),
         None => rcode_hint(rcode, target),
     };
     Rfc2136Error::Rejected {
@@ -149,7 +150,7 @@ fn rcode_name(rcode: ResponseCode) -> String {
     crate::dns::probe::rcode_name(rcode)
 }
 
-fn tsig_name(e: &TsigError) -> String {
+fn tsig_name(e: TsigError) -> String {
     match e {
         TsigError::BadSig => "BADSIG".into(),
         TsigError::BadKey => "BADKEY".into(),
@@ -159,7 +160,7 @@ fn tsig_name(e: &TsigError) -> String {
     }
 }
 
-fn tsig_hint(e: &TsigError, key: &TsigKey) -> String {
+fn tsig_hint(e: TsigError, key: &TsigKey) -> String {
     match e {
         TsigError::BadSig => format!(
             "The server knows the key {} but the signature does not match: the TSIG secret \

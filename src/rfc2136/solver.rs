@@ -122,20 +122,19 @@ impl Rfc2136Solver {
             let owner = Name::from_ascii(&record.fqdn)
                 .map_err(|e| Rfc2136Error::Discovery(format!("{}: {e}", record.fqdn)))?;
             let known = self.placed_get(&record.fqdn);
-            let placement = match known {
-                Some(p) => p,
-                None => {
-                    let placer = match &mut placer {
-                        Some(p) => p,
-                        None => placer.insert(Placer::new(
-                            &self.options.resolvers,
-                            self.options.authoritative_port,
-                        )?),
-                    };
-                    let p = self.place(placer, &owner, &mut primaries).await?;
-                    self.placed_put(&record.fqdn, &p);
-                    p
-                }
+            let placement = if let Some(p) = known {
+                p
+            } else {
+                let placer = match &mut placer {
+                    Some(p) => p,
+                    None => placer.insert(Placer::new(
+                        &self.options.resolvers,
+                        self.options.authoritative_port,
+                    )?),
+                };
+                let p = self.place(placer, &owner, &mut primaries).await?;
+                self.placed_put(&record.fqdn, &p);
+                p
             };
             groups.entry(placement).or_default().push(TxtValue {
                 owner,

@@ -58,6 +58,7 @@ fn tail(log: &Path) -> String {
 }
 
 /// Find a program in PATH or the sbin directories.
+#[must_use]
 pub fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     let found = path
@@ -161,6 +162,10 @@ pub struct ZoneText {
 }
 
 /// knotd on `addr` serving `zones`, from files in `dir` (its control socket is there too).
+///
+/// # Errors
+///
+/// When `knotd` is not installed, a file cannot be written, or knotd does not start.
 pub fn knot(dir: &Path, addr: SocketAddr, zones: &[ZoneText]) -> Result<Guard, SandboxError> {
     let knotd = need("knotd")?;
     std::fs::create_dir_all(dir).map_err(|e| SandboxError::io(dir, &e))?;
@@ -201,6 +206,10 @@ pub fn knot(dir: &Path, addr: SocketAddr, zones: &[ZoneText]) -> Result<Guard, S
 
 /// A caching recursive unbound on `addr` reaching the zones through stub zones
 /// (zone, servers): the CA's resolver.
+///
+/// # Errors
+///
+/// When `unbound` is not installed, a file cannot be written, or unbound does not start.
 pub fn unbound(
     dir: &Path,
     addr: SocketAddr,
@@ -240,6 +249,10 @@ pub fn unbound(
 }
 
 /// Pebble with `config` validating through `dns`, rejecting `nonce_reject` % of nonces.
+///
+/// # Errors
+///
+/// When `pebble` is not installed or does not start listening.
 pub fn pebble(
     dir: &Path,
     config: &Path,
@@ -270,6 +283,10 @@ pub fn pebble(
 }
 
 /// certpilot's own acme-dns server (`acme-dns serve`) from `config`, its API on `http`.
+///
+/// # Errors
+///
+/// When the server cannot be started or does not start listening.
 pub fn acme_dns(
     dir: &Path,
     config: &Path,

@@ -299,6 +299,10 @@ fn probe_verdict(kind: StoreKind, answer: keyring::Result<String>) -> Result<(),
 }
 
 /// Run a blocking keyring call off the async workers.
+///
+/// # Errors
+///
+/// With `f`'s error, or when the blocking task is cancelled.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
 ) -> Result<T, SecretError> {

@@ -169,7 +169,7 @@ pub async fn start_with_keystore(
     })
 }
 
-/// The keyring entry for the password of `config`'s PostgreSQL database (`None` for `SQLite`).
+/// The keyring entry for the password of `config`'s `PostgreSQL` database (`None` for `SQLite`).
 #[must_use]
 pub fn database_password_entry(config: &ServerConfig) -> Option<crate::secrets::SecretRef> {
     store::password_entry(&config.database)

@@ -38,6 +38,7 @@ fn process_slots(max: usize) -> Arc<Semaphore> {
 
 impl ExecSolver {
     /// A solver running `command`, each run bounded by `timeout`.
+    #[must_use]
     pub fn new(command: PathBuf, timeout: Duration) -> Self {
         Self {
             command,
@@ -137,7 +138,7 @@ impl ExecSolver {
         }
         let lines: String = records
             .iter()
-            .map(|r| format!("{} {}\n", r.fqdn, r.value))
+            .flat_map(|r| [r.fqdn.as_str(), " ", r.value.as_str(), "\n"])
             .collect();
         let what = format!("({} records on stdin)", records.len());
         self.exec(action, &[], Some(lines), &what).await
@@ -200,13 +201,11 @@ fn tail(stderr: &[u8], stdout: &[u8]) -> String {
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(5);
-    lines[start..]
-        .iter()
-        .map(|l| format!("\n  | {l}"))
-        .collect()
+    lines[start..].iter().flat_map(|l| ["\n  | ", l]).collect()
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

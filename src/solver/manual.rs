@@ -54,7 +54,7 @@ impl std::fmt::Debug for ManualSolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ManualSolver")
             .field("confirm", &self.confirm.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

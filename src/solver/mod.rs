@@ -28,6 +28,7 @@ pub struct ChallengeRecord {
 
 impl ChallengeRecord {
     /// The record as a zone-file line.
+    #[must_use]
     pub fn zone_line(&self) -> String {
         format!("{} 60 IN TXT \"{}\"", self.fqdn, self.value)
     }

@@ -29,6 +29,7 @@ impl fmt::Display for Basis {
 }
 
 /// `2027-01-08 14:05 UTC`: precise enough for a renewal time, short enough for a table.
+#[must_use]
 pub fn minute(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())

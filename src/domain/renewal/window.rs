@@ -28,6 +28,10 @@ impl fmt::Display for WindowFault {
 
 /// Whether the window `start`–`end` may steer the renewal of a certificate expiring at
 /// `not_after`.
+///
+/// # Errors
+///
+/// When the window ends before it starts, or starts after `not_after`.
 pub fn check_window(
     start: OffsetDateTime,
     end: OffsetDateTime,

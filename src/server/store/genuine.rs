@@ -2,7 +2,7 @@
 //! place: `acmedns (Name, Value)` holds `db_version`, `records (Username, Password, Subdomain,
 //! AllowFrom)` the accounts (bcrypt hash; `AllowFrom` a JSON array or `null`), and `txt
 //! (Subdomain, Value, LastUpdate)` two rows per account, `LastUpdate` in Unix seconds (on
-//! PostgreSQL with a `rowid SERIAL` column; `SQLite` has its implicit rowid).
+//! `PostgreSQL` with a `rowid SERIAL` column; `SQLite` has its implicit rowid).
 //!
 //! certpilot writes exactly what acme-dns writes, so acme-dns can be put back on the database.
 //! It adds one index (on `txt.Subdomain`, which acme-dns leaves unindexed) and nothing else.

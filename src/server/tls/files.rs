@@ -47,7 +47,7 @@ pub(crate) async fn watch(slot: Arc<CertSlot>, cert: PathBuf, key: PathBuf) {
                 tracing::info!(cert = %cert.display(), "API certificate reloaded");
             }
             Ok(Err(error)) => {
-                tracing::warn!(%error, "API certificate files changed but do not load; keeping the previous one")
+                tracing::warn!(%error, "API certificate files changed but do not load; keeping the previous one");
             }
             Err(error) => tracing::warn!(%error, "API certificate reload failed"),
         }

@@ -104,19 +104,16 @@ fn edit_screen(row: &DomainRow, server: Option<&str>) -> Screen {
     if row.solver != "acme-dns" {
         return Screen::Provider(ProviderWizard::editing(row));
     }
-    match (&row.delegation, &row.target) {
-        (Some(fulldomain), Some(target)) => {
-            let delegation = crate::jobs::acmedns::Delegation {
-                server: target.clone(),
-                record: crate::acmedns::CnameRecord::new(&row.domain, fulldomain),
-                mapped: true,
-            };
-            Screen::AcmeDns(acmedns::AcmeDnsWizard::existing(delegation))
-        }
-        _ => {
-            let mut wizard = acmedns::AcmeDnsWizard::new(row.target.as_deref().or(server));
-            wizard.form.set_text("domain", &row.domain);
-            Screen::AcmeDns(wizard)
-        }
+    if let (Some(fulldomain), Some(target)) = (&row.delegation, &row.target) {
+        let delegation = crate::jobs::acmedns::Delegation {
+            server: target.clone(),
+            record: crate::acmedns::CnameRecord::new(&row.domain, fulldomain),
+            mapped: true,
+        };
+        Screen::AcmeDns(acmedns::AcmeDnsWizard::existing(delegation))
+    } else {
+        let mut wizard = acmedns::AcmeDnsWizard::new(row.target.as_deref().or(server));
+        wizard.form.set_text("domain", &row.domain);
+        Screen::AcmeDns(wizard)
     }
 }

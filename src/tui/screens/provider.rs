@@ -111,7 +111,7 @@ impl ProviderWizard {
         let old = std::mem::take(&mut self.form.fields);
         let keep = |id: &str, make: Field| old.iter().find(|f| f.id == id).cloned().unwrap_or(make);
         let mut fields: Vec<Field> = old.iter().take(2).cloned().collect();
-        if self.is_powerdns_in(&fields) {
+        if Self::is_powerdns_in(&fields) {
             fields.push(keep(
                 "api_url",
                 Field::text("api_url", "  API URL", "http://127.0.0.1:8081"),
@@ -150,7 +150,7 @@ impl ProviderWizard {
         self.mark_errors();
     }
 
-    fn is_powerdns_in(&self, fields: &[Field]) -> bool {
+    fn is_powerdns_in(fields: &[Field]) -> bool {
         fields.iter().any(|f| {
             f.id == "kind"
                 && matches!(
@@ -247,8 +247,7 @@ pub fn on_action(
     action: Action,
 ) -> (Nav, Vec<Effect>) {
     match (action, &wizard.stage) {
-        (Action::Back, _) => return (Nav::Close, Vec::new()),
-        (Action::Open, Stage::Done(_)) => return (Nav::Close, Vec::new()),
+        (Action::Back, _) | (Action::Open, Stage::Done(_)) => return (Nav::Close, Vec::new()),
         (Action::MoveDown | Action::SwitchPane, Stage::Editing) => wizard.form.focus_next(),
         (Action::MoveUp, Stage::Editing) => wizard.form.focus_prev(),
         (Action::Open, Stage::Editing) => {

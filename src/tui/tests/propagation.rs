@@ -31,7 +31,7 @@ pub fn zone() -> Zone {
                     glue: true,
                 }],
                 problem: None,
-                listing: Default::default(),
+                listing: crate::dns::delegation::Listing::default(),
             })
             .collect(),
     }

@@ -26,6 +26,7 @@ enum Keep {
 
 /// The table's area, the information's area and the information lines that fit in it: at
 /// most half of `area`, but never without the result line and the status line.
+#[must_use]
 pub fn split(
     area: Rect,
     watch: &Watch,

@@ -93,7 +93,7 @@ fn running_lines(server: &ServerPanel, state: &State, theme: &Theme) -> Vec<Line
             record.zone_line(),
             mark,
             style,
-            status,
+            &status,
             theme,
         ));
     }
@@ -123,7 +123,7 @@ fn running_lines(server: &ServerPanel, state: &State, theme: &Theme) -> Vec<Line
             None => ("·", theme.muted, "select to check".to_owned()),
         };
         let line = delegation.record.zone_line();
-        lines.push(row(selected, line, mark, style, status, theme));
+        lines.push(row(selected, line, mark, style, &status, theme));
     }
     let copy = state.keymap.label(Action::Copy);
     lines.push(Line::styled(
@@ -145,7 +145,7 @@ fn row(
     record: String,
     mark: &str,
     style: ratatui::style::Style,
-    status: String,
+    status: &str,
     theme: &Theme,
 ) -> Line<'static> {
     let (marker, record_style) = if selected {
