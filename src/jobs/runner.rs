@@ -176,7 +176,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
             Event::DetailLoaded(result.map(Box::new))
         }
-        Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
+        Job::LoadProfiles => Event::ProfilesLoaded(crate::ops::profiles::load_all(&ctx).await),
         Job::FetchDirectory {
             directory,
             ca_bundle,
@@ -187,7 +187,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::AccountRegistered(text(account::register(&ctx, request).await))
         }
         Job::SaveCertificate(request) => {
-            Event::CertificateSaved(blocking(move || certs::save(&ctx, &request)).await)
+            Event::CertificateSaved(text(crate::ops::certificates::save(&ctx, &request).await))
         }
         Job::DeleteCertificate { name, purge } => {
             Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)

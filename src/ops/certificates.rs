@@ -1,11 +1,152 @@
-//! Certificate definitions, one copy for both front ends: removing one (with `purge`, also
-//! its files, its key and any key an interrupted issuance left in the keyring).
+//! Certificate definitions, one copy for both front ends: adding or editing one
+//! (`cert add`, `cert import`, the TUI's editor) and removing one (with `purge`, also its
+//! files, its key and any key an interrupted issuance left in the keyring).
 
 use super::Error;
 use crate::acme::journal::JournalFile;
 use crate::cert::store::CertStore;
+use crate::config::{CertConfig, Config, DomainConfig, ExportConfig, KeyType};
+use crate::domain::names;
 use crate::secrets::SecretRef;
 use crate::session::Session;
+
+/// A certificate definition to add or change, as `cert add`, `cert import` and the TUI's
+/// editor fill it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `Some(name)` when an existing definition is edited (it may not be renamed).
+    pub original: Option<String>,
+    /// Whether a new definition may replace an existing one of the same name.
+    pub replace: bool,
+    /// Certificate name.
+    pub name: String,
+    /// Names as typed (normalised here).
+    pub names: Vec<String>,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Account, `None` for "the only one".
+    pub account: Option<String>,
+    /// Solver mappings to add: (domain, solver).
+    pub solvers: Vec<(String, DomainConfig)>,
+    /// Certificate profile (`None`: the CA's default); checked against what the CA offers.
+    pub profile: Option<String>,
+    /// Renewal and deploy settings; `None` keeps those of an existing definition.
+    pub settings: Option<Settings>,
+}
+
+/// The renewal and deploy settings of a definition (the editor does not show them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Days before expiry to renew (`None`: the policy's default).
+    pub renew_days: Option<u32>,
+    /// Hook run after each issuance (blank: none).
+    pub deploy_hook: Option<String>,
+    /// Where the certificate is exported.
+    pub export: Option<ExportConfig>,
+}
+
+/// Check `request` against `config` and put it in: the definition and its solver
+/// mappings. Pure: nothing is written, and `config` is unchanged on error.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad name or names, a rename, an existing definition without
+/// `replace`, an unknown account or an exec solver without a command.
+pub fn prepare(config: &mut Config, request: &Request) -> Result<(), Error> {
+    let invalid = Error::Invalid;
+    names::validate_cert_name(&request.name)
+        .map_err(|e| invalid(format!("certificate name: {e}")))?;
+    let normalized = names::normalize_set(&request.names).map_err(|e| invalid(e.to_string()))?;
+    match &request.original {
+        Some(original) if *original != request.name => {
+            return Err(invalid(format!(
+                "a certificate cannot be renamed ({original} → {})",
+                request.name
+            )))
+        }
+        None if !request.replace && config.certificates.contains_key(&request.name) => {
+            return Err(invalid(format!(
+                "certificate {:?} already exists; replace it (`cert add --replace`) or edit it",
+                request.name
+            )))
+        }
+        _ => {}
+    }
+    if let Some(account) = &request.account {
+        if !config.accounts.contains_key(account) {
+            return Err(invalid(format!(
+                "account {account:?} is not configured (see `certpilot account list`)"
+            )));
+        }
+    }
+    let mut domains = Vec::new();
+    for (domain, solver) in &request.solvers {
+        let domain = names::normalize(domain).map_err(|e| invalid(format!("solver domain: {e}")))?;
+        if let DomainConfig::Exec { command, .. } = solver {
+            if command.as_os_str().is_empty() {
+                return Err(invalid(format!(
+                    "{domain}: the exec solver needs a hook command"
+                )));
+            }
+        }
+        // The form does not edit the batch flag: an unchanged hook keeps it.
+        let solver = match (solver, config.domains.get(&domain)) {
+            (
+                DomainConfig::Exec { command, .. },
+                Some(DomainConfig::Exec {
+                    command: old,
+                    batch,
+                }),
+            ) if command == old => DomainConfig::Exec {
+                command: command.clone(),
+                batch: *batch,
+            },
+            _ => solver.clone(),
+        };
+        domains.push((domain, solver));
+    }
+    let settings = request.settings.clone().unwrap_or_else(|| {
+        config
+            .certificates
+            .get(&request.name)
+            .map(|c| Settings {
+                renew_days: c.renew_days,
+                deploy_hook: c.deploy_hook.clone(),
+                export: c.export.clone(),
+            })
+            .unwrap_or_default()
+    });
+    config.domains.extend(domains);
+    config.certificates.insert(
+        request.name.clone(),
+        CertConfig {
+            names: normalized,
+            account: request.account.clone(),
+            key_type: request.key_type,
+            renew_days: settings.renew_days,
+            deploy_hook: settings.deploy_hook.filter(|h| !h.trim().is_empty()),
+            export: settings.export,
+            profile: request.profile.clone(),
+        },
+    );
+    Ok(())
+}
+
+/// Check, check the profile against what the account's CA offers, and save. Returns the
+/// certificate name; nothing is written on error.
+///
+/// # Errors
+/// Those of [`prepare`] and [`super::profiles::check`]; config errors.
+pub async fn save(session: &Session, request: &Request) -> Result<String, Error> {
+    let mut config = session.load_config()?;
+    prepare(&mut config, request)?;
+    if let Some(profile) = &request.profile {
+        let effective = session.effective(config.clone());
+        super::profiles::check(session, &effective, request.account.as_deref(), profile).await?;
+    }
+    crate::config::save(&session.paths.config_file, &config)?;
+    tracing::info!(cert = %request.name, "certificate definition saved");
+    Ok(request.name.clone())
+}
 
 /// Remove certificate `name` from the config; with `purge` also its stored files, its keys
 /// (the stored certificate's and those an interrupted issuance's journal names) and that

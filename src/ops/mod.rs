@@ -5,15 +5,18 @@
 //!
 //! - [`account`]: a CA's directory, registering (or re-registering) and removing accounts.
 //! - [`acmedns`]: registering and importing acme-dns accounts.
-//! - [`certificates`]: removing a certificate definition (and with `purge` its files, keys).
+//! - [`certificates`]: adding, editing and removing certificate definitions (with `purge`
+//!   also their files and keys).
 //! - [`domains`]: the trial of a domain's solver (its credentials).
 //! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
+//! - [`profiles`]: the certificate profiles each account's CA offers.
 
 pub mod account;
 pub mod acmedns;
 pub mod certificates;
 pub mod domains;
 pub mod issue;
+pub mod profiles;
 
 use crate::acme::account::AccountError;
 use crate::acme::removal::RemoveError;
@@ -69,6 +72,14 @@ pub enum Error {
     /// A certificate is locked by another run.
     #[error("{0}")]
     Locked(String),
+    /// A CA's directory could not be read for its certificate profiles.
+    #[error("reading the CA's profiles of account {account}: {source}")]
+    Profiles {
+        /// The account whose CA was asked.
+        account: String,
+        /// Why the directory could not be read.
+        source: AccountError,
+    },
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -109,6 +120,7 @@ impl Error {
             | Error::Store(_)
             | Error::Journal(_)
             | Error::Locked(_)
+            | Error::Profiles { .. }
             | Error::Task(_) => false,
         };
         if usage {

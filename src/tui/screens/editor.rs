@@ -228,6 +228,7 @@ impl CertEditor {
             account,
             solvers,
             profile: profiles::selected(&self.form),
+            ..CertRequest::default()
         })
     }
 }

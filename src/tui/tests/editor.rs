@@ -105,6 +105,7 @@ fn save_new(state: &mut State) {
                 }
             )],
             profile: None,
+            ..CertRequest::default()
         })
     );
     // Typing while saving changes nothing.
