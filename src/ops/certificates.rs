@@ -189,3 +189,144 @@ pub fn remove(session: &Session, name: &str, purge: bool) -> Result<(), Error> {
     tracing::info!(cert = %name, purge, "certificate definition removed");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Kind;
+    use crate::paths::Paths;
+    use crate::session::Overrides;
+
+    fn session(dir: &std::path::Path) -> Session {
+        Session::new(Paths::working_dir(dir), Overrides::default())
+    }
+
+    fn request(name: &str, names: &[&str]) -> Request {
+        Request {
+            name: name.to_owned(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            key_type: KeyType::EcdsaP384,
+            solvers: vec![(
+                "example.test".into(),
+                DomainConfig::Exec {
+                    command: "/bin/hook".into(),
+                    batch: false,
+                },
+            )],
+            ..Request::default()
+        }
+    }
+
+    fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// The same bad definitions fail the same way whether `cert add` (a request with
+    /// settings, `replace` from the flag) or the editor (no settings, `original` for an
+    /// edit) fills in the request: both call [`save`].
+    #[test]
+    fn bad_definitions_are_usage_errors_from_both_front_ends_and_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = session(dir.path());
+        block(save(&s, &request("web", &["www.example.test"]))).unwrap();
+        let before = std::fs::read(&s.paths.config_file).unwrap();
+        let long_label = format!("{}.example.test", "a".repeat(64));
+        // _acme-challenge.<name> must fit in 253 octets.
+        let long_name = format!("{}.example.test", vec!["a".repeat(60); 4].join("."));
+        let renamed = Request {
+            original: Some("web".into()),
+            ..request("web2", &["a.example.test"])
+        };
+        let no_hook = Request {
+            solvers: vec![(
+                "example.test".into(),
+                DomainConfig::Exec {
+                    command: "".into(),
+                    batch: false,
+                },
+            )],
+            ..request("api", &["a.example.test"])
+        };
+        let cases: Vec<(&str, Request, &str)> = vec![
+            ("bad cert name", request("bad/name", &["a.example.test"]), "certificate name"),
+            ("empty label", request("api", &["bad..name"]), "bad..name"),
+            ("long label", request("api", &[&long_label]), ""),
+            ("challenge name too long", request("api", &[&long_name]), ""),
+            ("no names", request("api", &[]), ""),
+            ("exists", request("web", &["a.example.test"]), "already exists"),
+            ("rename", renamed, "renamed"),
+            (
+                "unknown account",
+                Request {
+                    account: Some("nobody".into()),
+                    ..request("api", &["a.example.test"])
+                },
+                "nobody",
+            ),
+            ("exec without hook", no_hook, "hook command"),
+        ];
+        for (what, editor, needle) in cases {
+            let cli = Request {
+                settings: Some(Settings::default()),
+                ..editor.clone()
+            };
+            for (front, req) in [("editor", editor), ("cli", cli)] {
+                let err = block(save(&s, &req)).unwrap_err();
+                assert_eq!(err.kind(), Kind::Usage, "{what} ({front}): {err}");
+                assert!(err.to_string().contains(needle), "{what} ({front}): {err}");
+                assert_eq!(std::fs::read(&s.paths.config_file).unwrap(), before, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_editor_keeps_settings_and_the_batch_flag_the_cli_sets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = session(dir.path());
+        let mut config = Config::default();
+        config.domains.insert(
+            "example.test".into(),
+            DomainConfig::Exec {
+                command: "/bin/hook".into(),
+                batch: true,
+            },
+        );
+        crate::config::save(&s.paths.config_file, &config).unwrap();
+        let cli = Request {
+            settings: Some(Settings {
+                renew_days: Some(20),
+                deploy_hook: Some("  ".into()),
+                export: None,
+            }),
+            ..request("web", &["WWW.Example.test."])
+        };
+        assert_eq!(block(save(&s, &cli)).unwrap(), "web");
+        let edit = Request {
+            original: Some("web".into()),
+            ..request("web", &["a.example.test"])
+        };
+        block(save(&s, &edit)).unwrap();
+        let config = s.load_config().unwrap();
+        let web = &config.certificates["web"];
+        assert_eq!(web.names, ["a.example.test"]);
+        assert_eq!(web.renew_days, Some(20), "the editor keeps the renewal setting");
+        assert_eq!(web.deploy_hook, None, "a blank hook is none");
+        assert!(matches!(
+            &config.domains["example.test"],
+            DomainConfig::Exec { batch: true, .. }
+        ));
+        let replace = Request {
+            replace: true,
+            settings: Some(Settings::default()),
+            ..request("web", &["b.example.test"])
+        };
+        block(save(&s, &replace)).unwrap();
+        assert_eq!(s.load_config().unwrap().certificates["web"].renew_days, None);
+        remove(&s, "web", false).unwrap();
+        assert_eq!(remove(&s, "web", false).unwrap_err().kind(), Kind::Usage);
+    }
+}
