@@ -38,7 +38,11 @@ pub(super) async fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             };
             certificates::save(&env.session, &request).await?;
             env.config = env.session.load_config()?;
-            let count = env.config.certificates.get(&name).map_or(0, |c| c.names.len());
+            let count = env
+                .config
+                .certificates
+                .get(&name)
+                .map_or(0, |c| c.names.len());
             outln!("certificate {name}: {count} name(s); issue it with `certpilot issue {name}`");
             Ok(())
         }
@@ -77,7 +81,9 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<String>) -> Out
             name: cert.name.clone(),
             names: cert.names.clone(),
             key_type: existing.map(|c| c.key_type).unwrap_or_default(),
-            account: account.clone().or_else(|| existing.and_then(|c| c.account.clone())),
+            account: account
+                .clone()
+                .or_else(|| existing.and_then(|c| c.account.clone())),
             profile: existing.and_then(|c| c.profile.clone()),
             ..Request::default()
         };

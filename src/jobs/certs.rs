@@ -10,8 +10,7 @@ pub use crate::ops::certificates::Request as CertRequest;
 ///
 /// # Errors
 /// Unknown certificate, keyring or file errors.
-pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, String> {
-    crate::ops::certificates::remove(ctx, name, purge).map_err(|e| e.to_string())?;
+pub fn delete(ctx: &Context, name: &str, purge: bool) -> Result<String, crate::ops::Error> {
+    crate::ops::certificates::remove(ctx, name, purge)?;
     Ok(name.to_owned())
 }
-

@@ -269,13 +269,13 @@ pub enum Event {
     /// An account was registered (or why not).
     AccountRegistered(Result<account::Registered, String>),
     /// A certificate definition was saved: its name.
-    CertificateSaved(Result<String, String>),
+    CertificateSaved(Result<String, crate::ops::Shared>),
     /// An account was removed: its name.
-    AccountRemoved(Result<String, String>),
+    AccountRemoved(Result<String, crate::ops::Shared>),
     /// A sandbox fault was switched: (index, on).
     FaultSwitched(Result<(usize, bool), String>),
     /// A certificate definition was removed: its name.
-    CertificateDeleted(Result<String, String>),
+    CertificateDeleted(Result<String, crate::ops::Shared>),
     /// The issuance reached a step.
     IssueProgress {
         /// The step.

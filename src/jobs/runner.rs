@@ -187,14 +187,14 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::AccountRegistered(text(account::register(&ctx, request).await))
         }
         Job::SaveCertificate(request) => {
-            Event::CertificateSaved(text(crate::ops::certificates::save(&ctx, &request).await))
+            Event::CertificateSaved(shared(crate::ops::certificates::save(&ctx, &request).await))
         }
-        Job::DeleteCertificate { name, purge } => {
-            Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
-        }
+        Job::DeleteCertificate { name, purge } => Event::CertificateDeleted(shared(
+            blocking(move || certs::delete(&ctx, &name, purge)).await,
+        )),
         Job::RemoveAccount { name } => {
-            let removed = blocking(move || account::remove(&ctx, &name).map_err(|e| e.to_string()));
-            Event::AccountRemoved(removed.await)
+            let removed = blocking(move || account::remove(&ctx, &name)).await;
+            Event::AccountRemoved(shared(removed))
         }
         Job::LoadAccounts => {
             Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
@@ -264,4 +264,9 @@ fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize
 /// An operation's result as the UI shows it (the error's Display).
 fn text<T>(result: Result<T, crate::ops::Error>) -> Result<T, String> {
     result.map_err(|e| e.to_string())
+}
+
+/// An operation's typed error, as the event carries it to the TUI.
+fn shared<T>(result: Result<T, crate::ops::Error>) -> Result<T, crate::ops::Shared> {
+    result.map_err(crate::ops::Shared::from)
 }

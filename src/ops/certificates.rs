@@ -80,7 +80,8 @@ pub fn prepare(config: &mut Config, request: &Request) -> Result<(), Error> {
     }
     let mut domains = Vec::new();
     for (domain, solver) in &request.solvers {
-        let domain = names::normalize(domain).map_err(|e| invalid(format!("solver domain: {e}")))?;
+        let domain =
+            names::normalize(domain).map_err(|e| invalid(format!("solver domain: {e}")))?;
         if let DomainConfig::Exec { command, .. } = solver {
             if command.as_os_str().is_empty() {
                 return Err(invalid(format!(
@@ -252,12 +253,20 @@ mod tests {
             ..request("api", &["a.example.test"])
         };
         let cases: Vec<(&str, Request, &str)> = vec![
-            ("bad cert name", request("bad/name", &["a.example.test"]), "certificate name"),
+            (
+                "bad cert name",
+                request("bad/name", &["a.example.test"]),
+                "certificate name",
+            ),
             ("empty label", request("api", &["bad..name"]), "bad..name"),
             ("long label", request("api", &[&long_label]), ""),
             ("challenge name too long", request("api", &[&long_name]), ""),
             ("no names", request("api", &[]), ""),
-            ("exists", request("web", &["a.example.test"]), "already exists"),
+            (
+                "exists",
+                request("web", &["a.example.test"]),
+                "already exists",
+            ),
             ("rename", renamed, "renamed"),
             (
                 "unknown account",
@@ -278,7 +287,11 @@ mod tests {
                 let err = block(save(&s, &req)).unwrap_err();
                 assert_eq!(err.kind(), Kind::Usage, "{what} ({front}): {err}");
                 assert!(err.to_string().contains(needle), "{what} ({front}): {err}");
-                assert_eq!(std::fs::read(&s.paths.config_file).unwrap(), before, "{what}");
+                assert_eq!(
+                    std::fs::read(&s.paths.config_file).unwrap(),
+                    before,
+                    "{what}"
+                );
             }
         }
     }
@@ -313,7 +326,11 @@ mod tests {
         let config = s.load_config().unwrap();
         let web = &config.certificates["web"];
         assert_eq!(web.names, ["a.example.test"]);
-        assert_eq!(web.renew_days, Some(20), "the editor keeps the renewal setting");
+        assert_eq!(
+            web.renew_days,
+            Some(20),
+            "the editor keeps the renewal setting"
+        );
         assert_eq!(web.deploy_hook, None, "a blank hook is none");
         assert!(matches!(
             &config.domains["example.test"],
@@ -325,7 +342,10 @@ mod tests {
             ..request("web", &["b.example.test"])
         };
         block(save(&s, &replace)).unwrap();
-        assert_eq!(s.load_config().unwrap().certificates["web"].renew_days, None);
+        assert_eq!(
+            s.load_config().unwrap().certificates["web"].renew_days,
+            None
+        );
         remove(&s, "web", false).unwrap();
         assert_eq!(remove(&s, "web", false).unwrap_err().kind(), Kind::Usage);
     }

@@ -161,3 +161,41 @@ where
         .await
         .unwrap_or_else(|e| Err(E::from(TaskDied(e.to_string()))))
 }
+
+/// An operation's failure as it travels to the TUI inside a job event: the typed [`Error`]
+/// itself, shared, because events are cloned (and compared in tests, by what they show).
+/// The TUI renders it: its Display, its [`Error::kind`].
+#[derive(Debug, Clone)]
+pub struct Shared(std::sync::Arc<Error>);
+
+impl Shared {
+    /// The typed error.
+    #[must_use]
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+}
+
+impl From<Error> for Shared {
+    fn from(e: Error) -> Self {
+        Shared(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl PartialEq for Shared {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}

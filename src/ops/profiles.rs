@@ -79,7 +79,9 @@ pub async fn check(
 ) -> Result<(), Error> {
     let account = match account {
         Some(name) => Some(name),
-        None if effective.accounts.len() == 1 => effective.accounts.keys().next().map(String::as_str),
+        None if effective.accounts.len() == 1 => {
+            effective.accounts.keys().next().map(String::as_str)
+        }
         None => None,
     };
     let Some(account) = account else {

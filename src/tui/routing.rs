@@ -91,9 +91,9 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             state.fail("Removing the solver failed", message);
             Vec::new()
         }
-        Event::AccountRemoved(Err(message)) => {
-            tracing::warn!(reason = %message, "removing the account failed");
-            state.fail("Removing the account failed", message);
+        Event::AccountRemoved(Err(error)) => {
+            tracing::warn!(reason = %error, "removing the account failed");
+            state.fail("Removing the account failed", error.to_string());
             Vec::new()
         }
         _ => Vec::new(),
@@ -146,16 +146,16 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
     Vec::new()
 }
 
-fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
+fn deleted(state: &mut State, result: Result<String, crate::ops::Shared>) -> Vec<Effect> {
     match result {
         Ok(name) => {
             tracing::info!(cert = %name, "certificate deleted");
             state.notify(format!("{name} deleted"));
             dashboard::reload(state)
         }
-        Err(message) => {
-            tracing::warn!(reason = %message, "deleting failed");
-            state.fail("Deleting failed", message);
+        Err(error) => {
+            tracing::warn!(reason = %error, "deleting failed");
+            state.fail("Deleting failed", error.to_string());
             Vec::new()
         }
     }
@@ -251,7 +251,7 @@ fn registered(
     }
 }
 
-fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<Effect> {
+fn saved(state: &mut State, id: JobId, result: &Result<String, crate::ops::Shared>) -> Vec<Effect> {
     let index = state
         .stack
         .iter()
@@ -259,8 +259,8 @@ fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<E
     let nav = if let Some(Screen::Editor(editor)) = index.map(|i| &mut state.stack[i]) {
         editor::saved(editor, result)
     } else {
-        if let Err(message) = result {
-            state.fail("Saving failed", message.clone());
+        if let Err(error) = result {
+            state.fail("Saving failed", error.to_string());
         }
         Nav::Stay
     };
