@@ -265,9 +265,9 @@ pub enum Event {
     /// The CA profiles of each account (name → its CA's profiles, or why not).
     ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.
-    DirectoryFetched(Result<account::DirectoryInfo, String>),
+    DirectoryFetched(Result<account::DirectoryInfo, crate::ops::Shared>),
     /// An account was registered (or why not).
-    AccountRegistered(Result<account::Registered, String>),
+    AccountRegistered(Result<account::Registered, crate::ops::Shared>),
     /// A certificate definition was saved: its name.
     CertificateSaved(Result<String, crate::ops::Shared>),
     /// An account was removed: its name.
@@ -286,7 +286,7 @@ pub enum Event {
     /// The issuance ended.
     IssueFinished(Result<issue::Issued, issue::IssueFailure>),
     /// acme-dns registrations were saved (or why not).
-    AcmeDnsSaved(Result<Vec<acmedns::Delegation>, String>),
+    AcmeDnsSaved(Result<Vec<acmedns::Delegation>, crate::ops::Shared>),
     /// A propagation round discovered a zone or heard from an address.
     Probe(crate::dns::ProbeEvent),
     /// A propagation round ended.

@@ -180,11 +180,11 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::FetchDirectory {
             directory,
             ca_bundle,
-        } => Event::DirectoryFetched(text(
+        } => Event::DirectoryFetched(shared(
             account::fetch_directory(&ctx, &directory, ca_bundle.as_deref()).await,
         )),
         Job::RegisterAccount(request) => {
-            Event::AccountRegistered(text(account::register(&ctx, request).await))
+            Event::AccountRegistered(shared(account::register(&ctx, request).await))
         }
         Job::SaveCertificate(request) => {
             Event::CertificateSaved(shared(crate::ops::certificates::save(&ctx, &request).await))
@@ -212,10 +212,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::IssueFinished(result)
         }
         Job::AcmeDnsRegister(request) => {
-            Event::AcmeDnsSaved(text(acmedns::register(&ctx, request).await))
+            Event::AcmeDnsSaved(shared(acmedns::register(&ctx, request).await))
         }
         Job::AcmeDnsImport(request) => {
-            Event::AcmeDnsSaved(text(acmedns::import_file(&ctx, request).await))
+            Event::AcmeDnsSaved(shared(acmedns::import_file(&ctx, request).await))
         }
         Job::SaveProvider(request) => {
             Event::ProviderSaved(super::provider::save(&ctx, request).await)
@@ -259,11 +259,6 @@ fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize
     crate::sandbox::faults::switch(&layout, fault, on).map_err(|e| e.to_string())?;
     tracing::info!(fault = %fault.label(), on, "sandbox fault switched");
     Ok((index, on))
-}
-
-/// An operation's result as the UI shows it (the error's Display).
-fn text<T>(result: Result<T, crate::ops::Error>) -> Result<T, String> {
-    result.map_err(|e| e.to_string())
 }
 
 /// An operation's typed error, as the event carries it to the TUI.

@@ -36,12 +36,13 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::DirectoryFetched(result) => {
+            let result = result.map_err(|e| shown(&e));
             if let Some(wizard) = wizard_waiting_for(state, id) {
                 account::fetched(wizard, result);
             }
             Vec::new()
         }
-        Event::AccountRegistered(result) => registered(state, id, result),
+        Event::AccountRegistered(result) => registered(state, id, result.map_err(|e| shown(&e))),
         event @ (Event::AccountRemoved(_) | Event::AccountsLoaded(_) | Event::DomainRemoved(_)) => {
             managed(state, id, event)
         }
@@ -51,7 +52,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             crate::tui::screens::sandbox::switched(state, result);
             Vec::new()
         }
-        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
+        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result.map_err(|e| shown(&e))),
         Event::ServerStarted(info) => server::started(state, id, info),
         Event::ServerStopped(result) => server::stopped(state, id, result),
         Event::ParentChecked(result) => {
@@ -209,6 +210,12 @@ fn acme_dns_saved(
     let index = index.min(state.stack.len());
     state.stack.insert(index, Screen::AcmeDns(wizard));
     effects
+}
+
+/// The text the TUI shows for an operation's typed error (its Display, which names the
+/// file, server or field that failed).
+fn shown(error: &crate::ops::Shared) -> String {
+    error.to_string()
 }
 
 fn wizard_waiting_for(state: &mut State, id: JobId) -> Option<&mut account::AccountWizard> {

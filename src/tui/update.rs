@@ -382,9 +382,9 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::Profiles => {
             Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
         }
-        Slot::Account => Event::AccountRegistered(Err(message)),
+        Slot::Account => Event::AccountRegistered(Err(task(message))),
         Slot::Certs => Event::CertificateSaved(Err(task(message))),
-        Slot::AcmeDns => Event::AcmeDnsSaved(Err(message)),
+        Slot::AcmeDns => Event::AcmeDnsSaved(Err(task(message))),
         Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
         Slot::ServerParent => Event::ParentChecked(Err(message)),
         Slot::ServerRegister => Event::ServerRegistered(Err(message)),
