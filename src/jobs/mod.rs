@@ -307,7 +307,7 @@ pub enum Event {
     /// The accounts for the accounts view.
     AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
     /// A domain's solver mapping was removed: the domain.
-    DomainRemoved(Result<String, String>),
+    DomainRemoved(Result<String, crate::ops::Shared>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

@@ -199,9 +199,9 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::LoadAccounts => {
             Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
         }
-        Job::RemoveDomain { domain } => {
-            Event::DomainRemoved(blocking(move || super::domains::remove(&ctx, &domain)).await)
-        }
+        Job::RemoveDomain { domain } => Event::DomainRemoved(shared(
+            blocking(move || super::domains::remove(&ctx, &domain)).await,
+        )),
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
         }

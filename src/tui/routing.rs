@@ -88,8 +88,8 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             state.notify(format!("{domain}: solver removed"));
             dashboard::reload(state)
         }
-        Event::DomainRemoved(Err(message)) => {
-            state.fail("Removing the solver failed", message);
+        Event::DomainRemoved(Err(error)) => {
+            state.fail("Removing the solver failed", shown(&error));
             Vec::new()
         }
         Event::AccountRemoved(Err(error)) => {

@@ -392,7 +392,7 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::AccountRemove => Event::AccountRemoved(Err(task(message))),
         Slot::Provider => Event::ProviderSaved(Err(message)),
         Slot::Accounts => Event::AccountsLoaded(Err(message)),
-        Slot::DomainRemove => Event::DomainRemoved(Err(message)),
+        Slot::DomainRemove => Event::DomainRemoved(Err(task(message))),
         Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
         Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
