@@ -2,10 +2,10 @@
 
 use super::{Env, Failure, Outcome};
 use crate::cli::CertCommand;
-use crate::config::{certs_json, CertConfig, ExportConfig, KeyType};
-use crate::domain::names;
+use crate::config::{certs_json, ExportConfig};
+use crate::ops::certificates::{self, Request, Settings};
 
-pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
+pub(super) async fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
     match cmd {
         CertCommand::Add {
             name,
@@ -19,56 +19,36 @@ pub(super) fn run(env: &mut Env, cmd: CertCommand) -> Outcome {
             profile,
             replace,
         } => {
-            let mut cert = build(env, &name, &names, account, key_type.into(), renew_days)?;
-            cert.profile = profile;
-            cert.deploy_hook = deploy_hook.filter(|h| !h.trim().is_empty());
-            cert.export = export_dir.map(|dir| ExportConfig {
-                dir: absolute(&dir),
-                layout: export_layout.map(Into::into).unwrap_or_default(),
-            });
-            if env.config.certificates.contains_key(&name) && !replace {
-                return Err(Failure::Usage(format!(
-                    "certificate {name:?} already exists; pass --replace to change its definition"
-                )));
-            }
-            let count = cert.names.len();
-            env.config.certificates.insert(name.clone(), cert);
-            env.save_config()?;
+            let request = Request {
+                replace,
+                name: name.clone(),
+                names,
+                key_type: key_type.into(),
+                account,
+                profile,
+                settings: Some(Settings {
+                    renew_days,
+                    deploy_hook,
+                    export: export_dir.map(|dir| ExportConfig {
+                        dir: absolute(&dir),
+                        layout: export_layout.map(Into::into).unwrap_or_default(),
+                    }),
+                }),
+                ..Request::default()
+            };
+            certificates::save(&env.session, &request).await?;
+            env.config = env.session.load_config()?;
+            let count = env
+                .config
+                .certificates
+                .get(&name)
+                .map_or(0, |c| c.names.len());
             outln!("certificate {name}: {count} name(s); issue it with `certpilot issue {name}`");
             Ok(())
         }
         CertCommand::Remove { name, purge } => remove(env, &name, purge),
         CertCommand::Import { file, account } => import(env, &file, account.as_deref()),
     }
-}
-
-fn build(
-    env: &Env,
-    name: &str,
-    raw_names: &[String],
-    account: Option<String>,
-    key_type: KeyType,
-    renew_days: Option<u32>,
-) -> Result<CertConfig, Failure> {
-    names::validate_cert_name(name)
-        .map_err(|e| Failure::Usage(format!("certificate name: {e}")))?;
-    let names = names::normalize_set(raw_names).map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(account) = &account {
-        if !env.config.accounts.contains_key(account) {
-            return Err(Failure::Usage(format!(
-                "account {account:?} is not configured (see `certpilot account list`)"
-            )));
-        }
-    }
-    Ok(CertConfig {
-        names,
-        account,
-        key_type,
-        renew_days,
-        deploy_hook: None,
-        export: None,
-        profile: None,
-    })
 }
 
 /// Export targets are stored absolute: renewals run from timers in another directory.
@@ -92,35 +72,33 @@ fn import(env: &mut Env, file: &std::path::Path, account: Option<&str>) -> Outco
     let imported =
         certs_json::parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
     // Validate everything before changing anything: a bad entry leaves the config untouched.
+    let mut config = env.config.clone();
     let mut staged = Vec::new();
     for cert in &imported {
-        let mut built = build(
-            env,
-            &cert.name,
-            &cert.names,
-            account.map(str::to_owned),
-            KeyType::default(),
-            None,
-        )?;
-        if let Some(existing) = env.config.certificates.get(&cert.name) {
-            built.key_type = existing.key_type;
-            built.renew_days = existing.renew_days;
-            built.deploy_hook.clone_from(&existing.deploy_hook);
-            built.export.clone_from(&existing.export);
-            built.account = account
+        let existing = env.config.certificates.get(&cert.name);
+        let request = Request {
+            replace: true,
+            name: cert.name.clone(),
+            names: cert.names.clone(),
+            key_type: existing.map(|c| c.key_type).unwrap_or_default(),
+            account: account
                 .map(str::to_owned)
-                .or_else(|| existing.account.clone());
-        }
-        staged.push((cert.name.clone(), built));
+                .or_else(|| existing.and_then(|c| c.account.clone())),
+            profile: existing.and_then(|c| c.profile.clone()),
+            ..Request::default()
+        };
+        certificates::prepare(&mut config, &request)?;
+        staged.push(cert.name.clone());
     }
-    for (name, cert) in staged {
+    for name in staged {
+        let names = &config.certificates[&name].names;
         let verb = match env.config.certificates.get(&name) {
             None => "added",
-            Some(old) if old.names == cert.names => "unchanged",
+            Some(old) if old.names == *names => "unchanged",
             Some(_) => "names updated",
         };
-        outln!("{name}: {verb} ({} names)", cert.names.len());
-        env.config.certificates.insert(name, cert);
+        outln!("{name}: {verb} ({} names)", names.len());
     }
+    env.config = config;
     env.save_config()
 }

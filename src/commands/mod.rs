@@ -16,7 +16,6 @@ mod export;
 mod issue;
 mod leftovers;
 mod list;
-mod profile;
 mod progress;
 mod revoke;
 mod sandbox;
@@ -199,10 +198,7 @@ pub async fn run(env: Env, command: Command) -> Outcome {
     let mut env = env;
     match command {
         Command::Account(cmd) => account::run(&mut env, cmd).await,
-        Command::Cert(cmd) => {
-            profile::check(&env, &cmd).await?;
-            cert::run(&mut env, cmd)
-        }
+        Command::Cert(cmd) => cert::run(&mut env, cmd).await,
         Command::Domain(cmd) => domain::run(&mut env, cmd).await,
         Command::Issue {
             name,

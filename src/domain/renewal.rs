@@ -42,6 +42,14 @@ pub enum CertStatus {
 }
 
 impl CertStatus {
+    /// Whether a certificate shown with this status is due: what the TUI's bulk renew
+    /// picks when nothing is marked. The same as [`Decision::is_due`] of the decision the
+    /// status came from (a forced renewal aside), so `renew --all` picks the same ones.
+    #[must_use]
+    pub fn is_due(self) -> bool {
+        self != CertStatus::Valid
+    }
+
     /// The machine-readable name, as serialised: `valid`, `expiring`, `expired`,
     /// `missing`, `names_changed`.
     #[must_use]
@@ -331,6 +339,12 @@ pub fn status(wanted: &Wanted<'_>, stored: Option<&Stored<'_>>, now: OffsetDateT
 }
 
 impl Decision {
+    /// Whether the certificate is renewed now: what `renew --all` works on.
+    #[must_use]
+    pub fn is_due(&self) -> bool {
+        matches!(self, Decision::Renew(_))
+    }
+
     /// The status this decision shows as (see [`status`]).
     #[must_use]
     pub fn status(&self) -> CertStatus {
@@ -950,6 +964,38 @@ mod tests {
         ];
         for (got, want) in cases {
             assert_eq!(got, want);
+        }
+    }
+
+    /// `renew --all` ([`Decision::is_due`]) and the TUI's bulk renew
+    /// ([`CertStatus::is_due`]) pick the same certificates.
+    #[test]
+    fn due_is_one_judgement_for_renew_and_the_dashboard() {
+        let names = strings(NAMES);
+        let start = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        for renew_days in [Some(30), None] {
+            let wanted = Wanted {
+                names: &names,
+                key_type: P256,
+                renew_days,
+            };
+            for revoked in [false, true] {
+                for hour in (0..24 * 100).step_by(7) {
+                    let now = start + Duration::hours(hour);
+                    let stored = Stored {
+                        names: &names,
+                        key_type: P256,
+                        not_before: start,
+                        not_after: start + Duration::days(90),
+                        revoked,
+                        ari: None,
+                    };
+                    for view in [None, Some(&stored)] {
+                        let d = decide(&wanted, view, now, false);
+                        assert_eq!(d.is_due(), d.status().is_due(), "{d:?}");
+                    }
+                }
+            }
         }
     }
 

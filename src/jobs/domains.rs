@@ -7,6 +7,6 @@ use super::Context;
 ///
 /// # Errors
 /// No solver configured for it, or the config file could not be read or written.
-pub fn remove(ctx: &Context, domain: &str) -> Result<String, String> {
-    crate::ops::domains::remove(ctx, domain).map_err(|e| e.to_string())
+pub fn remove(ctx: &Context, domain: &str) -> Result<String, crate::ops::Error> {
+    crate::ops::domains::remove(ctx, domain)
 }

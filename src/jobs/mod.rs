@@ -265,17 +265,17 @@ pub enum Event {
     /// The CA profiles of each account (name → its CA's profiles, or why not).
     ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.
-    DirectoryFetched(Result<account::DirectoryInfo, String>),
+    DirectoryFetched(Result<account::DirectoryInfo, crate::ops::Shared>),
     /// An account was registered (or why not).
-    AccountRegistered(Result<account::Registered, String>),
+    AccountRegistered(Result<account::Registered, crate::ops::Shared>),
     /// A certificate definition was saved: its name.
-    CertificateSaved(Result<String, String>),
+    CertificateSaved(Result<String, crate::ops::Shared>),
     /// An account was removed: its name.
-    AccountRemoved(Result<String, String>),
+    AccountRemoved(Result<String, crate::ops::Shared>),
     /// A sandbox fault was switched: (index, on).
     FaultSwitched(Result<(usize, bool), String>),
     /// A certificate definition was removed: its name.
-    CertificateDeleted(Result<String, String>),
+    CertificateDeleted(Result<String, crate::ops::Shared>),
     /// The issuance reached a step.
     IssueProgress {
         /// The step.
@@ -286,7 +286,7 @@ pub enum Event {
     /// The issuance ended.
     IssueFinished(Result<issue::Issued, issue::IssueFailure>),
     /// acme-dns registrations were saved (or why not).
-    AcmeDnsSaved(Result<Vec<acmedns::Delegation>, String>),
+    AcmeDnsSaved(Result<Vec<acmedns::Delegation>, crate::ops::Shared>),
     /// A propagation round discovered a zone or heard from an address.
     Probe(crate::dns::ProbeEvent),
     /// A propagation round ended.
@@ -307,7 +307,7 @@ pub enum Event {
     /// The accounts for the accounts view.
     AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
     /// A domain's solver mapping was removed: the domain.
-    DomainRemoved(Result<String, String>),
+    DomainRemoved(Result<String, crate::ops::Shared>),
     /// The job's task panicked; the message says where.
     Panicked(String),
 }

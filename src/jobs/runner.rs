@@ -176,32 +176,32 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
             Event::DetailLoaded(result.map(Box::new))
         }
-        Job::LoadProfiles => Event::ProfilesLoaded(super::profiles::load(&ctx).await),
+        Job::LoadProfiles => Event::ProfilesLoaded(crate::ops::profiles::load_all(&ctx).await),
         Job::FetchDirectory {
             directory,
             ca_bundle,
-        } => Event::DirectoryFetched(text(
+        } => Event::DirectoryFetched(shared(
             account::fetch_directory(&ctx, &directory, ca_bundle.as_deref()).await,
         )),
         Job::RegisterAccount(request) => {
-            Event::AccountRegistered(text(account::register(&ctx, request).await))
+            Event::AccountRegistered(shared(account::register(&ctx, request).await))
         }
         Job::SaveCertificate(request) => {
-            Event::CertificateSaved(blocking(move || certs::save(&ctx, &request)).await)
+            Event::CertificateSaved(shared(crate::ops::certificates::save(&ctx, &request).await))
         }
-        Job::DeleteCertificate { name, purge } => {
-            Event::CertificateDeleted(blocking(move || certs::delete(&ctx, &name, purge)).await)
-        }
+        Job::DeleteCertificate { name, purge } => Event::CertificateDeleted(shared(
+            blocking(move || certs::delete(&ctx, &name, purge)).await,
+        )),
         Job::RemoveAccount { name } => {
-            let removed = blocking(move || account::remove(&ctx, &name).map_err(|e| e.to_string()));
-            Event::AccountRemoved(removed.await)
+            let removed = blocking(move || account::remove(&ctx, &name)).await;
+            Event::AccountRemoved(shared(removed))
         }
         Job::LoadAccounts => {
             Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
         }
-        Job::RemoveDomain { domain } => {
-            Event::DomainRemoved(blocking(move || super::domains::remove(&ctx, &domain)).await)
-        }
+        Job::RemoveDomain { domain } => Event::DomainRemoved(shared(
+            blocking(move || super::domains::remove(&ctx, &domain)).await,
+        )),
         Job::SwitchFault { root, index, on } => {
             Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
         }
@@ -218,10 +218,10 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::IssueFinished(result)
         }
         Job::AcmeDnsRegister(request) => {
-            Event::AcmeDnsSaved(text(acmedns::register(&ctx, request).await))
+            Event::AcmeDnsSaved(shared(acmedns::register(&ctx, request).await))
         }
         Job::AcmeDnsImport(request) => {
-            Event::AcmeDnsSaved(text(acmedns::import_file(&ctx, request).await))
+            Event::AcmeDnsSaved(shared(acmedns::import_file(&ctx, request).await))
         }
         Job::SaveProvider(request) => {
             Event::ProviderSaved(super::provider::save(&ctx, request).await)
@@ -267,7 +267,7 @@ fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize
     Ok((index, on))
 }
 
-/// An operation's result as the UI shows it (the error's Display).
-fn text<T>(result: Result<T, crate::ops::Error>) -> Result<T, String> {
-    result.map_err(|e| e.to_string())
+/// An operation's typed error, as the event carries it to the TUI.
+fn shared<T>(result: Result<T, crate::ops::Error>) -> Result<T, crate::ops::Shared> {
+    result.map_err(crate::ops::Shared::from)
 }

@@ -5,15 +5,18 @@
 //!
 //! - [`account`]: a CA's directory, registering (or re-registering) and removing accounts.
 //! - [`acmedns`]: registering and importing acme-dns accounts.
-//! - [`certificates`]: removing a certificate definition (and with `purge` its files, keys).
+//! - [`certificates`]: adding, editing and removing certificate definitions (with `purge`
+//!   also their files and keys).
 //! - [`domains`]: the trial of a domain's solver (its credentials).
 //! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
+//! - [`profiles`]: the certificate profiles each account's CA offers.
 
 pub mod account;
 pub mod acmedns;
 pub mod certificates;
 pub mod domains;
 pub mod issue;
+pub mod profiles;
 
 use crate::acme::account::AccountError;
 use crate::acme::removal::RemoveError;
@@ -69,6 +72,14 @@ pub enum Error {
     /// A certificate is locked by another run.
     #[error("{0}")]
     Locked(String),
+    /// A CA's directory could not be read for its certificate profiles.
+    #[error("reading the CA's profiles of account {account}: {source}")]
+    Profiles {
+        /// The account whose CA was asked.
+        account: String,
+        /// Why the directory could not be read.
+        source: AccountError,
+    },
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -109,6 +120,7 @@ impl Error {
             | Error::Store(_)
             | Error::Journal(_)
             | Error::Locked(_)
+            | Error::Profiles { .. }
             | Error::Task(_) => false,
         };
         if usage {
@@ -148,4 +160,42 @@ where
     tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, f))
         .await
         .unwrap_or_else(|e| Err(E::from(TaskDied(e.to_string()))))
+}
+
+/// An operation's failure as it travels to the TUI inside a job event: the typed [`Error`]
+/// itself, shared, because events are cloned (and compared in tests, by what they show).
+/// The TUI renders it: its Display, its [`Error::kind`].
+#[derive(Debug, Clone)]
+pub struct Shared(std::sync::Arc<Error>);
+
+impl Shared {
+    /// The typed error.
+    #[must_use]
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+}
+
+impl From<Error> for Shared {
+    fn from(e: Error) -> Self {
+        Shared(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl PartialEq for Shared {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
 }

@@ -36,12 +36,13 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::DirectoryFetched(result) => {
+            let result = result.map_err(|e| shown(&e));
             if let Some(wizard) = wizard_waiting_for(state, id) {
                 account::fetched(wizard, result);
             }
             Vec::new()
         }
-        Event::AccountRegistered(result) => registered(state, id, result),
+        Event::AccountRegistered(result) => registered(state, id, result.map_err(|e| shown(&e))),
         event @ (Event::AccountRemoved(_) | Event::AccountsLoaded(_) | Event::DomainRemoved(_)) => {
             managed(state, id, event)
         }
@@ -51,7 +52,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             crate::tui::screens::sandbox::switched(state, result);
             Vec::new()
         }
-        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result),
+        Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result.map_err(|e| shown(&e))),
         Event::ServerStarted(info) => server::started(state, id, info),
         Event::ServerStopped(result) => server::stopped(state, id, result),
         Event::ParentChecked(result) => {
@@ -87,13 +88,13 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             state.notify(format!("{domain}: solver removed"));
             dashboard::reload(state)
         }
-        Event::DomainRemoved(Err(message)) => {
-            state.fail("Removing the solver failed", message);
+        Event::DomainRemoved(Err(error)) => {
+            state.fail("Removing the solver failed", shown(&error));
             Vec::new()
         }
-        Event::AccountRemoved(Err(message)) => {
-            tracing::warn!(reason = %message, "removing the account failed");
-            state.fail("Removing the account failed", message);
+        Event::AccountRemoved(Err(error)) => {
+            tracing::warn!(reason = %error, "removing the account failed");
+            state.fail("Removing the account failed", error.to_string());
             Vec::new()
         }
         _ => Vec::new(),
@@ -146,16 +147,16 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
     Vec::new()
 }
 
-fn deleted(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
+fn deleted(state: &mut State, result: Result<String, crate::ops::Shared>) -> Vec<Effect> {
     match result {
         Ok(name) => {
             tracing::info!(cert = %name, "certificate deleted");
             state.notify(format!("{name} deleted"));
             dashboard::reload(state)
         }
-        Err(message) => {
-            tracing::warn!(reason = %message, "deleting failed");
-            state.fail("Deleting failed", message);
+        Err(error) => {
+            tracing::warn!(reason = %error, "deleting failed");
+            state.fail("Deleting failed", error.to_string());
             Vec::new()
         }
     }
@@ -211,6 +212,12 @@ fn acme_dns_saved(
     effects
 }
 
+/// The text the TUI shows for an operation's typed error (its Display, which names the
+/// file, server or field that failed).
+fn shown(error: &crate::ops::Shared) -> String {
+    error.to_string()
+}
+
 fn wizard_waiting_for(state: &mut State, id: JobId) -> Option<&mut account::AccountWizard> {
     state.stack.iter_mut().find_map(|screen| match screen {
         Screen::Account(w)
@@ -251,7 +258,7 @@ fn registered(
     }
 }
 
-fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<Effect> {
+fn saved(state: &mut State, id: JobId, result: &Result<String, crate::ops::Shared>) -> Vec<Effect> {
     let index = state
         .stack
         .iter()
@@ -259,8 +266,8 @@ fn saved(state: &mut State, id: JobId, result: &Result<String, String>) -> Vec<E
     let nav = if let Some(Screen::Editor(editor)) = index.map(|i| &mut state.stack[i]) {
         editor::saved(editor, result)
     } else {
-        if let Err(message) = result {
-            state.fail("Saving failed", message.clone());
+        if let Err(error) = result {
+            state.fail("Saving failed", error.to_string());
         }
         Nav::Stay
     };

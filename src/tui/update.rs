@@ -369,6 +369,11 @@ fn on_job(state: &mut State, tagged: Tagged) -> Vec<Effect> {
     crate::tui::routing::route(state, id, event)
 }
 
+/// A panicked job's typed failure.
+fn task(message: String) -> crate::ops::Shared {
+    crate::ops::Error::Task(message).into()
+}
+
 /// Turn a panic into the failure the job's owner understands.
 fn failure_for_slot(slot: &Slot, message: String) -> Event {
     match slot {
@@ -377,17 +382,17 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::Profiles => {
             Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
         }
-        Slot::Account => Event::AccountRegistered(Err(message)),
-        Slot::Certs => Event::CertificateSaved(Err(message)),
-        Slot::AcmeDns => Event::AcmeDnsSaved(Err(message)),
+        Slot::Account => Event::AccountRegistered(Err(task(message))),
+        Slot::Certs => Event::CertificateSaved(Err(task(message))),
+        Slot::AcmeDns => Event::AcmeDnsSaved(Err(task(message))),
         Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
         Slot::ServerParent => Event::ParentChecked(Err(message)),
         Slot::ServerRegister => Event::ServerRegistered(Err(message)),
         Slot::Sandbox => Event::FaultSwitched(Err(message)),
-        Slot::AccountRemove => Event::AccountRemoved(Err(message)),
+        Slot::AccountRemove => Event::AccountRemoved(Err(task(message))),
         Slot::Provider => Event::ProviderSaved(Err(message)),
         Slot::Accounts => Event::AccountsLoaded(Err(message)),
-        Slot::DomainRemove => Event::DomainRemoved(Err(message)),
+        Slot::DomainRemove => Event::DomainRemoved(Err(task(message))),
         Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
         Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,

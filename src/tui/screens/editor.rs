@@ -228,6 +228,7 @@ impl CertEditor {
             account,
             solvers,
             profile: profiles::selected(&self.form),
+            ..CertRequest::default()
         })
     }
 }
@@ -396,12 +397,12 @@ pub fn on_action(editor: &mut CertEditor, state: &mut State, action: Action) -> 
 }
 
 /// The save answered: close on success (the caller reloads), else show why.
-pub fn saved(editor: &mut CertEditor, result: &Result<String, String>) -> Nav {
+pub fn saved(editor: &mut CertEditor, result: &Result<String, crate::ops::Shared>) -> Nav {
     editor.request = None;
     match result {
         Ok(_) => Nav::Close,
-        Err(message) => {
-            editor.error = Some(message.clone());
+        Err(error) => {
+            editor.error = Some(error.to_string());
             Nav::Stay
         }
     }

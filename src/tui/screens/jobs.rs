@@ -248,7 +248,7 @@ pub fn bulk_targets(state: &State) -> Vec<String> {
             if marked {
                 d.marked.contains(&r.name)
             } else {
-                r.status != crate::domain::renewal::CertStatus::Valid
+                r.status.is_due()
             }
         })
         .map(|r| r.name.clone())

@@ -168,7 +168,9 @@ fn failures_keep_the_wizard_open_and_bad_input_sends_nothing() {
         &mut state,
         reply(
             fetch,
-            Event::DirectoryFetched(Err("connection refused".into())),
+            Event::DirectoryFetched(Err(
+                crate::ops::Error::Invalid("connection refused".into()).into()
+            )),
         ),
     );
     assert_eq!(wizard(&state).stage, Stage::Edit);
@@ -190,7 +192,10 @@ fn failures_keep_the_wizard_open_and_bad_input_sends_nothing() {
         &mut state,
         reply(
             register,
-            Event::AccountRegistered(Err("the CA refused: badContact".into())),
+            Event::AccountRegistered(Err(crate::ops::Error::Invalid(
+                "the CA refused: badContact".into(),
+            )
+            .into())),
         ),
     );
     assert_eq!(wizard(&state).stage, Stage::Review(info(false)));

@@ -141,7 +141,10 @@ fn import_mode_swaps_the_fields_and_failures_stay_inline() {
         &mut state,
         reply(
             id,
-            Event::AcmeDnsSaved(Err("/tmp/acme-dns.json: not JSON".into())),
+            Event::AcmeDnsSaved(Err(crate::ops::Error::Invalid(
+                "/tmp/acme-dns.json: not JSON".into(),
+            )
+            .into())),
         ),
     );
     assert_eq!(wizard(&state).stage, Stage::Edit);

@@ -105,6 +105,7 @@ fn save_new(state: &mut State) {
                 }
             )],
             profile: None,
+            ..CertRequest::default()
         })
     );
     // Typing while saving changes nothing.
@@ -146,7 +147,10 @@ fn errors_block_saving_and_failures_are_shown_inline() {
         &mut state,
         reply(
             id,
-            Event::CertificateSaved(Err("certpilot.toml: permission denied".into())),
+            Event::CertificateSaved(Err(crate::ops::Error::Invalid(
+                "certpilot.toml: permission denied".into(),
+            )
+            .into())),
         ),
     );
     assert_eq!(

@@ -293,7 +293,12 @@ fn the_accounts_view_lists_removes_and_registers_again() {
     let (refused, _) = started(&update(&mut state, key('y')));
     update(
         &mut state,
-        reply(refused, Event::AccountRemoved(Err("in use by web".into()))),
+        reply(
+            refused,
+            Event::AccountRemoved(Err(
+                crate::ops::Error::Invalid("in use by web".into()).into()
+            )),
+        ),
     );
     assert!(
         matches!(&state.popup, Some(Popup::Error { message, .. }) if message == "in use by web")
