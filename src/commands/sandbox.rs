@@ -109,17 +109,7 @@ fn restart_pebble(world: &Mutex<World>, runner: &Runner) -> Result<(), SandboxEr
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .restart_pebble(pct)?;
-    let directory = runner.layout.directory();
-    runner.run(&[
-        "account",
-        "add",
-        "sandbox",
-        "--directory",
-        &directory,
-        "--agree-tos",
-        "--replace",
-    ])?;
-    Ok(())
+    flow::register_account(runner, true)
 }
 
 /// The first of Ctrl-C, SIGTERM and SIGHUP.

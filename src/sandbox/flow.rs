@@ -186,7 +186,6 @@ pub fn enrol(runner: &Runner) -> Result<(), SandboxError> {
     .map_err(|e| SandboxError::io(&config, &e))?;
     let hook = layout.root.join("hooks/knot-hook.sh");
     write_executable(&hook, &faults::hook_script(layout))?;
-    let directory = layout.directory();
     let hook_arg = hook.display().to_string();
     let api = layout.api_url();
     let apex = ZONE;
@@ -194,14 +193,7 @@ pub fn enrol(runner: &Runner) -> Result<(), SandboxError> {
     let www = format!("www.{ZONE}");
     let api_name = format!("api.{ZONE}");
     let manual = format!("manual.{ZONE}");
-    runner.run(&[
-        "account",
-        "add",
-        "sandbox",
-        "--directory",
-        &directory,
-        "--agree-tos",
-    ])?;
+    register_account(runner, false)?;
     runner.run(&[
         "domain",
         "set",
@@ -223,6 +215,27 @@ pub fn enrol(runner: &Runner) -> Result<(), SandboxError> {
     runner.run(&["domain", "set", &manual, "--solver", "manual"])?;
     runner.run(&["cert", "add", "manual", "--name", &manual])?;
     Ok(())
+}
+
+/// Register the sandbox's account on Pebble; `replace` registers it again under the same
+/// name (Pebble keeps accounts in memory and forgets them when it restarts).
+///
+/// # Errors
+/// The registration failed (its output is in the error).
+pub fn register_account(runner: &Runner, replace: bool) -> Result<(), SandboxError> {
+    let directory = runner.layout.directory();
+    let mut args = vec![
+        "account",
+        "add",
+        "sandbox",
+        "--directory",
+        &directory,
+        "--agree-tos",
+    ];
+    if replace {
+        args.push("--replace");
+    }
+    runner.run(&args).map(|_| ())
 }
 
 fn write_executable(path: &std::path::Path, text: &str) -> Result<(), SandboxError> {
