@@ -116,9 +116,10 @@ pub async fn set(session: &Session, request: Request) -> Result<Saved, Error> {
 struct Held {
     keystore: Keystore,
     entry: SecretRef,
-    /// `Some(old)`: the new secret replaced `old` (`None`: there was none); `None`: nothing
-    /// was written (the keyring's secret was kept).
-    previous: Option<Option<String>>,
+    /// Whether a new secret was written (else the keyring's was kept).
+    replaced: bool,
+    /// What the new secret replaced (`None`: there was none).
+    previous: Option<String>,
 }
 
 impl Held {
@@ -130,10 +131,11 @@ impl Held {
         kind: &str,
     ) -> Result<Self, Error> {
         if let Some(secret) = secret {
-            let previous = Some(swap(&keystore, &entry, Some(secret)).await?);
+            let previous = swap(&keystore, &entry, Some(secret)).await?;
             return Ok(Held {
                 keystore,
                 entry,
+                replaced: true,
                 previous,
             });
         }
@@ -145,6 +147,7 @@ impl Held {
             return Ok(Held {
                 keystore,
                 entry,
+                replaced: false,
                 previous: None,
             });
         }
@@ -159,10 +162,10 @@ impl Held {
 
     /// Put back what [`Held::store`] replaced; `failure` (or the keyring's error).
     async fn restore(self, failure: Error) -> Error {
-        let Some(previous) = self.previous else {
+        if !self.replaced {
             return failure;
-        };
-        match swap(&self.keystore, &self.entry, previous).await {
+        }
+        match swap(&self.keystore, &self.entry, self.previous).await {
             Ok(_) => failure,
             Err(e) => e,
         }
@@ -283,9 +286,157 @@ pub async fn trial(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::paths::Paths;
     use crate::session::Overrides;
+
+    fn rfc2136(algorithm: &str) -> DomainConfig {
+        DomainConfig::Rfc2136 {
+            server: Some("127.0.0.1:53".into()),
+            tsig_name: "k".into(),
+            tsig_algorithm: algorithm.into(),
+            zone: None,
+        }
+    }
+
+    fn powerdns(api_url: &str) -> DomainConfig {
+        DomainConfig::PowerDns {
+            api_url: api_url.into(),
+            server_id: "localhost".into(),
+        }
+    }
+
+    /// Each bad input, as `domain set` fills in the request (no trial, the CNAME setting
+    /// given) and as the provider wizard does (trial, the setting untouched): the same
+    /// error kind and message, and the config file byte for byte as it was.
+    #[tokio::test]
+    async fn bad_input_is_refused_alike_from_both_front_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::new(Paths::working_dir(dir.path()), Overrides::default());
+        let mut config = crate::config::Config::default();
+        config
+            .domains
+            .insert("kept.test".into(), DomainConfig::Manual);
+        config.settings.no_cname_follow.push("example.test".into());
+        crate::config::save(&session.paths.config_file, &config).unwrap();
+        let before = std::fs::read(&session.paths.config_file).unwrap();
+        let missing = dir.path().join("missing.key");
+        let empty = dir.path().join("empty.key");
+        std::fs::write(&empty, "  \n").unwrap();
+        let garbage = dir.path().join("garbage.key");
+        std::fs::write(&garbage, "key \"k\" { algorithm hmac-sha256; };").unwrap();
+        let good = dir.path().join("good.key");
+        std::fs::write(&good, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0").unwrap();
+        let cases: [(&str, DomainConfig, &Path, &str); 8] = [
+            (
+                "exa mple.test",
+                rfc2136("hmac-sha256"),
+                &good,
+                "exa mple.test",
+            ),
+            ("", powerdns("http://127.0.0.1:8081"), &good, "empty"),
+            (
+                "*.example.test",
+                rfc2136("hmac-sha256"),
+                &good,
+                "without '*.'",
+            ),
+            ("example.test", rfc2136("hmac-md4"), &good, "md4"),
+            ("example.test", powerdns("not a url"), &good, "not a url"),
+            (
+                "example.test",
+                rfc2136("hmac-sha256"),
+                &missing,
+                "missing.key",
+            ),
+            (
+                "example.test",
+                powerdns("http://127.0.0.1:8081"),
+                &empty,
+                "empty",
+            ),
+            (
+                "example.test",
+                rfc2136("hmac-sha256"),
+                &garbage,
+                "garbage.key",
+            ),
+        ];
+        for (domain, cfg, file, says) in &cases {
+            let cli = Request {
+                domain: (*domain).into(),
+                config: cfg.clone(),
+                secret: Some(SecretSource::File(file.to_path_buf())),
+                no_cname_follow: Some(false),
+                trial: false,
+            };
+            let wizard = Request {
+                no_cname_follow: None,
+                trial: true,
+                ..cli.clone()
+            };
+            let from_cli = set(&session, cli).await.unwrap_err();
+            let from_wizard = set(&session, wizard).await.unwrap_err();
+            let what = format!("{domain} {cfg:?} {}", file.display());
+            assert!(
+                matches!(from_cli, Error::Invalid(_)),
+                "{what}: {from_cli:?}"
+            );
+            assert!(
+                matches!(from_wizard, Error::Invalid(_)),
+                "{what}: {from_wizard:?}"
+            );
+            assert_eq!(from_cli.kind(), crate::ops::Kind::Usage, "{what}");
+            assert_eq!(from_cli.to_string(), from_wizard.to_string(), "{what}");
+            assert!(
+                from_cli.to_string().to_lowercase().contains(says),
+                "{what}: {from_cli}"
+            );
+            assert!(!from_cli.to_string().contains("c2VjcmV0"), "{from_cli}");
+            let after = std::fs::read(&session.paths.config_file).unwrap();
+            assert_eq!(after, before, "{what}: the config file changed");
+        }
+    }
+
+    /// A solver without a secret saves without the keyring, from standard-input-style text
+    /// too; the CLI's CNAME setting is written, the wizard's `None` leaves it.
+    #[tokio::test]
+    async fn a_mapping_without_a_secret_is_saved_and_the_cname_setting_follows_the_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::new(Paths::working_dir(dir.path()), Overrides::default());
+        let request = Request {
+            domain: "Example.TEST.".into(),
+            config: DomainConfig::Manual,
+            secret: Some(SecretSource::Text("ignored".into())),
+            no_cname_follow: Some(true),
+            trial: false,
+        };
+        let saved = set(&session, request.clone()).await.unwrap();
+        assert_eq!(saved.domain, "example.test");
+        assert_eq!(saved.trial, None);
+        let config = session.load_config().unwrap();
+        assert_eq!(
+            config.domains.get("example.test"),
+            Some(&DomainConfig::Manual)
+        );
+        assert_eq!(config.settings.no_cname_follow, ["example.test"]);
+        let untouched = Request {
+            no_cname_follow: None,
+            ..request.clone()
+        };
+        set(&session, untouched).await.unwrap();
+        let config = session.load_config().unwrap();
+        assert_eq!(config.settings.no_cname_follow, ["example.test"]);
+        // A trial needs credentials to try.
+        let trial = Request {
+            trial: true,
+            ..request
+        };
+        let err = set(&session, trial).await.unwrap_err();
+        assert!(err.to_string().contains("no credentials to test"), "{err}");
+    }
 
     #[test]
     fn remove_takes_the_mapping_out_of_the_file_only() {
