@@ -76,17 +76,16 @@ async fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
             server_id,
         },
     };
-    let secret = match &config {
-        DomainConfig::Rfc2136 { .. } => secret_source(tsig_secret_file, "--tsig-secret-file")?,
-        DomainConfig::PowerDns { .. } => secret_source(api_key_file, "--api-key-file")?,
-        _ => None,
-    };
     let request = ops::domains::Request {
         domain,
-        config,
-        secret,
+        secret: match &config {
+            DomainConfig::Rfc2136 { .. } => secret_source(tsig_secret_file, "--tsig-secret-file")?,
+            DomainConfig::PowerDns { .. } => secret_source(api_key_file, "--api-key-file")?,
+            _ => None,
+        },
         no_cname_follow: Some(no_cname_follow),
         trial: false,
+        config,
     };
     let saved = ops::domains::set(&env.session, request).await?;
     env.config = env.session.load_config()?;
