@@ -1,23 +1,17 @@
 //! `certpilot domain set|remove|list|test`: the cert-manager style solver mapping.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Env, Failure, Outcome};
 use crate::cli::{DomainCommand, SolverArg};
 use crate::config::DomainConfig;
 use crate::domain::names;
-use crate::providers::credentials;
-
-/// The secret options of `domain set`, read once into the keyring.
-struct SecretInput<'a> {
-    tsig_secret_file: Option<&'a Path>,
-    api_key_file: Option<&'a Path>,
-}
+use crate::ops::{self, domains::SecretSource};
 
 pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
     match cmd {
-        DomainCommand::Set { .. } => set(env, cmd),
+        DomainCommand::Set { .. } => set(env, cmd).await,
         DomainCommand::Remove { domain } => {
             let domain = crate::ops::domains::remove(&env.session, &domain)?;
             env.config = env.session.load_config()?;
@@ -37,8 +31,8 @@ pub(super) async fn run(env: &mut Env, cmd: DomainCommand) -> Outcome {
     }
 }
 
-/// `domain set`: the mapping into the config, its secret (if any) into the keyring.
-fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
+/// `domain set`: parse the options into the one request [`ops::domains::set`] takes.
+async fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
     let DomainCommand::Set {
         domain,
         solver,
@@ -57,13 +51,7 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
     else {
         return Ok(());
     };
-    let domain = normalized(&domain)?;
-    if domain.starts_with("*.") {
-        return Err(Failure::Usage(format!(
-            "{domain}: map the domain without '*.'; it covers the wildcard too"
-        )));
-    }
-    let cfg = match (solver, command, server) {
+    let config = match (solver, command, server) {
         (SolverArg::Exec, Some(command), _) => DomainConfig::Exec { command, batch },
         (SolverArg::Exec, None, _) => {
             return Err(Failure::Usage("--solver exec needs --command".into()))
@@ -88,19 +76,20 @@ fn set(env: &mut Env, cmd: DomainCommand) -> Outcome {
             server_id,
         },
     };
-    let input = SecretInput {
-        tsig_secret_file: tsig_secret_file.as_deref(),
-        api_key_file: api_key_file.as_deref(),
+    let request = ops::domains::Request {
+        domain,
+        secret: match &config {
+            DomainConfig::Rfc2136 { .. } => secret_source(tsig_secret_file, "--tsig-secret-file")?,
+            DomainConfig::PowerDns { .. } => secret_source(api_key_file, "--api-key-file")?,
+            _ => None,
+        },
+        no_cname_follow: Some(no_cname_follow),
+        trial: false,
+        config,
     };
-    store_secret(env, &domain, &cfg, &input)?;
-    env.config.domains.insert(domain.clone(), cfg);
-    let off = &mut env.config.settings.no_cname_follow;
-    off.retain(|d| *d != domain);
-    if no_cname_follow {
-        off.push(domain.clone());
-    }
-    env.save_config()?;
-    outln!("{domain}: solver set");
+    let saved = ops::domains::set(&env.session, request).await?;
+    env.config = env.session.load_config()?;
+    outln!("{}: solver set", saved.domain);
     Ok(())
 }
 
@@ -108,44 +97,19 @@ fn normalized(domain: &str) -> Result<String, Failure> {
     names::normalize(domain).map_err(|e| Failure::Usage(e.to_string()))
 }
 
-/// Read the secret the solver needs (from its file or standard input) into the keyring.
-/// Without a file, a secret already in the keyring is kept; none at all is a usage error.
-fn store_secret(env: &Env, domain: &str, cfg: &DomainConfig, input: &SecretInput<'_>) -> Outcome {
-    credentials::check(cfg).map_err(Failure::Usage)?;
-    let Some(entry) = credentials::secret_entry(domain, cfg) else {
-        return Ok(());
-    };
-    let (file, option) = match cfg {
-        DomainConfig::Rfc2136 { .. } => (input.tsig_secret_file, "--tsig-secret-file"),
-        _ => (input.api_key_file, "--api-key-file"),
-    };
-    let keystore = env.keystore()?;
+/// The secret option's file, or standard input (read here) for `-`.
+fn secret_source(file: Option<PathBuf>, option: &str) -> Result<Option<SecretSource>, Failure> {
     let Some(file) = file else {
-        if keystore.get(&entry)?.is_some() {
-            return Ok(());
-        }
-        return Err(Failure::Usage(format!(
-            "--solver {} needs {option} FILE (or - for standard input) the first time",
-            cfg.kind()
-        )));
+        return Ok(None);
     };
-    let text = read_secret(file, option)?;
-    let secret = credentials::secret_from_text(cfg, &text)
-        .map_err(|e| Failure::Usage(format!("{option} {}: {e}", file.display())))?;
-    keystore.put(&entry, &secret)?;
-    Ok(())
-}
-
-/// The text of `file`, or standard input for `-`.
-fn read_secret(file: &Path, option: &str) -> Result<String, Failure> {
+    if file != Path::new("-") {
+        return Ok(Some(SecretSource::File(file)));
+    }
     let mut text = String::new();
-    let read = if file == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(file).map(|t| text = t)
-    };
-    read.map_err(|e| Failure::Usage(format!("{option} {}: {e}", file.display())))?;
-    Ok(text)
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::Usage(format!("{option} -: {e}")))?;
+    Ok(Some(SecretSource::Text(text)))
 }
 
 /// `domain test`: publish and remove `_certpilot-test.DOMAIN` with the domain's solver.

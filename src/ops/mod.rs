@@ -7,7 +7,8 @@
 //! - [`acmedns`]: registering and importing acme-dns accounts.
 //! - [`certificates`]: adding, editing and removing certificate definitions (with `purge`
 //!   also their files and keys).
-//! - [`domains`]: the trial of a domain's solver (its credentials).
+//! - [`domains`]: setting (with its secret, optionally after a credentials trial) and
+//!   removing a domain's solver mapping, and the trial of its credentials.
 //! - [`issue`]: everything before the engine runs (config checks, lock, account, context).
 //! - [`profiles`]: the certificate profiles each account's CA offers.
 
