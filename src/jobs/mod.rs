@@ -259,9 +259,9 @@ impl Job {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The dashboard's data.
-    InventoryLoaded(Result<inventory::Inventory, String>),
+    InventoryLoaded(Result<inventory::Inventory, crate::ops::Shared>),
     /// One certificate's detail.
-    DetailLoaded(Result<Box<inventory::CertDetail>, String>),
+    DetailLoaded(Result<Box<inventory::CertDetail>, crate::ops::Shared>),
     /// The CA profiles of each account (name → its CA's profiles, or why not).
     ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.

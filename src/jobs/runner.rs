@@ -169,12 +169,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
     let event = match job {
         Job::LoadInventory => {
             let result = blocking(move || inventory::load(&ctx, OffsetDateTime::now_utc())).await;
-            Event::InventoryLoaded(result)
+            Event::InventoryLoaded(shared(result))
         }
         Job::LoadDetail { name } => {
             let result =
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
-            Event::DetailLoaded(result.map(Box::new))
+            Event::DetailLoaded(shared(result.map(Box::new)))
         }
         Job::LoadProfiles => Event::ProfilesLoaded(crate::ops::profiles::load_all(&ctx).await),
         Job::FetchDirectory {

@@ -80,6 +80,14 @@ pub enum Error {
         /// Why the directory could not be read.
         source: AccountError,
     },
+    /// A certificate's stored chain could not be read as X.509.
+    #[error("{name}: {source}")]
+    Inspect {
+        /// The certificate whose chain is unreadable.
+        name: String,
+        /// What is wrong with it.
+        source: crate::cert::inspect::InspectError,
+    },
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -121,6 +129,7 @@ impl Error {
             | Error::Journal(_)
             | Error::Locked(_)
             | Error::Profiles { .. }
+            | Error::Inspect { .. }
             | Error::Task(_) => false,
         };
         if usage {

@@ -11,7 +11,7 @@ use crate::tui::update::{Effect, Nav};
 pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     match event {
         Event::InventoryLoaded(result) => {
-            state.dashboard.loaded(result);
+            state.dashboard.loaded(result.map_err(|e| shown(&e)));
             dashboard::move_selection(state, 0);
             Vec::new()
         }
@@ -19,7 +19,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             for screen in &mut state.stack {
                 if let Screen::Detail(d) = screen {
                     if d.request == id {
-                        detail::loaded(d, result.clone());
+                        detail::loaded(d, result.clone().map_err(|e| shown(&e)));
                     }
                 }
             }

@@ -377,8 +377,8 @@ fn task(message: String) -> crate::ops::Shared {
 /// Turn a panic into the failure the job's owner understands.
 fn failure_for_slot(slot: &Slot, message: String) -> Event {
     match slot {
-        Slot::Inventory => Event::InventoryLoaded(Err(message)),
-        Slot::Detail => Event::DetailLoaded(Err(message)),
+        Slot::Inventory => Event::InventoryLoaded(Err(task(message))),
+        Slot::Detail => Event::DetailLoaded(Err(task(message))),
         Slot::Profiles => {
             Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
         }
