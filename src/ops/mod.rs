@@ -208,3 +208,6 @@ impl PartialEq for Shared {
         self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
     }
 }
+
+/// Kind and text compare as an equivalence (screens holding a shared error stay `Eq`).
+impl Eq for Shared {}

@@ -380,7 +380,7 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::Inventory => Event::InventoryLoaded(Err(task(message))),
         Slot::Detail => Event::DetailLoaded(Err(task(message))),
         Slot::Profiles => {
-            Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
+            Event::ProfilesLoaded(std::iter::once((String::new(), Err(task(message)))).collect())
         }
         Slot::Account => Event::AccountRegistered(Err(task(message))),
         Slot::Certs => Event::CertificateSaved(Err(task(message))),
