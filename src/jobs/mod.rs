@@ -273,7 +273,7 @@ pub enum Event {
     /// An account was removed: its name.
     AccountRemoved(Result<String, crate::ops::Shared>),
     /// A sandbox fault was switched: (index, on).
-    FaultSwitched(Result<(usize, bool), String>),
+    FaultSwitched(Result<(usize, bool), crate::ops::Shared>),
     /// A certificate definition was removed: its name.
     CertificateDeleted(Result<String, crate::ops::Shared>),
     /// The issuance reached a step.

@@ -203,7 +203,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             blocking(move || super::domains::remove(&ctx, &domain)).await,
         )),
         Job::SwitchFault { root, index, on } => {
-            Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
+            Event::FaultSwitched(shared(blocking(move || switch_fault(&root, index, on)).await))
         }
         Job::Issue { cert } => {
             let progress = reply.clone();
@@ -257,12 +257,16 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
 }
 
 /// Switch a sandbox fault on the sandbox's real servers.
-fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize, bool), String> {
+fn switch_fault(
+    root: &std::path::Path,
+    index: usize,
+    on: bool,
+) -> Result<(usize, bool), crate::ops::Error> {
     let fault = *crate::sandbox::Fault::ALL
         .get(index)
-        .ok_or_else(|| format!("no sandbox fault number {index}"))?;
-    let layout = crate::sandbox::Layout::load(root).map_err(|e| e.to_string())?;
-    crate::sandbox::faults::switch(&layout, fault, on).map_err(|e| e.to_string())?;
+        .ok_or_else(|| crate::ops::Error::Invalid(format!("no sandbox fault number {index}")))?;
+    let layout = crate::sandbox::Layout::load(root)?;
+    crate::sandbox::faults::switch(&layout, fault, on)?;
     tracing::info!(fault = %fault.label(), on, "sandbox fault switched");
     Ok((index, on))
 }

@@ -88,6 +88,9 @@ pub enum Error {
         /// What is wrong with it.
         source: crate::cert::inspect::InspectError,
     },
+    /// The sandbox (its layout file, a fault marker, a program it needs).
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -122,6 +125,7 @@ impl Error {
             Error::AcmeDns(e) => e.is_usage(),
             Error::Issue(e) if e.is_waiting() => return Kind::Waiting,
             Error::Issue(e) => e.is_usage(),
+            Error::Sandbox(e) => matches!(e, crate::sandbox::SandboxError::Missing(_)),
             Error::Secret(_)
             | Error::MissingKey(_)
             | Error::Solver(_)

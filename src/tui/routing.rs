@@ -49,7 +49,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
         Event::FaultSwitched(result) => {
-            crate::tui::screens::sandbox::switched(state, result);
+            crate::tui::screens::sandbox::switched(state, result.map_err(|e| shown(&e)));
             Vec::new()
         }
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result.map_err(|e| shown(&e))),

@@ -388,7 +388,7 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
         Slot::ServerParent => Event::ParentChecked(Err(message)),
         Slot::ServerRegister => Event::ServerRegistered(Err(message)),
-        Slot::Sandbox => Event::FaultSwitched(Err(message)),
+        Slot::Sandbox => Event::FaultSwitched(Err(task(message))),
         Slot::AccountRemove => Event::AccountRemoved(Err(task(message))),
         Slot::Provider => Event::ProviderSaved(Err(message)),
         Slot::Accounts => Event::AccountsLoaded(Err(message)),
