@@ -290,7 +290,7 @@ pub enum Event {
     /// A propagation round discovered a zone or heard from an address.
     Probe(crate::dns::ProbeEvent),
     /// A propagation round ended.
-    PropagationChecked(Result<Box<crate::dns::PropagationReport>, String>),
+    PropagationChecked(Result<Box<crate::dns::PropagationReport>, crate::ops::Shared>),
     /// The manual solver waits for the operator to create these records and confirm
     /// (answered with [`Runner::answer`]).
     RecordsToCreate(Vec<ChallengeRecord>),

@@ -229,7 +229,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::CheckPropagation { target, .. } => {
             let probes = reply.clone();
             let result = propagation::check(&ctx, &target, move |e| probes.send(e)).await;
-            Event::PropagationChecked(result.map(Box::new))
+            Event::PropagationChecked(shared(result.map(Box::new)))
         }
         Job::RunAcmeDnsServer(request) => {
             // The form opens with these settings next time.

@@ -91,6 +91,9 @@ pub enum Error {
     /// The sandbox (its layout file, a fault marker, a program it needs).
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    /// No usable DNS resolver for a propagation check (a bad `--resolver`, none configured).
+    #[error(transparent)]
+    Resolver(#[from] crate::dns::propagation::ProberError),
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -112,7 +115,7 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> Kind {
         let usage = match self {
-            Error::Invalid(_) | Error::Trust(_) => true,
+            Error::Invalid(_) | Error::Trust(_) | Error::Resolver(_) => true,
             Error::Session(e) => !matches!(e, SessionError::Secret(_)),
             Error::Config(e) => !matches!(e, ConfigError::Io { .. }),
             Error::Account(e) => {

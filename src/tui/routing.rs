@@ -136,7 +136,7 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
             let clock = state.clock;
             let propagated = result.as_ref().is_ok_and(|r| r.propagated);
             if let Some(watch) = state.watch_for(id) {
-                watch.finished(result, clock);
+                watch.finished(result.map_err(|e| shown(&e)), clock);
                 let owners = watch.matrix.owners.clone();
                 crate::tui::screens::domains::checked(state, &owners, propagated);
             }

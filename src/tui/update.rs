@@ -393,7 +393,7 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::Provider => Event::ProviderSaved(Err(message)),
         Slot::Accounts => Event::AccountsLoaded(Err(message)),
         Slot::DomainRemove => Event::DomainRemoved(Err(task(message))),
-        Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
+        Slot::Propagation(_) => Event::PropagationChecked(Err(task(message))),
         Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
             hint: None,
