@@ -297,11 +297,11 @@ pub enum Event {
     /// The embedded acme-dns server is listening.
     ServerStarted(server::ServerInfo),
     /// The server stopped (or could not start: why).
-    ServerStopped(Result<(), String>),
+    ServerStopped(Result<(), crate::ops::Shared>),
     /// The parent zone's records were checked.
-    ParentChecked(Result<Vec<parent::RecordCheck>, String>),
+    ParentChecked(Result<Vec<parent::RecordCheck>, crate::ops::Shared>),
     /// The acme-dns domains are registered on the running server.
-    ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
+    ServerRegistered(Result<Vec<acmedns::Delegation>, crate::ops::Shared>),
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
     ProviderSaved(Result<String, String>),
     /// The accounts for the accounts view.

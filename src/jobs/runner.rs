@@ -238,18 +238,19 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             }
             let started = reply.clone();
             let result = server::run(&ctx, &request, move |e| started.send(e), cancel).await;
-            Event::ServerStopped(result)
+            Event::ServerStopped(shared(result))
         }
         Job::CheckParentRecords { records } => {
-            let resolvers = ctx.config().map(|config| config.settings.resolvers);
-            let result = match resolvers.map_err(|e| e.to_string()) {
-                Ok(resolvers) => parent::check(&resolvers, &records).await,
-                Err(e) => Err(e),
+            let result = match ctx.config() {
+                Ok(config) => parent::check(&config.settings.resolvers, &records)
+                    .await
+                    .map_err(crate::ops::Error::from),
+                Err(e) => Err(e.into()),
             };
-            Event::ParentChecked(result)
+            Event::ParentChecked(shared(result))
         }
         Job::RegisterOnServer { url, domains } => {
-            Event::ServerRegistered(server::register_all(&ctx, &url, &domains).await)
+            Event::ServerRegistered(shared(server::register_all(&ctx, &url, &domains).await))
         }
     };
     tracing::debug!(job = reply.id.0, "job finished");

@@ -94,6 +94,20 @@ pub enum Error {
     /// No usable DNS resolver for a propagation check (a bad `--resolver`, none configured).
     #[error(transparent)]
     Resolver(#[from] crate::dns::propagation::ProberError),
+    /// The records delegating the acme-dns server's zone could not be checked.
+    #[error(transparent)]
+    Parent(#[from] crate::dns::parent::ParentError),
+    /// The embedded acme-dns server could not start or stopped with an error.
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    /// Registering one domain on an acme-dns server failed.
+    #[error("{domain}: {source}")]
+    Registering {
+        /// The domain.
+        domain: String,
+        /// Why.
+        source: Box<Error>,
+    },
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -129,6 +143,9 @@ impl Error {
             Error::Issue(e) if e.is_waiting() => return Kind::Waiting,
             Error::Issue(e) => e.is_usage(),
             Error::Sandbox(e) => matches!(e, crate::sandbox::SandboxError::Missing(_)),
+            Error::Parent(e) => matches!(e, crate::dns::parent::ParentError::Resolver(_)),
+            Error::Server(e) => matches!(e, crate::server::ServerError::Config(_)),
+            Error::Registering { source, .. } => return source.kind(),
             Error::Secret(_)
             | Error::MissingKey(_)
             | Error::Solver(_)

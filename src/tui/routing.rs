@@ -54,12 +54,14 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         }
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result.map_err(|e| shown(&e))),
         Event::ServerStarted(info) => server::started(state, id, info),
-        Event::ServerStopped(result) => server::stopped(state, id, result),
+        Event::ServerStopped(result) => server::stopped(state, id, result.map_err(|e| shown(&e))),
         Event::ParentChecked(result) => {
-            server::checked(state, id, result);
+            server::checked(state, id, result.map_err(|e| shown(&e)));
             Vec::new()
         }
-        Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::ServerRegistered(result) => {
+            server::registered(state, id, result.map_err(|e| shown(&e)))
+        }
         Event::ProviderSaved(result) => provider_saved(state, id, result),
         Event::RecordsToCreate(records) => {
             issuance::records_to_create(state, id, records);
