@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::dns::query::{QueryOptions, Transport};
 use crate::dns::propagation::ProberError;
+use crate::dns::query::{QueryOptions, Transport};
 use crate::dns::zone::{display, Discovery, DiscoveryError, Zone};
 use crate::dns::Prober;
 use crate::domain::names;

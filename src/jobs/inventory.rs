@@ -45,7 +45,7 @@ pub struct DomainRow {
 /// Read the inventory. Blocking.
 ///
 /// # Errors
-/// The config or store error's message.
+/// The configuration or the certificate store could not be read.
 pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, crate::ops::Error> {
     let config = ctx.config()?;
     let rows = inventory::load(&ctx.paths, &config, now)?;

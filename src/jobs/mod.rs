@@ -305,7 +305,7 @@ pub enum Event {
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
     ProviderSaved(Result<String, String>),
     /// The accounts for the accounts view.
-    AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
+    AccountsLoaded(Result<Vec<accounts::AccountRow>, crate::ops::Shared>),
     /// A domain's solver mapping was removed: the domain.
     DomainRemoved(Result<String, crate::ops::Shared>),
     /// The job's task panicked; the message says where.

@@ -76,7 +76,8 @@ pub async fn check(
 ) -> Result<PropagationReport, crate::ops::Error> {
     let config = ctx.config()?;
     let expectations = target.expectations(&config);
-    let prober = Prober::new(&config.settings.resolvers)?.on_port(config.settings.authoritative_port);
+    let prober =
+        Prober::new(&config.settings.resolvers)?.on_port(config.settings.authoritative_port);
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let round = async move {
         let report = prober.check_streaming(&expectations, &tx).await;

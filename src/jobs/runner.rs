@@ -197,14 +197,14 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::AccountRemoved(shared(removed))
         }
         Job::LoadAccounts => {
-            Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
+            Event::AccountsLoaded(shared(blocking(move || super::accounts::load(&ctx)).await))
         }
         Job::RemoveDomain { domain } => Event::DomainRemoved(shared(
             blocking(move || super::domains::remove(&ctx, &domain)).await,
         )),
-        Job::SwitchFault { root, index, on } => {
-            Event::FaultSwitched(shared(blocking(move || switch_fault(&root, index, on)).await))
-        }
+        Job::SwitchFault { root, index, on } => Event::FaultSwitched(shared(
+            blocking(move || switch_fault(&root, index, on)).await,
+        )),
         Job::Issue { cert } => {
             let progress = reply.clone();
             let signals = issue::Signals { cancel, answers };

@@ -216,12 +216,12 @@ pub async fn register_all(
             allow_insecure_http: false,
             use_for_issuance: true,
         };
-        let saved = acmedns::register(ctx, request)
-            .await
-            .map_err(|source| crate::ops::Error::Registering {
+        let saved = acmedns::register(ctx, request).await.map_err(|source| {
+            crate::ops::Error::Registering {
                 domain: domain.clone(),
                 source: Box::new(source),
-            })?;
+            }
+        })?;
         out.extend(saved);
     }
     Ok(out)

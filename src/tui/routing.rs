@@ -82,7 +82,7 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             effects
         }
         Event::AccountsLoaded(result) => {
-            crate::tui::screens::accounts::loaded(state, id, &result);
+            crate::tui::screens::accounts::loaded(state, id, &result.map_err(|e| shown(&e)));
             Vec::new()
         }
         Event::DomainRemoved(Ok(domain)) => {

@@ -36,7 +36,10 @@ fn stale_and_abandoned_loads_are_ignored() {
     assert_eq!(state.dashboard.load, LoadStatus::Loading);
     update(
         &mut state,
-        reply(awaited, Event::InventoryLoaded(Err(failure("disk on fire")))),
+        reply(
+            awaited,
+            Event::InventoryLoaded(Err(failure("disk on fire"))),
+        ),
     );
     assert_eq!(
         state.dashboard.load,
