@@ -397,7 +397,10 @@ fn empty_loading_and_failed() {
         &mut state,
         reply(
             id,
-            Event::InventoryLoaded(Err("certpilot.toml:3:1: unknown field `acount`".into())),
+            Event::InventoryLoaded(Err(certpilot::ops::Error::Invalid(
+                "certpilot.toml:3:1: unknown field `acount`".into(),
+            )
+            .into())),
         ),
     );
     insta::assert_snapshot!(

@@ -10,8 +10,9 @@ use std::net::IpAddr;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use crate::dns::propagation::ProberError;
 use crate::dns::query::{QueryOptions, Transport};
-use crate::dns::zone::{display, Discovery, Zone};
+use crate::dns::zone::{display, Discovery, DiscoveryError, Zone};
 use crate::dns::Prober;
 use crate::domain::names;
 
@@ -201,6 +202,20 @@ fn name(text: &str) -> Result<Name, String> {
     Name::from_ascii(format!("{text}.")).map_err(|e| format!("{text}: {e}"))
 }
 
+/// Why the delegating records could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ParentError {
+    /// No usable resolver.
+    #[error(transparent)]
+    Resolver(#[from] ProberError),
+    /// A record's owner is not a DNS name.
+    #[error("{0}")]
+    Name(String),
+    /// The zone that must serve a record could not be found.
+    #[error(transparent)]
+    Zone(#[from] DiscoveryError),
+}
+
 /// Check `records` (from [`parent_records`]) on every address of the servers that must
 /// serve them: the parent zone's for the NS and for a nameserver inside the parent zone, the
 /// nameserver's own zone's otherwise. The parent zone is found through `resolvers`.
@@ -210,27 +225,21 @@ fn name(text: &str) -> Result<Name, String> {
 pub async fn check(
     resolvers: &[String],
     records: &[ParentRecord],
-) -> Result<Vec<RecordCheck>, String> {
-    let resolvers = Prober::new(resolvers)
-        .map_err(|e| e.to_string())?
-        .resolvers()
-        .to_vec();
+) -> Result<Vec<RecordCheck>, ParentError> {
+    let resolvers = Prober::new(resolvers)?.resolvers().to_vec();
     let transport = Transport::new(QueryOptions::default());
     let discovery = Discovery::new(transport.clone(), resolvers);
     let mut checks = Vec::new();
     let mut parent: Option<Zone> = None;
     for record in records {
-        let owner = name(&record.owner)?;
+        let owner = name(&record.owner).map_err(ParentError::Name)?;
         let zone = match &parent {
             Some(zone) if record.rtype != "NS" && !under(&record.owner, &zone.apex) => {
-                discovery.zone_of(&owner).await.map_err(|e| e.to_string())?
+                discovery.zone_of(&owner).await?
             }
             Some(zone) => zone.clone(),
             None => {
-                let found = discovery
-                    .zone_of(&owner.base_name())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let found = discovery.zone_of(&owner.base_name()).await?;
                 parent = Some(found.clone());
                 found
             }

@@ -24,9 +24,9 @@ pub async fn fetch_directory(
 /// Check the parts that need no network: name, email, EAB key (the form's field message).
 ///
 /// # Errors
-/// A message naming the field.
-pub fn validate(name: &str, email: &str, eab_hmac: Option<&str>) -> Result<(), String> {
-    account::validate(name, email, eab_hmac).map_err(|e| e.to_string())
+/// [`ops::Error::Invalid`] naming the field.
+pub fn validate(name: &str, email: &str, eab_hmac: Option<&str>) -> Result<(), ops::Error> {
+    account::validate(name, email, eab_hmac)
 }
 
 /// Register the account (see [`account::register`]).

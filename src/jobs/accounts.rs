@@ -43,7 +43,7 @@ pub fn rows(config: &Config) -> Vec<AccountRow> {
 /// Read the accounts. Blocking.
 ///
 /// # Errors
-/// The config error's message.
-pub fn load(ctx: &Context) -> Result<Vec<AccountRow>, String> {
-    Ok(rows(&ctx.load_config().map_err(|e| e.to_string())?))
+/// [`crate::ops::Error::Config`] when the configuration cannot be read.
+pub fn load(ctx: &Context) -> Result<Vec<AccountRow>, crate::ops::Error> {
+    Ok(rows(&ctx.load_config()?))
 }

@@ -11,14 +11,14 @@ pub use crate::ops::acmedns::{Delegation, ImportRequest, RegisterRequest};
 /// Check what needs no network: domain, server URL, networks (the form's field message).
 ///
 /// # Errors
-/// A message naming the field.
+/// [`ops::Error::Invalid`] naming the field.
 pub fn validate(
     domain: &str,
     server: &str,
     allow_from: &[String],
     insecure: bool,
-) -> Result<String, String> {
-    acmedns::validate(domain, server, allow_from, insecure).map_err(|e| e.to_string())
+) -> Result<String, ops::Error> {
+    acmedns::validate(domain, server, allow_from, insecure)
 }
 
 /// Register, keep the password in the keyring, save the registration.

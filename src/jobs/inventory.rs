@@ -45,10 +45,10 @@ pub struct DomainRow {
 /// Read the inventory. Blocking.
 ///
 /// # Errors
-/// The config or store error's message.
-pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, String> {
-    let config = ctx.config().map_err(|e| e.to_string())?;
-    let rows = inventory::load(&ctx.paths, &config, now).map_err(|e| e.to_string())?;
+/// The configuration or the certificate store could not be read.
+pub fn load(ctx: &Context, now: OffsetDateTime) -> Result<Inventory, crate::ops::Error> {
+    let config = ctx.config()?;
+    let rows = inventory::load(&ctx.paths, &config, now)?;
     Ok(Inventory {
         rows,
         domains: domain_rows(&config),
@@ -145,14 +145,17 @@ pub struct Issued {
 ///
 /// # Errors
 /// Unknown certificate, config, store or PEM errors, as messages.
-pub fn detail(ctx: &Context, name: &str, now: OffsetDateTime) -> Result<CertDetail, String> {
-    let config = ctx.config().map_err(|e| e.to_string())?;
-    let cert = config
-        .certificates
-        .get(name)
-        .ok_or_else(|| format!("certificate {name:?} is not configured"))?;
+pub fn detail(
+    ctx: &Context,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<CertDetail, crate::ops::Error> {
+    let config = ctx.config()?;
+    let cert = config.certificates.get(name).ok_or_else(|| {
+        crate::ops::Error::Invalid(format!("certificate {name:?} is not configured"))
+    })?;
     let store = CertStore::new(&ctx.paths.certificates);
-    let stored = store.load(name).map_err(|e| e.to_string())?;
+    let stored = store.load(name)?;
     let key_type = cert.key_type.to_string();
     let account = config.account_for(cert);
     // Read once: the window shown is the one the decision used. Fresh or stale alike: it is
@@ -202,9 +205,13 @@ fn issued(
     meta: &crate::cert::store::CertMeta,
     chain_pem: &str,
     name: &str,
-) -> Result<Issued, String> {
-    let leaf = inspect::inspect_chain_pem(chain_pem).map_err(|e| format!("{name}: {e}"))?;
-    let blocks = inspect::split_chain_pem(chain_pem).map_err(|e| format!("{name}: {e}"))?;
+) -> Result<Issued, crate::ops::Error> {
+    let unreadable = |source| crate::ops::Error::Inspect {
+        name: name.to_owned(),
+        source,
+    };
+    let leaf = inspect::inspect_chain_pem(chain_pem).map_err(unreadable)?;
+    let blocks = inspect::split_chain_pem(chain_pem).map_err(unreadable)?;
     let chain = blocks
         .iter()
         .filter_map(|pem| inspect::inspect_chain_pem(pem).ok())

@@ -259,9 +259,9 @@ impl Job {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The dashboard's data.
-    InventoryLoaded(Result<inventory::Inventory, String>),
+    InventoryLoaded(Result<inventory::Inventory, crate::ops::Shared>),
     /// One certificate's detail.
-    DetailLoaded(Result<Box<inventory::CertDetail>, String>),
+    DetailLoaded(Result<Box<inventory::CertDetail>, crate::ops::Shared>),
     /// The CA profiles of each account (name → its CA's profiles, or why not).
     ProfilesLoaded(profiles::Offered),
     /// A CA's directory metadata.
@@ -273,7 +273,7 @@ pub enum Event {
     /// An account was removed: its name.
     AccountRemoved(Result<String, crate::ops::Shared>),
     /// A sandbox fault was switched: (index, on).
-    FaultSwitched(Result<(usize, bool), String>),
+    FaultSwitched(Result<(usize, bool), crate::ops::Shared>),
     /// A certificate definition was removed: its name.
     CertificateDeleted(Result<String, crate::ops::Shared>),
     /// The issuance reached a step.
@@ -290,22 +290,22 @@ pub enum Event {
     /// A propagation round discovered a zone or heard from an address.
     Probe(crate::dns::ProbeEvent),
     /// A propagation round ended.
-    PropagationChecked(Result<Box<crate::dns::PropagationReport>, String>),
+    PropagationChecked(Result<Box<crate::dns::PropagationReport>, crate::ops::Shared>),
     /// The manual solver waits for the operator to create these records and confirm
     /// (answered with [`Runner::answer`]).
     RecordsToCreate(Vec<ChallengeRecord>),
     /// The embedded acme-dns server is listening.
     ServerStarted(server::ServerInfo),
     /// The server stopped (or could not start: why).
-    ServerStopped(Result<(), String>),
+    ServerStopped(Result<(), crate::ops::Shared>),
     /// The parent zone's records were checked.
-    ParentChecked(Result<Vec<parent::RecordCheck>, String>),
+    ParentChecked(Result<Vec<parent::RecordCheck>, crate::ops::Shared>),
     /// The acme-dns domains are registered on the running server.
-    ServerRegistered(Result<Vec<acmedns::Delegation>, String>),
+    ServerRegistered(Result<Vec<acmedns::Delegation>, crate::ops::Shared>),
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
     ProviderSaved(Result<String, String>),
     /// The accounts for the accounts view.
-    AccountsLoaded(Result<Vec<accounts::AccountRow>, String>),
+    AccountsLoaded(Result<Vec<accounts::AccountRow>, crate::ops::Shared>),
     /// A domain's solver mapping was removed: the domain.
     DomainRemoved(Result<String, crate::ops::Shared>),
     /// The job's task panicked; the message says where.

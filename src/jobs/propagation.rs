@@ -73,12 +73,11 @@ pub async fn check(
     ctx: &Context,
     target: &Target,
     reply: impl Fn(Event),
-) -> Result<PropagationReport, String> {
-    let config = ctx.config().map_err(|e| e.to_string())?;
+) -> Result<PropagationReport, crate::ops::Error> {
+    let config = ctx.config()?;
     let expectations = target.expectations(&config);
-    let prober = Prober::new(&config.settings.resolvers)
-        .map_err(|e| e.to_string())?
-        .on_port(config.settings.authoritative_port);
+    let prober =
+        Prober::new(&config.settings.resolvers)?.on_port(config.settings.authoritative_port);
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let round = async move {
         let report = prober.check_streaming(&expectations, &tx).await;

@@ -169,12 +169,12 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
     let event = match job {
         Job::LoadInventory => {
             let result = blocking(move || inventory::load(&ctx, OffsetDateTime::now_utc())).await;
-            Event::InventoryLoaded(result)
+            Event::InventoryLoaded(shared(result))
         }
         Job::LoadDetail { name } => {
             let result =
                 blocking(move || inventory::detail(&ctx, &name, OffsetDateTime::now_utc())).await;
-            Event::DetailLoaded(result.map(Box::new))
+            Event::DetailLoaded(shared(result.map(Box::new)))
         }
         Job::LoadProfiles => Event::ProfilesLoaded(crate::ops::profiles::load_all(&ctx).await),
         Job::FetchDirectory {
@@ -197,14 +197,14 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::AccountRemoved(shared(removed))
         }
         Job::LoadAccounts => {
-            Event::AccountsLoaded(blocking(move || super::accounts::load(&ctx)).await)
+            Event::AccountsLoaded(shared(blocking(move || super::accounts::load(&ctx)).await))
         }
         Job::RemoveDomain { domain } => Event::DomainRemoved(shared(
             blocking(move || super::domains::remove(&ctx, &domain)).await,
         )),
-        Job::SwitchFault { root, index, on } => {
-            Event::FaultSwitched(blocking(move || switch_fault(&root, index, on)).await)
-        }
+        Job::SwitchFault { root, index, on } => Event::FaultSwitched(shared(
+            blocking(move || switch_fault(&root, index, on)).await,
+        )),
         Job::Issue { cert } => {
             let progress = reply.clone();
             let signals = issue::Signals { cancel, answers };
@@ -229,7 +229,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
         Job::CheckPropagation { target, .. } => {
             let probes = reply.clone();
             let result = propagation::check(&ctx, &target, move |e| probes.send(e)).await;
-            Event::PropagationChecked(result.map(Box::new))
+            Event::PropagationChecked(shared(result.map(Box::new)))
         }
         Job::RunAcmeDnsServer(request) => {
             // The form opens with these settings next time.
@@ -238,18 +238,19 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             }
             let started = reply.clone();
             let result = server::run(&ctx, &request, move |e| started.send(e), cancel).await;
-            Event::ServerStopped(result)
+            Event::ServerStopped(shared(result))
         }
         Job::CheckParentRecords { records } => {
-            let resolvers = ctx.config().map(|config| config.settings.resolvers);
-            let result = match resolvers.map_err(|e| e.to_string()) {
-                Ok(resolvers) => parent::check(&resolvers, &records).await,
-                Err(e) => Err(e),
+            let result = match ctx.config() {
+                Ok(config) => parent::check(&config.settings.resolvers, &records)
+                    .await
+                    .map_err(crate::ops::Error::from),
+                Err(e) => Err(e.into()),
             };
-            Event::ParentChecked(result)
+            Event::ParentChecked(shared(result))
         }
         Job::RegisterOnServer { url, domains } => {
-            Event::ServerRegistered(server::register_all(&ctx, &url, &domains).await)
+            Event::ServerRegistered(shared(server::register_all(&ctx, &url, &domains).await))
         }
     };
     tracing::debug!(job = reply.id.0, "job finished");
@@ -257,12 +258,16 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
 }
 
 /// Switch a sandbox fault on the sandbox's real servers.
-fn switch_fault(root: &std::path::Path, index: usize, on: bool) -> Result<(usize, bool), String> {
+fn switch_fault(
+    root: &std::path::Path,
+    index: usize,
+    on: bool,
+) -> Result<(usize, bool), crate::ops::Error> {
     let fault = *crate::sandbox::Fault::ALL
         .get(index)
-        .ok_or_else(|| format!("no sandbox fault number {index}"))?;
-    let layout = crate::sandbox::Layout::load(root).map_err(|e| e.to_string())?;
-    crate::sandbox::faults::switch(&layout, fault, on).map_err(|e| e.to_string())?;
+        .ok_or_else(|| crate::ops::Error::Invalid(format!("no sandbox fault number {index}")))?;
+    let layout = crate::sandbox::Layout::load(root)?;
+    crate::sandbox::faults::switch(&layout, fault, on)?;
     tracing::info!(fault = %fault.label(), on, "sandbox fault switched");
     Ok((index, on))
 }

@@ -144,16 +144,19 @@ pub async fn run(
     request: &ServerRequest,
     reply: impl Fn(Event),
     mut stop: watch::Receiver<bool>,
-) -> Result<(), String> {
+) -> Result<(), crate::ops::Error> {
     let database = ctx.paths.state.join("acme-dns-server.db");
-    let (config, mut info) = request.config(database)?;
-    let running = server::start(config).await.map_err(|e| e.to_string())?;
+    // The form's own check: its message names the field.
+    let (config, mut info) = request
+        .config(database)
+        .map_err(crate::ops::Error::Invalid)?;
+    let running = server::start(config).await?;
     info.dns = running.dns_udp_addrs().to_vec();
     info.url = client_url(running.http_addr());
     reply(Event::ServerStarted(info));
     // An error means the UI is gone: stop as well.
     drop(stop.wait_for(|stop| *stop).await);
-    running.shutdown().await.map_err(|e| e.to_string())
+    Ok(running.shutdown().await?)
 }
 
 /// The acme-dns domains of the configuration that should be on the server at `url`: those
@@ -190,8 +193,8 @@ pub async fn register_all(
     ctx: &Arc<Context>,
     url: &str,
     extra: &[String],
-) -> Result<Vec<Delegation>, String> {
-    let config = ctx.config().map_err(|e| e.to_string())?;
+) -> Result<Vec<Delegation>, crate::ops::Error> {
+    let config = ctx.config()?;
     let mut out = Vec::new();
     for domain in domains_for(&config, url, extra) {
         let existing = config
@@ -213,9 +216,12 @@ pub async fn register_all(
             allow_insecure_http: false,
             use_for_issuance: true,
         };
-        let saved = acmedns::register(ctx, request)
-            .await
-            .map_err(|e| format!("{domain}: {e}"))?;
+        let saved = acmedns::register(ctx, request).await.map_err(|source| {
+            crate::ops::Error::Registering {
+                domain: domain.clone(),
+                source: Box::new(source),
+            }
+        })?;
         out.extend(saved);
     }
     Ok(out)

@@ -81,6 +81,34 @@ pub enum Error {
         /// Why the directory could not be read.
         source: AccountError,
     },
+    /// A certificate's stored chain could not be read as X.509.
+    #[error("{name}: {source}")]
+    Inspect {
+        /// The certificate whose chain is unreadable.
+        name: String,
+        /// What is wrong with it.
+        source: crate::cert::inspect::InspectError,
+    },
+    /// The sandbox (its layout file, a fault marker, a program it needs).
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    /// No usable DNS resolver for a propagation check (a bad `--resolver`, none configured).
+    #[error(transparent)]
+    Resolver(#[from] crate::dns::propagation::ProberError),
+    /// The records delegating the acme-dns server's zone could not be checked.
+    #[error(transparent)]
+    Parent(#[from] crate::dns::parent::ParentError),
+    /// The embedded acme-dns server could not start or stopped with an error.
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    /// Registering one domain on an acme-dns server failed.
+    #[error("{domain}: {source}")]
+    Registering {
+        /// The domain.
+        domain: String,
+        /// Why.
+        source: Box<Error>,
+    },
     /// A background task died.
     #[error("background task failed: {0}")]
     Task(String),
@@ -102,7 +130,7 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> Kind {
         let usage = match self {
-            Error::Invalid(_) | Error::Trust(_) => true,
+            Error::Invalid(_) | Error::Trust(_) | Error::Resolver(_) => true,
             Error::Session(e) => !matches!(e, SessionError::Secret(_)),
             Error::Config(e) => !matches!(e, ConfigError::Io { .. }),
             Error::Account(e) => {
@@ -115,6 +143,10 @@ impl Error {
             Error::AcmeDns(e) => e.is_usage(),
             Error::Issue(e) if e.is_waiting() => return Kind::Waiting,
             Error::Issue(e) => e.is_usage(),
+            Error::Sandbox(e) => matches!(e, crate::sandbox::SandboxError::Missing(_)),
+            Error::Parent(e) => matches!(e, crate::dns::parent::ParentError::Resolver(_)),
+            Error::Server(e) => matches!(e, crate::server::ServerError::Config(_)),
+            Error::Registering { source, .. } => return source.kind(),
             Error::Secret(_)
             | Error::MissingKey(_)
             | Error::Solver(_)
@@ -122,6 +154,7 @@ impl Error {
             | Error::Journal(_)
             | Error::Locked(_)
             | Error::Profiles { .. }
+            | Error::Inspect { .. }
             | Error::Task(_) => false,
         };
         if usage {
@@ -200,3 +233,6 @@ impl PartialEq for Shared {
         self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
     }
 }
+
+/// Kind and text compare as an equivalence (screens holding a shared error stay `Eq`).
+impl Eq for Shared {}

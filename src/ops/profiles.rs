@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
-use super::Error;
+use super::{Error, Shared};
 use crate::acme::account;
 use crate::acme::ca_client::CaClient;
 use crate::acme::http;
@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::session::Session;
 
 /// Per account: its CA's profiles (name, description, in name order) or why they could not
-/// be read.
-pub type Offered = BTreeMap<String, Result<Vec<(String, String)>, String>>;
+/// be read (the typed error, shared: the map travels to the TUI inside a job event).
+pub type Offered = BTreeMap<String, Result<Vec<(String, String)>, Shared>>;
 
 /// The profiles the CA of account `name` offers (name → description).
 ///
@@ -48,7 +48,7 @@ pub async fn offered(
 pub async fn load_all(session: &Session) -> Offered {
     let config = match session.config() {
         Ok(config) => config,
-        Err(e) => return Offered::from([(String::new(), Err(e.to_string()))]),
+        Err(e) => return Offered::from([(String::new(), Err(Error::from(e).into()))]),
     };
     let reads = config.accounts.keys().map(|name| {
         let config = &config;
@@ -56,7 +56,7 @@ pub async fn load_all(session: &Session) -> Offered {
             let listed = offered(session, config, name)
                 .await
                 .map(|profiles| profiles.into_iter().collect())
-                .map_err(|e| e.to_string());
+                .map_err(Shared::from);
             (name.clone(), listed)
         }
     });

@@ -11,7 +11,7 @@ use crate::tui::update::{Effect, Nav};
 pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
     match event {
         Event::InventoryLoaded(result) => {
-            state.dashboard.loaded(result);
+            state.dashboard.loaded(result.map_err(|e| shown(&e)));
             dashboard::move_selection(state, 0);
             Vec::new()
         }
@@ -19,7 +19,7 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             for screen in &mut state.stack {
                 if let Screen::Detail(d) = screen {
                     if d.request == id {
-                        detail::loaded(d, result.clone());
+                        detail::loaded(d, result.clone().map_err(|e| shown(&e)));
                     }
                 }
             }
@@ -49,17 +49,19 @@ pub fn route(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
         Event::CertificateSaved(result) => saved(state, id, &result),
         Event::CertificateDeleted(result) => deleted(state, result),
         Event::FaultSwitched(result) => {
-            crate::tui::screens::sandbox::switched(state, result);
+            crate::tui::screens::sandbox::switched(state, result.map_err(|e| shown(&e)));
             Vec::new()
         }
         Event::AcmeDnsSaved(result) => acme_dns_saved(state, id, result.map_err(|e| shown(&e))),
         Event::ServerStarted(info) => server::started(state, id, info),
-        Event::ServerStopped(result) => server::stopped(state, id, result),
+        Event::ServerStopped(result) => server::stopped(state, id, result.map_err(|e| shown(&e))),
         Event::ParentChecked(result) => {
-            server::checked(state, id, result);
+            server::checked(state, id, result.map_err(|e| shown(&e)));
             Vec::new()
         }
-        Event::ServerRegistered(result) => server::registered(state, id, result),
+        Event::ServerRegistered(result) => {
+            server::registered(state, id, result.map_err(|e| shown(&e)))
+        }
         Event::ProviderSaved(result) => provider_saved(state, id, result),
         Event::RecordsToCreate(records) => {
             issuance::records_to_create(state, id, records);
@@ -80,7 +82,7 @@ fn managed(state: &mut State, id: JobId, event: Event) -> Vec<Effect> {
             effects
         }
         Event::AccountsLoaded(result) => {
-            crate::tui::screens::accounts::loaded(state, id, &result);
+            crate::tui::screens::accounts::loaded(state, id, &result.map_err(|e| shown(&e)));
             Vec::new()
         }
         Event::DomainRemoved(Ok(domain)) => {
@@ -136,7 +138,7 @@ fn route_watch_or_issue(state: &mut State, id: JobId, event: Event) -> Vec<Effec
             let clock = state.clock;
             let propagated = result.as_ref().is_ok_and(|r| r.propagated);
             if let Some(watch) = state.watch_for(id) {
-                watch.finished(result, clock);
+                watch.finished(result.map_err(|e| shown(&e)), clock);
                 let owners = watch.matrix.owners.clone();
                 crate::tui::screens::domains::checked(state, &owners, propagated);
             }

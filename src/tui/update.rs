@@ -377,23 +377,23 @@ fn task(message: String) -> crate::ops::Shared {
 /// Turn a panic into the failure the job's owner understands.
 fn failure_for_slot(slot: &Slot, message: String) -> Event {
     match slot {
-        Slot::Inventory => Event::InventoryLoaded(Err(message)),
-        Slot::Detail => Event::DetailLoaded(Err(message)),
+        Slot::Inventory => Event::InventoryLoaded(Err(task(message))),
+        Slot::Detail => Event::DetailLoaded(Err(task(message))),
         Slot::Profiles => {
-            Event::ProfilesLoaded(std::iter::once((String::new(), Err(message))).collect())
+            Event::ProfilesLoaded(std::iter::once((String::new(), Err(task(message)))).collect())
         }
         Slot::Account => Event::AccountRegistered(Err(task(message))),
         Slot::Certs => Event::CertificateSaved(Err(task(message))),
         Slot::AcmeDns => Event::AcmeDnsSaved(Err(task(message))),
-        Slot::AcmeDnsServer => Event::ServerStopped(Err(message)),
-        Slot::ServerParent => Event::ParentChecked(Err(message)),
-        Slot::ServerRegister => Event::ServerRegistered(Err(message)),
-        Slot::Sandbox => Event::FaultSwitched(Err(message)),
+        Slot::AcmeDnsServer => Event::ServerStopped(Err(task(message))),
+        Slot::ServerParent => Event::ParentChecked(Err(task(message))),
+        Slot::ServerRegister => Event::ServerRegistered(Err(task(message))),
+        Slot::Sandbox => Event::FaultSwitched(Err(task(message))),
         Slot::AccountRemove => Event::AccountRemoved(Err(task(message))),
         Slot::Provider => Event::ProviderSaved(Err(message)),
-        Slot::Accounts => Event::AccountsLoaded(Err(message)),
+        Slot::Accounts => Event::AccountsLoaded(Err(task(message))),
         Slot::DomainRemove => Event::DomainRemoved(Err(task(message))),
-        Slot::Propagation(_) => Event::PropagationChecked(Err(message)),
+        Slot::Propagation(_) => Event::PropagationChecked(Err(task(message))),
         Slot::Issue(_) => Event::IssueFinished(Err(crate::jobs::issue::IssueFailure {
             message,
             hint: None,

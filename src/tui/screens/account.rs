@@ -223,7 +223,7 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
     match wizard.stage.clone() {
         Stage::Edit => {
             if let Err(e) = account::validate(&name, &email, None) {
-                wizard.error = Some(e);
+                wizard.error = Some(e.to_string());
                 return (Nav::Stay, Vec::new());
             }
             if state.dashboard.accounts.contains(&name) && wizard.form.checked("remove") {
@@ -284,7 +284,9 @@ fn submit(wizard: &mut AccountWizard, state: &mut State) -> (Nav, Vec<Effect>) {
                 let problem = if kid.is_empty() || hmac.is_empty() {
                     Some("this CA needs both EAB fields from your account on its website".into())
                 } else {
-                    account::validate(&name, &email, Some(hmac)).err()
+                    account::validate(&name, &email, Some(hmac))
+                        .err()
+                        .map(|e| e.to_string())
                 };
                 if problem.is_some() {
                     wizard.error = problem;

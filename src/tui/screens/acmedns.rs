@@ -128,7 +128,9 @@ impl AcmeDnsWizard {
         let server = self.form.text("server").trim().to_owned();
         let server_error = match (importing, server.as_str()) {
             (true, "" | "https://") => None,
-            _ => acmedns::validate("example.com", &server, &[], insecure).err(),
+            _ => acmedns::validate("example.com", &server, &[], insecure)
+                .err()
+                .map(|e| e.to_string()),
         };
         self.form.set_error("server", server_error);
         if importing {
@@ -139,12 +141,16 @@ impl AcmeDnsWizard {
             let domain = self.form.text("domain").trim().to_owned();
             let domain_error = match domain.as_str() {
                 "" => Some("the domain whose _acme-challenge is delegated".to_owned()),
-                d => acmedns::validate(d, "https://a.example", &[], false).err(),
+                d => acmedns::validate(d, "https://a.example", &[], false)
+                    .err()
+                    .map(|e| e.to_string()),
             };
             self.form.set_error("domain", domain_error);
             let networks = split(self.form.text("allow_from"));
             let cidr_error =
-                acmedns::validate("example.com", "https://a.example", &networks, false).err();
+                acmedns::validate("example.com", "https://a.example", &networks, false)
+                    .err()
+                    .map(|e| e.to_string());
             self.form.set_error("allow_from", cidr_error);
             if let Some(field) = self.form.field_mut("allow_from") {
                 field.note = Some("CIDRs allowed to update the record; empty: anywhere".into());

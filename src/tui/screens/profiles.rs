@@ -69,7 +69,10 @@ mod tests {
                 ("shortlived".into(), "6 days".into()),
             ]),
         );
-        offered.insert("down".into(), Err("connection refused".into()));
+        offered.insert(
+            "down".into(),
+            Err(crate::ops::Error::Invalid("connection refused".into()).into()),
+        );
         offered
     }
 

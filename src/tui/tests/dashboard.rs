@@ -31,12 +31,15 @@ fn stale_and_abandoned_loads_are_ignored() {
     assert_eq!(state.dashboard.load, LoadStatus::Loading);
     update(
         &mut state,
-        reply(JobId(999), Event::InventoryLoaded(Err("who?".into()))),
+        reply(JobId(999), Event::InventoryLoaded(Err(failure("who?")))),
     );
     assert_eq!(state.dashboard.load, LoadStatus::Loading);
     update(
         &mut state,
-        reply(awaited, Event::InventoryLoaded(Err("disk on fire".into()))),
+        reply(
+            awaited,
+            Event::InventoryLoaded(Err(failure("disk on fire"))),
+        ),
     );
     assert_eq!(
         state.dashboard.load,

@@ -89,7 +89,7 @@ fn answers_for_a_closed_or_other_detail_are_dropped() {
     assert_eq!(shown(&state).unwrap().data, None);
     update(
         &mut state,
-        reply(mail, Event::DetailLoaded(Err("gone".into()))),
+        reply(mail, Event::DetailLoaded(Err(failure("gone")))),
     );
     assert_eq!(shown(&state).unwrap().data, Some(Err("gone".into())));
 }

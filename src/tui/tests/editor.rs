@@ -251,7 +251,7 @@ fn editing_keeps_the_configured_profile_when_the_ca_cannot_be_read() {
     row.profile = Some("shortlived".into());
     select(&mut state, "web");
     let (id, _) = started(&update(&mut state, key('e')));
-    let failed = Event::ProfilesLoaded([("pebble".to_owned(), Err("refused".to_owned()))].into());
+    let failed = Event::ProfilesLoaded([("pebble".to_owned(), Err(failure("refused")))].into());
     update(&mut state, reply(id, failed));
     let field = editor(&state).form.field("profile").unwrap().clone();
     assert!(field.note.unwrap().contains("refused"));

@@ -103,7 +103,7 @@ fn panicking_jobs_become_failures_of_their_owner() {
     );
     assert_eq!(
         state.dashboard.load,
-        crate::tui::state::LoadStatus::Failed("job 1 panicked".into())
+        crate::tui::state::LoadStatus::Failed("background task failed: job 1 panicked".into())
     );
     assert!(!state.busy());
 }

@@ -77,6 +77,11 @@ pub fn typed(state: &mut State, text: &str) {
     }
 }
 
+/// A job's typed failure that shows `text` verbatim.
+pub fn failure(text: &str) -> crate::ops::Shared {
+    crate::ops::Error::Invalid(text.to_owned()).into()
+}
+
 pub fn reply(id: JobId, event: Event) -> Msg {
     Msg::Job(Tagged { id, event })
 }

@@ -229,7 +229,10 @@ fn discovery_failures_and_errors_are_kept() {
     update(&mut state, reply(id, Event::Probe(failed)));
     update(
         &mut state,
-        reply(id, Event::PropagationChecked(Err("no DNS resolver".into()))),
+        reply(
+            id,
+            Event::PropagationChecked(Err(failure("no DNS resolver"))),
+        ),
     );
     let w = watch(&state);
     assert_eq!(

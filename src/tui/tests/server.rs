@@ -223,7 +223,7 @@ fn a_server_that_cannot_start_shows_why_and_quitting_asks_while_it_runs() {
     let message = "cannot listen on DNS/UDP 0.0.0.0:53: permission denied".to_owned();
     update(
         &mut state,
-        reply(server, Event::ServerStopped(Err(message.clone()))),
+        reply(server, Event::ServerStopped(Err(failure(&message)))),
     );
     assert_eq!(panel(&state).stage, Stage::Edit);
     assert_eq!(panel(&state).error.as_ref(), Some(&message));
