@@ -549,7 +549,10 @@ async fn the_provider_wizard_saves_only_after_a_passing_credentials_test() {
     let before = serial(knot.addr, "example.test");
 
     let (_bad, bad_file) = secret_file(&random_secret());
-    let failed = save(&ctx, request(&bad_file)).await.unwrap_err();
+    let failed = save(&ctx, request(&bad_file))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(failed.contains("NOTAUTH/BADSIG"), "{failed}");
     assert_eq!(
         keystore.get(&entry).unwrap(),

@@ -1306,7 +1306,10 @@ fn dns_provider_wizard() {
                    from the server's.";
     update(
         &mut state,
-        reply(id, Event::ProviderSaved(Err(refused.into()))),
+        reply(
+            id,
+            Event::ProviderSaved(Err(certpilot::ops::Error::Invalid(refused.into()).into())),
+        ),
     );
     both_sizes("dns_provider_refused", &mut state);
 }

@@ -303,7 +303,7 @@ pub enum Event {
     /// The acme-dns domains are registered on the running server.
     ServerRegistered(Result<Vec<acmedns::Delegation>, crate::ops::Shared>),
     /// A DNS provider mapping was tested and saved (the test's words), or why not.
-    ProviderSaved(Result<String, String>),
+    ProviderSaved(Result<String, crate::ops::Shared>),
     /// The accounts for the accounts view.
     AccountsLoaded(Result<Vec<accounts::AccountRow>, crate::ops::Shared>),
     /// A domain's solver mapping was removed: the domain.

@@ -36,11 +36,12 @@ impl From<ProviderRequest> for domains::Request {
 ///
 /// # Errors
 /// A bad domain or file, the keyring, or the provider's answer to the test (with its hint).
-pub async fn save(ctx: &Arc<Context>, request: ProviderRequest) -> Result<String, String> {
+pub async fn save(
+    ctx: &Arc<Context>,
+    request: ProviderRequest,
+) -> Result<String, crate::ops::Error> {
     let kind = request.config.kind();
-    let saved = domains::set(ctx, request.into())
-        .await
-        .map_err(|e| e.to_string())?;
+    let saved = domains::set(ctx, request.into()).await?;
     let fqdn = saved.trial.map(|t| t.fqdn).unwrap_or_default();
     Ok(format!(
         "credentials work: added and removed {fqdn} TXT; {} mapped to {kind}",

@@ -224,7 +224,7 @@ async fn run(ctx: Arc<Context>, job: Job, reply: Reply, signals: Signals) {
             Event::AcmeDnsSaved(shared(acmedns::import_file(&ctx, request).await))
         }
         Job::SaveProvider(request) => {
-            Event::ProviderSaved(super::provider::save(&ctx, request).await)
+            Event::ProviderSaved(shared(super::provider::save(&ctx, request).await))
         }
         Job::CheckPropagation { target, .. } => {
             let probes = reply.clone();

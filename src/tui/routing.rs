@@ -164,7 +164,12 @@ fn deleted(state: &mut State, result: Result<String, crate::ops::Shared>) -> Vec
     }
 }
 
-fn provider_saved(state: &mut State, id: JobId, result: Result<String, String>) -> Vec<Effect> {
+fn provider_saved(
+    state: &mut State,
+    id: JobId,
+    result: Result<String, crate::ops::Shared>,
+) -> Vec<Effect> {
+    let result = result.map_err(|e| shown(&e));
     let index = state
         .stack
         .iter()

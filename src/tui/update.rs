@@ -390,7 +390,7 @@ fn failure_for_slot(slot: &Slot, message: String) -> Event {
         Slot::ServerRegister => Event::ServerRegistered(Err(task(message))),
         Slot::Sandbox => Event::FaultSwitched(Err(task(message))),
         Slot::AccountRemove => Event::AccountRemoved(Err(task(message))),
-        Slot::Provider => Event::ProviderSaved(Err(message)),
+        Slot::Provider => Event::ProviderSaved(Err(task(message))),
         Slot::Accounts => Event::AccountsLoaded(Err(task(message))),
         Slot::DomainRemove => Event::DomainRemoved(Err(task(message))),
         Slot::Propagation(_) => Event::PropagationChecked(Err(task(message))),

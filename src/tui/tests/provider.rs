@@ -79,7 +79,7 @@ fn enter_tests_the_credentials_and_a_failure_keeps_the_form() {
     let refused = "update of zone example.test at 127.0.0.1:53 failed: NOTAUTH/BADSIG. The server knows the key";
     update(
         &mut state,
-        reply(id, Event::ProviderSaved(Err(refused.into()))),
+        reply(id, Event::ProviderSaved(Err(super::failure(refused)))),
     );
     let w = wizard(&state);
     assert_eq!(w.stage, Stage::Editing);
