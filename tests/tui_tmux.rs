@@ -286,13 +286,17 @@ fn the_palette_runs_an_action_by_name() {
     tmux.wait_for("web.example.test");
 
     tmux.send(":");
-    let screen = tmux.wait_for("commands");
-    assert!(screen.contains("Enter run"), "{screen}");
+    // Wait for the whole palette: a capture can land between the lines of one frame.
+    tmux.wait_until("the palette with its footer", DEADLINE, |s| {
+        s.contains("commands") && s.contains("Enter run")
+    });
     // Typed letters filter (they do not run `a`, `c`…); Enter runs the one left.
     tmux.type_text("accounts list");
     tmux.wait_until("one entry", DEADLINE, |s| s.contains("1/1 · Enter run"));
     tmux.send("Enter");
-    let screen = tmux.wait_for("https://127.0.0.1:9/dir");
+    let screen = tmux.wait_until("the accounts view", DEADLINE, |s| {
+        s.contains("https://127.0.0.1:9/dir") && s.contains("Used by    web")
+    });
     assert!(screen.contains("accounts 1/1"), "{screen}");
     assert!(screen.contains("ops@example.test"), "{screen}");
     assert!(screen.contains("Used by    web"), "{screen}");
@@ -915,20 +919,18 @@ fn an_issuance_keeps_running_after_esc_and_turns_valid_on_the_dashboard() {
     tmux.send("i");
     tmux.wait_for("issuing · api");
     tmux.send("Escape");
-    let screen = tmux.wait_for("api: goes on in the background");
-    assert!(screen.contains("/2 · sort:"), "{screen}");
+    tmux.wait_until("the dashboard, api in the background", DEADLINE, |s| {
+        s.contains("api: goes on in the background") && s.contains("/2 · sort:")
+    });
     tmux.wait_until("api to turn valid", ISSUE_DEADLINE, |s| {
         row_has(s, "api", "valid")
     });
     assert!(wd.path().join("certificates/api/api.crt").exists());
     tmux.send("J");
-    let screen = tmux.wait_for("jobs · 0 running");
-    assert!(
-        screen
-            .lines()
-            .any(|l| l.contains("✓ done") && l.contains("api")),
-        "{screen}"
-    );
+    tmux.wait_until("the jobs view with api done", DEADLINE, |s| {
+        s.contains("jobs · 0 running")
+            && s.lines().any(|l| l.contains("✓ done") && l.contains("api"))
+    });
     tmux.send("Enter");
     tmux.wait_for("issuing · api");
     tmux.send("Escape");
@@ -961,13 +963,17 @@ fn three_marked_certificates_are_issued_with_one_action() {
     for _ in 0..3 {
         tmux.send("Space");
     }
-    let screen = tmux.wait_for("3 marked");
+    let screen = tmux.wait_until("three marks", DEADLINE, |s| {
+        s.contains("3 marked") && ["api", "blog", "shop"].iter().all(|n| row_has(s, n, "● "))
+    });
     for name in ["api", "blog", "shop"] {
         assert!(row_has(&screen, name, "● "), "{name} unmarked:\n{screen}");
     }
     assert!(!row_has(&screen, "web", "● "), "{screen}");
     tmux.send("R");
-    let screen = tmux.wait_for("Renew 3 marked certificates?");
+    let screen = tmux.wait_until("the bulk question", DEADLINE, |s| {
+        s.contains("Renew 3 marked certificates?") && s.contains("2 at a time")
+    });
     assert!(screen.contains("api, blog, shop"), "{screen}");
     assert!(screen.contains("2 at a time"), "{screen}");
     tmux.send("y");
@@ -981,8 +987,9 @@ fn three_marked_certificates_are_issued_with_one_action() {
         assert!(crt.exists(), "{}", crt.display());
     }
     tmux.send("J");
-    let screen = tmux.wait_for("jobs · 0 running");
-    assert_eq!(screen.matches("✓ done").count(), 3, "{screen}");
+    tmux.wait_until("the jobs view with three done", DEADLINE, |s| {
+        s.contains("jobs · 0 running") && s.matches("✓ done").count() == 3
+    });
     tmux.send("Escape");
     quit_and_check_restored(&tmux, &status_file, "/4 · sort:");
 }
