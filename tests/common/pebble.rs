@@ -202,7 +202,7 @@ impl Pebble {
             ],
         );
         let pebble = spawn_pebble(&command, dir.path());
-        let me = Self {
+        let mut me = Self {
             pebble,
             command,
             acme_port,
@@ -215,7 +215,7 @@ impl Pebble {
             management: format!("https://127.0.0.1:{mgmt_port}"),
         };
         wait_tcp(cts_port, "challtestsrv management port");
-        wait_tcp(acme_port, "pebble ACME port");
+        me.wait_until_listening();
         Some(me)
     }
 
@@ -241,6 +241,26 @@ impl Pebble {
             status.is_success(),
             "set-renewal-info: {status} {}",
             rsp.text().unwrap_or_default()
+        );
+    }
+
+    /// Wait for the ACME port; a Pebble that exits or never listens fails with its log, so
+    /// that a port clash or a slow start says which it was.
+    fn wait_until_listening(&mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.acme_port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.pebble.try_wait() {
+                panic!("pebble exited ({status}) before listening:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "pebble did not listen on {} within 20 s:\n{}",
+            self.acme_port,
+            self.log()
         );
     }
 
