@@ -15,7 +15,7 @@
 //! - [`powerdns`]: the PowerDNS Authoritative HTTP API (the `powerdns` solver).
 //! - [`server`]: the embedded acme-dns-compatible server.
 //! - [`lock`]: per-certificate locks between concurrent runs.
-//! - [`slots`]: process-wide bounds on concurrent work (CA requests, hook processes).
+//! - [`slots`]: process-wide bounds on concurrent work (hook processes).
 //! - [`session`], [`ops`]: the application layer both front ends call: the session (paths,
 //!   command-line overrides folded into the config once, keyring) and the operations.
 //! - [`jobs`]: runs library work for the TUI and reports back as messages.

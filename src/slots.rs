@@ -1,5 +1,6 @@
-//! Process-wide bounds on concurrent work: one semaphore per key (a CA's host and port, a
-//! hook bound), shared by every caller that names the same key.
+//! Process-wide bounds on concurrent work: one semaphore per key (a hook bound), shared by
+//! every caller that names the same key. (A CA's bounds live in `acme::ca_shared`, with the
+//! rest of what is shared per CA.)
 
 use std::collections::HashMap;
 use std::hash::Hash;

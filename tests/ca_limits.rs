@@ -1,6 +1,7 @@
-//! No CA sees more requests in flight than `settings.ca_max_requests`, while an order's
-//! authorizations are fetched and its challenges answered concurrently and `renew --all`
-//! works on several certificates at once. The proxy in front of Pebble (tests/common/
+//! No CA sees more requests in flight than `settings.ca_max_requests`, nor more a second
+//! than `settings.ca_max_rate` allows, while an order's authorizations are fetched and its
+//! challenges answered concurrently and `renew --all` works on several certificates at once;
+//! those certificates share one pool of nonces and one directory. The proxy in front of Pebble (tests/common/
 //! ca_proxy.rs) counts the requests it is handling and holds each a little, as a distant CA
 //! would, so that requests overlap whenever certpilot lets them.
 // Test scaffolding, not product code: a panic here is a failed test/run (STYLE.md allows `unwrap`
@@ -100,5 +101,50 @@ fn renew_all_with_parallel_certificates_keeps_to_the_default_bound() {
     assert!(
         peak > 4,
         "certificates and authorizations did not overlap: peak {peak}"
+    );
+    // One process, one directory: not one per account restore, signer and CAA check.
+    let directories = proxy.count("GET", "/dir");
+    assert_eq!(
+        directories, 1,
+        "the directory was fetched {directories} times"
+    );
+    // The nonces that come back with the answers serve all four orders and instant-acme's
+    // own requests: newNonce is asked for about one round of requests in flight, not once
+    // per order and request (a pool per order asked 7 per order, before each newOrder too).
+    let nonces = proxy.new_nonces();
+    eprintln!(
+        "renew --all of 4 × 10: {} requests, {nonces} newNonce, peak {peak} in flight",
+        proxy.requests()
+    );
+    assert!(
+        nonces <= bound + 8,
+        "{nonces} newNonce requests for 4 orders ({} requests in all)",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn one_order_keeps_to_the_configured_request_rate() {
+    // 40 names: about 100 requests, which on loopback would all go within a second.
+    let rate = 40;
+    let settings = format!("[settings]\nca_max_rate = {rate}\nca_max_requests = 16\n");
+    let Some((pebble, proxy, wd)) = start("ca-limit-rate", &settings, Duration::ZERO) else {
+        return;
+    };
+    add_cert(&wd, "many", 40);
+    proxy.reset_counts();
+    wd.run_dns(&pebble, &["issue", "many"]).ok();
+    assert_eq!(valid(&wd), 1);
+    let requests = proxy.requests();
+    assert!(requests >= 80, "only {requests} requests");
+    // A token bucket lets through at most its burst (half a second's worth) plus the rate
+    // in any second; a tenth more for arrival jitter at the proxy.
+    let most = proxy.most_within(Duration::from_secs(1));
+    eprintln!("one order of 40 names: {requests} requests, at most {most} within a second");
+    let allowed = (rate + rate / 2) * 11 / 10;
+    assert!(
+        most <= allowed,
+        "{most} requests within one second (rate {rate}/s, burst {})",
+        rate / 2
     );
 }

@@ -250,19 +250,13 @@ pub async fn restore_with_timeout(
     name: &str,
     credentials_json: &str,
 ) -> Result<Account, AccountError> {
-    restore_with_limits(
-        http,
-        timeout,
-        super::ca_client::DEFAULT_MAX_IN_FLIGHT,
-        name,
-        credentials_json,
-    )
-    .await
+    let limits = super::ca_shared::Limits::of(&crate::config::Settings::default());
+    restore_with_limits(http, timeout, limits, name, credentials_json).await
 }
 
-/// [`restore_with_timeout`] with at most `max_in_flight` requests in flight to the CA
-/// (`settings.ca_max_requests`); the account's orders fetch authorizations and answer
-/// challenges concurrently up to that bound (see [`super::jws`]).
+/// [`restore_with_timeout`] with the per-CA `limits` (`settings.ca_max_requests`,
+/// `settings.ca_max_rate`); the account's orders fetch authorizations and answer
+/// challenges concurrently up to them (see [`super::jws`]).
 ///
 /// # Errors
 ///
@@ -270,7 +264,7 @@ pub async fn restore_with_timeout(
 pub async fn restore_with_limits(
     http: &AcmeHttp,
     timeout: std::time::Duration,
-    max_in_flight: usize,
+    limits: super::ca_shared::Limits,
     name: &str,
     credentials_json: &str,
 ) -> Result<Account, AccountError> {
@@ -279,8 +273,7 @@ pub async fn restore_with_limits(
             name: name.to_owned(),
             detail: e.to_string(),
         })?;
-    let client =
-        super::ca_client::CaClient::new(http.clone(), timeout).with_max_in_flight(max_in_flight);
+    let client = super::ca_client::CaClient::new(http.clone(), timeout).with_limits(limits);
     super::jws::register(credentials_json, &client);
     Account::builder_with_http(Box::new(client))
         .from_credentials(credentials)

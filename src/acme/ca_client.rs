@@ -8,27 +8,31 @@
 //! header is still at hand.
 //!
 //! A CA also sees at most a configured number of requests in flight from this process
-//! (`settings.ca_max_requests`, default [`DEFAULT_MAX_IN_FLIGHT`]): one semaphore per CA
-//! host and port, shared by every client and account, so concurrent authorizations and a
-//! parallel `renew --all` together never exceed it. A request waits for a slot before it is
-//! sent and keeps it until its body is read.
+//! (`settings.ca_max_requests`, default [`DEFAULT_MAX_IN_FLIGHT`]) and at most a configured
+//! rate (`settings.ca_max_rate`): [`super::ca_shared`] keeps both per CA host and port,
+//! shared by every client and account, so concurrent authorizations and a parallel
+//! `renew --all` together never exceed them. A request waits for its turn before it is sent
+//! and keeps its slot until its body is read.
+//!
+//! The same shared state answers `newNonce` (HEAD) from the pool of nonces that came back
+//! with earlier answers, and serves the directory from memory once fetched (see
+//! [`super::ca_shared`]). A request marked [`KeepNonce`] gives the nonce of its answer to
+//! that pool; instant-acme's requests are not marked, because instant-acme uses the nonces
+//! of its own answers itself.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ca_shared::{self, CaShared, Limits};
+use super::http::AcmeHttp;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{Request, Response};
 use http_body_util::Full;
 use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
-
-use crate::slots::Slots;
-
-use super::http::AcmeHttp;
 
 /// The default `--ca-timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -36,45 +40,93 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 /// The default `settings.ca_max_requests`: requests in flight to one CA at once.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = crate::config::DEFAULT_CA_MAX_REQUESTS;
 
-/// [`AcmeHttp`] with a per-request deadline and a bound on requests in flight per CA.
+/// Marks a request whose answer's `Replay-Nonce` goes to the CA's shared pool (a request
+/// extension).
+#[derive(Clone, Copy, Debug)]
+pub struct KeepNonce;
+
+/// Marks a request sent under a slot its caller already holds (a request extension): only
+/// the rates apply. A signer takes its slot before its nonce, so that requests waiting for
+/// a slot do not hold nonces (64 waiting requests would otherwise ask `newNonce` 64 times).
+#[derive(Clone, Copy, Debug)]
+pub struct SlotHeld;
+
+/// [`AcmeHttp`] with a per-request deadline and the per-CA bounds of [`super::ca_shared`].
 #[derive(Clone)]
 pub struct CaClient {
     inner: AcmeHttp,
     timeout: Duration,
-    max_in_flight: usize,
+    limits: Limits,
 }
 
 impl CaClient {
     /// Wrap `inner`; every request (headers and body) must finish within `timeout`, and at
-    /// most [`DEFAULT_MAX_IN_FLIGHT`] are in flight to one CA.
+    /// most [`DEFAULT_MAX_IN_FLIGHT`] are in flight to one CA, at most
+    /// [`crate::config::DEFAULT_CA_MAX_RATE`] a second.
     #[must_use]
     pub fn new(inner: AcmeHttp, timeout: Duration) -> Self {
         Self {
             inner,
             timeout,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            limits: Limits {
+                in_flight: DEFAULT_MAX_IN_FLIGHT,
+                rate: crate::config::DEFAULT_CA_MAX_RATE,
+            },
         }
     }
 
     /// At most `max` requests in flight to one CA (at least one).
     #[must_use]
     pub fn with_max_in_flight(mut self, max: usize) -> Self {
-        self.max_in_flight = max.max(1);
+        self.limits.in_flight = max.max(1);
         self
     }
 
-    /// The bound this client applies.
+    /// The bounds of `limits` (`settings.ca_max_requests`, `settings.ca_max_rate`).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Limits {
+            in_flight: limits.in_flight.max(1),
+            rate: limits.rate.max(1),
+        };
+        self
+    }
+
+    /// The bound on requests in flight this client applies.
     #[must_use]
     pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+        self.limits.in_flight
+    }
+
+    /// The shared state of the CA that serves `url`.
+    #[must_use]
+    pub fn shared(&self, url: &str) -> Arc<CaShared> {
+        let authority = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().map(ToString::to_string))
+            .unwrap_or_default();
+        ca_shared::of(&authority, self.limits)
     }
 }
 
-/// The semaphore of the CA at `authority` (host:port). The first client to reach a CA sets
-/// its size: one process has one `settings.ca_max_requests`.
-fn slots(authority: &str, max: usize) -> Arc<Semaphore> {
-    static SLOTS: Slots<String> = Slots::new();
-    SLOTS.get(authority.to_owned(), max)
+/// A `200 OK` to a `newNonce` request, made from a pooled nonce.
+fn pooled_nonce_answer(nonce: &str) -> Result<BytesResponse, Error> {
+    let rsp = Response::builder()
+        .status(http::StatusCode::OK)
+        .header("replay-nonce", nonce)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Full::new(Bytes::new()))?;
+    Ok(BytesResponse::from(rsp))
+}
+
+/// A directory answer from memory.
+fn cached_answer(cached: ca_shared::Cached) -> Result<BytesResponse, Error> {
+    let mut rsp = Response::builder().status(cached.status);
+    if let Some(headers) = rsp.headers_mut() {
+        *headers = cached.headers;
+    }
+    Ok(BytesResponse::from(rsp.body(Full::new(cached.body))?))
 }
 
 /// The CA did not answer in time.
@@ -96,15 +148,33 @@ impl HttpClient for CaClient {
             url: req.uri().to_string(),
             secs: self.timeout.as_secs(),
         };
-        let authority = req.uri().authority().map(ToString::to_string);
-        let slots = slots(authority.as_deref().unwrap_or_default(), self.max_in_flight);
+        let shared = self.shared(&timed_out.url);
         let inner = self.inner.clone();
         let timeout = self.timeout;
         Box::pin(async move {
-            let asked = std::time::Instant::now();
             let (method, url) = (timed_out.method.clone(), timed_out.url.clone());
-            // Never closed, so acquiring only waits; the slot is held until the body is read.
-            let _slot = slots.acquire_owned().await.ok();
+            let keep_nonce = req.extensions().get::<KeepNonce>().is_some();
+            let is_new_nonce = req.method() == http::Method::HEAD;
+            // instant-acme asks `newNonce` before a request of its own; a pooled nonce saves
+            // that round trip (and the CA's `newNonce` rate).
+            if is_new_nonce && !keep_nonce {
+                if let Some(nonce) = shared.take_nonce() {
+                    return pooled_nonce_answer(&nonce);
+                }
+            }
+            let is_get = req.method() == http::Method::GET;
+            if is_get {
+                if let Some(cached) = shared.directory(&url) {
+                    return cached_answer(cached);
+                }
+            }
+            let asked = std::time::Instant::now();
+            let _slot = if req.extensions().get::<SlotHeld>().is_some() {
+                shared.pace(is_new_nonce).await;
+                None
+            } else {
+                shared.admit(is_new_nonce).await
+            };
             let queued = asked.elapsed();
             let exchange = async {
                 let mut rsp = HttpClient::request(&inner, req).await?;
@@ -115,9 +185,21 @@ impl HttpClient for CaClient {
                 .await
                 .map_err(|_| Error::Other(Box::new(timed_out)))??;
             // The timeline of an order (`CERTPILOT_LOG=certpilot::acme=debug`): each request,
-            // how long it waited for a slot and how long the CA took.
+            // how long it waited for its turn and how long the CA took.
             tracing::debug!(%method, %url, status = parts.status.as_u16(),
                 queued_ms = queued.as_millis(), took_ms = asked.elapsed().saturating_sub(queued).as_millis(), "CA request");
+            if keep_nonce {
+                if let Some(nonce) = parts
+                    .headers
+                    .get("replay-nonce")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    shared.keep_nonce(nonce.to_owned());
+                }
+            }
+            if is_get {
+                shared.keep_if_directory(&url, parts.status, &parts.headers, &body);
+            }
             let body = note_retry_after(&mut parts, body, OffsetDateTime::now_utc());
             Ok(BytesResponse::from(Response::from_parts(
                 parts,

@@ -44,7 +44,7 @@ pub async fn identities(config: &Config, account_name: &str) -> Result<Vec<Strin
         http::client(bundle.as_deref()).map_err(|e| e.to_string())?,
         ca_client::DEFAULT_TIMEOUT,
     )
-    .with_max_in_flight(config.settings.ca_max_requests);
+    .with_limits(super::ca_shared::Limits::of(&config.settings));
     let meta = account::directory(&client, &acct.directory)
         .await
         .map_err(|e| e.to_string())?

@@ -6,8 +6,9 @@
 //! its signer, so this module signs the two requests that need nothing from an order's
 //! state — the POST-as-GET of an authorization and the `{}` POST that answers a challenge —
 //! with the account's own key (from the same credentials), through the same [`CaClient`]
-//! (deadline, per-CA bound on requests in flight) and with its own pool of nonces: every
-//! answer brings a fresh one, so after the first few no request waits for `newNonce`.
+//! (deadline, per-CA bounds) and with the CA's shared pool of nonces
+//! ([`super::ca_shared`]): every answer brings a fresh one, so after the first few no
+//! request waits for `newNonce`.
 //!
 //! A [`Signer`] is registered when an account is restored ([`register`]) and found by the
 //! account's URL ([`for_account`]); without one, orders take instant-acme's sequential path.
@@ -25,13 +26,11 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::de::DeserializeOwned;
 
-use super::ca_client::CaClient;
+use super::ca_client::{CaClient, KeepNonce, SlotHeld};
+use super::ca_shared::{CaShared, NEW_NONCE_BURST};
 use super::problem;
 
 const AGENT: &str = concat!("certpilot/", env!("CARGO_PKG_VERSION"));
-
-/// Nonces kept at most: enough for a full round of requests in flight.
-const POOL_MAX: usize = 64;
 
 /// Signs and sends requests for one account; cheap to share.
 pub struct Signer {
@@ -42,7 +41,17 @@ pub struct Signer {
     /// The directory URL, or (old credentials) the `newNonce` URL itself.
     directory: Directory,
     new_nonce: tokio::sync::OnceCell<String>,
-    nonces: Mutex<Vec<String>>,
+    /// The CA's bounds and pool of nonces, shared with every other client of the CA.
+    shared: Arc<CaShared>,
+}
+
+/// What a fresh nonce is for.
+#[derive(Clone, Copy)]
+enum NonceFor {
+    /// The caller's next request, under the slot it holds.
+    Use,
+    /// The CA's pool (warming up; takes a slot of its own).
+    Pool,
 }
 
 enum Directory {
@@ -105,6 +114,9 @@ impl Signer {
             (None, Some(serde_json::Value::String(url))) => Directory::NewNonce(url.clone()),
             _ => return Err("no directory".into()),
         };
+        let shared = match &directory {
+            Directory::Url(url) | Directory::NewNonce(url) => http.shared(url),
+        };
         Ok(Self {
             key,
             rng,
@@ -112,7 +124,7 @@ impl Signer {
             http,
             directory,
             new_nonce: tokio::sync::OnceCell::new(),
-            nonces: Mutex::default(),
+            shared,
         })
     }
 
@@ -145,6 +157,8 @@ impl Signer {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The slot first, then the nonce: see [`SlotHeld`].
+            let _slot = self.shared.slot().await;
             let nonce = self.nonce().await?;
             let body = self.sign(url, &nonce, payload)?;
             let req = Request::builder()
@@ -152,9 +166,10 @@ impl Signer {
                 .uri(url)
                 .header(USER_AGENT, AGENT)
                 .header(CONTENT_TYPE, "application/jose+json")
+                .extension(KeepNonce)
+                .extension(SlotHeld)
                 .body(BodyWrapper::from(body))?;
             let mut rsp = self.http.request(req).await?;
-            self.keep_nonce(&rsp.parts.headers);
             let status = rsp.parts.status;
             let body = rsp.body.into_bytes().await.map_err(Error::Other)?;
             if status.is_success() {
@@ -189,39 +204,27 @@ impl Signer {
         Ok(serde_json::to_vec(&jws)?)
     }
 
-    fn keep_nonce(&self, headers: &http::HeaderMap) {
-        if let Some(nonce) = headers.get("replay-nonce").and_then(|v| v.to_str().ok()) {
-            self.pool(nonce.to_owned());
-        }
-    }
-
-    /// Keep a nonce for a later request; a full pool drops its oldest (an old nonce is the
-    /// likeliest to have expired).
-    fn pool(&self, nonce: String) {
-        let mut pool = self.nonces.lock().unwrap_or_else(PoisonError::into_inner);
-        if pool.len() >= POOL_MAX {
-            pool.remove(0);
-        }
-        pool.push(nonce);
-    }
-
-    /// A nonce from the pool, else a fresh one from `newNonce`.
+    /// A nonce from the CA's pool, else a fresh one from `newNonce`, asked under the slot
+    /// the caller holds.
     async fn nonce(&self) -> Result<String, Error> {
-        let pooled = self
-            .nonces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        if let Some(nonce) = pooled {
+        if let Some(nonce) = self.shared.take_nonce() {
             return Ok(nonce);
         }
+        self.new_nonce(NonceFor::Use).await
+    }
+
+    /// A fresh nonce from `newNonce`.
+    async fn new_nonce(&self, purpose: NonceFor) -> Result<String, Error> {
         let url = self.new_nonce_url().await?;
-        let req = Request::builder()
+        let mut req = Request::builder()
             .method(Method::HEAD)
             .uri(url)
-            .header(USER_AGENT, AGENT)
-            .body(BodyWrapper::default())?;
-        let rsp = self.http.request(req).await?;
+            .header(USER_AGENT, AGENT);
+        req = match purpose {
+            NonceFor::Use => req.extension(SlotHeld),
+            NonceFor::Pool => req.extension(KeepNonce),
+        };
+        let rsp = self.http.request(req.body(BodyWrapper::default())?).await?;
         if rsp.parts.status != StatusCode::OK && rsp.parts.status != StatusCode::NO_CONTENT {
             return Err(Error::Str("error response from newNonce"));
         }
@@ -262,26 +265,20 @@ impl Signer {
             .ok_or(Error::Str("the directory names no newNonce"))
     }
 
-    /// Fetch the directory and fill the pool with nearly as many nonces as requests may be
-    /// in flight, before they are needed: meant to run while the order is being created.
-    /// Errors are left for the request that needs the nonce to report.
+    /// Fetch the directory and fill the CA's pool with nonces for a round of requests in
+    /// flight (at most `newNonce`'s burst), before they are needed: meant to run while the
+    /// order is being created. Orders starting together fill the pool once. Errors are left
+    /// for the request that needs the nonce to report.
     pub async fn warm_up(&self) {
-        let have = self
-            .nonces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let _filling = self.shared.warming().await;
         // One slot stays free for the order being created meanwhile.
         let want = (self.max_in_flight() - 1)
-            .clamp(1, POOL_MAX)
-            .saturating_sub(have);
+            .clamp(1, NEW_NONCE_BURST as usize)
+            .saturating_sub(self.shared.pooled());
         if want == 0 || self.new_nonce_url().await.is_err() {
             return;
         }
-        let fresh = futures::future::join_all((0..want).map(|_| self.nonce())).await;
-        for nonce in fresh.into_iter().flatten() {
-            self.pool(nonce);
-        }
+        futures::future::join_all((0..want).map(|_| self.new_nonce(NonceFor::Pool))).await;
     }
 }
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod ari;
 pub mod authz;
 pub mod ca_client;
+pub mod ca_shared;
 pub mod caa_check;
 pub mod caches;
 pub mod challenges;

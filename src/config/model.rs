@@ -78,6 +78,9 @@ pub struct Settings {
     /// answered concurrently up to this bound).
     #[serde(skip_serializing_if = "is_default_ca_max_requests")]
     pub ca_max_requests: usize,
+    /// Requests per second to one CA, at most (with half a second's worth of burst).
+    #[serde(skip_serializing_if = "is_default_ca_max_rate")]
+    pub ca_max_rate: u32,
     /// Hook processes (`exec` solver, one record each) running at once, at most.
     #[serde(skip_serializing_if = "is_default_hook_processes")]
     pub hook_processes: usize,
@@ -104,7 +107,9 @@ pub struct Settings {
 }
 
 /// The default `settings.ca_max_requests`.
-pub const DEFAULT_CA_MAX_REQUESTS: usize = 8;
+pub const DEFAULT_CA_MAX_REQUESTS: usize = 16;
+/// The default `settings.ca_max_rate`: under Let's Encrypt's 250 requests/s per address.
+pub const DEFAULT_CA_MAX_RATE: u32 = 200;
 /// The default `settings.hook_processes`.
 pub const DEFAULT_HOOK_PROCESSES: usize = 16;
 
@@ -112,6 +117,11 @@ pub const DEFAULT_HOOK_PROCESSES: usize = 16;
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_default_ca_max_requests(n: &usize) -> bool {
     *n == DEFAULT_CA_MAX_REQUESTS
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_ca_max_rate(n: &u32) -> bool {
+    *n == DEFAULT_CA_MAX_RATE
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -149,6 +159,7 @@ impl Default for Settings {
             ca_bundle: None,
             deploy_hook: None,
             ca_max_requests: DEFAULT_CA_MAX_REQUESTS,
+            ca_max_rate: DEFAULT_CA_MAX_RATE,
             hook_processes: DEFAULT_HOOK_PROCESSES,
             dead_server_timeout: DEFAULT_DEAD_SERVER_TIMEOUT,
             ignore_servers: Vec::new(),

@@ -72,8 +72,8 @@ pub async fn load_account(
         ))
     })?;
     let http = client.await.map_err(|e| Error::Task(e.to_string()))??;
-    let limit = config.settings.ca_max_requests;
-    Ok(account::restore_with_limits(&http, session.ca_timeout(), limit, name, &creds).await?)
+    let limits = crate::acme::ca_shared::Limits::of(&config.settings);
+    Ok(account::restore_with_limits(&http, session.ca_timeout(), limits, name, &creds).await?)
 }
 
 /// The engine's context for this run: the effective `config`, the `--propagation` mode on

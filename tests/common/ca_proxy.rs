@@ -64,6 +64,8 @@ struct Shared {
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     requests: AtomicUsize,
+    /// Every request since the last reset: when it arrived, its method and path.
+    seen: Mutex<Vec<(std::time::Instant, Method, String)>>,
     upstream: String,
     own: String,
     client: reqwest::Client,
@@ -117,6 +119,7 @@ impl CaProxy {
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
+            seen: Mutex::default(),
         });
         let mut me = Self {
             shared,
@@ -268,6 +271,37 @@ impl CaProxy {
     pub fn reset_counts(&self) {
         self.shared.peak.store(0, Ordering::SeqCst);
         self.shared.requests.store(0, Ordering::SeqCst);
+        self.shared.seen.lock().unwrap().clear();
+    }
+
+    /// Requests seen (since the last reset) with this method and path.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        let seen = self.shared.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(_, m, p)| m.as_str() == method && p == path)
+            .count()
+    }
+
+    /// HEAD requests seen (since the last reset): `newNonce` is the only one ACME has.
+    pub fn new_nonces(&self) -> usize {
+        let seen = self.shared.seen.lock().unwrap();
+        seen.iter().filter(|(_, m, _)| m == Method::HEAD).count()
+    }
+
+    /// The most requests that arrived within any `window` (since the last reset).
+    pub fn most_within(&self, window: Duration) -> usize {
+        let seen = self.shared.seen.lock().unwrap();
+        let mut at: Vec<std::time::Instant> = seen.iter().map(|(t, _, _)| *t).collect();
+        at.sort_unstable();
+        let mut most = 0;
+        let mut first = 0;
+        for last in 0..at.len() {
+            while at[last].duration_since(at[first]) >= window {
+                first += 1;
+            }
+            most = most.max(last - first + 1);
+        }
+        most
     }
 
     /// The `replaces` field of every newOrder request, in order.
@@ -388,10 +422,15 @@ fn canned(shared: &Shared, path: &str) -> Option<Response<Body>> {
 struct InFlight(Arc<Shared>);
 
 impl InFlight {
-    fn enter(shared: &Arc<Shared>) -> Self {
+    fn enter(shared: &Arc<Shared>, req: &Request<Body>) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.peak.fetch_max(now, Ordering::SeqCst);
         shared.requests.fetch_add(1, Ordering::SeqCst);
+        shared.seen.lock().unwrap().push((
+            std::time::Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+        ));
         Self(Arc::clone(shared))
     }
 }
@@ -403,7 +442,7 @@ impl Drop for InFlight {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Response<Body> {
-    let _counted = InFlight::enter(&shared);
+    let _counted = InFlight::enter(&shared, &req);
     forward(Arc::clone(&shared), req).await
 }
 
