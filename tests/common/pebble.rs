@@ -71,23 +71,29 @@ pub struct Pebble {
     pub management: String,
 }
 
+/// A random port below the kernel's ephemeral range (32768 and up on Linux), free for TCP
+/// and, with `udp`, for UDP too. A port from `bind(":0")` comes from the ephemeral range,
+/// where any test's outgoing connection may take it before Pebble binds it.
+fn free_port(udp: bool) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = 10_000 + u16::try_from(hasher.finish() % 22_000).unwrap();
+        let tcp_free = TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if tcp_free && (!udp || UdpSocket::bind(("127.0.0.1", port)).is_ok()) {
+            return port;
+        }
+    }
+}
+
 fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port(false)
 }
 
 /// A port free for both UDP and TCP (DNS listens on both).
 fn free_dns_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    free_port(true)
 }
 
 fn tls_material(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -152,38 +158,7 @@ impl Pebble {
             .stderr(Stdio::null())
             .spawn()
             .expect("start pebble-challtestsrv");
-        let acme_port = free_tcp_port();
-        let mgmt_port = free_tcp_port();
-        let mut config = serde_json::json!({
-            "pebble": {
-                "listenAddress": format!("127.0.0.1:{acme_port}"),
-                "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
-                "certificate": cert,
-                "privateKey": key,
-                "httpPort": free_tcp_port(),
-                "tlsPort": free_tcp_port(),
-                "ocspResponderURL": "",
-                "externalAccountBindingRequired": !opts.eab_keys.is_empty(),
-                "externalAccountMACKeys": opts.eab_keys.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                "domainBlocklist": opts.blocklist,
-            }
-        });
-        if !opts.profiles.is_empty() {
-            let profiles: serde_json::Map<String, serde_json::Value> = opts
-                .profiles
-                .iter()
-                .map(|(name, description, validity)| {
-                    let profile = serde_json::json!({
-                        "description": description,
-                        "validityPeriod": validity,
-                    });
-                    (name.clone(), profile)
-                })
-                .collect();
-            config["pebble"]["profiles"] = profiles.into();
-        }
         let config_path = dir.path().join("pebble.json");
-        std::fs::write(&config_path, config.to_string()).unwrap();
         let command = (
             opts.binary.clone().unwrap_or_else(|| "pebble".into()),
             vec![
@@ -201,8 +176,26 @@ impl Pebble {
                 ("PEBBLE_AUTHZREUSE".to_owned(), opts.authz_reuse.to_string()),
             ],
         );
-        let pebble = spawn_pebble(&command, dir.path());
-        let mut me = Self {
+        wait_tcp(cts_port, "challtestsrv management port");
+        // Another process may bind a port between our check and Pebble's bind: Pebble then
+        // exits, and it is started again on fresh ports.
+        let mut attempt = 0;
+        let (pebble, acme_port, mgmt_port) = loop {
+            attempt += 1;
+            let acme_port = free_tcp_port();
+            let mgmt_port = free_tcp_port();
+            let config = pebble_config(&opts, acme_port, mgmt_port, &cert, &key);
+            std::fs::write(&config_path, config.to_string()).unwrap();
+            let mut pebble = spawn_pebble(&command, dir.path());
+            match wait_until_listening(&mut pebble, acme_port) {
+                Ok(()) => break (pebble, acme_port, mgmt_port),
+                Err(why) if attempt < 3 && why.contains("address already in use") => {
+                    eprintln!("pebble could not bind its ports (attempt {attempt}); new ports");
+                }
+                Err(why) => panic!("{why}:\n{}", read_log(dir.path())),
+            }
+        };
+        Some(Self {
             pebble,
             command,
             acme_port,
@@ -213,10 +206,7 @@ impl Pebble {
             challtestsrv: format!("http://127.0.0.1:{cts_port}"),
             dns: format!("127.0.0.1:{dns_port}"),
             management: format!("https://127.0.0.1:{mgmt_port}"),
-        };
-        wait_tcp(cts_port, "challtestsrv management port");
-        me.wait_until_listening();
-        Some(me)
+        })
     }
 
     /// Pebble 2.10's management endpoint `POST /set-renewal-info/`: from now on its
@@ -244,30 +234,69 @@ impl Pebble {
         );
     }
 
-    /// Wait for the ACME port; a Pebble that exits or never listens fails with its log, so
-    /// that a port clash or a slow start says which it was.
-    fn wait_until_listening(&mut self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.acme_port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.pebble.try_wait() {
-                panic!("pebble exited ({status}) before listening:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "pebble did not listen on {} within 20 s:\n{}",
-            self.acme_port,
-            self.log()
-        );
-    }
-
     /// Pebble's log so far (for failure messages).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("pebble.log")).unwrap_or_default()
+        read_log(self._dir.path())
     }
+}
+
+fn read_log(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("pebble.log")).unwrap_or_default()
+}
+
+/// Pebble's configuration file for these ports.
+fn pebble_config(
+    opts: &PebbleOptions,
+    acme_port: u16,
+    mgmt_port: u16,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> serde_json::Value {
+    let mut config = serde_json::json!({
+        "pebble": {
+            "listenAddress": format!("127.0.0.1:{acme_port}"),
+            "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+            "certificate": cert,
+            "privateKey": key,
+            "httpPort": free_tcp_port(),
+            "tlsPort": free_tcp_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": !opts.eab_keys.is_empty(),
+            "externalAccountMACKeys": opts.eab_keys.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "domainBlocklist": opts.blocklist,
+        }
+    });
+    if !opts.profiles.is_empty() {
+        let profiles: serde_json::Map<String, serde_json::Value> = opts
+            .profiles
+            .iter()
+            .map(|(name, description, validity)| {
+                let profile = serde_json::json!({
+                    "description": description,
+                    "validityPeriod": validity,
+                });
+                (name.clone(), profile)
+            })
+            .collect();
+        config["pebble"]["profiles"] = profiles.into();
+    }
+    config
+}
+
+/// Wait for Pebble's ACME port. `Err` says why when Pebble exits first (its log then says
+/// which port it could not bind) or never listens.
+fn wait_until_listening(pebble: &mut Child, acme_port: u16) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = pebble.try_wait() {
+            return Err(format!("pebble exited ({status}) before listening"));
+        }
+        if TcpStream::connect(("127.0.0.1", acme_port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("pebble did not listen on {acme_port} within 20 s"))
 }
 
 fn spawn_pebble(
