@@ -6,7 +6,7 @@
 #            the time goes (hooks from the hook's own log, certpilot's phases from its
 #            progress lines).
 #   latency: 1x100 and 10x5 through the delaying proxy (median of RUNS).
-# CA_MAX_REQUESTS sets certpilot's settings.ca_max_requests (default 8).
+# CA_MAX_REQUESTS sets certpilot's settings.ca_max_requests (unset: certpilot's default).
 # The knot tree uses 127.0.190.1:53 (needs root); certbot 5 is installed from PyPI into
 # target/pydeps-certbot5 on first use.
 
@@ -99,7 +99,10 @@ names() { local j; for j in $(seq "$1"); do echo "h$j.$2.example.test"; done; }
 # directly, does not have; certbot does not wait either.
 cp_workdir() {
     WD=$tmp/wd-$1 && mkdir -p "$WD"
-    printf '[settings]\nparallel = %s\nca_max_requests = %s\nmax_cache_wait = 0\n' "$PARALLEL" "${CA_MAX_REQUESTS:-8}" >"$WD/certpilot.toml"
+    printf '[settings]\nparallel = %s\nmax_cache_wait = 0\n' "$PARALLEL" >"$WD/certpilot.toml"
+    if [[ -n ${CA_MAX_REQUESTS:-} ]]; then
+        printf 'ca_max_requests = %s\n' "$CA_MAX_REQUESTS" >>"$WD/certpilot.toml"
+    fi
     cp_run --dir "$WD" account add pebble --directory "$2" --email ops@example.test --agree-tos
     cp_run --dir "$WD" domain set example.test --solver exec --command "$knot_hook" --batch
 }
