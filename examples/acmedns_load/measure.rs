@@ -28,21 +28,35 @@ pub fn report_latency(label: &str, samples: &mut [Duration]) {
 pub struct TcpStats {
     pub answered: u64,
     pub failed: u64,
+    /// Connections the server closed between queries (miekg/dns, the reference server's
+    /// library, closes after 128 queries), each followed by a new one.
+    pub reconnects: u64,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
 }
 
-/// One connection per worker, `per_worker` TXT queries each, one at a time.
+/// One query over `stream`, length-prefixed both ways.
+async fn exchange(stream: &mut tokio::net::TcpStream, framed: &[u8]) -> std::io::Result<Vec<u8>> {
+    stream.write_all(framed).await?;
+    let mut length = [0u8; 2];
+    stream.read_exact(&mut length).await?;
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut reply).await?;
+    Ok(reply)
+}
+
+/// One connection per worker, `per_worker` TXT queries each, one at a time; a connection the
+/// server closed (end of stream instead of a reply) is opened again once for that query.
 async fn tcp_worker(
     dns: SocketAddr,
     names: Arc<Vec<String>>,
     worker: usize,
     per_worker: u64,
-) -> (u64, u64, Vec<Duration>) {
+) -> (u64, u64, u64, Vec<Duration>) {
     let Ok(mut stream) = tokio::net::TcpStream::connect(dns).await else {
-        return (0, per_worker, Vec::new());
+        return (0, per_worker, 0, Vec::new());
     };
-    let (mut answered, mut failed, mut latencies) = (0, 0, Vec::new());
+    let (mut answered, mut failed, mut reconnects, mut latencies) = (0, 0, 0, Vec::new());
     for n in 0..per_worker {
         let name = &names[(worker + 7 * n as usize) % names.len()];
         let mut message = Message::query();
@@ -59,15 +73,19 @@ async fn tcp_worker(
             .to_be_bytes()
             .to_vec();
         framed.extend_from_slice(&bytes);
-        let exchange = async {
-            stream.write_all(&framed).await?;
-            let mut length = [0u8; 2];
-            stream.read_exact(&mut length).await?;
-            let mut reply = vec![0u8; usize::from(u16::from_be_bytes(length))];
-            stream.read_exact(&mut reply).await?;
-            Ok::<_, std::io::Error>(reply)
-        };
-        match tokio::time::timeout(Duration::from_secs(5), exchange).await {
+        let deadline = Duration::from_secs(5);
+        let mut reply = tokio::time::timeout(deadline, exchange(&mut stream, &framed)).await;
+        let closed = matches!(&reply, Ok(Err(e)) if matches!(e.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe));
+        if closed {
+            if let Ok(fresh) = tokio::net::TcpStream::connect(dns).await {
+                stream = fresh;
+                reconnects += 1;
+                reply = tokio::time::timeout(deadline, exchange(&mut stream, &framed)).await;
+            }
+        }
+        match reply {
             Ok(Ok(_)) => {
                 answered += 1;
                 latencies.push(started.elapsed());
@@ -78,7 +96,7 @@ async fn tcp_worker(
             }
         }
     }
-    (answered, failed, latencies)
+    (answered, failed, reconnects, latencies)
 }
 
 /// `workers` TCP connections at once, `total` queries spread over them.
@@ -97,12 +115,14 @@ pub async fn tcp_queries(
     let mut stats = TcpStats {
         answered: 0,
         failed: 0,
+        reconnects: 0,
         elapsed,
         latencies: Vec::new(),
     };
-    for (answered, failed, latencies) in results.into_iter().flatten() {
+    for (answered, failed, reconnects, latencies) in results.into_iter().flatten() {
         stats.answered += answered;
         stats.failed += failed;
+        stats.reconnects += reconnects;
         stats.latencies.extend(latencies);
     }
     stats
