@@ -51,6 +51,11 @@ pub struct KeepNonce;
 #[derive(Clone, Copy, Debug)]
 pub struct SlotHeld;
 
+/// Marks a `newNonce` request whose turn at `newNonce`'s rate its caller already took (a
+/// request extension), see [`CaShared::nonce_or_turn`].
+#[derive(Clone, Copy, Debug)]
+pub struct NonceTurnTaken;
+
 /// [`AcmeHttp`] with a per-request deadline and the per-CA bounds of [`super::ca_shared`].
 #[derive(Clone)]
 pub struct CaClient {
@@ -110,6 +115,24 @@ impl CaClient {
     }
 }
 
+/// The answer the CA's shared state already holds, if any: a pooled nonce for instant-acme's
+/// `newNonce` request (saving that round trip and the CA's `newNonce` rate), or the cached
+/// directory.
+fn from_memory(
+    shared: &CaShared,
+    req: &Request<BodyWrapper<Bytes>>,
+    url: &str,
+) -> Option<Result<BytesResponse, Error>> {
+    let unmarked = req.extensions().get::<KeepNonce>().is_none();
+    if req.method() == http::Method::HEAD && unmarked {
+        return shared.take_nonce().map(|nonce| pooled_nonce_answer(&nonce));
+    }
+    if req.method() == http::Method::GET {
+        return shared.directory(url).map(cached_answer);
+    }
+    None
+}
+
 /// A `200 OK` to a `newNonce` request, made from a pooled nonce.
 fn pooled_nonce_answer(nonce: &str) -> Result<BytesResponse, Error> {
     let rsp = Response::builder()
@@ -153,27 +176,19 @@ impl HttpClient for CaClient {
         let timeout = self.timeout;
         Box::pin(async move {
             let (method, url) = (timed_out.method.clone(), timed_out.url.clone());
+            if let Some(answer) = from_memory(&shared, &req, &url) {
+                return answer;
+            }
             let keep_nonce = req.extensions().get::<KeepNonce>().is_some();
             let is_new_nonce = req.method() == http::Method::HEAD;
-            // instant-acme asks `newNonce` before a request of its own; a pooled nonce saves
-            // that round trip (and the CA's `newNonce` rate).
-            if is_new_nonce && !keep_nonce {
-                if let Some(nonce) = shared.take_nonce() {
-                    return pooled_nonce_answer(&nonce);
-                }
-            }
+            let nonce_rate_due = is_new_nonce && req.extensions().get::<NonceTurnTaken>().is_none();
             let is_get = req.method() == http::Method::GET;
-            if is_get {
-                if let Some(cached) = shared.directory(&url) {
-                    return cached_answer(cached);
-                }
-            }
             let asked = std::time::Instant::now();
             let _slot = if req.extensions().get::<SlotHeld>().is_some() {
-                shared.pace(is_new_nonce).await;
+                shared.pace(nonce_rate_due).await;
                 None
             } else {
-                shared.admit(is_new_nonce).await
+                shared.admit(nonce_rate_due).await
             };
             let queued = asked.elapsed();
             let exchange = async {

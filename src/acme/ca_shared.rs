@@ -63,6 +63,8 @@ pub struct CaShared {
     rate: DefaultDirectRateLimiter,
     new_nonce_rate: DefaultDirectRateLimiter,
     nonces: Mutex<VecDeque<(Instant, String)>>,
+    /// Woken when a nonce is kept, for a request waiting for one.
+    kept: tokio::sync::Notify,
     directories: Mutex<HashMap<String, Cached>>,
     warming: tokio::sync::Mutex<()>,
 }
@@ -112,6 +114,7 @@ impl CaShared {
             rate: per_second(limits.rate, limits.rate / 2),
             new_nonce_rate: per_second(NEW_NONCE_RATE, NEW_NONCE_BURST),
             nonces: Mutex::default(),
+            kept: tokio::sync::Notify::new(),
             directories: Mutex::default(),
             warming: tokio::sync::Mutex::new(()),
         }
@@ -131,7 +134,7 @@ impl CaShared {
     }
 
     /// Wait until the rates allow one more request (`newNonce`'s own rate too for a
-    /// `new_nonce` request).
+    /// `new_nonce` request whose turn was not taken already, see [`Self::nonce_or_turn`]).
     pub async fn pace(&self, new_nonce: bool) {
         if new_nonce {
             self.new_nonce_rate.until_ready().await;
@@ -152,6 +155,26 @@ impl CaShared {
             pool.pop_front();
         }
         pool.push_back((Instant::now(), nonce));
+        drop(pool);
+        self.kept.notify_one();
+    }
+
+    /// A nonce for a request that has its slot: from the pool, else whichever comes first,
+    /// one coming back with another request's answer or `newNonce`'s turn (`None`: ask
+    /// `newNonce` now, its rate already paid). On loopback, answers bring nonces back within
+    /// milliseconds, where `newNonce` at 20/s would make the 11th request of a burst wait
+    /// 50 ms, the 16th 300 ms.
+    pub async fn nonce_or_turn(&self) -> Option<String> {
+        loop {
+            if let Some(nonce) = self.take_nonce() {
+                return Some(nonce);
+            }
+            tokio::select! {
+                biased;
+                () = self.kept.notified() => {}
+                () = self.new_nonce_rate.until_ready() => return None,
+            }
+        }
     }
 
     /// The newest nonce in the pool (the likeliest to be still good), if any.
@@ -257,6 +280,24 @@ mod tests {
         );
         assert!(ca.directory("https://ca.test/ari/x").is_none());
         assert!(ca.directory("https://ca.test/d2").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_returned_nonce_serves_a_request_waiting_for_newnonces_turn() {
+        let ca = Arc::new(CaShared::new(LIMITS));
+        // The burst is spent: the next turn is 50 ms away.
+        for _ in 0..NEW_NONCE_BURST {
+            ca.pace(true).await;
+        }
+        let waiting = tokio::spawn({
+            let ca = Arc::clone(&ca);
+            async move { ca.nonce_or_turn().await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        ca.keep_nonce("back".to_owned());
+        assert_eq!(waiting.await.unwrap().as_deref(), Some("back"));
+        // Nothing comes back: newNonce's turn comes.
+        assert_eq!(ca.nonce_or_turn().await, None);
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::de::DeserializeOwned;
 
-use super::ca_client::{CaClient, KeepNonce, SlotHeld};
+use super::ca_client::{CaClient, KeepNonce, NonceTurnTaken, SlotHeld};
 use super::ca_shared::{CaShared, NEW_NONCE_BURST};
 use super::problem;
 
@@ -204,13 +204,13 @@ impl Signer {
         Ok(serde_json::to_vec(&jws)?)
     }
 
-    /// A nonce from the CA's pool, else a fresh one from `newNonce`, asked under the slot
-    /// the caller holds.
+    /// A nonce from the CA's pool (or coming back to it), else a fresh one from `newNonce`,
+    /// asked under the slot the caller holds.
     async fn nonce(&self) -> Result<String, Error> {
-        if let Some(nonce) = self.shared.take_nonce() {
-            return Ok(nonce);
+        match self.shared.nonce_or_turn().await {
+            Some(nonce) => Ok(nonce),
+            None => self.new_nonce(NonceFor::Use).await,
         }
-        self.new_nonce(NonceFor::Use).await
     }
 
     /// A fresh nonce from `newNonce`.
@@ -221,7 +221,7 @@ impl Signer {
             .uri(url)
             .header(USER_AGENT, AGENT);
         req = match purpose {
-            NonceFor::Use => req.extension(SlotHeld),
+            NonceFor::Use => req.extension(SlotHeld).extension(NonceTurnTaken),
             NonceFor::Pool => req.extension(KeepNonce),
         };
         let rsp = self.http.request(req.body(BodyWrapper::default())?).await?;

@@ -1,9 +1,11 @@
 //! Credentials: new accounts (version-4 UUID names, 40-character passwords, bcrypt hashes) and the
 //! login check, which costs one bcrypt comparison whether or not the user exists.
 
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, OnceLock};
 
 use rand_core::{OsRng, RngCore};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::body;
@@ -52,13 +54,37 @@ fn random_password() -> Result<String, rand_core::Error> {
         .collect())
 }
 
-/// Create and store an account (bcrypt runs on the blocking pool).
+/// Run bcrypt `work` on the blocking pool, at most one at a time per core.
+///
+/// Unbounded, 1,000 logins at once become hundreds of blocking threads sharing the cores:
+/// every one finishes late, together, and past `request_timeout_secs` (the client got 408
+/// while its hash kept running, and so did its retry). Queued here, they finish in arrival
+/// order, and a request whose deadline passes while it waits never starts hashing. The turn
+/// is held until the hash is done, even if the request is dropped meanwhile.
+async fn bcrypt_turn<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    static TURNS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let turns = TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        Arc::new(Semaphore::new(cores))
+    });
+    // Never closed, so acquiring only waits.
+    let turn = Arc::clone(turns).acquire_owned().await.ok();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+}
+
+/// Create and store an account (bcrypt runs on the blocking pool, see [`bcrypt_turn`]).
 pub(crate) async fn register(
     store: &Store,
     cost: u32,
     allowfrom: Vec<String>,
 ) -> Result<NewAccount, RegisterError> {
-    let created = tokio::task::spawn_blocking(move || {
+    let created = bcrypt_turn(move || {
         let password = random_password()?;
         let account = Account {
             username: random_uuid()?.hyphenated().to_string(),
@@ -107,7 +133,7 @@ impl Authenticator {
             .as_ref()
             .map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let key = key.to_owned();
-        let verified = tokio::task::spawn_blocking(move || bcrypt::verify(key, &hash));
+        let verified = bcrypt_turn(move || bcrypt::verify(key, &hash));
         let matches = matches!(verified.await, Ok(Ok(true)));
         match account {
             Some(account) if matches => Some(account),
@@ -126,6 +152,29 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn bcrypt_work_runs_at_most_one_per_core() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..16).map(|_| {
+            let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
+            bcrypt_turn(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+            })
+        });
+        for done in futures::future::join_all(jobs).await {
+            done.expect("the job ran");
+        }
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak <= cores, "{peak} hashes at once on {cores} cores");
+        assert!(peak >= 1);
+    }
 
     #[test]
     fn credentials_have_the_reference_shapes() {
