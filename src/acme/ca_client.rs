@@ -80,13 +80,6 @@ impl CaClient {
         }
     }
 
-    /// At most `max` requests in flight to one CA (at least one).
-    #[must_use]
-    pub fn with_max_in_flight(mut self, max: usize) -> Self {
-        self.limits.in_flight = max.max(1);
-        self
-    }
-
     /// The bounds of `limits` (`settings.ca_max_requests`, `settings.ca_max_rate`).
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
