@@ -138,10 +138,12 @@ fn one_order_keeps_to_the_configured_request_rate() {
     let requests = proxy.requests();
     assert!(requests >= 80, "only {requests} requests");
     // A token bucket lets through at most its burst (half a second's worth) plus the rate
-    // in any second; a tenth more for arrival jitter at the proxy.
+    // in any second; a quarter more for arrival jitter at the proxy on a busy machine (a
+    // request delayed on its way arrives closer to the next). Without the limit, 105 of the
+    // 107 requests arrive within one second.
     let most = proxy.most_within(Duration::from_secs(1));
     eprintln!("one order of 40 names: {requests} requests, at most {most} within a second");
-    let allowed = (rate + rate / 2) * 11 / 10;
+    let allowed = (rate + rate / 2) * 5 / 4;
     assert!(
         most <= allowed,
         "{most} requests within one second (rate {rate}/s, burst {})",
