@@ -8,7 +8,8 @@
 //! header is still at hand.
 //!
 //! A CA also sees at most a configured number of requests in flight from this process
-//! (`settings.ca_max_requests`, default [`DEFAULT_MAX_IN_FLIGHT`]) and at most a configured
+//! (`settings.ca_max_requests`, default [`crate::config::DEFAULT_CA_MAX_REQUESTS`]) and at
+//! most a configured
 //! rate (`settings.ca_max_rate`): [`super::ca_shared`] keeps both per CA host and port,
 //! shared by every client and account, so concurrent authorizations and a parallel
 //! `renew --all` together never exceed them. A request waits for its turn before it is sent
@@ -37,9 +38,6 @@ use time::OffsetDateTime;
 /// The default `--ca-timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The default `settings.ca_max_requests`: requests in flight to one CA at once.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = crate::config::DEFAULT_CA_MAX_REQUESTS;
-
 /// Marks a request whose answer's `Replay-Nonce` goes to the CA's shared pool (a request
 /// extension).
 #[derive(Clone, Copy, Debug)]
@@ -65,35 +63,22 @@ pub struct CaClient {
 }
 
 impl CaClient {
-    /// Wrap `inner`; every request (headers and body) must finish within `timeout`, and at
-    /// most [`DEFAULT_MAX_IN_FLIGHT`] are in flight to one CA, at most
-    /// [`crate::config::DEFAULT_CA_MAX_RATE`] a second.
+    /// Wrap `inner`; every request (headers and body) must finish within `timeout`, with the
+    /// default settings' per-CA limits.
     #[must_use]
     pub fn new(inner: AcmeHttp, timeout: Duration) -> Self {
         Self {
             inner,
             timeout,
-            limits: Limits {
-                in_flight: DEFAULT_MAX_IN_FLIGHT,
-                rate: crate::config::DEFAULT_CA_MAX_RATE,
-            },
+            limits: Limits::of(&crate::config::Settings::default()),
         }
     }
 
-    /// The bounds of `limits` (`settings.ca_max_requests`, `settings.ca_max_rate`).
+    /// The per-CA `limits` (from [`Limits::of`] the settings).
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = Limits {
-            in_flight: limits.in_flight.max(1),
-            rate: limits.rate.max(1),
-        };
+        self.limits = limits;
         self
-    }
-
-    /// The bound on requests in flight this client applies.
-    #[must_use]
-    pub fn max_in_flight(&self) -> usize {
-        self.limits.in_flight
     }
 
     /// The shared state of the CA that serves `url`.
@@ -137,7 +122,7 @@ fn pooled_nonce_answer(nonce: &str) -> Result<BytesResponse, Error> {
 }
 
 /// A directory answer from memory.
-fn cached_answer(cached: ca_shared::Cached) -> Result<BytesResponse, Error> {
+fn cached_answer(cached: ca_shared::CachedDirectory) -> Result<BytesResponse, Error> {
     let mut rsp = Response::builder().status(cached.status);
     if let Some(headers) = rsp.headers_mut() {
         *headers = cached.headers;

@@ -65,13 +65,13 @@ pub struct CaShared {
     nonces: Mutex<VecDeque<(Instant, String)>>,
     /// Woken when a nonce is kept, for a request waiting for one.
     kept: tokio::sync::Notify,
-    directories: Mutex<HashMap<String, Cached>>,
+    directories: Mutex<HashMap<String, CachedDirectory>>,
     warming: tokio::sync::Mutex<()>,
 }
 
 /// A directory answer as the CA sent it.
 #[derive(Clone)]
-pub struct Cached {
+pub struct CachedDirectory {
     pub fetched: Instant,
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -120,7 +120,7 @@ impl CaShared {
         }
     }
 
-    /// The limits this CA is held to.
+    /// The limits this CA is held to (those of the first client to reach it).
     #[must_use]
     pub fn limits(&self) -> Limits {
         self.limits
@@ -200,7 +200,7 @@ impl CaShared {
 
     /// The directory at `url`, if it was fetched less than [`DIRECTORY_TTL`] ago.
     #[must_use]
-    pub fn directory(&self, url: &str) -> Option<Cached> {
+    pub fn directory(&self, url: &str) -> Option<CachedDirectory> {
         let dirs = self
             .directories
             .lock()
@@ -227,7 +227,7 @@ impl CaShared {
         if !is_directory {
             return;
         }
-        let cached = Cached {
+        let cached = CachedDirectory {
             fetched: Instant::now(),
             status,
             headers: headers.clone(),

@@ -131,7 +131,7 @@ impl Signer {
     /// How many requests the CA takes from this process at once.
     #[must_use]
     pub fn max_in_flight(&self) -> usize {
-        self.http.max_in_flight()
+        self.shared.limits().in_flight
     }
 
     /// POST-as-GET `url` and decode the answer.
